@@ -1,0 +1,141 @@
+//! mltrack's storage layer.
+//!
+//! [`TrackingStore`] is the one interface the REST API and the web UI call;
+//! [`open`] picks the implementation from a backend-store URI. SQLite is the
+//! embedded default; the interface keeps SQL out of its callers so that a
+//! PostgreSQL implementation can fill it.
+
+mod names;
+mod page;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use tracking::{DatasetInput, Experiment, KeyValue, Metric, Page, Result, Run, RunInfo, RunStatus, ViewType};
+
+pub use names::generate_run_name;
+pub use page::{decode_offset, encode_offset};
+
+/// The shared handle to the store that the REST handlers and server functions hold.
+pub type Store = Arc<dyn TrackingStore>;
+
+/// The request to create a run, after the API layer has read the request.
+#[derive(Debug, Clone, Default)]
+pub struct NewRun {
+    pub experiment_id: String,
+    pub user_id: String,
+    pub run_name: Option<String>,
+    pub start_time: i64,
+    pub tags: Vec<KeyValue>,
+}
+
+/// `search-runs` arguments.
+#[derive(Debug, Clone, Default)]
+pub struct RunQuery {
+    pub experiment_ids: Vec<String>,
+    pub filter: String,
+    pub view_type: ViewType,
+    pub max_results: i64,
+    pub order_by: Vec<String>,
+    pub page_token: Option<String>,
+}
+
+/// `search-experiments` arguments.
+#[derive(Debug, Clone, Default)]
+pub struct ExperimentQuery {
+    pub filter: String,
+    pub view_type: ViewType,
+    pub max_results: i64,
+    pub order_by: Vec<String>,
+    pub page_token: Option<String>,
+}
+
+/// Changes to a run's info (`runs/update`); `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct RunUpdate {
+    pub status: Option<RunStatus>,
+    pub end_time: Option<i64>,
+    pub run_name: Option<String>,
+}
+
+/// Where metric points are read from for a chart or a bulk fetch.
+#[derive(Debug, Clone)]
+pub struct HistoryInterval {
+    pub run_ids: Vec<String>,
+    pub metric_key: String,
+    pub start_step: Option<i64>,
+    pub end_step: Option<i64>,
+    pub max_results: i64,
+}
+
+/// Everything mltrack stores about experiments and runs.
+///
+/// Writes return only once they are committed: a caller that saw `Ok` can
+/// rely on the data surviving a crash of the process.
+#[async_trait]
+pub trait TrackingStore: Send + Sync + 'static {
+    /// Creates an experiment and returns its id.
+    async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[KeyValue])
+        -> Result<String>;
+    async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment>;
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment>;
+    async fn search_experiments(&self, query: &ExperimentQuery) -> Result<Page<Experiment>>;
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()>;
+    /// Marks the experiment and its active runs deleted.
+    async fn delete_experiment(&self, experiment_id: &str) -> Result<()>;
+    /// Restores the experiment and the runs its deletion deleted.
+    async fn restore_experiment(&self, experiment_id: &str) -> Result<()>;
+    async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> Result<()>;
+    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()>;
+
+    async fn create_run(&self, run: NewRun) -> Result<Run>;
+    async fn get_run(&self, run_id: &str) -> Result<Run>;
+    async fn update_run(&self, run_id: &str, update: RunUpdate) -> Result<RunInfo>;
+    async fn delete_run(&self, run_id: &str) -> Result<()>;
+    async fn restore_run(&self, run_id: &str) -> Result<()>;
+    async fn search_runs(&self, query: &RunQuery) -> Result<Page<Run>>;
+
+    /// Logs metrics, params and tags to an active run in one transaction.
+    async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: Vec<Metric>,
+        params: Vec<KeyValue>,
+        tags: Vec<KeyValue>,
+    ) -> Result<()>;
+    async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()>;
+    async fn log_inputs(&self, run_id: &str, inputs: Vec<DatasetInput>) -> Result<()>;
+
+    /// A metric's points in step order, paged when `max_results` is set.
+    async fn get_metric_history(
+        &self,
+        run_id: &str,
+        metric_key: &str,
+        max_results: Option<i64>,
+        page_token: Option<&str>,
+    ) -> Result<Page<Metric>>;
+    /// Points of one metric across runs at sampled steps (MLflow's
+    /// `get-history-bulk-interval`), each tagged with its run id.
+    async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>>;
+}
+
+/// Opens the store named by a backend-store URI (`sqlite:///path`, a bare
+/// file path, or `sqlite::memory:`), applying migrations.
+///
+/// `default_artifact_root` is where new experiments put their artifacts.
+pub async fn open(uri: &str, default_artifact_root: &str) -> Result<Store> {
+    if uri.starts_with("postgresql://") || uri.starts_with("postgres://") {
+        return Err(tracking::Error::new(
+            tracking::ErrorCode::NotImplemented,
+            "PostgreSQL backend stores are not supported yet; use a sqlite:/// URI",
+        ));
+    }
+    let path = sqlite::path_from_uri(uri)?;
+    let store = sqlite::SqliteStore::open(&path, default_artifact_root).await?;
+    Ok(Arc::new(store))
+}
+
+/// Milliseconds since the Unix epoch, MLflow's time unit.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

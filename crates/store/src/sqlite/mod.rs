@@ -1,0 +1,230 @@
+//! The SQLite implementation of [`TrackingStore`](crate::TrackingStore).
+//!
+//! One writer connection owned by a task ([`writer`]) batches writes into
+//! group commits; a small pool of read connections serves reads concurrently
+//! (WAL mode lets readers run beside the writer).
+
+mod experiments;
+mod history;
+mod logging;
+mod runs;
+mod search;
+mod writer;
+
+use crate::{ExperimentQuery, HistoryInterval, NewRun, RunQuery, RunUpdate, TrackingStore};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+use tracking::{DatasetInput, Error, Experiment, KeyValue, LifecycleStage, Metric, Page, Result, Run, RunInfo};
+use writer::Writer;
+
+/// The schema, applied at start and by `mltrack db upgrade`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+pub struct SqliteStore {
+    writer: Writer,
+    read: SqlitePool,
+    default_artifact_root: String,
+}
+
+/// Logs a database failure and turns it into MLflow's INTERNAL_ERROR.
+pub(crate) fn db_error(e: sqlx::Error) -> Error {
+    tracing::error!(error = %e, "database error");
+    Error::internal(format!("database error: {e}"))
+}
+
+/// The file path in `sqlite:///relative.db`, `sqlite:////absolute.db`
+/// (SQLAlchemy's convention, which MLflow uses) or a bare path.
+pub fn path_from_uri(uri: &str) -> Result<PathBuf> {
+    let path = if let Some(rest) = uri.strip_prefix("sqlite:///") {
+        rest
+    } else if let Some(rest) = uri.strip_prefix("sqlite://") {
+        rest
+    } else if uri.contains("://") {
+        return Err(Error::invalid(format!(
+            "Unsupported backend store URI '{uri}': expected sqlite:///<path> or a file path"
+        )));
+    } else {
+        uri
+    };
+    if path.is_empty() {
+        return Err(Error::invalid(format!("Backend store URI '{uri}' names no file")));
+    }
+    Ok(PathBuf::from(path))
+}
+
+fn connect_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::from_str("sqlite://")
+        .expect("static sqlite options")
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit is on disk before the client hears "ok", even if the
+        // machine (not just the process) dies right after.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        // MLflow's LIKE is case-sensitive; ILIKE is the case-insensitive one.
+        .pragma("case_sensitive_like", "ON")
+        .pragma("cache_size", "-65536")
+        .disable_statement_logging()
+}
+
+/// Applies pending migrations to the database at `path`.
+pub async fn migrate(path: &Path) -> Result<()> {
+    let mut conn = connect_options(path).connect().await.map_err(db_error)?;
+    MIGRATOR.run(&mut conn).await.map_err(|e| Error::internal(format!("migration failed: {e}")))?;
+    conn.close().await.map_err(db_error)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database, migrates it and makes sure
+    /// the `Default` experiment (id 0) exists.
+    pub async fn open(path: &Path, default_artifact_root: &str) -> Result<Self> {
+        let options = connect_options(path);
+        let mut conn: SqliteConnection = options.connect().await.map_err(db_error)?;
+        MIGRATOR.run(&mut conn).await.map_err(|e| Error::internal(format!("migration failed: {e}")))?;
+        let root = default_artifact_root.trim_end_matches('/').to_string();
+        let now = crate::now_millis();
+        sqlx::query(
+            "INSERT OR IGNORE INTO experiments (experiment_id, name, artifact_location, creation_time, last_update_time) \
+             VALUES (0, 'Default', ?, ?, ?)",
+        )
+        .bind(format!("{root}/0"))
+        .bind(now)
+        .bind(now)
+        .execute(&mut conn)
+        .await
+        .map_err(db_error)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(db_error)?;
+        Ok(SqliteStore { writer: Writer::spawn(conn), read, default_artifact_root: root })
+    }
+}
+
+/// The internal row id, experiment and lifecycle stage of a run.
+pub(crate) struct RunRef {
+    pub id: i64,
+    pub experiment_id: i64,
+    pub stage: LifecycleStage,
+}
+
+pub(crate) async fn find_run<'e, E>(db: E, run_uuid: &str) -> Result<RunRef>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let row: Option<(i64, i64, String)> =
+        sqlx::query_as("SELECT id, experiment_id, lifecycle_stage FROM runs WHERE run_uuid = ?")
+            .bind(run_uuid)
+            .fetch_optional(db)
+            .await
+            .map_err(db_error)?;
+    match row {
+        Some((id, experiment_id, stage)) => {
+            Ok(RunRef { id, experiment_id, stage: LifecycleStage::parse(&stage).unwrap_or(LifecycleStage::Active) })
+        }
+        None => Err(Error::not_found(format!("Run with id={run_uuid} not found"))),
+    }
+}
+
+/// The run, which must exist and be active (MLflow refuses writes to deleted runs).
+pub(crate) async fn find_active_run(conn: &mut SqliteConnection, run_uuid: &str) -> Result<RunRef> {
+    let run = find_run(&mut *conn, run_uuid).await?;
+    if run.stage != LifecycleStage::Active {
+        return Err(Error::invalid(format!(
+            "The run {run_uuid} must be in the 'active' state. Current state is {}.",
+            run.stage.as_str()
+        )));
+    }
+    Ok(run)
+}
+
+/// Experiment ids are integers here; anything else names no experiment.
+pub(crate) fn parse_experiment_id(experiment_id: &str) -> Result<i64> {
+    experiment_id.parse::<i64>().map_err(|_| {
+        Error::invalid(format!("Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."))
+    })
+}
+
+#[async_trait]
+impl TrackingStore for SqliteStore {
+    async fn create_experiment(&self, name: &str, location: Option<&str>, tags: &[KeyValue]) -> Result<String> {
+        self.create_experiment_impl(name, location, tags).await
+    }
+    async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        self.get_experiment_impl(experiment_id).await
+    }
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
+        self.get_experiment_by_name_impl(name).await
+    }
+    async fn search_experiments(&self, query: &ExperimentQuery) -> Result<Page<Experiment>> {
+        self.search_experiments_impl(query).await
+    }
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
+        self.rename_experiment_impl(experiment_id, new_name).await
+    }
+    async fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
+        self.set_experiment_stage(experiment_id, LifecycleStage::Deleted).await
+    }
+    async fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        self.set_experiment_stage(experiment_id, LifecycleStage::Active).await
+    }
+    async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> Result<()> {
+        self.set_experiment_tag_impl(experiment_id, key, Some(value)).await
+    }
+    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
+        self.set_experiment_tag_impl(experiment_id, key, None).await
+    }
+    async fn create_run(&self, run: NewRun) -> Result<Run> {
+        self.create_run_impl(run).await
+    }
+    async fn get_run(&self, run_id: &str) -> Result<Run> {
+        self.get_run_impl(run_id).await
+    }
+    async fn update_run(&self, run_id: &str, update: RunUpdate) -> Result<RunInfo> {
+        self.update_run_impl(run_id, update).await
+    }
+    async fn delete_run(&self, run_id: &str) -> Result<()> {
+        self.set_run_stage(run_id, LifecycleStage::Deleted).await
+    }
+    async fn restore_run(&self, run_id: &str) -> Result<()> {
+        self.set_run_stage(run_id, LifecycleStage::Active).await
+    }
+    async fn search_runs(&self, query: &RunQuery) -> Result<Page<Run>> {
+        self.search_runs_impl(query).await
+    }
+    async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: Vec<Metric>,
+        params: Vec<KeyValue>,
+        tags: Vec<KeyValue>,
+    ) -> Result<()> {
+        self.log_batch_impl(run_id, metrics, params, tags).await
+    }
+    async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        self.delete_tag_impl(run_id, key).await
+    }
+    async fn log_inputs(&self, run_id: &str, inputs: Vec<DatasetInput>) -> Result<()> {
+        self.log_inputs_impl(run_id, inputs).await
+    }
+    async fn get_metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        max_results: Option<i64>,
+        page_token: Option<&str>,
+    ) -> Result<Page<Metric>> {
+        self.get_metric_history_impl(run_id, key, max_results, page_token).await
+    }
+    async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>> {
+        self.get_metric_history_bulk_interval_impl(query).await
+    }
+}

@@ -1,0 +1,11 @@
+//! The MLflow tracking domain, shared by the store, the REST API and the web UI.
+//!
+//! Everything here compiles to wasm: no I/O, no async runtime.
+
+pub mod entities;
+pub mod error;
+pub mod filter;
+pub mod validation;
+
+pub use entities::*;
+pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,246 @@
+//! MLflow's input rules (`mlflow/utils/validation.py`), with its messages.
+
+use crate::error::{Error, Result};
+
+pub const MAX_PARAMS_TAGS_PER_BATCH: usize = 100;
+pub const MAX_METRICS_PER_BATCH: usize = 1000;
+pub const MAX_ENTITIES_PER_BATCH: usize = 1000;
+pub const MAX_BATCH_LOG_REQUEST_SIZE: usize = 1_000_000;
+pub const MAX_PARAM_VAL_LENGTH: usize = 6000;
+pub const MAX_TAG_VAL_LENGTH: usize = 8000;
+pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
+pub const MAX_EXPERIMENT_TAG_KEY_LENGTH: usize = 250;
+pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 5000;
+pub const MAX_ENTITY_KEY_LENGTH: usize = 250;
+pub const MAX_DATASET_NAME_SIZE: usize = 500;
+pub const MAX_DATASET_DIGEST_SIZE: usize = 36;
+pub const MAX_DATASET_SCHEMA_SIZE: usize = 1_048_575;
+pub const MAX_DATASET_SOURCE_SIZE: usize = 65_535;
+pub const MAX_DATASET_PROFILE_SIZE: usize = 16_777_215;
+pub const MAX_INPUT_TAG_KEY_SIZE: usize = 255;
+pub const MAX_INPUT_TAG_VALUE_SIZE: usize = 500;
+/// `search-runs` and `search-experiments` page size limits.
+pub const MAX_RESULTS_PER_PAGE: i64 = 50_000;
+pub const DEFAULT_SEARCH_RUNS_MAX_RESULTS: i64 = 1000;
+/// `get-history` page size limit.
+pub const MAX_HISTORY_RESULTS: i64 = 25_000_000;
+
+/// `Invalid value <json> for parameter '<path>' supplied: <message>`
+pub fn invalid_value(path: &str, value: &str, message: &str) -> Error {
+    let json = serde_json::to_string(value).unwrap_or_default();
+    if message.is_empty() {
+        Error::invalid(format!("Invalid value {json} for parameter '{path}' supplied."))
+    } else {
+        Error::invalid(format!("Invalid value {json} for parameter '{path}' supplied: {message}"))
+    }
+}
+
+pub fn missing_value(path: &str) -> Error {
+    Error::invalid(format!("Missing value for required parameter '{path}'."))
+}
+
+fn has_valid_characters(name: &str) -> bool {
+    name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | '-' | ' ' | ':'))
+}
+
+/// Python's `posixpath.normpath`, enough to tell whether a name would
+/// resolve to another name when used as a file path.
+fn normpath(path: &str) -> String {
+    if path.is_empty() {
+        return ".".into();
+    }
+    let leading = if path.starts_with("//") && !path.starts_with("///") {
+        2
+    } else if path.starts_with('/') {
+        1
+    } else {
+        0
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if leading == 0 && (parts.is_empty() || parts.last() == Some(&"..")) {
+                    parts.push("..");
+                } else if !parts.is_empty() {
+                    parts.pop();
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let joined = format!("{}{}", "/".repeat(leading), parts.join("/"));
+    if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
+}
+
+/// Checks a metric, param or tag key the way MLflow does: allowed
+/// characters, and no name that resolves to another path.
+pub fn validate_key(path: &str, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(missing_value(path));
+    }
+    if !has_valid_characters(name) {
+        return Err(invalid_value(
+            path,
+            name,
+            "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), \
+             spaces ( ), colon(:) and slashes (/).",
+        ));
+    }
+    let norm = normpath(name);
+    if norm != name || norm == "." || norm.starts_with("..") || norm.starts_with('/') {
+        return Err(invalid_value(
+            path,
+            name,
+            &format!(
+                "Names may be treated as files in certain cases, and must not resolve to other \
+                 names when treated as such. This name would resolve to '{norm}'"
+            ),
+        ));
+    }
+    if name.chars().count() > MAX_ENTITY_KEY_LENGTH {
+        return Err(exceeds_maximum_length(path, MAX_ENTITY_KEY_LENGTH));
+    }
+    Ok(())
+}
+
+pub fn exceeds_maximum_length(path: &str, limit: usize) -> Error {
+    Error::invalid(format!("'{path}' exceeds the maximum length of {limit} characters"))
+}
+
+pub fn validate_length(path: &str, value: &str, limit: usize) -> Result<()> {
+    if value.chars().count() > limit {
+        Err(exceeds_maximum_length(path, limit))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn validate_param(path: &str, key: &str, value: &str) -> Result<()> {
+    validate_key(&format!("{path}key"), key)?;
+    validate_length(&format!("{path}value"), value, MAX_PARAM_VAL_LENGTH)
+}
+
+pub fn validate_tag(path: &str, key: &str, value: &str) -> Result<()> {
+    validate_key(&format!("{path}key"), key)?;
+    validate_length(&format!("{path}value"), value, MAX_TAG_VAL_LENGTH)
+}
+
+pub fn validate_metric(path: &str, key: &str, timestamp: i64) -> Result<()> {
+    validate_key(&format!("{path}name"), key)?;
+    if timestamp < 0 {
+        return Err(invalid_value(
+            &format!("{path}timestamp"),
+            &timestamp.to_string(),
+            &format!("metric '{key}'. Timestamp must be a nonnegative long (64-bit integer) "),
+        ));
+    }
+    Ok(())
+}
+
+pub fn validate_experiment_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::invalid(format!("Invalid experiment name: '{name}'")));
+    }
+    validate_length("name", name, MAX_EXPERIMENT_NAME_LENGTH)
+}
+
+pub fn validate_experiment_tag(key: &str, value: &str) -> Result<()> {
+    validate_key("key", key)?;
+    validate_length("key", key, MAX_EXPERIMENT_TAG_KEY_LENGTH)?;
+    validate_length("value", value, MAX_EXPERIMENT_TAG_VAL_LENGTH)
+}
+
+/// Run ids as MLflow accepts them: `^[a-zA-Z0-9][\w\-]{0,255}$`.
+pub fn validate_run_id(path: &str, run_id: &str) -> Result<()> {
+    let mut chars = run_id.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && run_id.len() <= 256
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid_value(path, run_id, ""))
+    }
+}
+
+/// Experiment ids as MLflow accepts them: `^[a-zA-Z0-9][\w\-]{0,63}$`.
+pub fn validate_experiment_id(experiment_id: &str) -> Result<()> {
+    let mut chars = experiment_id.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && experiment_id.len() <= 64
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("Invalid experiment ID: '{experiment_id}'")))
+    }
+}
+
+pub fn validate_batch_limits(metrics: usize, params: usize, tags: usize) -> Result<()> {
+    let check = |name: &str, limit: usize, len: usize| {
+        if len > limit {
+            Err(Error::invalid(format!(
+                "A batch logging request can contain at most {limit} {name}. Got {len} {name}. \
+                 Please split up {name} across multiple requests and try again."
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    check("metrics", MAX_METRICS_PER_BATCH, metrics)?;
+    check("params", MAX_PARAMS_TAGS_PER_BATCH, params)?;
+    check("tags", MAX_PARAMS_TAGS_PER_BATCH, tags)?;
+    check("metrics, params, and tags", MAX_ENTITIES_PER_BATCH, metrics + params + tags)
+}
+
+pub fn validate_max_results(max_results: i64, limit: i64) -> Result<()> {
+    if max_results < 1 {
+        return Err(Error::invalid(format!(
+            "Invalid value {max_results} for parameter 'max_results' supplied. It must be a \
+             positive integer"
+        )));
+    }
+    if max_results > limit {
+        return Err(Error::invalid(format!(
+            "Invalid value {max_results} for parameter 'max_results' supplied. It must be at \
+             most {limit}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_resolve_elsewhere_are_rejected() {
+        for bad in ["../x", "a/../b", "/abs", "a//b", "./a", ".", "a/", "a\\b", "a\0b", "é!"] {
+            assert!(validate_key("key", bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["loss", "train/loss", "a.b-c d:e", "accuracy_top5", "ünïcode"] {
+            assert!(validate_key("key", good).is_ok(), "{good:?} rejected");
+        }
+    }
+
+    #[test]
+    fn batch_limits_follow_mlflow() {
+        assert!(validate_batch_limits(1000, 0, 0).is_ok());
+        assert!(validate_batch_limits(1001, 0, 0).is_err());
+        assert!(validate_batch_limits(0, 101, 0).is_err());
+        assert!(validate_batch_limits(900, 100, 1).is_err());
+    }
+
+    #[test]
+    fn messages_match_mlflow() {
+        let e = validate_key("metrics[0].name", "../x").unwrap_err();
+        assert!(e.message.starts_with("Invalid value \"../x\" for parameter 'metrics[0].name'"));
+        assert_eq!(missing_value("run_id").message, "Missing value for required parameter 'run_id'.");
+    }
+}

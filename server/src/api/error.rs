@@ -1,0 +1,28 @@
+//! The API's error response: MLflow's `{"error_code", "message"}` with its HTTP status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tracking::Error;
+
+/// Wraps the domain error so axum can send it.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.error_code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::error!(error = %self.0, "request failed");
+        }
+        (status, Json(self.0)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,166 @@
+//! Experiment endpoints (`service.proto`: CreateExperiment … DeleteExperimentTag).
+
+use super::error::ApiResult;
+use super::extract::{wire, Mlflow};
+use super::{required, view_type, AppStore};
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use store::ExperimentQuery;
+use tracking::validation::validate_experiment_id;
+use tracking::KeyValue;
+
+pub fn router() -> Router<AppStore> {
+    Router::new()
+        .route("/experiments/create", post(create_experiment))
+        .route("/experiments/get", get(get_experiment))
+        .route("/experiments/get-by-name", get(get_experiment_by_name))
+        .route("/experiments/search", post(search_experiments).get(search_experiments))
+        .route("/experiments/update", post(update_experiment))
+        .route("/experiments/delete", post(delete_experiment))
+        .route("/experiments/restore", post(restore_experiment))
+        .route("/experiments/set-experiment-tag", post(set_experiment_tag))
+        .route("/experiments/delete-experiment-tag", post(delete_experiment_tag))
+}
+
+#[derive(Deserialize)]
+struct CreateExperiment {
+    name: Option<String>,
+    artifact_location: Option<String>,
+    #[serde(default)]
+    tags: Vec<KeyValue>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#create-experiment>
+async fn create_experiment(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<CreateExperiment>,
+) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    let id = store.create_experiment(&name, req.artifact_location.as_deref(), &req.tags).await?;
+    Ok(Json(json!({ "experiment_id": id })))
+}
+
+#[derive(Deserialize)]
+struct ExperimentId {
+    experiment_id: Option<String>,
+}
+
+fn experiment_id(req: ExperimentId) -> ApiResult<String> {
+    let id = required(req.experiment_id, "experiment_id")?;
+    validate_experiment_id(&id)?;
+    Ok(id)
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#get-experiment>
+async fn get_experiment(State(store): State<AppStore>, Mlflow(req): Mlflow<ExperimentId>) -> ApiResult<Json<Value>> {
+    let experiment = store.get_experiment(&experiment_id(req)?).await?;
+    Ok(Json(json!({ "experiment": experiment })))
+}
+
+#[derive(Deserialize)]
+struct ByName {
+    experiment_name: Option<String>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#get-experiment-by-name>
+async fn get_experiment_by_name(State(store): State<AppStore>, Mlflow(req): Mlflow<ByName>) -> ApiResult<Json<Value>> {
+    let name = required(req.experiment_name, "experiment_name")?;
+    let experiment = store.get_experiment_by_name(&name).await?;
+    Ok(Json(json!({ "experiment": experiment })))
+}
+
+#[derive(Deserialize)]
+struct SearchExperiments {
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    max_results: Option<i64>,
+    page_token: Option<String>,
+    filter: Option<String>,
+    #[serde(default, deserialize_with = "wire::strings")]
+    order_by: Vec<String>,
+    view_type: Option<Value>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#search-experiments>
+async fn search_experiments(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<SearchExperiments>,
+) -> ApiResult<Json<Value>> {
+    let query = ExperimentQuery {
+        filter: req.filter.unwrap_or_default(),
+        view_type: view_type(req.view_type.as_ref())?,
+        max_results: req.max_results.unwrap_or(1000),
+        order_by: req.order_by,
+        page_token: req.page_token,
+    };
+    let page = store.search_experiments(&query).await?;
+    let mut out = json!({ "experiments": page.items });
+    if let Some(token) = page.next_page_token {
+        out["next_page_token"] = json!(token);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+struct UpdateExperiment {
+    experiment_id: Option<String>,
+    new_name: Option<String>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#update-experiment>
+async fn update_experiment(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<UpdateExperiment>,
+) -> ApiResult<Json<Value>> {
+    let id = experiment_id(ExperimentId { experiment_id: req.experiment_id })?;
+    if let Some(name) = req.new_name.filter(|n| !n.is_empty()) {
+        store.rename_experiment(&id, &name).await?;
+    }
+    Ok(Json(json!({})))
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#delete-experiment>
+async fn delete_experiment(State(store): State<AppStore>, Mlflow(req): Mlflow<ExperimentId>) -> ApiResult<Json<Value>> {
+    store.delete_experiment(&experiment_id(req)?).await?;
+    Ok(Json(json!({})))
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#restore-experiment>
+async fn restore_experiment(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<ExperimentId>,
+) -> ApiResult<Json<Value>> {
+    store.restore_experiment(&experiment_id(req)?).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct ExperimentTag {
+    experiment_id: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#set-experiment-tag>
+async fn set_experiment_tag(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<ExperimentTag>,
+) -> ApiResult<Json<Value>> {
+    let id = experiment_id(ExperimentId { experiment_id: req.experiment_id })?;
+    let key = required(req.key, "key")?;
+    store.set_experiment_tag(&id, &key, &req.value.unwrap_or_default()).await?;
+    Ok(Json(json!({})))
+}
+
+/// MLflow 3's DeleteExperimentTag.
+async fn delete_experiment_tag(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<ExperimentTag>,
+) -> ApiResult<Json<Value>> {
+    let id = experiment_id(ExperimentId { experiment_id: req.experiment_id })?;
+    let key = required(req.key, "key")?;
+    store.delete_experiment_tag(&id, &key).await?;
+    Ok(Json(json!({})))
+}

@@ -1,0 +1,190 @@
+//! Reading MLflow requests: a JSON body for POST, the query string for GET,
+//! both into the same typed request, with MLflow's error on bad input.
+
+use super::error::ApiError;
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::Method;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tracking::validation::invalid_value;
+use tracking::Error;
+
+/// The largest request body read; MLflow's own log-batch limit is 1 MB of
+/// JSON, so this leaves room for large dataset schemas and profiles.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// A request message of type `T`, parsed as MLflow's handlers parse it.
+pub struct Mlflow<T>(pub T);
+
+/// The raw JSON text of a POST body, for limits that MLflow applies to it.
+pub struct BodyLen(pub usize);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Mlflow<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let (value, _) = read_value(req).await?;
+        Ok(Mlflow(decode(value)?))
+    }
+}
+
+/// Like [`Mlflow`], but also hands over the body length.
+pub struct MlflowWithLen<T>(pub T, pub BodyLen);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MlflowWithLen<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let (value, len) = read_value(req).await?;
+        Ok(MlflowWithLen(decode(value)?, BodyLen(len)))
+    }
+}
+
+async fn read_value(req: Request) -> Result<(Value, usize), ApiError> {
+    if req.method() == Method::GET || req.method() == Method::DELETE {
+        let query = req.uri().query().unwrap_or("");
+        return Ok((query_to_json(query), 0));
+    }
+    let body: Body = req.into_body();
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| Error::invalid(format!("Request body is larger than the limit of {MAX_BODY_BYTES} bytes")))?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok((Value::Object(Map::new()), 0));
+    }
+    let mut value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| Error::invalid(format!("Malformed JSON in request body: {e}")))?;
+    // Older clients send the JSON document double-encoded as a string.
+    if let Value::String(s) = &value {
+        value = serde_json::from_str(s).map_err(|e| Error::invalid(format!("Malformed JSON in request body: {e}")))?;
+    }
+    if !value.is_object() {
+        return Err(Error::invalid("The request body must be a JSON object").into());
+    }
+    Ok((value, bytes.len()))
+}
+
+/// Query parameters as a JSON object; a repeated name becomes a list.
+fn query_to_json(query: &str) -> Value {
+    let mut map = Map::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        let v = Value::String(v.into_owned());
+        match map.get_mut(k.as_ref()) {
+            Some(Value::Array(items)) => items.push(v),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, v]);
+            }
+            None => {
+                map.insert(k.into_owned(), v);
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    let probe = value.clone();
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let found = lookup(&probe, &path).map(|v| v.to_string()).unwrap_or_default();
+        let inner = e.into_inner().to_string();
+        let inner = inner.split(" at line").next().unwrap_or("").to_string();
+        ApiError(invalid_value(&path, found.trim_matches('"'), &inner))
+    })
+}
+
+/// The value at a serde_path_to_error path such as `metrics[0].value`.
+fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = value;
+    for part in path.split('.') {
+        let (name, index) = match part.find('[') {
+            Some(i) => (&part[..i], part[i + 1..part.len() - 1].parse::<usize>().ok()),
+            None => (part, None),
+        };
+        if !name.is_empty() {
+            cur = cur.get(name)?;
+        }
+        if let Some(i) = index {
+            cur = cur.get(i)?;
+        }
+    }
+    Some(cur)
+}
+
+/// Serde helpers for protobuf's lenient JSON: int64 as number or string,
+/// repeated fields given once in a query string.
+pub mod wire {
+    use serde::de::{self, Deserializer};
+    use serde::Deserialize;
+    use std::fmt;
+
+    struct IntVisitor;
+    impl de::Visitor<'_> for IntVisitor {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an integer")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom("integer out of range"))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+            if v.fract() == 0.0 && v.abs() < 9.2e18 {
+                Ok(v as i64)
+            } else {
+                Err(E::invalid_value(de::Unexpected::Float(v), &self))
+            }
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+            v.trim().parse().map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+        }
+    }
+
+    /// An optional int64 that may arrive as a JSON number or a string.
+    pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        struct Opt;
+        impl<'de> de::Visitor<'de> for Opt {
+            type Value = Option<i64>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(IntVisitor).map(Some)
+            }
+        }
+        d.deserialize_option(Opt)
+    }
+
+    /// An optional double: number, numeric string, "NaN" or "±Infinity".
+    pub fn opt_float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        #[derive(Deserialize)]
+        struct F(#[serde(with = "tracking::entities::float")] f64);
+        Option::<F>::deserialize(d).map(|o| o.map(|F(v)| v))
+    }
+
+    /// A list of strings, also accepting one string (a query parameter given once).
+    pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+            Null(()),
+        }
+        Ok(match OneOrMany::deserialize(d).map_err(|_| de::Error::custom("expected a list of strings"))? {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+            OneOrMany::Null(()) => Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! Metric history endpoints.
+
+use super::error::ApiResult;
+use super::extract::{wire, Mlflow};
+use super::{required, AppStore};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use store::HistoryInterval;
+use tracking::validation::validate_run_id;
+use tracking::Error;
+
+/// At most this many runs per bulk request, and points per run (MLflow's limits).
+const MAX_RUNS_PER_BULK_REQUEST: usize = 100;
+const MAX_RESULTS_PER_RUN: i64 = 2500;
+
+pub fn router() -> Router<AppStore> {
+    Router::new()
+        .route("/metrics/get-history", get(get_metric_history))
+        .route("/metrics/get-history-bulk-interval", get(get_metric_history_bulk_interval))
+}
+
+#[derive(Deserialize)]
+struct GetHistory {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    metric_key: Option<String>,
+    page_token: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    max_results: Option<i64>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#get-metric-history>
+async fn get_metric_history(State(store): State<AppStore>, Mlflow(req): Mlflow<GetHistory>) -> ApiResult<Json<Value>> {
+    let run_id = required(req.run_id.filter(|r| !r.is_empty()).or(req.run_uuid), "run_id")?;
+    validate_run_id("run_id", &run_id)?;
+    let key = required(req.metric_key, "metric_key")?;
+    let page = store.get_metric_history(&run_id, &key, req.max_results, req.page_token.as_deref()).await?;
+    let mut out = json!({ "metrics": page.items });
+    if let Some(token) = page.next_page_token {
+        out["next_page_token"] = json!(token);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+struct BulkInterval {
+    #[serde(default, deserialize_with = "wire::strings")]
+    run_ids: Vec<String>,
+    metric_key: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    start_step: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    end_step: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    max_results: Option<i64>,
+}
+
+/// MLflow's GetMetricHistoryBulkInterval: one metric of up to 100 runs,
+/// sampled to at most `max_results` steps.
+async fn get_metric_history_bulk_interval(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<BulkInterval>,
+) -> ApiResult<Json<Value>> {
+    if req.run_ids.is_empty() {
+        return Err(tracking::validation::missing_value("run_ids").into());
+    }
+    if req.run_ids.len() > MAX_RUNS_PER_BULK_REQUEST {
+        return Err(Error::invalid(format!(
+            "GetMetricHistoryBulkInterval request must specify at most {MAX_RUNS_PER_BULK_REQUEST} run_ids. Received {} run_ids.",
+            req.run_ids.len()
+        ))
+        .into());
+    }
+    for id in &req.run_ids {
+        validate_run_id("run_ids", id)?;
+    }
+    let metric_key = required(req.metric_key, "metric_key")?;
+    let max_results = req.max_results.unwrap_or(MAX_RESULTS_PER_RUN);
+    if !(1..=MAX_RESULTS_PER_RUN).contains(&max_results) {
+        return Err(Error::invalid(format!("max_results must be between 1 and {MAX_RESULTS_PER_RUN}.")).into());
+    }
+    match (req.start_step, req.end_step) {
+        (Some(s), Some(e)) if s > e => {
+            return Err(Error::invalid(format!(
+                "end_step must be greater than start_step. Found start_step={s} and end_step={e}."
+            ))
+            .into())
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(Error::invalid("If either start step or end step are specified, both must be specified.").into())
+        }
+        _ => {}
+    }
+    let query = HistoryInterval {
+        run_ids: req.run_ids,
+        metric_key,
+        start_step: req.start_step,
+        end_step: req.end_step,
+        max_results,
+    };
+    let metrics = store.get_metric_history_bulk_interval(&query).await?;
+    Ok(Json(json!({ "metrics": metrics })))
+}

@@ -1,0 +1,48 @@
+//! MLflow's tracking REST API, served under `/api/2.0/mlflow` and
+//! `/ajax-api/2.0/mlflow`. Handlers read the request, call the store and
+//! encode MLflow's JSON; the rules live in `tracking` and `store`.
+
+mod error;
+mod experiments;
+pub mod extract;
+mod metrics;
+mod runs;
+
+use axum::http::Uri;
+use axum::Router;
+pub use error::{ApiError, ApiResult};
+use serde_json::Value;
+use tracking::validation::missing_value;
+use tracking::{Error, ErrorCode, ViewType};
+
+/// The state every handler gets: the shared store.
+pub type AppStore = store::Store;
+
+/// The REST routes, mounted under both of MLflow's prefixes.
+pub fn router(store: AppStore) -> Router {
+    let api = Router::new()
+        .merge(experiments::router())
+        .merge(runs::router())
+        .merge(metrics::router())
+        .fallback(endpoint_not_found)
+        .with_state(store);
+    Router::new().nest("/api/2.0/mlflow", api.clone()).nest("/ajax-api/2.0/mlflow", api)
+}
+
+async fn endpoint_not_found(uri: Uri) -> ApiError {
+    ApiError(Error::new(ErrorCode::EndpointNotFound, format!("No API endpoint at {}", uri.path())))
+}
+
+/// A required string field: absent and empty are both "missing", as in MLflow.
+pub(crate) fn required(value: Option<String>, path: &str) -> Result<String, ApiError> {
+    value.filter(|v| !v.is_empty()).ok_or_else(|| ApiError(missing_value(path)))
+}
+
+/// `view_type` / `run_view_type` by name or number; absent means active only.
+pub(crate) fn view_type(value: Option<&Value>) -> Result<ViewType, ApiError> {
+    let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(ViewType::ActiveOnly) };
+    let text = value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
+    ViewType::parse(&text).ok_or_else(|| {
+        ApiError(tracking::validation::invalid_value("view_type", &text, "expected ACTIVE_ONLY, DELETED_ONLY or ALL"))
+    })
+}

@@ -1,0 +1,287 @@
+//! Run endpoints (`service.proto`: CreateRun … LogInputs).
+
+use super::error::ApiResult;
+use super::extract::{wire, Mlflow, MlflowWithLen};
+use super::{required, view_type, AppStore};
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use store::{NewRun, RunQuery, RunUpdate};
+use tracking::validation::{
+    missing_value, validate_run_id, DEFAULT_SEARCH_RUNS_MAX_RESULTS, MAX_BATCH_LOG_REQUEST_SIZE,
+};
+use tracking::{DatasetInput, Error, KeyValue, Metric, RunStatus};
+
+pub fn router() -> Router<AppStore> {
+    Router::new()
+        .route("/runs/create", post(create_run))
+        .route("/runs/get", get(get_run))
+        .route("/runs/update", post(update_run))
+        .route("/runs/delete", post(delete_run))
+        .route("/runs/restore", post(restore_run))
+        .route("/runs/search", post(search_runs).get(search_runs))
+        .route("/runs/log-metric", post(log_metric))
+        .route("/runs/log-parameter", post(log_param))
+        .route("/runs/set-tag", post(set_tag))
+        .route("/runs/delete-tag", post(delete_tag))
+        .route("/runs/log-batch", post(log_batch))
+        .route("/runs/log-inputs", post(log_inputs))
+}
+
+/// The run addressed by `run_id`, or by the deprecated `run_uuid`.
+fn run_id(run_id: Option<String>, run_uuid: Option<String>) -> ApiResult<String> {
+    let id = required(run_id.filter(|s| !s.is_empty()).or(run_uuid), "run_id")?;
+    validate_run_id("run_id", &id)?;
+    Ok(id)
+}
+
+#[derive(Deserialize)]
+struct CreateRun {
+    experiment_id: Option<String>,
+    user_id: Option<String>,
+    run_name: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    start_time: Option<i64>,
+    #[serde(default)]
+    tags: Vec<KeyValue>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#create-run>
+async fn create_run(State(store): State<AppStore>, Mlflow(req): Mlflow<CreateRun>) -> ApiResult<Json<Value>> {
+    let run = store
+        .create_run(NewRun {
+            experiment_id: req.experiment_id.filter(|e| !e.is_empty()).unwrap_or_else(|| "0".into()),
+            user_id: req.user_id.unwrap_or_default(),
+            run_name: req.run_name,
+            start_time: req.start_time.unwrap_or_else(store::now_millis),
+            tags: req.tags,
+        })
+        .await?;
+    Ok(Json(json!({ "run": run })))
+}
+
+#[derive(Deserialize)]
+struct RunId {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#get-run>
+async fn get_run(State(store): State<AppStore>, Mlflow(req): Mlflow<RunId>) -> ApiResult<Json<Value>> {
+    let run = store.get_run(&run_id(req.run_id, req.run_uuid)?).await?;
+    Ok(Json(json!({ "run": run })))
+}
+
+#[derive(Deserialize)]
+struct UpdateRun {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    status: Option<Value>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    end_time: Option<i64>,
+    run_name: Option<String>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#update-run>
+async fn update_run(State(store): State<AppStore>, Mlflow(req): Mlflow<UpdateRun>) -> ApiResult<Json<Value>> {
+    let id = run_id(req.run_id, req.run_uuid)?;
+    let status = match &req.status {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            Some(RunStatus::parse(&text).ok_or_else(|| {
+                tracking::validation::invalid_value(
+                    "status",
+                    &text,
+                    "expected one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED",
+                )
+            })?)
+        }
+    };
+    let info = store.update_run(&id, RunUpdate { status, end_time: req.end_time, run_name: req.run_name }).await?;
+    Ok(Json(json!({ "run_info": info })))
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#delete-run>
+async fn delete_run(State(store): State<AppStore>, Mlflow(req): Mlflow<RunId>) -> ApiResult<Json<Value>> {
+    store.delete_run(&run_id(req.run_id, req.run_uuid)?).await?;
+    Ok(Json(json!({})))
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#restore-run>
+async fn restore_run(State(store): State<AppStore>, Mlflow(req): Mlflow<RunId>) -> ApiResult<Json<Value>> {
+    store.restore_run(&run_id(req.run_id, req.run_uuid)?).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct SearchRuns {
+    #[serde(default, deserialize_with = "wire::strings")]
+    experiment_ids: Vec<String>,
+    filter: Option<String>,
+    run_view_type: Option<Value>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    max_results: Option<i64>,
+    #[serde(default, deserialize_with = "wire::strings")]
+    order_by: Vec<String>,
+    page_token: Option<String>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#search-runs>
+async fn search_runs(State(store): State<AppStore>, Mlflow(req): Mlflow<SearchRuns>) -> ApiResult<Json<Value>> {
+    let query = RunQuery {
+        experiment_ids: req.experiment_ids,
+        filter: req.filter.unwrap_or_default(),
+        view_type: view_type(req.run_view_type.as_ref())?,
+        max_results: req.max_results.unwrap_or(DEFAULT_SEARCH_RUNS_MAX_RESULTS),
+        order_by: req.order_by,
+        page_token: req.page_token,
+    };
+    let page = store.search_runs(&query).await?;
+    let mut out = json!({});
+    if !page.items.is_empty() {
+        out["runs"] = json!(page.items);
+    }
+    if let Some(token) = page.next_page_token {
+        out["next_page_token"] = json!(token);
+    }
+    Ok(Json(out))
+}
+
+/// A metric as it arrives: every field optional so that a missing one gets
+/// MLflow's "Missing value" error rather than a decoding error.
+#[derive(Deserialize)]
+struct MetricIn {
+    key: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_float")]
+    value: Option<f64>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    step: Option<i64>,
+}
+
+impl MetricIn {
+    fn into_metric(self, path: &str) -> Result<Metric, Error> {
+        let key = self.key.filter(|k| !k.is_empty()).ok_or_else(|| missing_value(&format!("{path}key")))?;
+        let value = self.value.ok_or_else(|| missing_value(&format!("{path}value")))?;
+        let timestamp = self.timestamp.ok_or_else(|| missing_value(&format!("{path}timestamp")))?;
+        Ok(Metric { key, value, timestamp, step: self.step.unwrap_or(0), run_id: None })
+    }
+}
+
+#[derive(Deserialize)]
+struct LogMetric {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    #[serde(flatten)]
+    metric: MetricIn,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#log-metric>
+async fn log_metric(State(store): State<AppStore>, Mlflow(req): Mlflow<LogMetric>) -> ApiResult<Json<Value>> {
+    let id = run_id(req.run_id, req.run_uuid)?;
+    let metric = req.metric.into_metric("")?;
+    store.log_batch(&id, vec![metric], Vec::new(), Vec::new()).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct KeyValueIn {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#log-param>
+async fn log_param(State(store): State<AppStore>, Mlflow(req): Mlflow<KeyValueIn>) -> ApiResult<Json<Value>> {
+    let id = run_id(req.run_id, req.run_uuid)?;
+    let param = KeyValue::new(required(req.key, "key")?, req.value.unwrap_or_default());
+    store.log_batch(&id, Vec::new(), vec![param], Vec::new()).await?;
+    Ok(Json(json!({})))
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#set-tag>
+async fn set_tag(State(store): State<AppStore>, Mlflow(req): Mlflow<KeyValueIn>) -> ApiResult<Json<Value>> {
+    let id = run_id(req.run_id, req.run_uuid)?;
+    let tag = KeyValue::new(required(req.key, "key")?, req.value.unwrap_or_default());
+    store.log_batch(&id, Vec::new(), Vec::new(), vec![tag]).await?;
+    Ok(Json(json!({})))
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#delete-tag>
+async fn delete_tag(State(store): State<AppStore>, Mlflow(req): Mlflow<KeyValueIn>) -> ApiResult<Json<Value>> {
+    let id = run_id(req.run_id, req.run_uuid)?;
+    store.delete_tag(&id, &required(req.key, "key")?).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct LogBatch {
+    run_id: Option<String>,
+    #[serde(default)]
+    metrics: Vec<MetricIn>,
+    #[serde(default)]
+    params: Vec<KeyValueOpt>,
+    #[serde(default)]
+    tags: Vec<KeyValueOpt>,
+}
+
+#[derive(Deserialize)]
+struct KeyValueOpt {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+fn key_values(items: Vec<KeyValueOpt>, path: &str) -> Result<Vec<KeyValue>, Error> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, kv)| {
+            let key = kv.key.filter(|k| !k.is_empty()).ok_or_else(|| missing_value(&format!("{path}[{i}].key")))?;
+            Ok(KeyValue::new(key, kv.value.unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#log-batch>
+async fn log_batch(
+    State(store): State<AppStore>,
+    MlflowWithLen(req, len): MlflowWithLen<LogBatch>,
+) -> ApiResult<Json<Value>> {
+    if len.0 > MAX_BATCH_LOG_REQUEST_SIZE {
+        return Err(Error::invalid(format!(
+            "Batched logging API requests must be at most {MAX_BATCH_LOG_REQUEST_SIZE} bytes, got a request of size {}.",
+            len.0
+        ))
+        .into());
+    }
+    let id = run_id(req.run_id, None)?;
+    let metrics = req
+        .metrics
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| m.into_metric(&format!("metrics[{i}].")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let params = key_values(req.params, "params")?;
+    let tags = key_values(req.tags, "tags")?;
+    store.log_batch(&id, metrics, params, tags).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct LogInputs {
+    run_id: Option<String>,
+    #[serde(default)]
+    datasets: Vec<DatasetInput>,
+}
+
+/// <https://mlflow.org/docs/latest/rest-api.html#log-inputs>
+async fn log_inputs(State(store): State<AppStore>, Mlflow(req): Mlflow<LogInputs>) -> ApiResult<Json<Value>> {
+    let id = run_id(req.run_id, None)?;
+    store.log_inputs(&id, req.datasets).await?;
+    Ok(Json(json!({})))
+}

@@ -1,0 +1,94 @@
+//! Command line and environment configuration (`mltrack --help`).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "mltrack", version, about = "An MLflow-compatible experiment tracking server and web UI")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the tracking server and web UI (the same as `server`).
+    Ui(ServeConfig),
+    /// Start the tracking server and web UI.
+    Server(ServeConfig),
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending schema migrations to the backend store.
+    Upgrade {
+        /// The backend store to migrate (as for `mltrack ui`); MLflow's
+        /// `mlflow db upgrade <url>` form is accepted too.
+        #[arg(env = "MLTRACK_BACKEND_STORE_URI", default_value = "sqlite:///mltrack.db")]
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on. Use 0.0.0.0 to accept connections from other machines.
+    #[arg(long, env = "MLTRACK_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on.
+    #[arg(long, short = 'p', env = "MLTRACK_PORT", default_value_t = 5000)]
+    pub port: u16,
+
+    /// Where experiments and runs are stored: `sqlite:///relative.db`,
+    /// `sqlite:////absolute/path.db` or a file path. The default is a SQLite
+    /// file in the working directory.
+    #[arg(long, env = "MLTRACK_BACKEND_STORE_URI", default_value = "sqlite:///mltrack.db")]
+    pub backend_store_uri: String,
+
+    /// The artifact location given to new experiments. Defaults to
+    /// `mlflow-artifacts:/` (artifacts go through this server) when artifacts
+    /// are served, else to the artifacts destination.
+    #[arg(long, env = "MLTRACK_DEFAULT_ARTIFACT_ROOT")]
+    pub default_artifact_root: Option<String>,
+
+    /// Where this server stores artifacts that clients upload through it.
+    #[arg(long, env = "MLTRACK_ARTIFACTS_DESTINATION", default_value = "./mlartifacts")]
+    pub artifacts_destination: String,
+
+    /// Proxy artifact uploads and downloads through the server (MLflow's default).
+    #[arg(long, env = "MLTRACK_SERVE_ARTIFACTS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub serve_artifacts: bool,
+
+    /// Turn off artifact proxying; clients then write to the artifact root themselves.
+    #[arg(long, conflicts_with = "serve_artifacts")]
+    pub no_serve_artifacts: bool,
+
+    /// Accepted for compatibility with `mlflow server` launch scripts; mltrack
+    /// serves every request from one process with an async runtime.
+    #[arg(long, short = 'w', hide = true)]
+    pub workers: Option<String>,
+}
+
+impl ServeConfig {
+    pub fn serves_artifacts(&self) -> bool {
+        self.serve_artifacts && !self.no_serve_artifacts
+    }
+
+    /// The artifact root that new experiments get.
+    pub fn artifact_root(&self) -> String {
+        match &self.default_artifact_root {
+            Some(root) => root.clone(),
+            None if self.serves_artifacts() => "mlflow-artifacts:".to_string(),
+            None => {
+                let dest = PathBuf::from(&self.artifacts_destination);
+                let abs = std::path::absolute(&dest).unwrap_or(dest);
+                format!("file://{}", abs.display())
+            }
+        }
+    }
+}

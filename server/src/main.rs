@@ -1,0 +1,40 @@
+//! `mltrack`: run `mltrack ui` to start the tracking server and web UI.
+
+use anyhow::Context;
+use clap::Parser;
+use server::config::{Cli, Command, DbCommand, ServeConfig};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .init();
+    match Cli::parse().command {
+        Command::Ui(config) | Command::Server(config) => run(config).await,
+        Command::Db { command: DbCommand::Upgrade { url } } => {
+            let path = store::sqlite::path_from_uri(&url)?;
+            store::sqlite::migrate(&path).await?;
+            println!("Database at {} is up to date", path.display());
+            Ok(())
+        }
+    }
+}
+
+async fn run(config: ServeConfig) -> anyhow::Result<()> {
+    let root = config.artifact_root();
+    let store = store::open(&config.backend_store_uri, &root)
+        .await
+        .with_context(|| format!("could not open the backend store {}", config.backend_store_uri))?;
+    let addr = format!("{}:{}", config.host, config.port);
+    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("could not listen on {addr}"))?;
+    tracing::info!(
+        backend_store = %config.backend_store_uri,
+        artifact_root = %root,
+        "mltrack is listening on http://{}",
+        listener.local_addr()?
+    );
+    server::serve(listener, server::app(store), server::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
