@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds mltrack: the wasm bundle into target/site, then the server binary,
+# which embeds target/site. Usage: scripts/build.sh [--release]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+
+profile=debug
+cargo_profile=()
+wasm_profile=()
+if [[ "${1:-}" == "--release" ]]; then
+  profile=release
+  cargo_profile=(--release)
+  wasm_profile=(--profile wasm-release)
+fi
+wasm_dir=debug
+[[ $profile == release ]] && wasm_dir=wasm-release
+
+site=target/site
+mkdir -p "$site/pkg"
+
+echo "==> wasm bundle ($profile)"
+cargo build -p frontend --lib --target wasm32-unknown-unknown "${wasm_profile[@]}"
+wasm-bindgen --target web --no-typescript --out-name mltrack --out-dir "$site/pkg" \
+  "target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
+if [[ $profile == release ]]; then
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    -o "$site/pkg/mltrack_bg.wasm" "$site/pkg/mltrack_bg.wasm"
+fi
+cp style/main.css "$site/pkg/mltrack.css"
+cp -r public/. "$site/"
+
+echo "==> server ($profile)"
+MLTRACK_SITE_DIR="$PWD/$site" cargo build -p server "${cargo_profile[@]}"
+echo "built target/$profile/mltrack"
