@@ -176,14 +176,20 @@ impl MetricIn {
 struct LogMetric {
     run_id: Option<String>,
     run_uuid: Option<String>,
-    #[serde(flatten)]
-    metric: MetricIn,
+    key: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_float")]
+    value: Option<f64>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    step: Option<i64>,
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#log-metric>
 async fn log_metric(State(store): State<AppStore>, Mlflow(req): Mlflow<LogMetric>) -> ApiResult<Json<Value>> {
     let id = run_id(req.run_id, req.run_uuid)?;
-    let metric = req.metric.into_metric("")?;
+    let metric =
+        MetricIn { key: req.key, value: req.value, timestamp: req.timestamp, step: req.step }.into_metric("")?;
     store.log_batch(&id, vec![metric], Vec::new(), Vec::new()).await?;
     Ok(Json(json!({})))
 }

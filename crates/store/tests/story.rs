@@ -1,0 +1,167 @@
+//! The store's behaviour on a real SQLite file, as the API layers rely on it.
+
+use store::{ExperimentQuery, HistoryInterval, NewRun, RunQuery, RunUpdate, Store};
+use tracking::{ErrorCode, KeyValue, Metric, RunStatus, ViewType};
+
+async fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("sqlite:///{}", dir.path().join("t.db").display());
+    let store = store::open(&uri, "mlflow-artifacts:").await.unwrap();
+    (dir, store)
+}
+
+fn metric(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
+    Metric { key: key.into(), value, timestamp, step, run_id: None }
+}
+
+async fn new_run(store: &Store, experiment_id: &str, name: &str, start_time: i64) -> String {
+    let run = store
+        .create_run(NewRun {
+            experiment_id: experiment_id.into(),
+            user_id: "ana".into(),
+            run_name: Some(name.into()),
+            start_time,
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    run.info.run_id
+}
+
+#[tokio::test]
+async fn experiments_lifecycle() {
+    let (_dir, store) = open().await;
+    assert_eq!(store.get_experiment("0").await.unwrap().name, "Default");
+    let id = store.create_experiment("vision", None, &[KeyValue::new("team", "cv")]).await.unwrap();
+    let exp = store.get_experiment(&id).await.unwrap();
+    assert_eq!(exp.artifact_location, format!("mlflow-artifacts:/{id}"));
+    assert_eq!(exp.tags, vec![KeyValue::new("team", "cv")]);
+    let dup = store.create_experiment("vision", None, &[]).await.unwrap_err();
+    assert_eq!(dup.error_code, ErrorCode::ResourceAlreadyExists);
+
+    store.delete_experiment(&id).await.unwrap();
+    let q = ExperimentQuery { max_results: 10, ..Default::default() };
+    assert_eq!(store.search_experiments(&q).await.unwrap().items.len(), 1);
+    let q = ExperimentQuery { max_results: 10, view_type: ViewType::All, ..Default::default() };
+    assert_eq!(store.search_experiments(&q).await.unwrap().items.len(), 2);
+    store.restore_experiment(&id).await.unwrap();
+    assert_eq!(store.get_experiment_by_name("vision").await.unwrap().experiment_id, id);
+}
+
+#[tokio::test]
+async fn metrics_summary_and_history() {
+    let (_dir, store) = open().await;
+    let run = new_run(&store, "0", "r", 1).await;
+    let points: Vec<Metric> = (0..1000).map(|i| metric("loss", 1.0 / (i + 1) as f64, 10 + i, i)).collect();
+    store.log_batch(&run, points.clone(), vec![], vec![]).await.unwrap();
+    // Re-sending identical points does not duplicate them.
+    store.log_batch(&run, points[..10].to_vec(), vec![], vec![]).await.unwrap();
+    store.log_batch(&run, vec![metric("loss", f64::NAN, 5, 3)], vec![], vec![]).await.unwrap();
+
+    let got = store.get_run(&run).await.unwrap();
+    assert_eq!(got.data.metrics, vec![metric("loss", 1.0 / 1000.0, 1009, 999)]);
+    let history = store.get_metric_history(&run, "loss", None, None).await.unwrap();
+    assert_eq!(history.items.len(), 1001);
+    assert!(history.items.iter().any(|m| m.value.is_nan()));
+
+    let page = store.get_metric_history(&run, "loss", Some(600), None).await.unwrap();
+    let rest = store.get_metric_history(&run, "loss", Some(600), page.next_page_token.as_deref()).await.unwrap();
+    assert_eq!(page.items.len() + rest.items.len(), 1001);
+    assert!(rest.next_page_token.is_none());
+
+    let sampled = store
+        .get_metric_history_bulk_interval(&HistoryInterval {
+            run_ids: vec![run.clone()],
+            metric_key: "loss".into(),
+            start_step: None,
+            end_step: None,
+            max_results: 100,
+        })
+        .await
+        .unwrap();
+    let steps: std::collections::BTreeSet<i64> = sampled.iter().map(|m| m.step).collect();
+    assert!(steps.len() <= 101 && steps.contains(&0) && steps.contains(&999));
+}
+
+#[tokio::test]
+async fn writes_to_deleted_runs_fail_without_side_effects() {
+    let (_dir, store) = open().await;
+    let run = new_run(&store, "0", "r", 1).await;
+    store.log_batch(&run, vec![], vec![KeyValue::new("lr", "0.1")], vec![]).await.unwrap();
+    let err = store.log_batch(&run, vec![metric("m", 1.0, 1, 0)], vec![KeyValue::new("lr", "0.2")], vec![]).await;
+    assert_eq!(err.unwrap_err().error_code, ErrorCode::InvalidParameterValue);
+    // The failed batch left no metric behind: a batch is all or nothing.
+    assert!(store.get_run(&run).await.unwrap().data.metrics.is_empty());
+
+    store.delete_run(&run).await.unwrap();
+    let err = store.log_batch(&run, vec![metric("m", 1.0, 1, 0)], vec![], vec![]).await.unwrap_err();
+    assert!(err.message.contains("must be in the 'active' state"), "{}", err.message);
+    store.restore_run(&run).await.unwrap();
+    let info = store
+        .update_run(&run, RunUpdate { status: Some(RunStatus::Finished), end_time: Some(9), run_name: None })
+        .await
+        .unwrap();
+    assert_eq!((info.status, info.end_time), (RunStatus::Finished, Some(9)));
+}
+
+#[tokio::test]
+async fn concurrent_writers_share_commits_and_all_land() {
+    let (_dir, store) = open().await;
+    let run = new_run(&store, "0", "r", 1).await;
+    let tasks: Vec<_> = (0..32)
+        .map(|t| {
+            let store = store.clone();
+            let run = run.clone();
+            tokio::spawn(async move {
+                for b in 0..10 {
+                    let points = (0..50).map(|i| metric(&format!("k{t}"), i as f64, 1, b * 50 + i)).collect();
+                    store.log_batch(&run, points, vec![], vec![]).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for t in 0..32 {
+        let h = store.get_metric_history(&run, &format!("k{t}"), None, None).await.unwrap();
+        assert_eq!(h.items.len(), 500);
+    }
+    assert_eq!(store.get_run(&run).await.unwrap().data.metrics.len(), 32);
+}
+
+#[tokio::test]
+async fn search_runs_by_filter_and_order() {
+    let (_dir, store) = open().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let run = new_run(&store, "0", &format!("r{i}"), 100 + i).await;
+        store
+            .log_batch(
+                &run,
+                vec![metric("acc", i as f64 / 10.0, 1, 0)],
+                vec![KeyValue::new("i", i.to_string())],
+                vec![],
+            )
+            .await
+            .unwrap();
+        ids.push(run);
+    }
+    let search = |filter: &str, order: &[&str]| RunQuery {
+        experiment_ids: vec!["0".into()],
+        filter: filter.into(),
+        max_results: 100,
+        order_by: order.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let names =
+        |page: tracking::Page<tracking::Run>| page.items.into_iter().map(|r| r.info.run_name).collect::<Vec<_>>();
+    assert_eq!(names(store.search_runs(&search("", &[])).await.unwrap()), ["r4", "r3", "r2", "r1", "r0"]);
+    assert_eq!(
+        names(store.search_runs(&search("metrics.acc >= 0.2", &["metrics.acc ASC"])).await.unwrap()),
+        ["r2", "r3", "r4"]
+    );
+    assert_eq!(names(store.search_runs(&search("params.i = '1'", &[])).await.unwrap()), ["r1"]);
+    let err = store.search_runs(&search("metrics.acc >", &[])).await.unwrap_err();
+    assert_eq!(err.error_code, ErrorCode::InvalidParameterValue);
+}

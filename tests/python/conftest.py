@@ -1,0 +1,112 @@
+"""Integration tests: the real `mlflow` client against the real `mltrack` binary.
+
+Each test session starts mltrack on a free port in a temporary working
+directory (its SQLite file and artifacts live there). Set MLTRACK_BIN to test
+another build than target/debug/mltrack.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import mlflow
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("MLTRACK_BIN", ROOT / "target" / "debug" / "mltrack"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running mltrack process in its own working directory."""
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self):
+        log = open(self.workdir / "server.log", "ab")
+        self.proc = subprocess.Popen(
+            [str(BINARY), "ui", "--port", str(self.port)],
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mltrack exited with {self.proc.returncode}: see {self.workdir}/server.log")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("mltrack did not become healthy")
+
+    def kill(self, sig=signal.SIGKILL):
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.kill(signal.SIGTERM)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    if not BINARY.exists():
+        pytest.fail(f"{BINARY} is missing: run scripts/build.sh first")
+    srv = Server(tmp_path_factory.mktemp("mltrack")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture()
+def tracking(server, monkeypatch):
+    """Points the mlflow client at the session's server."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    # Fail fast on errors instead of retrying for minutes.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    mlflow.set_tracking_uri(server.url)
+    yield server
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+@pytest.fixture()
+def client(tracking):
+    return mlflow.MlflowClient(tracking.url)
+
+
+@pytest.fixture()
+def experiment_id(client):
+    return client.create_experiment(f"exp-{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture()
+def api(server):
+    """Raw REST calls: `api.post("runs/create", json=…)`."""
+
+    class Api:
+        def url(self, path, prefix="api"):
+            return f"{server.url}/{prefix}/2.0/mlflow/{path}"
+
+        def get(self, path, **kw):
+            return requests.get(self.url(path), timeout=30, **kw)
+
+        def post(self, path, **kw):
+            return requests.post(self.url(path), timeout=30, **kw)
+
+    return Api()
