@@ -17,18 +17,26 @@ wasm_dir=debug
 [[ $profile == release ]] && wasm_dir=wasm-release
 
 site=target/site
-mkdir -p "$site/pkg"
+stage=target/site-stage
+mkdir -p "$site/pkg" "$stage/pkg"
 
 echo "==> wasm bundle ($profile)"
 cargo build -p frontend --lib --target wasm32-unknown-unknown "${wasm_profile[@]}"
-wasm-bindgen --target web --no-typescript --out-name mltrack --out-dir "$site/pkg" \
+wasm-bindgen --target web --no-typescript --out-name mltrack --out-dir "$stage/pkg" \
   "target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
 if [[ $profile == release ]]; then
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-    -o "$site/pkg/mltrack_bg.wasm" "$site/pkg/mltrack_bg.wasm"
+    -o "$stage/pkg/mltrack_bg.wasm" "$stage/pkg/mltrack_bg.wasm"
 fi
-cp style/main.css "$site/pkg/mltrack.css"
-cp -r public/. "$site/"
+cp style/main.css "$stage/pkg/mltrack.css"
+cp -r public/. "$stage/"
+# Copy only what changed: the server embeds target/site and rebuilds when it changes.
+(cd "$stage" && find . -type f) | while read -r f; do
+  if ! cmp -s "$stage/$f" "$site/$f"; then
+    mkdir -p "$(dirname "$site/$f")"
+    cp "$stage/$f" "$site/$f"
+  fi
+done
 
 echo "==> server ($profile)"
 MLTRACK_SITE_DIR="$PWD/$site" cargo build -p server "${cargo_profile[@]}"

@@ -5,6 +5,7 @@ pub mod config;
 pub mod ui;
 
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use std::future::Future;
 use tokio::net::TcpListener;

@@ -1,0 +1,430 @@
+//! `mltrack-bench`: the same REST calls against several MLflow-compatible
+//! servers, one after the other on the same machine, printed side by side
+//! with ratios. Request bodies are serialised before the clock starts and the
+//! client is plain hyper over keep-alive connections, so the client is not
+//! what is measured. `bench/run.sh` starts the servers and calls this.
+//!
+//! Usage: mltrack-bench NAME=URL@PID [NAME=URL@PID …] [--quick]
+//! The first server is the one the ratios compare against the others.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+type Result<T> = std::result::Result<T, String>;
+
+/// One keep-alive HTTP/1.1 connection, reopened when the server closes it
+/// (uvicorn drops connections idle for 5 s).
+struct Conn {
+    host: String,
+    send: SendRequest<Full<Bytes>>,
+}
+
+async fn handshake(host: &str) -> Result<SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(host).await.map_err(|e| format!("connect {host}: {e}"))?;
+    stream.set_nodelay(true).ok();
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    Ok(send)
+}
+
+impl Conn {
+    async fn open(base: &str) -> Result<Conn> {
+        let host = base.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let send = handshake(&host).await?;
+        Ok(Conn { host, send })
+    }
+
+    async fn call(&mut self, method: Method, path: &str, body: Bytes) -> Result<Bytes> {
+        let req = || {
+            Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header("host", &self.host)
+                .header("content-type", "application/json")
+                .body(Full::new(body.clone()))
+                .map_err(|e| e.to_string())
+        };
+        if self.send.is_closed() || self.send.ready().await.is_err() {
+            self.send = handshake(&self.host).await?;
+        }
+        let res = match self.send.send_request(req()?).await {
+            Ok(res) => res,
+            Err(e) if e.is_canceled() || e.is_closed() || e.is_incomplete_message() => {
+                self.send = handshake(&self.host).await?;
+                self.send.send_request(req()?).await.map_err(|e| e.to_string())?
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let status = res.status();
+        let bytes = res.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        if !status.is_success() {
+            return Err(format!("{path}: HTTP {status}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(300)])));
+        }
+        Ok(bytes)
+    }
+
+    async fn post(&mut self, endpoint: &str, body: Bytes) -> Result<Bytes> {
+        self.call(Method::POST, &format!("/api/2.0/mlflow/{endpoint}"), body).await
+    }
+
+    async fn post_json(&mut self, endpoint: &str, body: Value) -> Result<Value> {
+        let bytes = self.post(endpoint, Bytes::from(body.to_string())).await?;
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    }
+
+    async fn get(&mut self, endpoint_and_query: &str) -> Result<Bytes> {
+        self.call(Method::GET, &format!("/api/2.0/mlflow/{endpoint_and_query}"), Bytes::new()).await
+    }
+}
+
+struct Target {
+    name: String,
+    url: String,
+    pid: u32,
+}
+
+/// Everything measured on one server.
+#[derive(Default, Clone)]
+struct Report {
+    ingest_points_per_s: f64,
+    log_metric_p50_ms: f64,
+    log_metric_p99_ms: f64,
+    create_run_p50_ms: f64,
+    create_run_p99_ms: f64,
+    history_s: f64,
+    history_points: usize,
+    search_s: f64,
+    search_hits: usize,
+    peak_rss_mb: f64,
+}
+
+struct Plan {
+    ingest_clients: usize,
+    ingest_requests_per_client: usize,
+    ingest_budget: Duration,
+    latency_requests: usize,
+    latency_budget: Duration,
+    history_points: usize,
+    search_runs: usize,
+    repeats: usize,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    percentile(&v, 0.5)
+}
+
+fn batch_body(run_id: &str, first_step: usize, keys: usize, steps: usize) -> Bytes {
+    let ts = now_ms();
+    let metrics: Vec<Value> = (0..steps)
+        .flat_map(|s| {
+            (0..keys).map(move |k| {
+                let step = first_step + s;
+                json!({"key": format!("metric_{k}"), "value": (step as f64).sin() + k as f64, "timestamp": ts + step as i64, "step": step})
+            })
+        })
+        .collect();
+    Bytes::from(json!({"run_id": run_id, "metrics": metrics}).to_string())
+}
+
+async fn create_run(conn: &mut Conn, experiment_id: &str) -> Result<String> {
+    let run = conn.post_json("runs/create", json!({"experiment_id": experiment_id, "start_time": now_ms()})).await?;
+    run["run"]["info"]["run_id"].as_str().map(str::to_string).ok_or_else(|| format!("no run id in {run}"))
+}
+
+/// Sum over the process and its descendants of each one's peak resident set.
+fn peak_rss_mb(pid: u32) -> f64 {
+    let mut pids = vec![pid];
+    let mut i = 0;
+    while i < pids.len() {
+        let parent = pids[i];
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for e in entries.flatten() {
+                let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+                let after = stat.rsplit_once(") ").map(|x| x.1).unwrap_or("");
+                if after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(parent) {
+                    pids.push(child);
+                }
+            }
+        }
+        i += 1;
+    }
+    pids.iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
+        .filter_map(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
+        .filter_map(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .sum::<f64>()
+        / 1024.0
+}
+
+async fn measure(target: &Target, plan: &Plan) -> Result<Report> {
+    let mut report = Report::default();
+    let mut conn = Conn::open(&target.url).await?;
+    let name = format!("bench-{}", now_ms());
+    let created = conn.post_json("experiments/create", json!({"name": name})).await?;
+    let experiment_id = created["experiment_id"].as_str().ok_or("no experiment id")?.to_string();
+
+    // create-run latency
+    let mut lat = Vec::new();
+    let start = Instant::now();
+    let body = Bytes::from(json!({"experiment_id": experiment_id, "start_time": now_ms()}).to_string());
+    while lat.len() < plan.latency_requests && start.elapsed() < plan.latency_budget {
+        let t = Instant::now();
+        conn.post("runs/create", body.clone()).await?;
+        lat.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    lat.sort_by(f64::total_cmp);
+    (report.create_run_p50_ms, report.create_run_p99_ms) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+    eprintln!("  {}: create-run x{} done", target.name, lat.len());
+
+    // single log-metric latency
+    let run_id = create_run(&mut conn, &experiment_id).await?;
+    let ts = now_ms();
+    let bodies: Vec<Bytes> = (0..plan.latency_requests)
+        .map(|i| {
+            Bytes::from(
+                json!({"run_id": run_id, "key": "latency", "value": i as f64, "timestamp": ts + i as i64, "step": i})
+                    .to_string(),
+            )
+        })
+        .collect();
+    let mut lat = Vec::new();
+    let start = Instant::now();
+    for body in bodies {
+        if start.elapsed() > plan.latency_budget {
+            break;
+        }
+        let t = Instant::now();
+        conn.post("runs/log-metric", body).await?;
+        lat.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    lat.sort_by(f64::total_cmp);
+    (report.log_metric_p50_ms, report.log_metric_p99_ms) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+    eprintln!("  {}: log-metric x{} done", target.name, lat.len());
+
+    // log-batch ingest: several clients, each on its own run and connection
+    let mut clients = Vec::new();
+    for _ in 0..plan.ingest_clients {
+        let mut c = Conn::open(&target.url).await?;
+        let run_id = create_run(&mut c, &experiment_id).await?;
+        let bodies: Vec<Bytes> =
+            (0..plan.ingest_requests_per_client).map(|r| batch_body(&run_id, r * 100, 10, 100)).collect();
+        clients.push((c, bodies));
+    }
+    let budget = plan.ingest_budget;
+    let start = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|(mut c, bodies)| {
+            tokio::spawn(async move {
+                let mut points = 0usize;
+                for body in bodies {
+                    if start.elapsed() > budget {
+                        break;
+                    }
+                    c.post("runs/log-batch", body).await?;
+                    points += 1000;
+                }
+                Ok::<usize, String>(points)
+            })
+        })
+        .collect();
+    let mut points = 0;
+    for t in tasks {
+        points += t.await.map_err(|e| e.to_string())??;
+    }
+    report.ingest_points_per_s = points as f64 / start.elapsed().as_secs_f64();
+    eprintln!("  {}: ingest {points} points done", target.name);
+
+    // get-history of one long metric
+    let run_id = create_run(&mut conn, &experiment_id).await?;
+    for first in (0..plan.history_points).step_by(1000) {
+        let ts = now_ms();
+        let metrics: Vec<Value> = (first..first + 1000)
+            .map(|s| json!({"key": "long", "value": s as f64, "timestamp": ts, "step": s}))
+            .collect();
+        conn.post_json("runs/log-batch", json!({"run_id": run_id, "metrics": metrics})).await?;
+    }
+    let mut times = Vec::new();
+    for _ in 0..plan.repeats {
+        let t = Instant::now();
+        let bytes = conn.get(&format!("metrics/get-history?run_id={run_id}&metric_key=long")).await?;
+        times.push(t.elapsed().as_secs_f64());
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        report.history_points = v["metrics"].as_array().map_or(0, |a| a.len());
+    }
+    report.history_s = median(times);
+    eprintln!("  {}: history of {} points done", target.name, report.history_points);
+
+    // search-runs over many runs with a params + metrics filter and an order_by
+    let search_exp = conn
+        .post_json("experiments/create", json!({"name": format!("bench-search-{}", now_ms())}))
+        .await?["experiment_id"]
+        .as_str()
+        .ok_or("no experiment id")?
+        .to_string();
+    let per_client = plan.search_runs / plan.ingest_clients;
+    let tasks: Vec<_> = (0..plan.ingest_clients)
+        .map(|c| {
+            let url = target.url.clone();
+            let exp = search_exp.clone();
+            tokio::spawn(async move {
+                let mut conn = Conn::open(&url).await?;
+                for i in c * per_client..(c + 1) * per_client {
+                    let run_id = create_run(&mut conn, &exp).await?;
+                    let ts = now_ms();
+                    let body = json!({
+                        "run_id": run_id,
+                        "params": [{"key": "optimizer", "value": if i % 2 == 0 { "adam" } else { "sgd" }},
+                                   {"key": "lr", "value": format!("{}", 10f64.powi(-((i % 4) as i32 + 1)))}],
+                        "metrics": [{"key": "loss", "value": 1.0 / (1 + i) as f64, "timestamp": ts, "step": 0},
+                                    {"key": "acc", "value": (i % 100) as f64 / 100.0, "timestamp": ts, "step": 0}],
+                    });
+                    conn.post_json("runs/log-batch", body).await?;
+                }
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    let query = Bytes::from(
+        json!({
+            "experiment_ids": [search_exp],
+            "filter": "params.optimizer = 'adam' AND metrics.acc > 0.5",
+            "order_by": ["metrics.loss ASC"],
+            "max_results": 1000,
+        })
+        .to_string(),
+    );
+    let mut times = Vec::new();
+    for _ in 0..plan.repeats {
+        let t = Instant::now();
+        let bytes = conn.post("runs/search", query.clone()).await?;
+        times.push(t.elapsed().as_secs_f64());
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        report.search_hits = v["runs"].as_array().map_or(0, |a| a.len());
+    }
+    report.search_s = median(times);
+    eprintln!(
+        "  {}: search over {} runs done ({} hits)",
+        target.name,
+        per_client * plan.ingest_clients,
+        report.search_hits
+    );
+
+    report.peak_rss_mb = peak_rss_mb(target.pid);
+    Ok(report)
+}
+
+fn print(targets: &[Target], reports: &[Report]) {
+    type Row = (&'static str, fn(&Report) -> f64, bool);
+    let rows: [Row; 9] = [
+        ("log-batch ingest (points/s)", |r| r.ingest_points_per_s, true),
+        ("log-metric p50 (ms)", |r| r.log_metric_p50_ms, false),
+        ("log-metric p99 (ms)", |r| r.log_metric_p99_ms, false),
+        ("create-run p50 (ms)", |r| r.create_run_p50_ms, false),
+        ("create-run p99 (ms)", |r| r.create_run_p99_ms, false),
+        ("get-history, long metric (s)", |r| r.history_s, false),
+        ("search-runs (s)", |r| r.search_s, false),
+        ("peak memory (MB)", |r| r.peak_rss_mb, false),
+        ("history points returned", |r| r.history_points as f64, true),
+    ];
+    let mut header = format!("{:<32}", "");
+    for t in targets {
+        header.push_str(&format!("{:>14}", t.name));
+    }
+    for t in &targets[1..] {
+        header.push_str(&format!("{:>16}", format!("{} vs {}", targets[0].name, t.name)));
+    }
+    println!("{header}");
+    for (label, get, higher_is_better) in rows {
+        let mut line = format!("{label:<32}");
+        for r in reports {
+            let v = get(r);
+            line.push_str(&if v >= 1000.0 { format!("{v:>14.0}") } else { format!("{v:>14.3}") });
+        }
+        let base = get(&reports[0]);
+        for r in &reports[1..] {
+            let ratio = if higher_is_better { base / get(r) } else { get(r) / base };
+            line.push_str(&format!("{:>15.1}x", ratio));
+        }
+        println!("{line}");
+    }
+    println!(
+        "(ratios: how many times better the first server is; search hits: {:?})",
+        reports.iter().map(|r| r.search_hits).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let targets: Vec<Target> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(|a| {
+            let (name, rest) = a.split_once('=').expect("NAME=URL@PID");
+            let (url, pid) = rest.rsplit_once('@').expect("NAME=URL@PID");
+            Target { name: name.into(), url: url.into(), pid: pid.parse().expect("pid") }
+        })
+        .collect();
+    if targets.is_empty() {
+        eprintln!("usage: mltrack-bench NAME=URL@PID [NAME=URL@PID …] [--quick]");
+        std::process::exit(2);
+    }
+    let plan = if quick {
+        Plan {
+            ingest_clients: 4,
+            ingest_requests_per_client: 25,
+            ingest_budget: Duration::from_secs(10),
+            latency_requests: 200,
+            latency_budget: Duration::from_secs(10),
+            history_points: 10_000,
+            search_runs: 400,
+            repeats: 3,
+        }
+    } else {
+        Plan {
+            ingest_clients: 4,
+            ingest_requests_per_client: 250,
+            ingest_budget: Duration::from_secs(20),
+            latency_requests: 2000,
+            latency_budget: Duration::from_secs(20),
+            history_points: 100_000,
+            search_runs: 5000,
+            repeats: 5,
+        }
+    };
+    let mut reports = Vec::new();
+    for t in &targets {
+        eprintln!("benchmarking {} at {}", t.name, t.url);
+        match measure(t, &plan).await {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("{}: {e}", t.name);
+                std::process::exit(1);
+            }
+        }
+    }
+    print(&targets, &reports);
+}
