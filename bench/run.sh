@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks mltrack against MLflow's own server (`mlflow server`, SQLite,
-# mlflow==3.17.2 from PyPI) and FastTrackML (`fml server`, SQLite, from the
-# PyPI package fasttrackml), started side by side on this machine, through
-# the same REST calls by the same Rust client. Prints each server's figures
-# and mltrack's ratios. Usage: bench/run.sh [--quick]
+# mlflow==3.17.2 from PyPI) and FastTrackML (`fml server`, SQLite, PyPI
+# package fasttrackml==0.6.0) on this machine, through the same REST calls by
+# the same Rust client. Each server runs alone while it is measured (on two
+# cores an idle neighbour still takes CPU), each in a fresh directory; the
+# results are printed side by side with mltrack's ratios.
+# Usage: bench/run.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -18,35 +20,36 @@ scripts/build.sh --release
 cargo build --release -p bench
 
 work=$(mktemp -d)
-pids=()
+pid=
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_up() {
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port"
+
+# measure NAME COMMAND…: start the server in its own directory, benchmark it, stop it.
+measure() {
+  local name=$1; shift
+  mkdir -p "$work/$name"
+  (cd "$work/$name" && exec "$@" >log 2>&1) &
+  pid=$!
   for _ in $(seq 600); do
-    curl -fs -o /dev/null "$1/api/2.0/mlflow/experiments/get?experiment_id=0" && return 0
+    curl -fs -o /dev/null "$url/api/2.0/mlflow/experiments/get?experiment_id=0" && break
     sleep 0.1
   done
-  echo "server at $1 did not start" >&2
-  return 1
+  target/release/mltrack-bench "${quick[@]}" --out "$work/$name.json" "$name=$url@$pid"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  pid=
 }
 
-mkdir -p "$work"/{mltrack,mlflow,fml}
-p1=$(free_port); p2=$(free_port); p3=$(free_port)
-(cd "$work/mltrack" && exec "$repo/target/release/mltrack" ui --port "$p1" >log 2>&1) & pids+=($!); m_pid=$!
-(cd "$work/mlflow" && exec "$repo/.venv/bin/mlflow" server --backend-store-uri sqlite:///mlflow.db \
-   --host 127.0.0.1 --port "$p2" >log 2>&1) & pids+=($!); f_pid=$!
-(cd "$work/fml" && exec "$repo/.venv-bench/bin/fml" server --listen-address "127.0.0.1:$p3" \
-   --database-uri sqlite://fml.db >log 2>&1) & pids+=($!); t_pid=$!
-wait_up "http://127.0.0.1:$p1"; wait_up "http://127.0.0.1:$p2"; wait_up "http://127.0.0.1:$p3"
+quick=()
+[[ "${1:-}" == "--quick" ]] && quick=(--quick)
+measure mltrack "$repo/target/release/mltrack" ui --port "$port"
+measure mlflow "$repo/.venv/bin/mlflow" server --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port "$port"
+measure fasttrackml "$repo/.venv-bench/bin/fml" server --listen-address "127.0.0.1:$port" --database-uri sqlite://fml.db
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%FT%TZ)"
-target/release/mltrack-bench "$@" \
-  "mltrack=http://127.0.0.1:$p1@$m_pid" \
-  "mlflow=http://127.0.0.1:$p2@$f_pid" \
-  "fasttrackml=http://127.0.0.1:$p3@$t_pid"
+target/release/mltrack-bench --report "$work/mltrack.json" "$work/mlflow.json" "$work/fasttrackml.json"

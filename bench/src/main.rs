@@ -4,14 +4,17 @@
 //! client is plain hyper over keep-alive connections, so the client is not
 //! what is measured. `bench/run.sh` starts the servers and calls this.
 //!
-//! Usage: mltrack-bench NAME=URL@PID [NAME=URL@PID …] [--quick]
-//! The first server is the one the ratios compare against the others.
+//! Usage:
+//!   mltrack-bench [--quick] [--out FILE] NAME=URL@PID …   measure servers (one after the other)
+//!   mltrack-bench --report FILE …                          print saved results side by side
+//! In reports the first server is the one the ratios compare with the others.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -89,8 +92,9 @@ struct Target {
 }
 
 /// Everything measured on one server.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, Serialize, Deserialize)]
 struct Report {
+    name: String,
     ingest_points_per_s: f64,
     log_metric_p50_ms: f64,
     log_metric_p99_ms: f64,
@@ -175,7 +179,7 @@ fn peak_rss_mb(pid: u32) -> f64 {
 }
 
 async fn measure(target: &Target, plan: &Plan) -> Result<Report> {
-    let mut report = Report::default();
+    let mut report = Report { name: target.name.clone(), ..Default::default() };
     let mut conn = Conn::open(&target.url).await?;
     let name = format!("bench-{}", now_ms());
     let created = conn.post_json("experiments/create", json!({"name": name})).await?;
@@ -335,7 +339,7 @@ async fn measure(target: &Target, plan: &Plan) -> Result<Report> {
     Ok(report)
 }
 
-fn print(targets: &[Target], reports: &[Report]) {
+fn print(reports: &[Report]) {
     type Row = (&'static str, fn(&Report) -> f64, bool);
     let rows: [Row; 9] = [
         ("log-batch ingest (points/s)", |r| r.ingest_points_per_s, true),
@@ -349,11 +353,11 @@ fn print(targets: &[Target], reports: &[Report]) {
         ("history points returned", |r| r.history_points as f64, true),
     ];
     let mut header = format!("{:<32}", "");
-    for t in targets {
-        header.push_str(&format!("{:>14}", t.name));
+    for r in reports {
+        header.push_str(&format!("{:>14}", r.name));
     }
-    for t in &targets[1..] {
-        header.push_str(&format!("{:>16}", format!("{} vs {}", targets[0].name, t.name)));
+    for r in &reports[1..] {
+        header.push_str(&format!("{:>18}", format!("{} vs {}", reports[0].name, r.name)));
     }
     println!("{header}");
     for (label, get, higher_is_better) in rows {
@@ -365,7 +369,7 @@ fn print(targets: &[Target], reports: &[Report]) {
         let base = get(&reports[0]);
         for r in &reports[1..] {
             let ratio = if higher_is_better { base / get(r) } else { get(r) / base };
-            line.push_str(&format!("{:>15.1}x", ratio));
+            line.push_str(&format!("{:>17.1}x", ratio));
         }
         println!("{line}");
     }
@@ -378,10 +382,22 @@ fn print(targets: &[Target], reports: &[Report]) {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--report") {
+        let reports: Vec<Report> = args[1..]
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{f}: {e}"))
+            })
+            .collect();
+        print(&reports);
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
+    let out = args.iter().position(|a| a == "--out").and_then(|i| args.get(i + 1)).cloned();
     let targets: Vec<Target> = args
         .iter()
-        .filter(|a| !a.starts_with("--"))
+        .filter(|a| a.contains('=') && a.contains('@'))
         .map(|a| {
             let (name, rest) = a.split_once('=').expect("NAME=URL@PID");
             let (url, pid) = rest.rsplit_once('@').expect("NAME=URL@PID");
@@ -389,7 +405,7 @@ async fn main() {
         })
         .collect();
     if targets.is_empty() {
-        eprintln!("usage: mltrack-bench NAME=URL@PID [NAME=URL@PID …] [--quick]");
+        eprintln!("usage: mltrack-bench [--quick] [--out FILE] NAME=URL@PID … | mltrack-bench --report FILE …");
         std::process::exit(2);
     }
     let plan = if quick {
@@ -426,5 +442,10 @@ async fn main() {
             }
         }
     }
-    print(&targets, &reports);
+    if let Some(out) = out {
+        let [report] = reports.as_slice() else { panic!("--out takes one server") };
+        std::fs::write(&out, serde_json::to_string_pretty(report).unwrap()).expect("write results");
+    } else {
+        print(&reports);
+    }
 }

@@ -50,26 +50,31 @@ CREATE TABLE tags (
 ) WITHOUT ROWID;
 CREATE INDEX tags_by_key ON tags (key, value);
 
--- Every logged point. A point identical in all fields is stored once, as in
--- MLflow. NaN is stored as value 0 with is_nan = 1 (SQLite has no NaN).
+-- Every logged point. The value is kept as the bit pattern of the IEEE
+-- double (f64::to_bits as a signed integer): exact, NaN and infinities
+-- included, and integers leave SQLite as text without rounding, which lets
+-- a whole history be read as one aggregated row. A point identical in all
+-- fields is stored once, as in MLflow.
 CREATE TABLE metrics (
     run_id    INTEGER NOT NULL REFERENCES runs (id),
     key       TEXT    NOT NULL,
     step      INTEGER NOT NULL,
     timestamp INTEGER NOT NULL,
-    value     REAL    NOT NULL,
-    is_nan    INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, key, step, timestamp, value, is_nan)
+    bits      INTEGER NOT NULL,
+    PRIMARY KEY (run_id, key, step, timestamp, bits)
 ) WITHOUT ROWID;
 
 -- One row per run and metric, kept at ingest: the latest point by MLflow's
--- rule (highest step, then timestamp, then value) plus min, max, count and
--- last step, so that run lists and searches never read the history.
+-- rule (highest step, then timestamp, then value; NaN counts as 0) plus min,
+-- max, count and last step, so that run lists and searches never read the
+-- history. `value` (NaN stored as 0 with is_nan = 1) serves comparisons and
+-- sorting; `bits` is the exact value returned to clients.
 CREATE TABLE latest_metrics (
     run_id    INTEGER NOT NULL REFERENCES runs (id),
     key       TEXT    NOT NULL,
     value     REAL    NOT NULL,
     is_nan    INTEGER NOT NULL,
+    bits      INTEGER NOT NULL,
     timestamp INTEGER NOT NULL,
     step      INTEGER NOT NULL,
     min_value REAL,

@@ -24,8 +24,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Mlflow<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let (value, _) = read_value(req).await?;
-        Ok(Mlflow(decode(value)?))
+        Ok(Mlflow(read(req).await?.0))
     }
 }
 
@@ -36,33 +35,38 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MlflowWithLen<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let (value, len) = read_value(req).await?;
-        Ok(MlflowWithLen(decode(value)?, BodyLen(len)))
+        let (message, len) = read(req).await?;
+        Ok(MlflowWithLen(message, BodyLen(len)))
     }
 }
 
-async fn read_value(req: Request) -> Result<(Value, usize), ApiError> {
+async fn read<T: DeserializeOwned>(req: Request) -> Result<(T, usize), ApiError> {
     if req.method() == Method::GET || req.method() == Method::DELETE {
         let query = req.uri().query().unwrap_or("");
-        return Ok((query_to_json(query), 0));
+        return Ok((decode(query_to_json(query))?, 0));
     }
     let body: Body = req.into_body();
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| Error::invalid(format!("Request body is larger than the limit of {MAX_BODY_BYTES} bytes")))?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok((Value::Object(Map::new()), 0));
+        return Ok((decode(Value::Object(Map::new()))?, 0));
     }
-    let mut value: Value =
-        serde_json::from_slice(&bytes).map_err(|e| Error::invalid(format!("Malformed JSON in request body: {e}")))?;
-    // Older clients send the JSON document double-encoded as a string.
+    // The fast path reads the message straight from the bytes; on failure the
+    // body is read again as a JSON value, for old clients that double-encode
+    // it and for an error message that shows the offending value.
+    if let Ok(message) = serde_json::from_slice::<T>(&bytes) {
+        return Ok((message, bytes.len()));
+    }
+    let malformed = |e: serde_json::Error| Error::invalid(format!("Malformed JSON in request body: {e}"));
+    let mut value: Value = serde_json::from_slice(&bytes).map_err(malformed)?;
     if let Value::String(s) = &value {
-        value = serde_json::from_str(s).map_err(|e| Error::invalid(format!("Malformed JSON in request body: {e}")))?;
+        value = serde_json::from_str(s).map_err(malformed)?;
     }
     if !value.is_object() {
         return Err(Error::invalid("The request body must be a JSON object").into());
     }
-    Ok((value, bytes.len()))
+    Ok((decode(value)?, bytes.len()))
 }
 
 /// Query parameters as a JSON object; a repeated name becomes a list.

@@ -6,11 +6,10 @@ use super::{required, AppStore};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use store::HistoryInterval;
 use tracking::validation::validate_run_id;
-use tracking::Error;
+use tracking::{Error, Metric};
 
 /// At most this many runs per bulk request, and points per run (MLflow's limits).
 const MAX_RUNS_PER_BULK_REQUEST: usize = 100;
@@ -33,16 +32,23 @@ struct GetHistory {
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#get-metric-history>
-async fn get_metric_history(State(store): State<AppStore>, Mlflow(req): Mlflow<GetHistory>) -> ApiResult<Json<Value>> {
+async fn get_metric_history(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<GetHistory>,
+) -> ApiResult<Json<MetricsResponse>> {
     let run_id = required(req.run_id.filter(|r| !r.is_empty()).or(req.run_uuid), "run_id")?;
     validate_run_id("run_id", &run_id)?;
     let key = required(req.metric_key, "metric_key")?;
     let page = store.get_metric_history(&run_id, &key, req.max_results, req.page_token.as_deref()).await?;
-    let mut out = json!({ "metrics": page.items });
-    if let Some(token) = page.next_page_token {
-        out["next_page_token"] = json!(token);
-    }
-    Ok(Json(out))
+    Ok(Json(MetricsResponse { metrics: page.items, next_page_token: page.next_page_token }))
+}
+
+/// Serialised straight from the points: a history can hold millions of them.
+#[derive(Serialize)]
+struct MetricsResponse {
+    metrics: Vec<Metric>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -63,7 +69,7 @@ struct BulkInterval {
 async fn get_metric_history_bulk_interval(
     State(store): State<AppStore>,
     Mlflow(req): Mlflow<BulkInterval>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MetricsResponse>> {
     if req.run_ids.is_empty() {
         return Err(tracking::validation::missing_value("run_ids").into());
     }
@@ -102,5 +108,5 @@ async fn get_metric_history_bulk_interval(
         max_results,
     };
     let metrics = store.get_metric_history_bulk_interval(&query).await?;
-    Ok(Json(json!({ "metrics": metrics })))
+    Ok(Json(MetricsResponse { metrics, next_page_token: None }))
 }

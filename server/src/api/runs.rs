@@ -6,7 +6,7 @@ use super::{required, view_type, AppStore};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use store::{NewRun, RunQuery, RunUpdate};
 use tracking::validation::{
@@ -130,7 +130,10 @@ struct SearchRuns {
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#search-runs>
-async fn search_runs(State(store): State<AppStore>, Mlflow(req): Mlflow<SearchRuns>) -> ApiResult<Json<Value>> {
+async fn search_runs(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<SearchRuns>,
+) -> ApiResult<Json<SearchRunsResponse>> {
     let query = RunQuery {
         experiment_ids: req.experiment_ids,
         filter: req.filter.unwrap_or_default(),
@@ -140,14 +143,16 @@ async fn search_runs(State(store): State<AppStore>, Mlflow(req): Mlflow<SearchRu
         page_token: req.page_token,
     };
     let page = store.search_runs(&query).await?;
-    let mut out = json!({});
-    if !page.items.is_empty() {
-        out["runs"] = json!(page.items);
-    }
-    if let Some(token) = page.next_page_token {
-        out["next_page_token"] = json!(token);
-    }
-    Ok(Json(out))
+    Ok(Json(SearchRunsResponse { runs: page.items, next_page_token: page.next_page_token }))
+}
+
+/// Serialised straight from the runs: a page can hold 50,000 of them.
+#[derive(Serialize)]
+struct SearchRunsResponse {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    runs: Vec<tracking::Run>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
 }
 
 /// A metric as it arrives: every field optional so that a missing one gets

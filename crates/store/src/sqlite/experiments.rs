@@ -1,28 +1,27 @@
 //! Experiments: create, read, search, rename, delete/restore and tags.
 
-use super::{db_error, parse_experiment_id, search::SqlArgs, SqliteStore};
+use super::db::{Db, Param};
+use super::search::SqlArgs;
+use super::{parse_experiment_id, SqliteStore};
 use crate::{decode_offset, encode_offset, ExperimentQuery};
-use sqlx::SqliteConnection;
 use std::collections::HashMap;
 use tracking::filter::{self, Entity, Op};
 use tracking::validation::{
     validate_experiment_name, validate_experiment_tag, validate_max_results, MAX_RESULTS_PER_PAGE,
 };
-use tracking::{Error, Experiment, KeyValue, LifecycleStage, Page, Result, ViewType};
-
-type ExperimentRow = (i64, String, String, String, i64, i64);
+use tracking::{Error, ErrorCode, Experiment, KeyValue, LifecycleStage, Page, Result, ViewType};
 
 const COLUMNS: &str = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time";
 
-fn to_experiment(row: ExperimentRow, tags: Vec<KeyValue>) -> Experiment {
+fn to_experiment(r: &super::db::Row) -> Experiment {
     Experiment {
-        experiment_id: row.0.to_string(),
-        name: row.1,
-        artifact_location: row.2,
-        lifecycle_stage: LifecycleStage::parse(&row.3).unwrap_or_default(),
-        creation_time: row.4,
-        last_update_time: row.5,
-        tags,
+        experiment_id: r.int(0).to_string(),
+        name: r.text(1),
+        artifact_location: r.text(2),
+        lifecycle_stage: LifecycleStage::parse(&r.text(3)).unwrap_or_default(),
+        creation_time: r.int(4),
+        last_update_time: r.int(5),
+        tags: Vec::new(),
     }
 }
 
@@ -31,17 +30,48 @@ fn no_such_experiment(experiment_id: impl std::fmt::Display) -> Error {
 }
 
 /// The experiment's lifecycle stage, or RESOURCE_DOES_NOT_EXIST.
-pub(super) async fn experiment_stage(conn: &mut SqliteConnection, id: i64) -> Result<LifecycleStage> {
-    let stage: Option<String> = sqlx::query_scalar("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    stage.and_then(|s| LifecycleStage::parse(&s)).ok_or_else(|| no_such_experiment(id))
+pub(super) fn experiment_stage(db: &mut Db, id: i64) -> Result<LifecycleStage> {
+    db.row("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?", &[id.into()], |r| r.text(0))?
+        .and_then(|s| LifecycleStage::parse(&s))
+        .ok_or_else(|| no_such_experiment(id))
 }
 
 fn name_taken(name: &str) -> Error {
     Error::already_exists(format!("Experiment(name={name}) already exists."))
+}
+
+/// Fills in the tags of `experiments`.
+fn load_tags(db: &mut Db, experiments: &mut [Experiment]) -> Result<()> {
+    if experiments.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = experiments.iter().filter_map(|e| e.experiment_id.parse().ok()).collect();
+    let mut tags: HashMap<i64, Vec<KeyValue>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ({}) ORDER BY key",
+            vec!["?"; chunk.len()].join(",")
+        );
+        let params: Vec<Param> = chunk.iter().map(|&id| id.into()).collect();
+        for (id, tag) in db.rows(&sql, &params, |r| (r.int(0), KeyValue { key: r.text(1), value: r.text(2) }))? {
+            tags.entry(id).or_default().push(tag);
+        }
+    }
+    for e in experiments {
+        if let Some(t) = e.experiment_id.parse().ok().and_then(|id: i64| tags.remove(&id)) {
+            e.tags = t;
+        }
+    }
+    Ok(())
+}
+
+fn get_one(db: &mut Db, column: &str, value: Param) -> Result<Option<Experiment>> {
+    let sql = format!("SELECT {COLUMNS} FROM experiments WHERE {column} = ?");
+    let Some(exp) = db.row(&sql, &[value], to_experiment)? else { return Ok(None) };
+    let mut list = [exp];
+    load_tags(db, &mut list)?;
+    let [exp] = list;
+    Ok(Some(exp))
 }
 
 impl SqliteStore {
@@ -60,96 +90,50 @@ impl SqliteStore {
         let tags = tags.to_vec();
         let root = self.default_artifact_root.clone();
         self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    let taken: Option<i64> = sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = ?")
-                        .bind(&name)
-                        .fetch_optional(&mut *conn)
-                        .await
-                        .map_err(db_error)?;
-                    if taken.is_some() {
-                        return Err(name_taken(&name));
-                    }
-                    let now = crate::now_millis();
-                    let id: i64 = sqlx::query_scalar(
+            .write(move |db| {
+                if db.row("SELECT 1 FROM experiments WHERE name = ?", &[(&name).into()], |_| ())?.is_some() {
+                    return Err(name_taken(&name));
+                }
+                let now = crate::now_millis();
+                let id = db
+                    .row(
                         "INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) \
                          VALUES (?, '', ?, ?) RETURNING experiment_id",
-                    )
-                    .bind(&name)
-                    .bind(now)
-                    .bind(now)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(db_error)?;
-                    let location = location.unwrap_or_else(|| format!("{root}/{id}"));
-                    sqlx::query("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?")
-                        .bind(&location)
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db_error)?;
-                    for tag in &tags {
-                        sqlx::query(
-                            "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
-                        )
-                        .bind(id)
-                        .bind(&tag.key)
-                        .bind(&tag.value)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db_error)?;
-                    }
-                    Ok(id.to_string())
-                })
+                        &[(&name).into(), now.into(), now.into()],
+                        |r| r.int(0),
+                    )?
+                    .ok_or_else(|| Error::internal("no experiment id returned"))?;
+                let location = location.unwrap_or_else(|| format!("{root}/{id}"));
+                db.execute(
+                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                    &[(&location).into(), id.into()],
+                )?;
+                for tag in &tags {
+                    db.execute(
+                        "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
+                        &[id.into(), (&tag.key).into(), (&tag.value).into()],
+                    )?;
+                }
+                Ok(id.to_string())
             })
             .await
-    }
-
-    async fn load_experiments(&self, rows: Vec<ExperimentRow>) -> Result<Vec<Experiment>> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders = vec!["?"; rows.len()].join(",");
-        let sql = format!(
-            "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ({placeholders}) ORDER BY key"
-        );
-        let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql);
-        for row in &rows {
-            q = q.bind(row.0);
-        }
-        let mut tags: HashMap<i64, Vec<KeyValue>> = HashMap::new();
-        for (id, key, value) in q.fetch_all(&self.read).await.map_err(db_error)? {
-            tags.entry(id).or_default().push(KeyValue { key, value });
-        }
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let t = tags.remove(&row.0).unwrap_or_default();
-                to_experiment(row, t)
-            })
-            .collect())
     }
 
     pub(super) async fn get_experiment_impl(&self, experiment_id: &str) -> Result<Experiment> {
         let id = parse_experiment_id(experiment_id)?;
-        let row: Option<ExperimentRow> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM experiments WHERE experiment_id = ?"))
-                .bind(id)
-                .fetch_optional(&self.read)
-                .await
-                .map_err(db_error)?;
-        let row = row.ok_or_else(|| no_such_experiment(experiment_id))?;
-        Ok(self.load_experiments(vec![row]).await?.remove(0))
+        self.readers
+            .read(move |db| get_one(db, "experiment_id", id.into())?.ok_or_else(|| no_such_experiment(id)))
+            .await
     }
 
     pub(super) async fn get_experiment_by_name_impl(&self, name: &str) -> Result<Experiment> {
-        let row: Option<ExperimentRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM experiments WHERE name = ?"))
-            .bind(name)
-            .fetch_optional(&self.read)
+        let name = name.to_string();
+        self.readers
+            .read(move |db| {
+                get_one(db, "name", (&name).into())?
+                    .ok_or_else(|| Error::not_found(format!("Could not find experiment with name '{name}'")))
+            })
             .await
-            .map_err(db_error)?;
-        let row = row.ok_or_else(|| Error::not_found(format!("Could not find experiment with name '{name}'")))?;
-        Ok(self.load_experiments(vec![row]).await?.remove(0))
     }
 
     pub(super) async fn search_experiments_impl(&self, query: &ExperimentQuery) -> Result<Page<Experiment>> {
@@ -169,10 +153,7 @@ impl SqliteStore {
             sql.push_str(" AND ");
             match clause.entity {
                 Entity::Tag => {
-                    let exists = match clause.op {
-                        Op::IsNull => "NOT EXISTS",
-                        _ => "EXISTS",
-                    };
+                    let exists = if clause.op == Op::IsNull { "NOT EXISTS" } else { "EXISTS" };
                     sql.push_str(&format!(
                         "{exists} (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ?"
                     ));
@@ -215,14 +196,20 @@ impl SqliteStore {
         args.int(query.max_results + 1);
         args.int(offset);
 
-        let mut rows: Vec<ExperimentRow> = args.bind_as(&sql).fetch_all(&self.read).await.map_err(db_error)?;
-        let next_page_token = if rows.len() as i64 > query.max_results {
-            rows.truncate(query.max_results as usize);
-            Some(encode_offset(offset + query.max_results))
-        } else {
-            None
-        };
-        Ok(Page { items: self.load_experiments(rows).await?, next_page_token })
+        let max_results = query.max_results;
+        self.readers
+            .read(move |db| {
+                let mut items = db.rows(&sql, &args.params(), to_experiment)?;
+                let next_page_token = if items.len() as i64 > max_results {
+                    items.truncate(max_results as usize);
+                    Some(encode_offset(offset + max_results))
+                } else {
+                    None
+                };
+                load_tags(db, &mut items)?;
+                Ok(Page { items, next_page_token })
+            })
+            .await
     }
 
     pub(super) async fn rename_experiment_impl(&self, experiment_id: &str, new_name: &str) -> Result<()> {
@@ -230,34 +217,23 @@ impl SqliteStore {
         validate_experiment_name(new_name)?;
         let new_name = new_name.to_string();
         self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    if experiment_stage(conn, id).await? != LifecycleStage::Active {
-                        return Err(Error::new(
-                            tracking::ErrorCode::InvalidState,
-                            "Cannot rename a non-active experiment.",
-                        ));
-                    }
-                    let taken: Option<i64> = sqlx::query_scalar(
-                        "SELECT experiment_id FROM experiments WHERE name = ? AND experiment_id != ?",
-                    )
-                    .bind(&new_name)
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db_error)?;
-                    if taken.is_some() {
-                        return Err(name_taken(&new_name));
-                    }
-                    sqlx::query("UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?")
-                        .bind(&new_name)
-                        .bind(crate::now_millis())
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db_error)?;
-                    Ok(())
-                })
+            .write(move |db| {
+                if experiment_stage(db, id)? != LifecycleStage::Active {
+                    return Err(Error::new(ErrorCode::InvalidState, "Cannot rename a non-active experiment."));
+                }
+                let taken = db.row(
+                    "SELECT 1 FROM experiments WHERE name = ? AND experiment_id != ?",
+                    &[(&new_name).into(), id.into()],
+                    |_| (),
+                )?;
+                if taken.is_some() {
+                    return Err(name_taken(&new_name));
+                }
+                db.execute(
+                    "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
+                    &[(&new_name).into(), crate::now_millis().into(), id.into()],
+                )?;
+                Ok(())
             })
             .await
     }
@@ -268,56 +244,45 @@ impl SqliteStore {
     pub(super) async fn set_experiment_stage(&self, experiment_id: &str, stage: LifecycleStage) -> Result<()> {
         let id = parse_experiment_id(experiment_id)?;
         self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    let current = experiment_stage(conn, id).await?;
-                    if stage == LifecycleStage::Deleted && current != LifecycleStage::Active {
-                        return Err(no_such_experiment(id));
-                    }
-                    if stage == LifecycleStage::Active && current != LifecycleStage::Deleted {
-                        return Err(Error::invalid(format!(
-                            "Cannot restore an active experiment. Experiment {id} is in the 'active' state."
-                        )));
-                    }
-                    if stage == LifecycleStage::Deleted && id == 0 {
-                        return Err(Error::invalid(
-                            "Cannot delete the default experiment '0'. This is an internally reserved experiment.",
-                        ));
-                    }
-                    let now = crate::now_millis();
-                    let previous_update: i64 =
-                        sqlx::query_scalar("SELECT last_update_time FROM experiments WHERE experiment_id = ?")
-                            .bind(id)
-                            .fetch_one(&mut *conn)
-                            .await
-                            .map_err(db_error)?;
-                    sqlx::query(
-                        "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?",
-                    )
-                    .bind(stage.as_str())
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_error)?;
-                    let runs = if stage == LifecycleStage::Deleted {
-                        sqlx::query(
-                            "UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? \
-                             WHERE experiment_id = ? AND lifecycle_stage = 'active'",
-                        )
-                        .bind(now)
-                        .bind(id)
-                    } else {
-                        sqlx::query(
-                            "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL \
-                             WHERE experiment_id = ? AND lifecycle_stage = 'deleted' AND deleted_time = ?",
-                        )
-                        .bind(id)
-                        .bind(previous_update)
-                    };
-                    runs.execute(&mut *conn).await.map_err(db_error)?;
-                    Ok(())
-                })
+            .write(move |db| {
+                let current = experiment_stage(db, id)?;
+                if stage == LifecycleStage::Deleted && current != LifecycleStage::Active {
+                    return Err(no_such_experiment(id));
+                }
+                if stage == LifecycleStage::Active && current != LifecycleStage::Deleted {
+                    return Err(Error::invalid(format!(
+                        "Cannot restore an active experiment. Experiment {id} is in the 'active' state."
+                    )));
+                }
+                if stage == LifecycleStage::Deleted && id == 0 {
+                    return Err(Error::invalid(
+                        "Cannot delete the default experiment '0'. This is an internally reserved experiment.",
+                    ));
+                }
+                let now = crate::now_millis();
+                let previous_update = db
+                    .row("SELECT last_update_time FROM experiments WHERE experiment_id = ?", &[id.into()], |r| {
+                        r.int(0)
+                    })?
+                    .unwrap_or_default();
+                db.execute(
+                    "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?",
+                    &[stage.as_str().into(), now.into(), id.into()],
+                )?;
+                if stage == LifecycleStage::Deleted {
+                    db.execute(
+                        "UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? \
+                         WHERE experiment_id = ? AND lifecycle_stage = 'active'",
+                        &[now.into(), id.into()],
+                    )?;
+                } else {
+                    db.execute(
+                        "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL \
+                         WHERE experiment_id = ? AND lifecycle_stage = 'deleted' AND deleted_time = ?",
+                        &[id.into(), previous_update.into()],
+                    )?;
+                }
+                Ok(())
             })
             .await
     }
@@ -335,41 +300,32 @@ impl SqliteStore {
         let key = key.to_string();
         let value = value.map(str::to_string);
         self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    if experiment_stage(conn, id).await? != LifecycleStage::Active {
-                        return Err(Error::invalid(format!(
-                            "The experiment {id} must be in the 'active' state. Current state is deleted."
-                        )));
+            .write(move |db| {
+                if experiment_stage(db, id)? != LifecycleStage::Active {
+                    return Err(Error::invalid(format!(
+                        "The experiment {id} must be in the 'active' state. Current state is deleted."
+                    )));
+                }
+                match value {
+                    Some(value) => {
+                        db.execute(
+                            "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
+                            &[id.into(), (&key).into(), (&value).into()],
+                        )?;
                     }
-                    match value {
-                        Some(value) => {
-                            sqlx::query(
-                                "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
-                            )
-                            .bind(id)
-                            .bind(&key)
-                            .bind(&value)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(db_error)?;
-                        }
-                        None => {
-                            let done = sqlx::query("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?")
-                                .bind(id)
-                                .bind(&key)
-                                .execute(&mut *conn)
-                                .await
-                                .map_err(db_error)?;
-                            if done.rows_affected() == 0 {
-                                return Err(Error::not_found(format!(
-                                    "No tag with name: {key} in experiment with id {id}"
-                                )));
-                            }
+                    None => {
+                        let deleted = db.execute(
+                            "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?",
+                            &[id.into(), (&key).into()],
+                        )?;
+                        if deleted == 0 {
+                            return Err(Error::not_found(format!(
+                                "No tag with name: {key} in experiment with id {id}"
+                            )));
                         }
                     }
-                    Ok(())
-                })
+                }
+                Ok(())
             })
             .await
     }

@@ -1,15 +1,20 @@
 //! Reading metric histories: whole, paged, or sampled across runs.
 
-use super::runs::stored_value;
-use super::{db_error, find_run, SqliteStore};
+use super::db::{Db, Param};
+use super::{find_run, SqliteStore};
 use crate::{decode_offset, encode_offset, HistoryInterval};
 use std::collections::BTreeSet;
 use tracking::{Error, Metric, Page, Result};
 
-type PointRow = (String, f64, bool, i64, i64);
-
-fn to_metric((key, value, is_nan, timestamp, step): PointRow, run_id: Option<&str>) -> Metric {
-    Metric { key, value: stored_value(value, is_nan), timestamp, step, run_id: run_id.map(str::to_string) }
+/// Reads `step, timestamp, bits` rows into metrics of `key`.
+fn points(db: &mut Db, sql: &str, params: &[Param], key: &str, run_id: Option<&str>) -> Result<Vec<Metric>> {
+    db.rows(sql, params, |r| Metric {
+        key: key.to_string(),
+        value: f64::from_bits(r.int(2) as u64),
+        timestamp: r.int(1),
+        step: r.int(0),
+        run_id: run_id.map(str::to_string),
+    })
 }
 
 /// Picks at most `max_results` evenly spread steps out of the sorted `steps`
@@ -38,84 +43,87 @@ impl SqliteStore {
         max_results: Option<i64>,
         page_token: Option<&str>,
     ) -> Result<Page<Metric>> {
-        let run = find_run(&self.read, run_id).await?;
         let offset = decode_offset(page_token)?;
         let limit = match max_results {
             Some(n) if n < 1 => return Err(Error::invalid(format!("max_results must be positive, got {n}"))),
             Some(n) => n,
             None => -1,
         };
-        let fetch = if limit < 0 { -1 } else { limit + 1 };
-        let mut rows: Vec<PointRow> = sqlx::query_as(
-            "SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_id = ? AND key = ? \
-             ORDER BY step, timestamp, value LIMIT ? OFFSET ?",
-        )
-        .bind(run.id)
-        .bind(key)
-        .bind(fetch)
-        .bind(offset)
-        .fetch_all(&self.read)
-        .await
-        .map_err(db_error)?;
-        let next_page_token = if limit >= 0 && rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            Some(encode_offset(offset + limit))
-        } else {
-            None
-        };
-        Ok(Page { items: rows.into_iter().map(|r| to_metric(r, None)).collect(), next_page_token })
+        let (run_id, key) = (run_id.to_string(), key.to_string());
+        self.readers
+            .read(move |db| {
+                let run = find_run(db, &run_id)?;
+                // One more than asked for tells whether another page exists.
+                let fetch = if limit < 0 { -1 } else { limit + 1 };
+                let mut items = points(
+                    db,
+                    "SELECT step, timestamp, bits FROM metrics WHERE run_id = ? AND key = ? \
+                     ORDER BY step, timestamp, bits LIMIT ? OFFSET ?",
+                    &[run.id.into(), (&key).into(), fetch.into(), offset.into()],
+                    &key,
+                    None,
+                )?;
+                let next_page_token = if limit >= 0 && items.len() as i64 > limit {
+                    items.truncate(limit as usize);
+                    Some(encode_offset(offset + limit))
+                } else {
+                    None
+                };
+                Ok(Page { items, next_page_token })
+            })
+            .await
     }
 
     pub(super) async fn get_metric_history_bulk_interval_impl(&self, q: &HistoryInterval) -> Result<Vec<Metric>> {
-        let mut runs = Vec::with_capacity(q.run_ids.len());
-        for run_id in &q.run_ids {
-            runs.push((find_run(&self.read, run_id).await?.id, run_id.as_str()));
-        }
-        if runs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; runs.len()].join(",");
-        let sql = format!("SELECT DISTINCT step FROM metrics WHERE key = ? AND run_id IN ({marks}) ORDER BY step");
-        let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(&q.metric_key);
-        for (id, _) in &runs {
-            query = query.bind(id);
-        }
-        let steps = query.fetch_all(&self.read).await.map_err(db_error)?;
-        let Some(&last) = steps.last() else { return Ok(Vec::new()) };
-        let (start, end) = match (q.start_step, q.end_step) {
-            (Some(s), Some(e)) => (s, e),
-            _ => (0, last),
-        };
-        let mut chosen = sample_steps(&steps, start, end, q.max_results.max(1) as usize);
-
-        // Keep each run's first and last step so that no line is cut short.
-        let sql =
-            format!("SELECT min(step), max(step) FROM metrics WHERE key = ? AND run_id IN ({marks}) GROUP BY run_id");
-        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql).bind(&q.metric_key);
-        for (id, _) in &runs {
-            query = query.bind(id);
-        }
-        for (lo, hi) in query.fetch_all(&self.read).await.map_err(db_error)? {
-            chosen.extend([lo, hi].into_iter().filter(|s| (start..=end).contains(s)));
-        }
-        let chosen: Vec<i64> = chosen.into_iter().collect();
-
-        let marks = vec!["?"; chosen.len()].join(",");
-        let sql = format!(
-            "SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_id = ? AND key = ? AND step IN ({marks}) \
-             ORDER BY step, timestamp, value"
-        );
-        let mut out = Vec::new();
-        for (id, run_id) in runs {
-            let mut query = sqlx::query_as::<_, PointRow>(&sql).bind(id).bind(&q.metric_key);
-            for s in &chosen {
-                query = query.bind(s);
-            }
-            out.extend(
-                query.fetch_all(&self.read).await.map_err(db_error)?.into_iter().map(|r| to_metric(r, Some(run_id))),
-            );
-        }
-        Ok(out)
+        let q = q.clone();
+        self.readers
+            .read(move |db| {
+                let mut runs = Vec::with_capacity(q.run_ids.len());
+                for run_id in &q.run_ids {
+                    runs.push((find_run(db, run_id)?.id, run_id.as_str()));
+                }
+                if runs.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let marks = vec!["?"; runs.len()].join(",");
+                let mut params: Vec<Param> = vec![(&q.metric_key).into()];
+                params.extend(runs.iter().map(|(id, _)| Param::Int(*id)));
+                let steps = db.rows(
+                    &format!("SELECT DISTINCT step FROM metrics WHERE key = ? AND run_id IN ({marks}) ORDER BY step"),
+                    &params,
+                    |r| r.int(0),
+                )?;
+                let Some(&last) = steps.last() else { return Ok(Vec::new()) };
+                let (start, end) = match (q.start_step, q.end_step) {
+                    (Some(s), Some(e)) => (s, e),
+                    _ => (0, last),
+                };
+                let mut chosen = sample_steps(&steps, start, end, q.max_results.max(1) as usize);
+                // Keep each run's first and last step so that no line is cut short.
+                let ends = db.rows(
+                    &format!(
+                        "SELECT min(step), max(step) FROM metrics WHERE key = ? AND run_id IN ({marks}) GROUP BY run_id"
+                    ),
+                    &params,
+                    |r| (r.int(0), r.int(1)),
+                )?;
+                for (lo, hi) in ends {
+                    chosen.extend([lo, hi].into_iter().filter(|s| (start..=end).contains(s)));
+                }
+                let sql = format!(
+                    "SELECT step, timestamp, bits FROM metrics WHERE run_id = ? AND key = ? AND step IN ({}) \
+                     ORDER BY step, timestamp, bits",
+                    vec!["?"; chosen.len()].join(",")
+                );
+                let mut out = Vec::new();
+                for (id, run_id) in &runs {
+                    let mut params: Vec<Param> = vec![(*id).into(), (&q.metric_key).into()];
+                    params.extend(chosen.iter().map(|&s| Param::Int(s)));
+                    out.extend(points(db, &sql, &params, &q.metric_key, Some(run_id))?);
+                }
+                Ok(out)
+            })
+            .await
     }
 }
 

@@ -1,43 +1,78 @@
 //! Writes to a run's data: metrics, params, tags and dataset inputs.
 
-use super::{db_error, find_active_run, SqliteStore};
-use sqlx::SqliteConnection;
+use super::db::{Db, Param};
+use super::{find_active_run, SqliteStore};
 use std::collections::HashMap;
 use tracking::validation::{
     self as v, validate_batch_limits, validate_length, validate_metric, validate_param, validate_tag,
 };
 use tracking::{tags, DatasetInput, Error, KeyValue, Metric, Result};
 
-/// Rows per multi-row INSERT. Chunks are powers of two so that only a few
-/// distinct statements exist and all of them stay in the prepared-statement cache.
-const METRIC_ROWS_PER_INSERT: usize = 64;
+/// Largest number of rows in one multi-row INSERT. Every statement is a
+/// round trip to SQLite's worker thread, so a batch is written in a few large
+/// statements; their row counts are powers of two so that only a handful of
+/// distinct statements exist and all stay in the prepared-statement cache.
+const MAX_ROWS_PER_INSERT: usize = 512;
+
+/// Splits `len` rows into power-of-two chunks of at most `max` rows.
+fn chunk_sizes(mut len: usize, max: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if len == 0 {
+            return None;
+        }
+        let mut n = max;
+        while n > len {
+            n /= 2;
+        }
+        len -= n;
+        Some(n)
+    })
+}
+
+/// `INSERT … VALUES (…),(…)…` for `rows` rows of `columns` placeholders each.
+fn values_sql(prefix: &str, columns: usize, rows: usize, suffix: &str) -> String {
+    let row = format!("({})", vec!["?"; columns].join(","));
+    format!("{prefix} VALUES {}{suffix}", vec![row.as_str(); rows].join(","))
+}
+
+/// The stored form of a metric value: its exact bit pattern.
+pub(super) fn to_bits(value: f64) -> i64 {
+    value.to_bits() as i64
+}
 
 /// What a batch adds to one metric's summary row.
-struct Summary {
+struct Summary<'a> {
+    key: &'a str,
     /// MLflow's latest point: highest (step, timestamp, value), NaN as 0.
     step: i64,
     timestamp: i64,
     value: f64,
-    is_nan: bool,
     min: Option<f64>,
     max: Option<f64>,
     count: i64,
 }
 
-impl Summary {
-    fn new(m: &Metric) -> Self {
-        let mut s =
-            Summary { step: m.step, timestamp: m.timestamp, value: 0.0, is_nan: true, min: None, max: None, count: 0 };
-        s.add(m);
-        s.set_latest(m);
-        s
+fn comparable(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v
     }
+}
 
-    fn set_latest(&mut self, m: &Metric) {
-        self.step = m.step;
-        self.timestamp = m.timestamp;
-        self.is_nan = m.value.is_nan();
-        self.value = if self.is_nan { 0.0 } else { m.value };
+impl<'a> Summary<'a> {
+    fn new(m: &'a Metric) -> Self {
+        let mut s = Summary {
+            key: &m.key,
+            step: m.step,
+            timestamp: m.timestamp,
+            value: m.value,
+            min: None,
+            max: None,
+            count: 0,
+        };
+        s.add(m);
+        s
     }
 
     fn add(&mut self, m: &Metric) {
@@ -46,106 +81,104 @@ impl Summary {
             self.min = Some(self.min.map_or(m.value, |x| x.min(m.value)));
             self.max = Some(self.max.map_or(m.value, |x| x.max(m.value)));
         }
-    }
-
-    fn merge(&mut self, m: &Metric) {
-        self.add(m);
-        let value = if m.value.is_nan() { 0.0 } else { m.value };
         let newer = (m.step, m.timestamp) > (self.step, self.timestamp)
-            || ((m.step, m.timestamp) == (self.step, self.timestamp) && value > self.value);
+            || ((m.step, m.timestamp) == (self.step, self.timestamp) && comparable(m.value) > comparable(self.value));
         if newer {
-            self.set_latest(m);
+            (self.step, self.timestamp, self.value) = (m.step, m.timestamp, m.value);
         }
     }
 }
 
-async fn insert_metrics(conn: &mut SqliteConnection, run_id: i64, metrics: &[Metric]) -> Result<()> {
+fn insert_metrics(db: &mut Db, run_id: i64, metrics: &[Metric]) -> Result<()> {
     let mut rest = metrics;
-    while !rest.is_empty() {
-        let mut n = METRIC_ROWS_PER_INSERT;
-        while n > rest.len() {
-            n /= 2;
-        }
+    let mut params: Vec<Param> = Vec::with_capacity(5 * MAX_ROWS_PER_INSERT);
+    for n in chunk_sizes(metrics.len(), MAX_ROWS_PER_INSERT) {
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
-        let sql = format!(
-            "INSERT OR IGNORE INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES {}",
-            vec!["(?,?,?,?,?,?)"; n].join(",")
-        );
-        let mut q = sqlx::query(&sql);
+        let sql = values_sql("INSERT OR IGNORE INTO metrics (run_id, key, step, timestamp, bits)", 5, n, "");
+        params.clear();
         for m in chunk {
-            let is_nan = m.value.is_nan();
-            q = q
-                .bind(run_id)
-                .bind(&m.key)
-                .bind(m.step)
-                .bind(m.timestamp)
-                .bind(if is_nan { 0.0 } else { m.value })
-                .bind(is_nan);
+            params.extend::<[Param; 5]>([
+                run_id.into(),
+                (&m.key).into(),
+                m.step.into(),
+                m.timestamp.into(),
+                to_bits(m.value).into(),
+            ]);
         }
-        q.execute(&mut *conn).await.map_err(db_error)?;
+        db.execute(&sql, &params)?;
     }
     Ok(())
 }
 
+/// Merges the batch into the summary rows; `newer` is MLflow's latest rule
+/// evaluated against the stored row.
 const UPSERT_SUMMARY: &str = "\
-INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step, min_value, max_value, count) \
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-ON CONFLICT (run_id, key) DO UPDATE SET \
+ ON CONFLICT (run_id, key) DO UPDATE SET \
   value = CASE WHEN (excluded.step, excluded.timestamp, excluded.value) > (step, timestamp, value) THEN excluded.value ELSE value END, \
   is_nan = CASE WHEN (excluded.step, excluded.timestamp, excluded.value) > (step, timestamp, value) THEN excluded.is_nan ELSE is_nan END, \
+  bits = CASE WHEN (excluded.step, excluded.timestamp, excluded.value) > (step, timestamp, value) THEN excluded.bits ELSE bits END, \
   timestamp = CASE WHEN (excluded.step, excluded.timestamp, excluded.value) > (step, timestamp, value) THEN excluded.timestamp ELSE timestamp END, \
   step = CASE WHEN (excluded.step, excluded.timestamp, excluded.value) > (step, timestamp, value) THEN excluded.step ELSE step END, \
   min_value = coalesce(min(min_value, excluded.min_value), min_value, excluded.min_value), \
   max_value = coalesce(max(max_value, excluded.max_value), max_value, excluded.max_value), \
   count = count + excluded.count";
 
-async fn update_summaries(conn: &mut SqliteConnection, run_id: i64, metrics: &[Metric]) -> Result<()> {
-    let mut summaries: Vec<(&str, Summary)> = Vec::new();
+fn update_summaries(db: &mut Db, run_id: i64, metrics: &[Metric]) -> Result<()> {
+    let mut summaries: Vec<Summary> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
     for m in metrics {
         match index.get(m.key.as_str()) {
-            Some(&i) => summaries[i].1.merge(m),
+            Some(&i) => summaries[i].add(m),
             None => {
                 index.insert(&m.key, summaries.len());
-                summaries.push((&m.key, Summary::new(m)));
+                summaries.push(Summary::new(m));
             }
         }
     }
-    for (key, s) in summaries {
-        sqlx::query(UPSERT_SUMMARY)
-            .bind(run_id)
-            .bind(key)
-            .bind(s.value)
-            .bind(s.is_nan)
-            .bind(s.timestamp)
-            .bind(s.step)
-            .bind(s.min)
-            .bind(s.max)
-            .bind(s.count)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
+    let mut rest = summaries.as_slice();
+    let mut params: Vec<Param> = Vec::new();
+    for n in chunk_sizes(rest.len(), 128) {
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let sql = values_sql(
+            "INSERT INTO latest_metrics (run_id, key, value, is_nan, bits, timestamp, step, min_value, max_value, count)",
+            10,
+            n,
+            UPSERT_SUMMARY,
+        );
+        params.clear();
+        for s in chunk {
+            params.extend::<[Param; 10]>([
+                run_id.into(),
+                s.key.into(),
+                comparable(s.value).into(),
+                s.value.is_nan().into(),
+                to_bits(s.value).into(),
+                s.timestamp.into(),
+                s.step.into(),
+                s.min.into(),
+                s.max.into(),
+                s.count.into(),
+            ]);
+        }
+        db.execute(&sql, &params)?;
     }
     Ok(())
 }
 
-async fn insert_params(conn: &mut SqliteConnection, run_id: i64, run_uuid: &str, params: &[KeyValue]) -> Result<()> {
+fn insert_params(db: &mut Db, run_id: i64, run_uuid: &str, params: &[KeyValue]) -> Result<()> {
     for p in params {
-        let done = sqlx::query("INSERT OR IGNORE INTO params (run_id, key, value) VALUES (?, ?, ?)")
-            .bind(run_id)
-            .bind(&p.key)
-            .bind(&p.value)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        if done.rows_affected() == 0 {
-            let old: String = sqlx::query_scalar("SELECT value FROM params WHERE run_id = ? AND key = ?")
-                .bind(run_id)
-                .bind(&p.key)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db_error)?;
+        let inserted = db.execute(
+            "INSERT OR IGNORE INTO params (run_id, key, value) VALUES (?, ?, ?)",
+            &[run_id.into(), (&p.key).into(), (&p.value).into()],
+        )?;
+        if inserted == 0 {
+            let old = db
+                .row("SELECT value FROM params WHERE run_id = ? AND key = ?", &[run_id.into(), (&p.key).into()], |r| {
+                    r.text(0)
+                })?
+                .unwrap_or_default();
             if old != p.value {
                 return Err(Error::invalid(format!(
                     "Changing param values is not allowed. Param with key='{}' was already logged with \
@@ -159,36 +192,25 @@ async fn insert_params(conn: &mut SqliteConnection, run_id: i64, run_uuid: &str,
 }
 
 /// Sets a run's name and its `mlflow.runName` tag together, as MLflow keeps them equal.
-pub(super) async fn set_run_name(conn: &mut SqliteConnection, run_id: i64, name: &str) -> Result<()> {
-    sqlx::query("UPDATE runs SET name = ? WHERE id = ?")
-        .bind(name)
-        .bind(run_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    sqlx::query("INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)")
-        .bind(run_id)
-        .bind(tags::RUN_NAME)
-        .bind(name)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+pub(super) fn set_run_name(db: &mut Db, run_id: i64, name: &str) -> Result<()> {
+    db.execute("UPDATE runs SET name = ? WHERE id = ?", &[name.into(), run_id.into()])?;
+    db.execute(
+        "INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)",
+        &[run_id.into(), tags::RUN_NAME.into(), name.into()],
+    )?;
     Ok(())
 }
 
-async fn set_tags(conn: &mut SqliteConnection, run_id: i64, tags: &[KeyValue]) -> Result<()> {
+fn set_tags(db: &mut Db, run_id: i64, tags: &[KeyValue]) -> Result<()> {
     for t in tags {
         if t.key == tags::RUN_NAME {
-            set_run_name(conn, run_id, &t.value).await?;
-            continue;
+            set_run_name(db, run_id, &t.value)?;
+        } else {
+            db.execute(
+                "INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)",
+                &[run_id.into(), (&t.key).into(), (&t.value).into()],
+            )?;
         }
-        sqlx::query("INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)")
-            .bind(run_id)
-            .bind(&t.key)
-            .bind(&t.value)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
     }
     Ok(())
 }
@@ -247,17 +269,15 @@ impl SqliteStore {
         validate_batch(&metrics, &params, &tags)?;
         let uuid = run_id.to_string();
         self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    let run = find_active_run(conn, &uuid).await?;
-                    insert_params(conn, run.id, &uuid, &params).await?;
-                    set_tags(conn, run.id, &tags).await?;
-                    if !metrics.is_empty() {
-                        insert_metrics(conn, run.id, &metrics).await?;
-                        update_summaries(conn, run.id, &metrics).await?;
-                    }
-                    Ok(())
-                })
+            .write(move |db| {
+                let run = find_active_run(db, &uuid)?;
+                insert_params(db, run.id, &uuid, &params)?;
+                set_tags(db, run.id, &tags)?;
+                if !metrics.is_empty() {
+                    insert_metrics(db, run.id, &metrics)?;
+                    update_summaries(db, run.id, &metrics)?;
+                }
+                Ok(())
             })
             .await
     }
@@ -266,20 +286,14 @@ impl SqliteStore {
         let uuid = run_id.to_string();
         let key = key.to_string();
         self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    let run = find_active_run(conn, &uuid).await?;
-                    let done = sqlx::query("DELETE FROM tags WHERE run_id = ? AND key = ?")
-                        .bind(run.id)
-                        .bind(&key)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db_error)?;
-                    if done.rows_affected() == 0 {
-                        return Err(Error::not_found(format!("No tag with name: {key} in run with id {uuid}")));
-                    }
-                    Ok(())
-                })
+            .write(move |db| {
+                let run = find_active_run(db, &uuid)?;
+                let deleted =
+                    db.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", &[run.id.into(), (&key).into()])?;
+                if deleted == 0 {
+                    return Err(Error::not_found(format!("No tag with name: {key} in run with id {uuid}")));
+                }
+                Ok(())
             })
             .await
     }
@@ -290,51 +304,55 @@ impl SqliteStore {
         }
         let uuid = run_id.to_string();
         self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    let run = find_active_run(conn, &uuid).await?;
-                    for input in &inputs {
-                        let d = &input.dataset;
-                        let dataset_id: i64 = sqlx::query_scalar(
+            .write(move |db| {
+                let run = find_active_run(db, &uuid)?;
+                for input in &inputs {
+                    let d = &input.dataset;
+                    let dataset_id = db
+                        .row(
                             "INSERT INTO datasets (experiment_id, name, digest, source_type, source, schema, profile) \
                              VALUES (?, ?, ?, ?, ?, ?, ?) \
                              ON CONFLICT (experiment_id, name, digest) DO UPDATE SET name = excluded.name \
                              RETURNING id",
-                        )
-                        .bind(run.experiment_id)
-                        .bind(&d.name)
-                        .bind(&d.digest)
-                        .bind(&d.source_type)
-                        .bind(&d.source)
-                        .bind(&d.schema)
-                        .bind(&d.profile)
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(db_error)?;
-                        sqlx::query(
-                            "INSERT OR IGNORE INTO run_inputs (run_id, dataset_id, position) \
-                             VALUES (?, ?, (SELECT count(*) FROM run_inputs WHERE run_id = ?))",
-                        )
-                        .bind(run.id)
-                        .bind(dataset_id)
-                        .bind(run.id)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db_error)?;
-                        for t in &input.tags {
-                            sqlx::query("INSERT OR REPLACE INTO input_tags (run_id, dataset_id, key, value) VALUES (?, ?, ?, ?)")
-                                .bind(run.id)
-                                .bind(dataset_id)
-                                .bind(&t.key)
-                                .bind(&t.value)
-                                .execute(&mut *conn)
-                                .await
-                                .map_err(db_error)?;
-                        }
+                            &[
+                                run.experiment_id.into(),
+                                (&d.name).into(),
+                                (&d.digest).into(),
+                                (&d.source_type).into(),
+                                (&d.source).into(),
+                                d.schema.as_ref().into(),
+                                d.profile.as_ref().into(),
+                            ],
+                            |r| r.int(0),
+                        )?
+                        .ok_or_else(|| Error::internal("no dataset id returned"))?;
+                    db.execute(
+                        "INSERT OR IGNORE INTO run_inputs (run_id, dataset_id, position) \
+                         VALUES (?, ?, (SELECT count(*) FROM run_inputs WHERE run_id = ?))",
+                        &[run.id.into(), dataset_id.into(), run.id.into()],
+                    )?;
+                    for t in &input.tags {
+                        db.execute(
+                            "INSERT OR REPLACE INTO input_tags (run_id, dataset_id, key, value) VALUES (?, ?, ?, ?)",
+                            &[run.id.into(), dataset_id.into(), (&t.key).into(), (&t.value).into()],
+                        )?;
                     }
-                    Ok(())
-                })
+                }
+                Ok(())
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_sizes;
+
+    #[test]
+    fn chunks_are_powers_of_two_covering_everything() {
+        let sizes: Vec<usize> = chunk_sizes(1000, 512).collect();
+        assert_eq!(sizes, [512, 256, 128, 64, 32, 8]);
+        assert_eq!(chunk_sizes(1, 512).collect::<Vec<_>>(), [1]);
+        assert_eq!(chunk_sizes(0, 512).count(), 0);
     }
 }

@@ -1,32 +1,39 @@
 //! The SQLite implementation of [`TrackingStore`](crate::TrackingStore).
 //!
-//! One writer connection owned by a task ([`writer`]) batches writes into
-//! group commits; a small pool of read connections serves reads concurrently
-//! (WAL mode lets readers run beside the writer).
+//! sqlx opens the connections and applies the migrations; [`workers`] gives
+//! each connection a thread of its own: one writer that group-commits, a few
+//! readers (WAL mode lets them run beside the writer). Queries run on those
+//! threads through [`db::Db`].
 
+mod db;
 mod experiments;
 mod history;
 mod logging;
 mod runs;
 mod search;
-mod writer;
+mod workers;
 
 use crate::{ExperimentQuery, HistoryInterval, NewRun, RunQuery, RunUpdate, TrackingStore};
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use db::Db;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 use tracking::{DatasetInput, Error, Experiment, KeyValue, LifecycleStage, Metric, Page, Result, Run, RunInfo};
-use writer::Writer;
+use workers::{Checkpointer, Readers, Writer};
+
+/// Reader threads (and read-only connections).
+const READERS: usize = 4;
 
 /// The schema, applied at start and by `mltrack db upgrade`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 pub struct SqliteStore {
     writer: Writer,
-    read: SqlitePool,
+    readers: Readers,
+    _checkpointer: Checkpointer,
     default_artifact_root: String,
 }
 
@@ -99,13 +106,19 @@ impl SqliteStore {
         .execute(&mut conn)
         .await
         .map_err(db_error)?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
-            .connect_with(options.read_only(true))
-            .await
-            .map_err(db_error)?;
-        Ok(SqliteStore { writer: Writer::spawn(conn), read, default_artifact_root: root })
+        // Checkpoints run on their own connection, never inside the writer's commits.
+        sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut conn).await.map_err(db_error)?;
+        let checkpoints = options.connect().await.map_err(db_error)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(options.clone().read_only(true).connect().await.map_err(db_error)?);
+        }
+        Ok(SqliteStore {
+            writer: Writer::spawn(conn)?,
+            readers: Readers::spawn(readers)?,
+            _checkpointer: Checkpointer::spawn(checkpoints)?,
+            default_artifact_root: root,
+        })
     }
 }
 
@@ -116,27 +129,18 @@ pub(crate) struct RunRef {
     pub stage: LifecycleStage,
 }
 
-pub(crate) async fn find_run<'e, E>(db: E, run_uuid: &str) -> Result<RunRef>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
-    let row: Option<(i64, i64, String)> =
-        sqlx::query_as("SELECT id, experiment_id, lifecycle_stage FROM runs WHERE run_uuid = ?")
-            .bind(run_uuid)
-            .fetch_optional(db)
-            .await
-            .map_err(db_error)?;
-    match row {
-        Some((id, experiment_id, stage)) => {
-            Ok(RunRef { id, experiment_id, stage: LifecycleStage::parse(&stage).unwrap_or(LifecycleStage::Active) })
-        }
-        None => Err(Error::not_found(format!("Run with id={run_uuid} not found"))),
-    }
+pub(crate) fn find_run(db: &mut Db, run_uuid: &str) -> Result<RunRef> {
+    db.row("SELECT id, experiment_id, lifecycle_stage FROM runs WHERE run_uuid = ?", &[run_uuid.into()], |r| RunRef {
+        id: r.int(0),
+        experiment_id: r.int(1),
+        stage: LifecycleStage::parse(&r.text(2)).unwrap_or_default(),
+    })?
+    .ok_or_else(|| Error::not_found(format!("Run with id={run_uuid} not found")))
 }
 
 /// The run, which must exist and be active (MLflow refuses writes to deleted runs).
-pub(crate) async fn find_active_run(conn: &mut SqliteConnection, run_uuid: &str) -> Result<RunRef> {
-    let run = find_run(&mut *conn, run_uuid).await?;
+pub(crate) fn find_active_run(db: &mut Db, run_uuid: &str) -> Result<RunRef> {
+    let run = find_run(db, run_uuid)?;
     if run.stage != LifecycleStage::Active {
         return Err(Error::invalid(format!(
             "The run {run_uuid} must be in the 'active' state. Current state is {}.",

@@ -3,10 +3,10 @@
 //! Values are always bound, never spliced into the SQL; only column and
 //! table names chosen from fixed lists are.
 
-use super::{db_error, SqliteStore};
+use super::db::Param;
+use super::runs::load_runs;
+use super::SqliteStore;
 use crate::{decode_offset, encode_offset, RunQuery};
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{query::QueryAs, Sqlite};
 use tracking::filter::{self, Clause, Entity, Op, Operand};
 use tracking::validation::{validate_max_results, MAX_RESULTS_PER_PAGE};
 use tracking::{tags, Page, Result, Run, ViewType};
@@ -67,19 +67,15 @@ impl SqlArgs {
         }
     }
 
-    pub(super) fn bind_as<'q, O>(&'q self, sql: &'q str) -> QueryAs<'q, Sqlite, O, SqliteArguments<'q>>
-    where
-        O: for<'r> sqlx::FromRow<'r, SqliteRow>,
-    {
-        let mut q = sqlx::query_as(sql);
-        for arg in &self.0 {
-            q = match arg {
-                Arg::Int(v) => q.bind(*v),
-                Arg::Real(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(v.as_str()),
-            };
-        }
-        q
+    pub(super) fn params(&self) -> Vec<Param<'_>> {
+        self.0
+            .iter()
+            .map(|arg| match arg {
+                Arg::Int(v) => Param::Int(*v),
+                Arg::Real(v) => Param::Real(*v),
+                Arg::Text(v) => Param::Text(v),
+            })
+            .collect()
     }
 }
 
@@ -184,7 +180,9 @@ impl SqliteStore {
         order_sql.push("r.run_uuid".into());
 
         let mut args = join_args;
-        let mut sql = format!("SELECT r.id FROM runs r{joins} WHERE r.experiment_id IN (");
+        // The ids come back as one JSON array (one round trip), in the subquery's order.
+        let mut sql =
+            format!("SELECT json_group_array(id) FROM (SELECT r.id FROM runs r{joins} WHERE r.experiment_id IN (");
         sql.push_str(&vec!["?"; experiment_ids.len()].join(","));
         sql.push(')');
         for id in &experiment_ids {
@@ -201,18 +199,24 @@ impl SqliteStore {
             push_clause(&mut sql, &mut where_args, clause);
         }
         args.append(where_args);
-        sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", order_sql.join(", ")));
+        sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?)", order_sql.join(", ")));
         args.int(query.max_results + 1);
         args.int(offset);
 
-        let mut ids: Vec<(i64,)> = args.bind_as(&sql).fetch_all(&self.read).await.map_err(db_error)?;
-        let next_page_token = if ids.len() as i64 > query.max_results {
-            ids.truncate(query.max_results as usize);
-            Some(encode_offset(offset + query.max_results))
-        } else {
-            None
-        };
-        let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
-        Ok(Page { items: self.load_runs(&ids).await?, next_page_token })
+        let max_results = query.max_results;
+        self.readers
+            .read(move |db| {
+                let json = db.row(&sql, &args.params(), |r| r.text(0))?.unwrap_or_default();
+                let mut ids: Vec<i64> =
+                    serde_json::from_str(&json).map_err(|e| tracking::Error::internal(e.to_string()))?;
+                let next_page_token = if ids.len() as i64 > max_results {
+                    ids.truncate(max_results as usize);
+                    Some(encode_offset(offset + max_results))
+                } else {
+                    None
+                };
+                Ok(Page { items: load_runs(db, &ids)?, next_page_token })
+            })
+            .await
     }
 }

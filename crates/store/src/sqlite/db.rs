@@ -1,0 +1,245 @@
+//! Synchronous statements on a connection that sqlx opened.
+//!
+//! sqlx runs each SQLite connection on a worker thread and passes every
+//! statement and every row through a channel; on this class of machine each
+//! hand-off costs a thread wake-up (hundreds of microseconds under a
+//! hypervisor), which dominated request time. Instead, each of our own
+//! threads takes its connection's raw handle once, through sqlx's public
+//! `lock_handle`, and runs statements on it directly. sqlx still opens the
+//! connections (file, pragmas, WAL) and applies the migrations.
+//!
+//! This is the only module with `unsafe` code: the C API calls, each with
+//! the invariant it relies on stated next to it.
+#![allow(unsafe_code)]
+
+use libsqlite3_sys as ffi;
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, CStr};
+use std::ptr::{self, NonNull};
+use tracking::{Error, Result};
+
+/// A value bound to a `?` placeholder.
+#[derive(Debug, Clone, Copy)]
+pub enum Param<'a> {
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+    Null,
+}
+
+impl From<i64> for Param<'_> {
+    fn from(v: i64) -> Self {
+        Param::Int(v)
+    }
+}
+impl From<bool> for Param<'_> {
+    fn from(v: bool) -> Self {
+        Param::Int(v as i64)
+    }
+}
+impl From<f64> for Param<'_> {
+    fn from(v: f64) -> Self {
+        Param::Real(v)
+    }
+}
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(v: &'a str) -> Self {
+        Param::Text(v)
+    }
+}
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(v: &'a String) -> Self {
+        Param::Text(v)
+    }
+}
+impl<'a, T: Into<Param<'a>>> From<Option<T>> for Param<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Null, Into::into)
+    }
+}
+
+/// One result row; valid only inside the callback it is passed to.
+pub struct Row<'s> {
+    stmt: &'s Stmt,
+}
+
+impl Row<'_> {
+    pub fn int(&self, col: usize) -> i64 {
+        // SAFETY: the statement has just returned SQLITE_ROW, so its columns are readable.
+        unsafe { ffi::sqlite3_column_int64(self.stmt.0.as_ptr(), col as c_int) }
+    }
+
+    pub fn text(&self, col: usize) -> String {
+        self.opt_text(col).unwrap_or_default()
+    }
+
+    pub fn opt_text(&self, col: usize) -> Option<String> {
+        let stmt = self.stmt.0.as_ptr();
+        // SAFETY: as in `int`; sqlite3_column_text returns a pointer valid
+        // until the next step/reset, and sqlite3_column_bytes (called after
+        // it, as the C API requires) its length. The bytes are copied at once.
+        unsafe {
+            let p = ffi::sqlite3_column_text(stmt, col as c_int);
+            if p.is_null() {
+                return None;
+            }
+            let n = ffi::sqlite3_column_bytes(stmt, col as c_int) as usize;
+            let bytes = std::slice::from_raw_parts(p, n);
+            Some(String::from_utf8_lossy(bytes).into_owned())
+        }
+    }
+}
+
+/// A prepared statement, finalized on drop.
+struct Stmt(NonNull<ffi::sqlite3_stmt>);
+
+impl Drop for Stmt {
+    fn drop(&mut self) {
+        // SAFETY: the statement came from sqlite3_prepare_v2 and is finalized once.
+        unsafe {
+            ffi::sqlite3_finalize(self.0.as_ptr());
+        }
+    }
+}
+
+// SAFETY: a statement is used only by the thread that owns its `Db`; moving
+// it between threads together with that `Db` is allowed (SQLite is built
+// threadsafe, and the connection is never used by two threads at once).
+unsafe impl Send for Stmt {}
+
+/// A connection's raw handle with a cache of prepared statements.
+pub struct Db {
+    raw: NonNull<ffi::sqlite3>,
+    cache: HashMap<String, Stmt>,
+}
+
+// SAFETY: see `Stmt`: one `Db` is owned and used by one thread at a time.
+unsafe impl Send for Db {}
+
+/// Prepared statements kept per connection; a statement text outside the
+/// cache (rare: odd batch sizes) is prepared and finalized each time.
+const CACHE_CAPACITY: usize = 256;
+
+impl Db {
+    /// Wraps a handle obtained from `LockedSqliteHandle::as_raw_handle`.
+    ///
+    /// # Safety
+    /// The handle must stay locked (its guard alive) and otherwise unused
+    /// for as long as the `Db` lives.
+    pub unsafe fn new(raw: NonNull<ffi::sqlite3>) -> Self {
+        Db { raw, cache: HashMap::new() }
+    }
+
+    fn error(&self, context: &str) -> Error {
+        // SAFETY: the handle is open; sqlite3_errmsg returns a NUL-terminated
+        // string owned by SQLite, copied here before any other call.
+        let msg = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(self.raw.as_ptr())) }.to_string_lossy().into_owned();
+        tracing::error!(error = %msg, sql = context, "database error");
+        Error::internal(format!("database error: {msg}"))
+    }
+
+    fn prepare(&mut self, sql: &str) -> Result<Stmt> {
+        let mut stmt = ptr::null_mut();
+        let mut tail: *const c_char = ptr::null();
+        // SAFETY: `sql` is valid for its length; SQLite copies what it needs.
+        let rc = unsafe {
+            ffi::sqlite3_prepare_v2(self.raw.as_ptr(), sql.as_ptr().cast(), sql.len() as c_int, &mut stmt, &mut tail)
+        };
+        if rc != ffi::SQLITE_OK {
+            return Err(self.error(sql));
+        }
+        NonNull::new(stmt).map(Stmt).ok_or_else(|| Error::internal(format!("empty statement: {sql}")))
+    }
+
+    fn bind(&self, stmt: &Stmt, params: &[Param]) -> Result<()> {
+        let s = stmt.0.as_ptr();
+        for (i, p) in params.iter().enumerate() {
+            let idx = (i + 1) as c_int;
+            // SAFETY: `s` is a live prepared statement; text is copied by
+            // SQLite (SQLITE_TRANSIENT) before the call returns.
+            let rc = unsafe {
+                match *p {
+                    Param::Int(v) => ffi::sqlite3_bind_int64(s, idx, v),
+                    Param::Real(v) => ffi::sqlite3_bind_double(s, idx, v),
+                    Param::Text(t) => {
+                        ffi::sqlite3_bind_text(s, idx, t.as_ptr().cast(), t.len() as c_int, ffi::SQLITE_TRANSIENT())
+                    }
+                    Param::Null => ffi::sqlite3_bind_null(s, idx),
+                }
+            };
+            if rc != ffi::SQLITE_OK {
+                return Err(self.error("bind"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `sql` with `params`, calling `on_row` for each result row, and
+    /// returns the number of rows the statement changed.
+    pub fn run(&mut self, sql: &str, params: &[Param], mut on_row: impl FnMut(&Row) -> Result<()>) -> Result<u64> {
+        let stmt = match self.cache.remove(sql) {
+            Some(s) => s,
+            None => self.prepare(sql)?,
+        };
+        let result = self.step_all(&stmt, sql, params, &mut on_row);
+        let s = stmt.0.as_ptr();
+        // SAFETY: resetting a live statement readies it for reuse and
+        // releases its read transaction.
+        unsafe {
+            ffi::sqlite3_reset(s);
+            ffi::sqlite3_clear_bindings(s);
+        }
+        if self.cache.len() < CACHE_CAPACITY {
+            self.cache.insert(sql.to_string(), stmt);
+        }
+        result
+    }
+
+    fn step_all(
+        &self,
+        stmt: &Stmt,
+        sql: &str,
+        params: &[Param],
+        on_row: &mut impl FnMut(&Row) -> Result<()>,
+    ) -> Result<u64> {
+        self.bind(stmt, params)?;
+        loop {
+            // SAFETY: a live, bound statement.
+            match unsafe { ffi::sqlite3_step(stmt.0.as_ptr()) } {
+                ffi::SQLITE_ROW => on_row(&Row { stmt })?,
+                ffi::SQLITE_DONE => break,
+                _ => return Err(self.error(sql)),
+            }
+        }
+        // SAFETY: the handle is open.
+        Ok(unsafe { ffi::sqlite3_changes64(self.raw.as_ptr()) } as u64)
+    }
+
+    /// Runs a statement for its effect; returns the number of changed rows.
+    pub fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64> {
+        self.run(sql, params, |_| Ok(()))
+    }
+
+    /// All result rows, each mapped by `f`.
+    pub fn rows<T>(&mut self, sql: &str, params: &[Param], mut f: impl FnMut(&Row) -> T) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.run(sql, params, |row| {
+            out.push(f(row));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first result row mapped by `f`, if there is one.
+    pub fn row<T>(&mut self, sql: &str, params: &[Param], f: impl FnOnce(&Row) -> T) -> Result<Option<T>> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.run(sql, params, |row| {
+            if let Some(f) = f.take() {
+                out = Some(f(row));
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,199 @@
+//! The threads that own the database connections.
+//!
+//! One writer thread owns the only read-write connection and commits in
+//! groups: it takes every write job that is waiting, runs them in one
+//! `BEGIN IMMEDIATE … COMMIT` (each in its own savepoint, so a failing job
+//! undoes only itself), and answers each caller only after the commit. Many
+//! small concurrent requests thus share one commit and one fsync, and no
+//! caller hears "ok" before its data is durable. A few reader threads, each
+//! with a read-only connection (WAL lets them run beside the writer), take
+//! read jobs from a shared queue.
+//!
+//! Jobs are plain synchronous closures over [`Db`]; the async side waits on
+//! a oneshot channel, so a request costs one hand-off to a thread and back.
+#![allow(unsafe_code)] // one call: `Db::new`, whose contract `with_db` keeps
+
+use super::db::Db;
+use sqlx::SqliteConnection;
+use tokio::sync::oneshot;
+use tracking::{Error, Result};
+
+/// Most jobs committed together; bounds the latency of the first one.
+const MAX_BATCH: usize = 256;
+
+type Deliver = Box<dyn FnOnce(Result<()>) + Send>;
+type WriteJob = Box<dyn FnOnce(&mut Db) -> (bool, Deliver) + Send>;
+type ReadJob = Box<dyn FnOnce(&mut Db) + Send>;
+
+/// Runs `work` with the raw handle of `conn` on the current (dedicated) thread.
+fn with_db(mut conn: SqliteConnection, runtime: tokio::runtime::Handle, work: impl FnOnce(&mut Db)) {
+    let mut guard = match runtime.block_on(conn.lock_handle()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            tracing::error!(error = %e, "could not take the database handle");
+            return;
+        }
+    };
+    // SAFETY: the guard keeps the handle locked for sqlx's worker, and it
+    // outlives `db`, which is dropped (finalizing its statements) first.
+    let mut db = unsafe { Db::new(guard.as_raw_handle()) };
+    work(&mut db);
+    drop(db);
+    drop(guard);
+}
+
+#[derive(Clone)]
+pub(crate) struct Writer {
+    jobs: flume::Sender<WriteJob>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(conn: SqliteConnection) -> Result<Self> {
+        let (jobs, rx) = flume::bounded(4 * MAX_BATCH);
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("mltrack-writer".into())
+            .spawn(move || with_db(conn, runtime, |db| write_loop(db, rx)))
+            .map_err(|e| Error::internal(format!("could not start the writer thread: {e}")))?;
+        Ok(Writer { jobs })
+    }
+
+    /// Runs `f` inside the writer's transaction; returns its result once committed.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Db) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T>>();
+        let job: WriteJob = Box::new(move |db| {
+            let outcome = f(db);
+            let ok = outcome.is_ok();
+            let deliver: Deliver = Box::new(move |commit: Result<()>| {
+                let _ = tx.send(commit.and(outcome));
+            });
+            (ok, deliver)
+        });
+        self.jobs.send_async(job).await.map_err(|_| Error::internal("the store's writer has stopped"))?;
+        rx.await.map_err(|_| Error::internal("the write could not be committed"))?
+    }
+}
+
+fn write_loop(db: &mut Db, rx: flume::Receiver<WriteJob>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        batch.extend(rx.try_iter().take(MAX_BATCH - 1));
+        if let Err(e) = db.execute("BEGIN IMMEDIATE", &[]) {
+            // Never run a job outside a transaction: its caller gets an error.
+            tracing::error!(error = %e, "could not start a write transaction");
+            batch.clear();
+            continue;
+        }
+        let single = batch.len() == 1;
+        let mut result = Ok(());
+        let mut any_ok = false;
+        let mut deliveries: Vec<Deliver> = Vec::with_capacity(batch.len());
+        for job in batch.drain(..) {
+            if !single {
+                if let Err(e) = db.execute("SAVEPOINT job", &[]) {
+                    result = Err(e);
+                }
+            }
+            let (ok, deliver) = job(db);
+            any_ok |= ok;
+            if !single {
+                let undo = if ok { db.execute("RELEASE job", &[]) } else { rollback_to_savepoint(db) };
+                if let Err(e) = undo {
+                    result = Err(e);
+                }
+            }
+            deliveries.push(deliver);
+        }
+        if result.is_ok() {
+            result = db.execute(if any_ok { "COMMIT" } else { "ROLLBACK" }, &[]).map(|_| ());
+        }
+        if result.is_err() {
+            let _ = db.execute("ROLLBACK", &[]);
+            tracing::error!(error = ?result, "write transaction failed");
+        }
+        for deliver in deliveries {
+            deliver(result.clone());
+        }
+    }
+}
+
+fn rollback_to_savepoint(db: &mut Db) -> Result<u64> {
+    db.execute("ROLLBACK TO job", &[])?;
+    db.execute("RELEASE job", &[])
+}
+
+/// Copies the WAL back into the database file from a connection of its own,
+/// so that the writer never pays for a checkpoint inside a commit (the
+/// writer's connection has automatic checkpoints turned off). It wakes every
+/// `CHECKPOINT_EVERY` and stops when the store is dropped.
+pub(crate) struct Checkpointer {
+    _stop: flume::Sender<()>,
+}
+
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl Checkpointer {
+    pub(crate) fn spawn(conn: SqliteConnection) -> Result<Self> {
+        let (stop, stopped) = flume::bounded::<()>(0);
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("mltrack-checkpoint".into())
+            .spawn(move || {
+                with_db(conn, runtime, |db| {
+                    while let Err(flume::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                        // PASSIVE never waits for readers or the writer.
+                        if let Err(e) = db.execute("PRAGMA wal_checkpoint(PASSIVE)", &[]) {
+                            tracing::warn!(error = %e, "checkpoint failed");
+                        }
+                    }
+                })
+            })
+            .map_err(|e| Error::internal(format!("could not start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer { _stop: stop })
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Readers {
+    jobs: flume::Sender<ReadJob>,
+}
+
+impl Readers {
+    pub(crate) fn spawn(conns: Vec<SqliteConnection>) -> Result<Self> {
+        let (jobs, rx) = flume::unbounded::<ReadJob>();
+        for (i, conn) in conns.into_iter().enumerate() {
+            let rx = rx.clone();
+            let runtime = tokio::runtime::Handle::current();
+            std::thread::Builder::new()
+                .name(format!("mltrack-reader-{i}"))
+                .spawn(move || {
+                    with_db(conn, runtime, |db| {
+                        while let Ok(job) = rx.recv() {
+                            job(db);
+                        }
+                    })
+                })
+                .map_err(|e| Error::internal(format!("could not start a reader thread: {e}")))?;
+        }
+        Ok(Readers { jobs })
+    }
+
+    /// Runs `f` on a read-only connection.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Db) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T>>();
+        let job: ReadJob = Box::new(move |db| {
+            let _ = tx.send(f(db));
+        });
+        self.jobs.send(job).map_err(|_| Error::internal("the store's readers have stopped"))?;
+        rx.await.map_err(|_| Error::internal("a database read failed"))?
+    }
+}
