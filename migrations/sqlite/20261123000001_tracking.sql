@@ -50,18 +50,23 @@ CREATE TABLE tags (
 ) WITHOUT ROWID;
 CREATE INDEX tags_by_key ON tags (key, value);
 
+-- Metric names, numbered: history rows carry the number, not the text, so
+-- the largest table holds only integers (smaller rows, faster compares).
+CREATE TABLE metric_keys (
+    id  INTEGER PRIMARY KEY,
+    key TEXT    NOT NULL UNIQUE
+);
+
 -- Every logged point. The value is kept as the bit pattern of the IEEE
 -- double (f64::to_bits as a signed integer): exact, NaN and infinities
--- included, and integers leave SQLite as text without rounding, which lets
--- a whole history be read as one aggregated row. A point identical in all
--- fields is stored once, as in MLflow.
+-- included. A point identical in all fields is stored once, as in MLflow.
 CREATE TABLE metrics (
     run_id    INTEGER NOT NULL REFERENCES runs (id),
-    key       TEXT    NOT NULL,
+    key_id    INTEGER NOT NULL REFERENCES metric_keys (id),
     step      INTEGER NOT NULL,
     timestamp INTEGER NOT NULL,
     bits      INTEGER NOT NULL,
-    PRIMARY KEY (run_id, key, step, timestamp, bits)
+    PRIMARY KEY (run_id, key_id, step, timestamp, bits)
 ) WITHOUT ROWID;
 
 -- One row per run and metric, kept at ingest: the latest point by MLflow's

@@ -11,7 +11,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use std::sync::Arc;
-use tracking::{DatasetInput, Experiment, KeyValue, Metric, Page, Result, Run, RunInfo, RunStatus, ViewType};
+use tracking::{DatasetInput, Experiment, KeyValue, Metric, Page, Point, Result, Run, RunInfo, RunStatus, ViewType};
 
 pub use names::generate_run_name;
 pub use page::{decode_offset, encode_offset};
@@ -113,7 +113,7 @@ pub trait TrackingStore: Send + Sync + 'static {
         metric_key: &str,
         max_results: Option<i64>,
         page_token: Option<&str>,
-    ) -> Result<Page<Metric>>;
+    ) -> Result<Page<Point>>;
     /// Points of one metric across runs at sampled steps (MLflow's
     /// `get-history-bulk-interval`), each tagged with its run id.
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>>;

@@ -147,6 +147,22 @@ pub struct Metric {
     pub run_id: Option<String>,
 }
 
+/// One point of a metric's history without its key: what history reads
+/// return, 24 bytes a point instead of a `Metric` with its own key string.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub step: i64,
+    pub timestamp: i64,
+    #[serde(with = "float")]
+    pub value: f64,
+}
+
+impl Point {
+    pub fn to_metric(self, key: &str) -> Metric {
+        Metric { key: key.to_string(), value: self.value, timestamp: self.timestamp, step: self.step, run_id: None }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
     pub run_id: String,

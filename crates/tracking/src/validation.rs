@@ -25,6 +25,16 @@ pub const DEFAULT_SEARCH_RUNS_MAX_RESULTS: i64 = 1000;
 /// `get-history` page size limit.
 pub const MAX_HISTORY_RESULTS: i64 = 25_000_000;
 
+/// The JSON path of a list element's field prefix, e.g. `metrics[3].`,
+/// formatted only if a message needs it.
+pub struct Item(pub &'static str, pub usize);
+
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}].", self.0, self.1)
+    }
+}
+
 /// `Invalid value <json> for parameter '<path>' supplied: <message>`
 pub fn invalid_value(path: &str, value: &str, message: &str) -> Error {
     let json = serde_json::to_string(value).unwrap_or_default();
@@ -78,9 +88,26 @@ fn normpath(path: &str) -> String {
     }
 }
 
+/// True for the keys that need no closer look: allowed characters, no
+/// leading, trailing or doubled slash, no `.` or `..` segment, within length.
+/// Checked without allocating; it is on the ingest path for every metric.
+fn is_plain_key(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_ENTITY_KEY_LENGTH
+        && has_valid_characters(name)
+        && name.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
 /// Checks a metric, param or tag key the way MLflow does: allowed
 /// characters, and no name that resolves to another path.
 pub fn validate_key(path: &str, name: &str) -> Result<()> {
+    if is_plain_key(name) {
+        return Ok(());
+    }
+    validate_key_slow(path, name)
+}
+
+fn validate_key_slow(path: &str, name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(missing_value(path));
     }
@@ -121,18 +148,32 @@ pub fn validate_length(path: &str, value: &str, limit: usize) -> Result<()> {
     }
 }
 
-pub fn validate_param(path: &str, key: &str, value: &str) -> Result<()> {
-    validate_key(&format!("{path}key"), key)?;
-    validate_length(&format!("{path}value"), value, MAX_PARAM_VAL_LENGTH)
+/// `path` is the JSON path prefix of the entity, e.g. `params[3].`; it is
+/// formatted into a message only when there is an error.
+pub fn validate_param(path: impl std::fmt::Display, key: &str, value: &str) -> Result<()> {
+    if !is_plain_key(key) {
+        validate_key_slow(&format!("{path}key"), key)?;
+    }
+    if value.len() > MAX_PARAM_VAL_LENGTH {
+        validate_length(&format!("{path}value"), value, MAX_PARAM_VAL_LENGTH)?;
+    }
+    Ok(())
 }
 
-pub fn validate_tag(path: &str, key: &str, value: &str) -> Result<()> {
-    validate_key(&format!("{path}key"), key)?;
-    validate_length(&format!("{path}value"), value, MAX_TAG_VAL_LENGTH)
+pub fn validate_tag(path: impl std::fmt::Display, key: &str, value: &str) -> Result<()> {
+    if !is_plain_key(key) {
+        validate_key_slow(&format!("{path}key"), key)?;
+    }
+    if value.len() > MAX_TAG_VAL_LENGTH {
+        validate_length(&format!("{path}value"), value, MAX_TAG_VAL_LENGTH)?;
+    }
+    Ok(())
 }
 
-pub fn validate_metric(path: &str, key: &str, timestamp: i64) -> Result<()> {
-    validate_key(&format!("{path}name"), key)?;
+pub fn validate_metric(path: impl std::fmt::Display, key: &str, timestamp: i64) -> Result<()> {
+    if !is_plain_key(key) {
+        validate_key_slow(&format!("{path}name"), key)?;
+    }
     if timestamp < 0 {
         return Err(invalid_value(
             &format!("{path}timestamp"),
@@ -218,6 +259,15 @@ pub fn validate_max_results(max_results: i64, limit: i64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_keys_agree_with_the_full_check() {
+        for key in
+            ["loss", "a/b", "a/../b", "./a", "a//b", "/a", "a/", "..", ".a", "a.", "a b:c", "x".repeat(251).as_str()]
+        {
+            assert_eq!(is_plain_key(key), validate_key_slow("k", key).is_ok(), "{key:?}");
+        }
+    }
 
     #[test]
     fn keys_that_resolve_elsewhere_are_rejected() {

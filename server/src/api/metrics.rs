@@ -4,12 +4,15 @@ use super::error::ApiResult;
 use super::extract::{wire, Mlflow};
 use super::{required, AppStore};
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use store::HistoryInterval;
 use tracking::validation::validate_run_id;
-use tracking::{Error, Metric};
+use tracking::{Error, Metric, Point};
 
 /// At most this many runs per bulk request, and points per run (MLflow's limits).
 const MAX_RUNS_PER_BULK_REQUEST: usize = 100;
@@ -32,15 +35,46 @@ struct GetHistory {
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#get-metric-history>
-async fn get_metric_history(
-    State(store): State<AppStore>,
-    Mlflow(req): Mlflow<GetHistory>,
-) -> ApiResult<Json<MetricsResponse>> {
+async fn get_metric_history(State(store): State<AppStore>, Mlflow(req): Mlflow<GetHistory>) -> ApiResult<Response> {
     let run_id = required(req.run_id.filter(|r| !r.is_empty()).or(req.run_uuid), "run_id")?;
     validate_run_id("run_id", &run_id)?;
     let key = required(req.metric_key, "metric_key")?;
     let page = store.get_metric_history(&run_id, &key, req.max_results, req.page_token.as_deref()).await?;
-    Ok(Json(MetricsResponse { metrics: page.items, next_page_token: page.next_page_token }))
+    // Histories run to millions of points: write the JSON in one pre-sized
+    // buffer straight from the points, each tagged with the one key.
+    let body = HistoryResponse { key: &key, points: &page.items, next_page_token: page.next_page_token.as_deref() };
+    let mut buf = Vec::with_capacity(64 * page.items.len() + 64);
+    serde_json::to_writer(&mut buf, &body).map_err(|e| Error::internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], buf).into_response())
+}
+
+struct HistoryResponse<'a> {
+    key: &'a str,
+    points: &'a [Point],
+    next_page_token: Option<&'a str>,
+}
+
+impl Serialize for HistoryResponse<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Points<'a>(&'a str, &'a [Point]);
+        impl Serialize for Points<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.1.iter().map(|p| MetricRef { key: self.0, point: p }))
+            }
+        }
+        #[derive(Serialize)]
+        struct MetricRef<'a> {
+            key: &'a str,
+            #[serde(flatten)]
+            point: &'a Point,
+        }
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("metrics", &Points(self.key, self.points))?;
+        if let Some(token) = self.next_page_token {
+            map.serialize_entry("next_page_token", token)?;
+        }
+        map.end()
+    }
 }
 
 /// Serialised straight from the points: a history can hold millions of them.

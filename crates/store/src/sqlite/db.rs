@@ -69,6 +69,15 @@ impl Row<'_> {
         unsafe { ffi::sqlite3_column_int64(self.stmt.0.as_ptr(), col as c_int) }
     }
 
+    pub fn is_null(&self, col: usize) -> bool {
+        // SAFETY: as in `int`.
+        unsafe { ffi::sqlite3_column_type(self.stmt.0.as_ptr(), col as c_int) == ffi::SQLITE_NULL }
+    }
+
+    pub fn opt_int(&self, col: usize) -> Option<i64> {
+        (!self.is_null(col)).then(|| self.int(col))
+    }
+
     pub fn text(&self, col: usize) -> String {
         self.opt_text(col).unwrap_or_default()
     }

@@ -4,7 +4,7 @@ use super::db::{Db, Param};
 use super::{find_run, SqliteStore};
 use crate::{decode_offset, encode_offset, HistoryInterval};
 use std::collections::BTreeSet;
-use tracking::{Error, Metric, Page, Result};
+use tracking::{Error, Metric, Page, Point, Result};
 
 /// Reads `step, timestamp, bits` rows into metrics of `key`.
 fn points(db: &mut Db, sql: &str, params: &[Param], key: &str, run_id: Option<&str>) -> Result<Vec<Metric>> {
@@ -42,7 +42,7 @@ impl SqliteStore {
         key: &str,
         max_results: Option<i64>,
         page_token: Option<&str>,
-    ) -> Result<Page<Metric>> {
+    ) -> Result<Page<Point>> {
         let offset = decode_offset(page_token)?;
         let limit = match max_results {
             Some(n) if n < 1 => return Err(Error::invalid(format!("max_results must be positive, got {n}"))),
@@ -55,13 +55,12 @@ impl SqliteStore {
                 let run = find_run(db, &run_id)?;
                 // One more than asked for tells whether another page exists.
                 let fetch = if limit < 0 { -1 } else { limit + 1 };
-                let mut items = points(
-                    db,
-                    "SELECT step, timestamp, bits FROM metrics WHERE run_id = ? AND key = ? \
+                let mut items = db.rows(
+                    "SELECT step, timestamp, bits FROM metrics \
+                     WHERE run_id = ? AND key_id = (SELECT id FROM metric_keys WHERE key = ?) \
                      ORDER BY step, timestamp, bits LIMIT ? OFFSET ?",
                     &[run.id.into(), (&key).into(), fetch.into(), offset.into()],
-                    &key,
-                    None,
+                    |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
                 )?;
                 let next_page_token = if limit >= 0 && items.len() as i64 > limit {
                     items.truncate(limit as usize);
@@ -89,7 +88,10 @@ impl SqliteStore {
                 let mut params: Vec<Param> = vec![(&q.metric_key).into()];
                 params.extend(runs.iter().map(|(id, _)| Param::Int(*id)));
                 let steps = db.rows(
-                    &format!("SELECT DISTINCT step FROM metrics WHERE key = ? AND run_id IN ({marks}) ORDER BY step"),
+                    &format!(
+                        "SELECT DISTINCT step FROM metrics WHERE key_id = (SELECT id FROM metric_keys WHERE key = ?) \
+                         AND run_id IN ({marks}) ORDER BY step"
+                    ),
                     &params,
                     |r| r.int(0),
                 )?;
@@ -102,7 +104,8 @@ impl SqliteStore {
                 // Keep each run's first and last step so that no line is cut short.
                 let ends = db.rows(
                     &format!(
-                        "SELECT min(step), max(step) FROM metrics WHERE key = ? AND run_id IN ({marks}) GROUP BY run_id"
+                        "SELECT min(step), max(step) FROM metrics WHERE key_id = (SELECT id FROM metric_keys WHERE key = ?) \
+                         AND run_id IN ({marks}) GROUP BY run_id"
                     ),
                     &params,
                     |r| (r.int(0), r.int(1)),
@@ -111,7 +114,8 @@ impl SqliteStore {
                     chosen.extend([lo, hi].into_iter().filter(|s| (start..=end).contains(s)));
                 }
                 let sql = format!(
-                    "SELECT step, timestamp, bits FROM metrics WHERE run_id = ? AND key = ? AND step IN ({}) \
+                    "SELECT step, timestamp, bits FROM metrics \
+                     WHERE run_id = ? AND key_id = (SELECT id FROM metric_keys WHERE key = ?) AND step IN ({}) \
                      ORDER BY step, timestamp, bits",
                     vec!["?"; chosen.len()].join(",")
                 );

@@ -4,7 +4,7 @@ use super::db::{Db, Param};
 use super::{find_active_run, SqliteStore};
 use std::collections::HashMap;
 use tracking::validation::{
-    self as v, validate_batch_limits, validate_length, validate_metric, validate_param, validate_tag,
+    self as v, validate_batch_limits, validate_length, validate_metric, validate_param, validate_tag, Item,
 };
 use tracking::{tags, DatasetInput, Error, KeyValue, Metric, Result};
 
@@ -89,18 +89,39 @@ impl<'a> Summary<'a> {
     }
 }
 
+/// The number of each metric name in `metrics`, registering new names.
+fn key_ids<'m>(db: &mut Db, metrics: &'m [Metric]) -> Result<HashMap<&'m str, i64>> {
+    let mut ids: HashMap<&str, i64> = HashMap::new();
+    for m in metrics {
+        if ids.contains_key(m.key.as_str()) {
+            continue;
+        }
+        let key: Param = (&m.key).into();
+        let id = match db.row("SELECT id FROM metric_keys WHERE key = ?", &[key], |r| r.int(0))? {
+            Some(id) => id,
+            None => db
+                .row("INSERT INTO metric_keys (key) VALUES (?) RETURNING id", &[key], |r| r.int(0))?
+                .ok_or_else(|| Error::internal("no metric key id returned"))?,
+        };
+        ids.insert(&m.key, id);
+    }
+    Ok(ids)
+}
+
 fn insert_metrics(db: &mut Db, run_id: i64, metrics: &[Metric]) -> Result<()> {
+    let ids = key_ids(db, metrics)?;
     let mut rest = metrics;
     let mut params: Vec<Param> = Vec::with_capacity(5 * MAX_ROWS_PER_INSERT);
     for n in chunk_sizes(metrics.len(), MAX_ROWS_PER_INSERT) {
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
-        let sql = values_sql("INSERT OR IGNORE INTO metrics (run_id, key, step, timestamp, bits)", 5, n, "");
+        let sql = values_sql("INSERT OR IGNORE INTO metrics (run_id, key_id, step, timestamp, bits)", 5, n, "");
         params.clear();
         for m in chunk {
+            let key_id = ids[m.key.as_str()];
             params.extend::<[Param; 5]>([
                 run_id.into(),
-                (&m.key).into(),
+                key_id.into(),
                 m.step.into(),
                 m.timestamp.into(),
                 to_bits(m.value).into(),
@@ -219,10 +240,10 @@ fn set_tags(db: &mut Db, run_id: i64, tags: &[KeyValue]) -> Result<()> {
 pub fn validate_batch(metrics: &[Metric], params: &[KeyValue], tags: &[KeyValue]) -> Result<()> {
     validate_batch_limits(metrics.len(), params.len(), tags.len())?;
     for (i, m) in metrics.iter().enumerate() {
-        validate_metric(&format!("metrics[{i}]."), &m.key, m.timestamp)?;
+        validate_metric(Item("metrics", i), &m.key, m.timestamp)?;
     }
     for (i, p) in params.iter().enumerate() {
-        validate_param(&format!("params[{i}]."), &p.key, &p.value)?;
+        validate_param(Item("params", i), &p.key, &p.value)?;
         if params[..i].iter().any(|q| q.key == p.key) {
             let dupes: Vec<&str> = params.iter().filter(|q| q.key == p.key).skip(1).map(|q| q.key.as_str()).collect();
             return Err(Error::invalid(format!(
@@ -232,7 +253,7 @@ pub fn validate_batch(metrics: &[Metric], params: &[KeyValue], tags: &[KeyValue]
         }
     }
     for (i, t) in tags.iter().enumerate() {
-        validate_tag(&format!("tags[{i}]."), &t.key, &t.value)?;
+        validate_tag(Item("tags", i), &t.key, &t.value)?;
     }
     Ok(())
 }

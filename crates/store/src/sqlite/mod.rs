@@ -21,7 +21,7 @@ use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
-use tracking::{DatasetInput, Error, Experiment, KeyValue, LifecycleStage, Metric, Page, Result, Run, RunInfo};
+use tracking::{DatasetInput, Error, Experiment, KeyValue, LifecycleStage, Metric, Page, Point, Result, Run, RunInfo};
 use workers::{Checkpointer, Readers, Writer};
 
 /// Reader threads (and read-only connections).
@@ -76,7 +76,6 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         .foreign_keys(true)
         // MLflow's LIKE is case-sensitive; ILIKE is the case-insensitive one.
         .pragma("case_sensitive_like", "ON")
-        .pragma("cache_size", "-65536")
         .disable_statement_logging()
 }
 
@@ -92,7 +91,9 @@ impl SqliteStore {
     /// the `Default` experiment (id 0) exists.
     pub async fn open(path: &Path, default_artifact_root: &str) -> Result<Self> {
         let options = connect_options(path);
-        let mut conn: SqliteConnection = options.connect().await.map_err(db_error)?;
+        // Page caches: 16 MB for the writer, SQLite's default 2 MB for the others.
+        let mut conn: SqliteConnection =
+            options.clone().pragma("cache_size", "-16384").connect().await.map_err(db_error)?;
         MIGRATOR.run(&mut conn).await.map_err(|e| Error::internal(format!("migration failed: {e}")))?;
         let root = default_artifact_root.trim_end_matches('/').to_string();
         let now = crate::now_millis();
@@ -225,7 +226,7 @@ impl TrackingStore for SqliteStore {
         key: &str,
         max_results: Option<i64>,
         page_token: Option<&str>,
-    ) -> Result<Page<Metric>> {
+    ) -> Result<Page<Point>> {
         self.get_metric_history_impl(run_id, key, max_results, page_token).await
     }
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>> {

@@ -1,123 +1,112 @@
 //! Runs: create, read (with their data), update, delete/restore.
 
-use super::db::{Db, Param};
+use super::db::{Db, Param, Row};
 use super::experiments::experiment_stage;
 use super::{find_active_run, find_run, parse_experiment_id, SqliteStore};
 use crate::{NewRun, RunUpdate};
 use std::collections::HashMap;
-use tracking::validation::validate_tag;
+use tracking::validation::{validate_tag, Item};
 use tracking::{
     tags, Dataset, DatasetInput, Error, KeyValue, LifecycleStage, Metric, Result, Run, RunData, RunInfo, RunInputs,
     RunStatus,
 };
 
-/// One run as [`LOAD_RUNS`] renders it: info columns, then params, tags,
-/// latest metrics (`key, bits, timestamp, step`) and dataset inputs.
-type RunJson = (
-    i64,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    String,
-    String,
-    Vec<(String, String)>,
-    Vec<(String, String)>,
-    Vec<(String, i64, i64, i64)>,
-    Vec<InputJson>,
-);
-type InputJson = (String, String, String, String, Option<String>, Option<String>, Vec<(String, String)>);
-
-/// Whole runs as one JSON document. sqlx hands over rows one message at a
-/// time, at microseconds each; one aggregated row per query keeps loading a
-/// page of 1,000 runs with all their data to a single round trip.
-const LOAD_RUNS: &str = "\
-SELECT json_group_array(json_array(
-    r.id, r.run_uuid, r.name, r.experiment_id, r.user_id, r.status, r.start_time, r.end_time,
-    r.artifact_uri, r.lifecycle_stage,
-    json((SELECT json_group_array(json_array(key, value) ORDER BY key) FROM params WHERE run_id = r.id)),
-    json((SELECT json_group_array(json_array(key, value) ORDER BY key) FROM tags WHERE run_id = r.id)),
-    json((SELECT json_group_array(json_array(key, bits, timestamp, step) ORDER BY key)
-          FROM latest_metrics WHERE run_id = r.id)),
-    json((SELECT json_group_array(json_array(d.name, d.digest, d.source_type, d.source, d.schema, d.profile,
-              json((SELECT json_group_array(json_array(it.key, it.value) ORDER BY it.key) FROM input_tags it
-                    WHERE it.run_id = r.id AND it.dataset_id = d.id))) ORDER BY ri.position)
-          FROM run_inputs ri JOIN datasets d ON d.id = ri.dataset_id WHERE ri.run_id = r.id))
-)) FROM runs r WHERE r.id IN ";
-
 /// SQLite allows a limited number of bound values per statement.
-const IDS_PER_QUERY: usize = 1000;
+const IDS_PER_QUERY: usize = 500;
 
-fn to_run(row: RunJson) -> (i64, Run) {
-    let (
-        id,
-        uuid,
-        name,
-        experiment_id,
-        user_id,
-        status,
-        start_time,
-        end_time,
-        artifact_uri,
-        stage,
-        params,
-        tags,
-        metrics,
-        inputs,
-    ) = row;
-    let info = RunInfo {
+const RUN_COLUMNS: &str =
+    "id, run_uuid, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage";
+
+fn to_info(r: &Row) -> RunInfo {
+    let uuid = r.text(1);
+    RunInfo {
         run_id: uuid.clone(),
         run_uuid: uuid,
-        run_name: name,
-        experiment_id: experiment_id.to_string(),
-        user_id,
-        status: RunStatus::parse(&status).unwrap_or_default(),
-        start_time,
-        end_time,
-        artifact_uri,
-        lifecycle_stage: LifecycleStage::parse(&stage).unwrap_or_default(),
-    };
-    let kv = |pairs: Vec<(String, String)>| pairs.into_iter().map(|(key, value)| KeyValue { key, value }).collect();
-    let data = RunData {
-        metrics: metrics
-            .into_iter()
-            .map(|(key, bits, timestamp, step)| Metric {
-                key,
-                value: f64::from_bits(bits as u64),
-                timestamp,
-                step,
-                run_id: None,
-            })
-            .collect(),
-        params: kv(params),
-        tags: kv(tags),
-    };
-    let dataset_inputs = inputs
-        .into_iter()
-        .map(|(name, digest, source_type, source, schema, profile, tags)| DatasetInput {
-            tags: kv(tags),
-            dataset: Dataset { name, digest, source_type, source, schema, profile },
-        })
-        .collect();
-    (id, Run { info, data, inputs: RunInputs { dataset_inputs } })
+        run_name: r.text(2),
+        experiment_id: r.int(3).to_string(),
+        user_id: r.text(4),
+        status: RunStatus::parse(&r.text(5)).unwrap_or_default(),
+        start_time: r.int(6),
+        end_time: r.opt_int(7),
+        artifact_uri: r.text(8),
+        lifecycle_stage: LifecycleStage::parse(&r.text(9)).unwrap_or_default(),
+    }
 }
 
 /// Loads whole runs (info, latest metrics, params, tags, inputs) for
-/// internal ids, in the order given.
+/// internal ids, in the order given: one query per table for each chunk of
+/// ids, never one per run.
 pub(super) fn load_runs(db: &mut Db, ids: &[i64]) -> Result<Vec<Run>> {
     let mut runs: HashMap<i64, Run> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(IDS_PER_QUERY) {
-        let sql = format!("{LOAD_RUNS}({})", vec!["?"; chunk.len()].join(","));
+        let marks = vec!["?"; chunk.len()].join(",");
         let params: Vec<Param> = chunk.iter().map(|&id| id.into()).collect();
-        let json = db.row(&sql, &params, |r| r.text(0))?.unwrap_or_else(|| "[]".into());
-        let rows: Vec<RunJson> =
-            serde_json::from_str(&json).map_err(|e| Error::internal(format!("could not read runs: {e}")))?;
-        runs.extend(rows.into_iter().map(to_run));
+        db.run(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({marks})"), &params, |r| {
+            runs.insert(r.int(0), Run { info: to_info(r), data: RunData::default(), inputs: RunInputs::default() });
+            Ok(())
+        })?;
+        for (table, is_param) in [("params", true), ("tags", false)] {
+            let sql = format!("SELECT run_id, key, value FROM {table} WHERE run_id IN ({marks}) ORDER BY run_id, key");
+            db.run(&sql, &params, |r| {
+                if let Some(run) = runs.get_mut(&r.int(0)) {
+                    let list = if is_param { &mut run.data.params } else { &mut run.data.tags };
+                    list.push(KeyValue { key: r.text(1), value: r.text(2) });
+                }
+                Ok(())
+            })?;
+        }
+        let sql = format!(
+            "SELECT run_id, key, bits, timestamp, step FROM latest_metrics WHERE run_id IN ({marks}) ORDER BY run_id, key"
+        );
+        db.run(&sql, &params, |r| {
+            if let Some(run) = runs.get_mut(&r.int(0)) {
+                run.data.metrics.push(Metric {
+                    key: r.text(1),
+                    value: f64::from_bits(r.int(2) as u64),
+                    timestamp: r.int(3),
+                    step: r.int(4),
+                    run_id: None,
+                });
+            }
+            Ok(())
+        })?;
+        load_inputs(db, &marks, &params, &mut runs)?;
     }
     Ok(ids.iter().filter_map(|id| runs.remove(id)).collect())
+}
+
+fn load_inputs(db: &mut Db, marks: &str, params: &[Param], runs: &mut HashMap<i64, Run>) -> Result<()> {
+    let mut tags: HashMap<(i64, i64), Vec<KeyValue>> = HashMap::new();
+    db.run(
+        &format!("SELECT run_id, dataset_id, key, value FROM input_tags WHERE run_id IN ({marks}) ORDER BY key"),
+        params,
+        |r| {
+            tags.entry((r.int(0), r.int(1))).or_default().push(KeyValue { key: r.text(2), value: r.text(3) });
+            Ok(())
+        },
+    )?;
+    let sql = format!(
+        "SELECT ri.run_id, d.id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile \
+         FROM run_inputs ri JOIN datasets d ON d.id = ri.dataset_id WHERE ri.run_id IN ({marks}) \
+         ORDER BY ri.run_id, ri.position"
+    );
+    db.run(&sql, params, |r| {
+        if let Some(run) = runs.get_mut(&r.int(0)) {
+            run.inputs.dataset_inputs.push(DatasetInput {
+                tags: tags.remove(&(r.int(0), r.int(1))).unwrap_or_default(),
+                dataset: Dataset {
+                    name: r.text(2),
+                    digest: r.text(3),
+                    source_type: r.text(4),
+                    source: r.text(5),
+                    schema: r.opt_text(6),
+                    profile: r.opt_text(7),
+                },
+            });
+        }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 fn load_run(db: &mut Db, id: i64, run_uuid: &str) -> Result<Run> {
@@ -138,7 +127,7 @@ impl SqliteStore {
     pub(super) async fn create_run_impl(&self, new: NewRun) -> Result<Run> {
         let experiment_id = parse_experiment_id(&new.experiment_id)?;
         for (i, tag) in new.tags.iter().enumerate() {
-            validate_tag(&format!("tags[{i}]."), &tag.key, &tag.value)?;
+            validate_tag(Item("tags", i), &tag.key, &tag.value)?;
         }
         let name_tag = new.tags.iter().rev().find(|t| t.key == tags::RUN_NAME).map(|t| t.value.clone());
         let requested = new.run_name.clone().filter(|n| !n.is_empty());
@@ -163,7 +152,6 @@ impl SqliteStore {
             new.user_id.clone()
         };
         let start_time = new.start_time;
-        // The new run is read back inside the write: it is what the caller gets.
         self.writer
             .write(move |db| {
                 if experiment_stage(db, experiment_id)? != LifecycleStage::Active {
@@ -200,7 +188,30 @@ impl SqliteStore {
                         &[id.into(), (&tag.key).into(), (&tag.value).into()],
                     )?;
                 }
-                load_run(db, id, &run_uuid)
+                // The caller gets the run as stored, built from what was just written.
+                let mut tags: Vec<KeyValue> = Vec::with_capacity(run_tags.len());
+                for tag in run_tags.into_iter().rev() {
+                    if !tags.iter().any(|t| t.key == tag.key) {
+                        tags.push(tag);
+                    }
+                }
+                tags.sort_by(|a, b| a.key.cmp(&b.key));
+                Ok(Run {
+                    info: RunInfo {
+                        run_id: run_uuid.clone(),
+                        run_uuid,
+                        run_name,
+                        experiment_id: experiment_id.to_string(),
+                        user_id,
+                        status: RunStatus::Running,
+                        start_time,
+                        end_time: None,
+                        artifact_uri,
+                        lifecycle_stage: LifecycleStage::Active,
+                    },
+                    data: RunData { tags, ..Default::default() },
+                    inputs: RunInputs::default(),
+                })
             })
             .await
     }

@@ -180,9 +180,7 @@ impl SqliteStore {
         order_sql.push("r.run_uuid".into());
 
         let mut args = join_args;
-        // The ids come back as one JSON array (one round trip), in the subquery's order.
-        let mut sql =
-            format!("SELECT json_group_array(id) FROM (SELECT r.id FROM runs r{joins} WHERE r.experiment_id IN (");
+        let mut sql = format!("SELECT r.id FROM runs r{joins} WHERE r.experiment_id IN (");
         sql.push_str(&vec!["?"; experiment_ids.len()].join(","));
         sql.push(')');
         for id in &experiment_ids {
@@ -199,16 +197,14 @@ impl SqliteStore {
             push_clause(&mut sql, &mut where_args, clause);
         }
         args.append(where_args);
-        sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?)", order_sql.join(", ")));
+        sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", order_sql.join(", ")));
         args.int(query.max_results + 1);
         args.int(offset);
 
         let max_results = query.max_results;
         self.readers
             .read(move |db| {
-                let json = db.row(&sql, &args.params(), |r| r.text(0))?.unwrap_or_default();
-                let mut ids: Vec<i64> =
-                    serde_json::from_str(&json).map_err(|e| tracking::Error::internal(e.to_string()))?;
+                let mut ids = db.rows(&sql, &args.params(), |r| r.int(0))?;
                 let next_page_token = if ids.len() as i64 > max_results {
                     ids.truncate(max_results as usize);
                     Some(encode_offset(offset + max_results))
