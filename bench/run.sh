@@ -45,6 +45,7 @@ measure() {
   pid=
 }
 
+sync   # let the build's writes reach the disk before anything fsyncs
 quick=()
 [[ "${1:-}" == "--quick" ]] && quick=(--quick)
 measure mltrack "$repo/target/release/mltrack" ui --port "$port"

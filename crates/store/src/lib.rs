@@ -119,8 +119,9 @@ pub trait TrackingStore: Send + Sync + 'static {
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>>;
 }
 
-/// Opens the store named by a backend-store URI (`sqlite:///path`, a bare
-/// file path, or `sqlite::memory:`), applying migrations.
+/// Opens the store named by a backend-store URI (`sqlite:///relative.db`,
+/// `sqlite:////absolute.db` or a bare file path), applying migrations. The
+/// store needs a file: its writer and readers use separate connections.
 ///
 /// `default_artifact_root` is where new experiments put their artifacts.
 pub async fn open(uri: &str, default_artifact_root: &str) -> Result<Store> {
