@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use store::{NewRun, RunQuery, RunUpdate};
 use tracking::validation::{
-    missing_value, validate_run_id, DEFAULT_SEARCH_RUNS_MAX_RESULTS, MAX_BATCH_LOG_REQUEST_SIZE,
+    missing_value, validate_run_id, Item, DEFAULT_SEARCH_RUNS_MAX_RESULTS, MAX_BATCH_LOG_REQUEST_SIZE,
 };
 use tracking::{DatasetInput, Error, KeyValue, Metric, RunStatus};
 
@@ -169,7 +169,8 @@ struct MetricIn {
 }
 
 impl MetricIn {
-    fn into_metric(self, path: &str) -> Result<Metric, Error> {
+    /// `path` prefixes the field names in errors, e.g. `metrics[3].`.
+    fn into_metric(self, path: impl std::fmt::Display) -> Result<Metric, Error> {
         let key = self.key.filter(|k| !k.is_empty()).ok_or_else(|| missing_value(&format!("{path}key")))?;
         let value = self.value.ok_or_else(|| missing_value(&format!("{path}value")))?;
         let timestamp = self.timestamp.ok_or_else(|| missing_value(&format!("{path}timestamp")))?;
@@ -177,6 +178,8 @@ impl MetricIn {
     }
 }
 
+/// MetricIn's fields beside the run id: `#[serde(flatten)]` would hide the
+/// field name from decoding errors, which MLflow's messages include.
 #[derive(Deserialize)]
 struct LogMetric {
     run_id: Option<String>,
@@ -275,7 +278,7 @@ async fn log_batch(
         .metrics
         .into_iter()
         .enumerate()
-        .map(|(i, m)| m.into_metric(&format!("metrics[{i}].")))
+        .map(|(i, m)| m.into_metric(Item("metrics", i)))
         .collect::<Result<Vec<_>, _>>()?;
     let params = key_values(req.params, "params")?;
     let tags = key_values(req.tags, "tags")?;

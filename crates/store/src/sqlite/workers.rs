@@ -135,7 +135,7 @@ pub(crate) struct Checkpointer {
     _stop: flume::Sender<()>,
 }
 
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1000);
 
 impl Checkpointer {
     pub(crate) fn spawn(conn: SqliteConnection) -> Result<Self> {
