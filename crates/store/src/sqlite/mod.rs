@@ -73,7 +73,12 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         // machine (not just the process) dies right after.
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true)
+        // The schema declares its references, and every write path checks
+        // them itself (the run is looked up, key ids are made in the same
+        // transaction; nothing is ever hard-deleted). Enforcing them again
+        // costs two lookups and a statement journal per metric row: ~15% of
+        // ingest. MLflow's own SQLite store does not enforce them either.
+        .foreign_keys(false)
         // MLflow's LIKE is case-sensitive; ILIKE is the case-insensitive one.
         .pragma("case_sensitive_like", "ON")
         .disable_statement_logging()
