@@ -7,12 +7,12 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-fn collect(dir: &Path, base: &Path, out: &mut Vec<PathBuf>) {
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect(&path, base, out);
+            collect(&path, out);
         } else {
             out.push(path);
         }
@@ -25,7 +25,7 @@ fn main() {
     let site = std::env::var("MLTRACK_SITE_DIR").map(PathBuf::from).unwrap_or_else(|_| manifest.join("../target/site"));
     println!("cargo:rerun-if-changed={}", site.display());
     let mut files = Vec::new();
-    collect(&site, &site, &mut files);
+    collect(&site, &mut files);
     files.sort();
     let mut code = String::from("pub static ASSETS: &[(&str, &[u8])] = &[\n");
     for file in &files {

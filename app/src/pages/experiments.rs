@@ -68,7 +68,6 @@ fn ExperimentTable(list: Vec<Experiment>, query: ReadSignal<String>) -> impl Int
         let q = query.get().to_lowercase();
         list.iter()
             .filter(|e| q.is_empty() || e.name.to_lowercase().contains(&q))
-            .cloned()
             .map(|e| {
                 let deleted = e.lifecycle_stage == LifecycleStage::Deleted;
                 view! {
