@@ -6,7 +6,7 @@
 //! PostgreSQL implementation can fill it.
 
 mod names;
-mod page;
+pub(crate) mod page;
 pub mod sqlite;
 
 use async_trait::async_trait;

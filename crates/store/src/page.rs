@@ -7,6 +7,19 @@ pub fn encode_offset(offset: i64) -> String {
     STANDARD.encode(format!("{{\"offset\": {offset}}}"))
 }
 
+/// The page out of `items` fetched with one row more than `limit` (a
+/// negative limit: everything): that extra row tells whether a next page
+/// exists, and its token then starts after this page.
+pub(crate) fn page_of<T>(mut items: Vec<T>, offset: i64, limit: i64) -> tracking::Page<T> {
+    let next_page_token = if limit >= 0 && items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        Some(encode_offset(offset + limit))
+    } else {
+        None
+    };
+    tracking::Page { items, next_page_token }
+}
+
 /// Reads an offset back from a token; an empty or absent token is offset 0.
 pub fn decode_offset(token: Option<&str>) -> Result<i64> {
     let Some(token) = token.filter(|t| !t.is_empty()) else { return Ok(0) };

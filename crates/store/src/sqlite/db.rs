@@ -185,21 +185,35 @@ impl Db {
 
     /// Runs `sql` with `params`, calling `on_row` for each result row, and
     /// returns the number of rows the statement changed.
+    ///
+    /// `on_row` gets rows, not the `Db`, so a statement is never re-entered
+    /// while it runs and the cached one can be used in place.
     pub fn run(&mut self, sql: &str, params: &[Param], mut on_row: impl FnMut(&Row) -> Result<()>) -> Result<u64> {
-        let stmt = match self.cache.remove(sql) {
-            Some(s) => s,
-            None => self.prepare(sql)?,
-        };
-        let result = self.step_all(&stmt, sql, params, &mut on_row);
+        if !self.cache.contains_key(sql) {
+            let stmt = self.prepare(sql)?;
+            if self.cache.len() >= CACHE_CAPACITY {
+                return self.run_once(&stmt, sql, params, &mut on_row);
+            }
+            self.cache.insert(sql.to_string(), stmt);
+        }
+        let stmt = &self.cache[sql];
+        self.run_once(stmt, sql, params, &mut on_row)
+    }
+
+    fn run_once(
+        &self,
+        stmt: &Stmt,
+        sql: &str,
+        params: &[Param],
+        on_row: &mut impl FnMut(&Row) -> Result<()>,
+    ) -> Result<u64> {
+        let result = self.step_all(stmt, sql, params, on_row);
         let s = stmt.0.as_ptr();
         // SAFETY: resetting a live statement readies it for reuse and
         // releases its read transaction.
         unsafe {
             ffi::sqlite3_reset(s);
             ffi::sqlite3_clear_bindings(s);
-        }
-        if self.cache.len() < CACHE_CAPACITY {
-            self.cache.insert(sql.to_string(), stmt);
         }
         result
     }

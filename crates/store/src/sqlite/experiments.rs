@@ -3,7 +3,8 @@
 use super::db::{Db, Param};
 use super::search::SqlArgs;
 use super::{parse_experiment_id, SqliteStore};
-use crate::{decode_offset, encode_offset, ExperimentQuery};
+use crate::page::page_of;
+use crate::{decode_offset, ExperimentQuery};
 use std::collections::HashMap;
 use tracking::filter::{self, Entity, Op};
 use tracking::validation::{
@@ -199,15 +200,9 @@ impl SqliteStore {
         let max_results = query.max_results;
         self.readers
             .read(move |db| {
-                let mut items = db.rows(&sql, &args.params(), to_experiment)?;
-                let next_page_token = if items.len() as i64 > max_results {
-                    items.truncate(max_results as usize);
-                    Some(encode_offset(offset + max_results))
-                } else {
-                    None
-                };
-                load_tags(db, &mut items)?;
-                Ok(Page { items, next_page_token })
+                let mut page = page_of(db.rows(&sql, &args.params(), to_experiment)?, offset, max_results);
+                load_tags(db, &mut page.items)?;
+                Ok(page)
             })
             .await
     }

@@ -2,7 +2,8 @@
 
 use super::db::{Db, Param};
 use super::{find_run, SqliteStore};
-use crate::{decode_offset, encode_offset, HistoryInterval};
+use crate::page::page_of;
+use crate::{decode_offset, HistoryInterval};
 use std::collections::BTreeSet;
 use tracking::{Error, Metric, Page, Point, Result};
 
@@ -55,20 +56,14 @@ impl SqliteStore {
                 let run = find_run(db, &run_id)?;
                 // One more than asked for tells whether another page exists.
                 let fetch = if limit < 0 { -1 } else { limit + 1 };
-                let mut items = db.rows(
+                let items = db.rows(
                     "SELECT step, timestamp, bits FROM metrics \
                      WHERE run_id = ? AND key_id = (SELECT id FROM metric_keys WHERE key = ?) \
                      ORDER BY step, timestamp, bits LIMIT ? OFFSET ?",
                     &[run.id.into(), (&key).into(), fetch.into(), offset.into()],
                     |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
                 )?;
-                let next_page_token = if limit >= 0 && items.len() as i64 > limit {
-                    items.truncate(limit as usize);
-                    Some(encode_offset(offset + limit))
-                } else {
-                    None
-                };
-                Ok(Page { items, next_page_token })
+                Ok(page_of(items, offset, limit))
             })
             .await
     }

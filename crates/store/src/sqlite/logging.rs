@@ -3,16 +3,17 @@
 use super::db::{Db, Param};
 use super::{find_active_run, SqliteStore};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use tracking::validation::{
     self as v, validate_batch_limits, validate_length, validate_metric, validate_param, validate_tag, Item,
 };
 use tracking::{tags, DatasetInput, Error, KeyValue, Metric, Result};
 
-/// Largest number of rows in one multi-row INSERT. Every statement is a
-/// round trip to SQLite's worker thread, so a batch is written in a few large
-/// statements; their row counts are powers of two so that only a handful of
-/// distinct statements exist and all stay in the prepared-statement cache.
+/// Largest number of rows in one multi-row INSERT. A batch is written in a
+/// few large statements whose row counts are powers of two, so that only a
+/// handful of distinct statements exist and all stay prepared.
 const MAX_ROWS_PER_INSERT: usize = 512;
+const MAX_ROWS_PER_UPSERT: usize = 128;
 
 /// Splits `len` rows into power-of-two chunks of at most `max` rows.
 fn chunk_sizes(mut len: usize, max: usize) -> impl Iterator<Item = usize> {
@@ -33,6 +34,35 @@ fn chunk_sizes(mut len: usize, max: usize) -> impl Iterator<Item = usize> {
 fn values_sql(prefix: &str, columns: usize, rows: usize, suffix: &str) -> String {
     let row = format!("({})", vec!["?"; columns].join(","));
     format!("{prefix} VALUES {}{suffix}", vec![row.as_str(); rows].join(","))
+}
+
+/// The statements for every power-of-two chunk size up to `max`, built once:
+/// `sql[log2(n)]` inserts `n` rows.
+fn chunk_statements(max: usize, build: impl Fn(usize) -> String) -> Vec<String> {
+    (0..=max.trailing_zeros()).map(|bits| build(1 << bits)).collect()
+}
+
+fn insert_metrics_sql(rows: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    &SQL.get_or_init(|| {
+        chunk_statements(MAX_ROWS_PER_INSERT, |n| {
+            values_sql("INSERT OR IGNORE INTO metrics (run_id, key_id, step, timestamp, bits)", 5, n, "")
+        })
+    })[rows.trailing_zeros() as usize]
+}
+
+fn upsert_summaries_sql(rows: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    &SQL.get_or_init(|| {
+        chunk_statements(MAX_ROWS_PER_UPSERT, |n| {
+            values_sql(
+                "INSERT INTO latest_metrics (run_id, key, value, is_nan, bits, timestamp, step, min_value, max_value, count)",
+                10,
+                n,
+                UPSERT_SUMMARY,
+            )
+        })
+    })[rows.trailing_zeros() as usize]
 }
 
 /// The stored form of a metric value: its exact bit pattern.
@@ -89,33 +119,44 @@ impl<'a> Summary<'a> {
     }
 }
 
-/// The number of each metric name in `metrics`, registering new names.
-fn key_ids<'m>(db: &mut Db, metrics: &'m [Metric]) -> Result<HashMap<&'m str, i64>> {
-    let mut ids: HashMap<&str, i64> = HashMap::new();
+/// Groups a batch by metric name, in first-seen order.
+fn summarize(metrics: &[Metric]) -> Vec<Summary<'_>> {
+    let mut summaries: Vec<Summary> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for m in metrics {
-        if ids.contains_key(m.key.as_str()) {
-            continue;
+        match index.get(m.key.as_str()) {
+            Some(&i) => summaries[i].add(m),
+            None => {
+                index.insert(&m.key, summaries.len());
+                summaries.push(Summary::new(m));
+            }
         }
-        let key: Param = (&m.key).into();
+    }
+    summaries
+}
+
+/// The number of each metric name in the batch, registering new names.
+fn key_ids<'m>(db: &mut Db, summaries: &[Summary<'m>]) -> Result<HashMap<&'m str, i64>> {
+    let mut ids = HashMap::with_capacity(summaries.len());
+    for s in summaries {
+        let key: Param = s.key.into();
         let id = match db.row("SELECT id FROM metric_keys WHERE key = ?", &[key], |r| r.int(0))? {
             Some(id) => id,
             None => db
                 .row("INSERT INTO metric_keys (key) VALUES (?) RETURNING id", &[key], |r| r.int(0))?
                 .ok_or_else(|| Error::internal("no metric key id returned"))?,
         };
-        ids.insert(&m.key, id);
+        ids.insert(s.key, id);
     }
     Ok(ids)
 }
 
-fn insert_metrics(db: &mut Db, run_id: i64, metrics: &[Metric]) -> Result<()> {
-    let ids = key_ids(db, metrics)?;
+fn insert_metrics(db: &mut Db, run_id: i64, metrics: &[Metric], ids: &HashMap<&str, i64>) -> Result<()> {
     let mut rest = metrics;
     let mut params: Vec<Param> = Vec::with_capacity(5 * MAX_ROWS_PER_INSERT);
     for n in chunk_sizes(metrics.len(), MAX_ROWS_PER_INSERT) {
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
-        let sql = values_sql("INSERT OR IGNORE INTO metrics (run_id, key_id, step, timestamp, bits)", 5, n, "");
         params.clear();
         for m in chunk {
             let key_id = ids[m.key.as_str()];
@@ -127,7 +168,7 @@ fn insert_metrics(db: &mut Db, run_id: i64, metrics: &[Metric]) -> Result<()> {
                 to_bits(m.value).into(),
             ]);
         }
-        db.execute(&sql, &params)?;
+        db.execute(insert_metrics_sql(n), &params)?;
     }
     Ok(())
 }
@@ -145,29 +186,12 @@ const UPSERT_SUMMARY: &str = "\
   max_value = coalesce(max(max_value, excluded.max_value), max_value, excluded.max_value), \
   count = count + excluded.count";
 
-fn update_summaries(db: &mut Db, run_id: i64, metrics: &[Metric]) -> Result<()> {
-    let mut summaries: Vec<Summary> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    for m in metrics {
-        match index.get(m.key.as_str()) {
-            Some(&i) => summaries[i].add(m),
-            None => {
-                index.insert(&m.key, summaries.len());
-                summaries.push(Summary::new(m));
-            }
-        }
-    }
-    let mut rest = summaries.as_slice();
+fn update_summaries(db: &mut Db, run_id: i64, summaries: &[Summary]) -> Result<()> {
+    let mut rest = summaries;
     let mut params: Vec<Param> = Vec::new();
-    for n in chunk_sizes(rest.len(), 128) {
+    for n in chunk_sizes(rest.len(), MAX_ROWS_PER_UPSERT) {
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
-        let sql = values_sql(
-            "INSERT INTO latest_metrics (run_id, key, value, is_nan, bits, timestamp, step, min_value, max_value, count)",
-            10,
-            n,
-            UPSERT_SUMMARY,
-        );
         params.clear();
         for s in chunk {
             params.extend::<[Param; 10]>([
@@ -183,7 +207,7 @@ fn update_summaries(db: &mut Db, run_id: i64, metrics: &[Metric]) -> Result<()> 
                 s.count.into(),
             ]);
         }
-        db.execute(&sql, &params)?;
+        db.execute(upsert_summaries_sql(n), &params)?;
     }
     Ok(())
 }
@@ -237,7 +261,7 @@ fn set_tags(db: &mut Db, run_id: i64, tags: &[KeyValue]) -> Result<()> {
 }
 
 /// MLflow's checks on a `log-batch` request, with its messages and paths.
-pub fn validate_batch(metrics: &[Metric], params: &[KeyValue], tags: &[KeyValue]) -> Result<()> {
+fn validate_batch(metrics: &[Metric], params: &[KeyValue], tags: &[KeyValue]) -> Result<()> {
     validate_batch_limits(metrics.len(), params.len(), tags.len())?;
     for (i, m) in metrics.iter().enumerate() {
         validate_metric(Item("metrics", i), &m.key, m.timestamp)?;
@@ -295,8 +319,10 @@ impl SqliteStore {
                 insert_params(db, run.id, &uuid, &params)?;
                 set_tags(db, run.id, &tags)?;
                 if !metrics.is_empty() {
-                    insert_metrics(db, run.id, &metrics)?;
-                    update_summaries(db, run.id, &metrics)?;
+                    let summaries = summarize(&metrics);
+                    let ids = key_ids(db, &summaries)?;
+                    insert_metrics(db, run.id, &metrics, &ids)?;
+                    update_summaries(db, run.id, &summaries)?;
                 }
                 Ok(())
             })
@@ -368,6 +394,14 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::chunk_sizes;
+
+    #[test]
+    fn every_chunk_size_has_its_statement() {
+        for n in chunk_sizes(1023, super::MAX_ROWS_PER_INSERT) {
+            assert_eq!(super::insert_metrics_sql(n).matches('(').count(), n + 1);
+        }
+        assert_eq!(super::upsert_summaries_sql(128).matches("(?,").count(), 128);
+    }
 
     #[test]
     fn chunks_are_powers_of_two_covering_everything() {

@@ -1,4 +1,5 @@
-//! `search-runs` as one SQL query built from the parsed filter and order_by.
+//! `search-runs`: one SQL query, built from the parsed filter and order_by,
+//! picks the page of run ids; the runs are then loaded table by table.
 //!
 //! Values are always bound, never spliced into the SQL; only column and
 //! table names chosen from fixed lists are.
@@ -6,7 +7,8 @@
 use super::db::Param;
 use super::runs::load_runs;
 use super::SqliteStore;
-use crate::{decode_offset, encode_offset, RunQuery};
+use crate::page::page_of;
+use crate::{decode_offset, RunQuery};
 use tracking::filter::{self, Clause, Entity, Op, Operand};
 use tracking::validation::{validate_max_results, MAX_RESULTS_PER_PAGE};
 use tracking::{tags, Page, Result, Run, ViewType};
@@ -27,9 +29,6 @@ impl SqlArgs {
     }
     pub(super) fn text(&mut self, v: &str) {
         self.0.push(Arg::Text(v.to_string()));
-    }
-    fn append(&mut self, other: SqlArgs) {
-        self.0.extend(other.0);
     }
 
     /// Appends `<column> <op> <value>` with the value bound.
@@ -191,12 +190,10 @@ impl SqliteStore {
             ViewType::DeletedOnly => " AND r.lifecycle_stage = 'deleted'",
             ViewType::All => "",
         });
-        let mut where_args = SqlArgs::default();
         for clause in &clauses {
             sql.push_str(" AND ");
-            push_clause(&mut sql, &mut where_args, clause);
+            push_clause(&mut sql, &mut args, clause);
         }
-        args.append(where_args);
         sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", order_sql.join(", ")));
         args.int(query.max_results + 1);
         args.int(offset);
@@ -204,14 +201,8 @@ impl SqliteStore {
         let max_results = query.max_results;
         self.readers
             .read(move |db| {
-                let mut ids = db.rows(&sql, &args.params(), |r| r.int(0))?;
-                let next_page_token = if ids.len() as i64 > max_results {
-                    ids.truncate(max_results as usize);
-                    Some(encode_offset(offset + max_results))
-                } else {
-                    None
-                };
-                Ok(Page { items: load_runs(db, &ids)?, next_page_token })
+                let ids = page_of(db.rows(&sql, &args.params(), |r| r.int(0))?, offset, max_results);
+                Ok(Page { items: load_runs(db, &ids.items)?, next_page_token: ids.next_page_token })
             })
             .await
     }
