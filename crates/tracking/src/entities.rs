@@ -214,6 +214,27 @@ pub struct DatasetInput {
 pub struct RunInputs {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dataset_inputs: Vec<DatasetInput>,
+    /// Logged models the run used (MLflow 3 `ModelInput`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_inputs: Vec<ModelInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInput {
+    pub model_id: String,
+}
+
+/// A logged model a run produced, at a step (MLflow 3 `ModelOutput`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelOutput {
+    pub model_id: String,
+    pub step: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RunOutputs {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_outputs: Vec<ModelOutput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +242,138 @@ pub struct Run {
     pub info: RunInfo,
     pub data: RunData,
     pub inputs: RunInputs,
+    #[serde(default)]
+    pub outputs: RunOutputs,
+}
+
+/// One entry of an artifact listing. `file_size` is absent for directories.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub path: String,
+    pub is_dir: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_int64")]
+    pub file_size: Option<i64>,
+}
+
+/// MLflow 3's logged model: a model with its own id, artifacts, params,
+/// tags and metrics, usually produced by a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedModel {
+    pub info: LoggedModelInfo,
+    pub data: LoggedModelData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedModelInfo {
+    pub model_id: String,
+    pub experiment_id: String,
+    pub name: String,
+    pub creation_timestamp_ms: i64,
+    pub last_updated_timestamp_ms: i64,
+    pub artifact_uri: String,
+    pub status: LoggedModelStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_run_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<KeyValue>,
+    /// Registered model versions made from this model (filled by the registry).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registrations: Vec<LoggedModelRegistration>,
+    /// Not on MLflow's wire: whether the model was deleted.
+    #[serde(skip)]
+    pub lifecycle_stage: Option<LifecycleStage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedModelRegistration {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct LoggedModelData {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<KeyValue>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Metric>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LoggedModelStatus {
+    LoggedModelStatusUnspecified,
+    LoggedModelPending,
+    LoggedModelReady,
+    LoggedModelUploadFailed,
+}
+
+impl LoggedModelStatus {
+    pub fn as_int(self) -> i64 {
+        match self {
+            LoggedModelStatus::LoggedModelStatusUnspecified => 0,
+            LoggedModelStatus::LoggedModelPending => 1,
+            LoggedModelStatus::LoggedModelReady => 2,
+            LoggedModelStatus::LoggedModelUploadFailed => 3,
+        }
+    }
+    pub fn from_int(value: i64) -> Option<Self> {
+        Some(match value {
+            0 => LoggedModelStatus::LoggedModelStatusUnspecified,
+            1 => LoggedModelStatus::LoggedModelPending,
+            2 => LoggedModelStatus::LoggedModelReady,
+            3 => LoggedModelStatus::LoggedModelUploadFailed,
+            _ => return None,
+        })
+    }
+    /// By protobuf enum name or number, as the JSON parser accepts both.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "LOGGED_MODEL_STATUS_UNSPECIFIED" => Some(LoggedModelStatus::LoggedModelStatusUnspecified),
+            "LOGGED_MODEL_PENDING" => Some(LoggedModelStatus::LoggedModelPending),
+            "LOGGED_MODEL_READY" => Some(LoggedModelStatus::LoggedModelReady),
+            "LOGGED_MODEL_UPLOAD_FAILED" => Some(LoggedModelStatus::LoggedModelUploadFailed),
+            other => other.parse().ok().and_then(Self::from_int),
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            LoggedModelStatus::LoggedModelStatusUnspecified => "unspecified",
+            LoggedModelStatus::LoggedModelPending => "pending",
+            LoggedModelStatus::LoggedModelReady => "ready",
+            LoggedModelStatus::LoggedModelUploadFailed => "upload failed",
+        }
+    }
+}
+
+/// protobuf's JSON form of an optional int64: a number on the way out,
+/// a number or a decimal string on the way in.
+pub mod opt_int64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.serialize_i64(*v),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Int(i64),
+            Text(String),
+        }
+        match Option::<Wire>::deserialize(d)? {
+            None => Ok(None),
+            Some(Wire::Int(v)) => Ok(Some(v)),
+            Some(Wire::Text(t)) => t.parse().map(Some).map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// A page of results with MLflow's opaque continuation token.

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use tracking::validation::{validate_tag, Item};
 use tracking::{
     tags, Dataset, DatasetInput, Error, KeyValue, LifecycleStage, Metric, Result, Run, RunData, RunInfo, RunInputs,
-    RunStatus,
+    RunOutputs, RunStatus,
 };
 
 /// SQLite allows a limited number of bound values per statement.
@@ -42,7 +42,7 @@ pub(super) fn load_runs(db: &mut Db, ids: &[i64]) -> Result<Vec<Run>> {
         let marks = vec!["?"; chunk.len()].join(",");
         let params: Vec<Param> = chunk.iter().map(|&id| id.into()).collect();
         db.run(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({marks})"), &params, |r| {
-            runs.insert(r.int(0), Run { info: to_info(r), data: RunData::default(), inputs: RunInputs::default() });
+            runs.insert(r.int(0), Run { info: to_info(r), data: RunData::default(), inputs: RunInputs::default(), outputs: RunOutputs::default() });
             Ok(())
         })?;
         for (table, is_param) in [("params", true), ("tags", false)] {
@@ -211,6 +211,7 @@ impl SqliteStore {
                     },
                     data: RunData { tags, ..Default::default() },
                     inputs: RunInputs::default(),
+                    outputs: RunOutputs::default(),
                 })
             })
             .await
