@@ -15,12 +15,13 @@ use tower_http::trace::TraceLayer;
 /// because clients compare it against their own.
 pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
 
-/// The whole HTTP application: health checks, the REST API and the UI.
-pub fn app(store: store::Store) -> Router {
+/// The whole HTTP application: health checks, the REST API, the artifact
+/// proxy (when `artifacts` is given) and the UI.
+pub fn app(store: store::Store, artifacts: Option<artifacts::ArtifactStore>) -> Router {
     Router::new()
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { MLFLOW_COMPAT_VERSION }))
-        .merge(api::router(store.clone()))
+        .merge(api::router(api::AppState { store: store.clone(), artifacts }))
         .merge(ui::router(store))
         .layer(TraceLayer::new_for_http())
 }

@@ -26,15 +26,24 @@ async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let store = store::open(&config.backend_store_uri, &root)
         .await
         .with_context(|| format!("could not open the backend store {}", config.backend_store_uri))?;
+    let artifacts = match config.serves_artifacts() {
+        true => Some(
+            artifacts::ArtifactStore::open(&config.artifacts_destination)
+                .map_err(|e| anyhow::anyhow!("{}", e.message))
+                .with_context(|| format!("could not open the artifacts destination {}", config.artifacts_destination))?,
+        ),
+        false => None,
+    };
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("could not listen on {addr}"))?;
     tracing::info!(
         backend_store = %config.backend_store_uri,
         artifact_root = %root,
+        artifacts_destination = artifacts.as_ref().map_or("(not served)", |a| a.location()),
         "mltrack is listening on http://{}",
         listener.local_addr()?
     );
-    server::serve(listener, server::app(store), server::shutdown_signal()).await?;
+    server::serve(listener, server::app(store, artifacts), server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -30,19 +30,22 @@ def free_port() -> int:
 class Server:
     """A running mltrack process in its own working directory."""
 
-    def __init__(self, workdir: Path, port: int | None = None):
+    def __init__(self, workdir: Path, port: int | None = None, args=(), env=None):
         self.workdir = workdir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.args = list(args)
+        self.env = {**os.environ, **(env or {})}
         self.proc = None
 
     def start(self):
         log = open(self.workdir / "server.log", "ab")
         self.proc = subprocess.Popen(
-            [str(BINARY), "ui", "--port", str(self.port)],
+            [str(BINARY), "ui", "--port", str(self.port), *self.args],
             cwd=self.workdir,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=self.env,
         )
         deadline = time.time() + 30
         while time.time() < deadline:

@@ -121,9 +121,7 @@ impl ArtifactStore {
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: Display,
     {
-        let location = object_path(path)?;
-        let mut writer = BufWriter::with_capacity(self.store.clone(), location, PART_SIZE)
-            .with_max_concurrency(PARTS_IN_FLIGHT);
+        let mut writer = self.writer(path)?;
         let mut body = std::pin::pin!(body);
         let mut size = 0u64;
         while let Some(chunk) = body.next().await {
@@ -142,11 +140,13 @@ impl ArtifactStore {
                 return Err(e);
             }
         }
-        if let Err(e) = writer.shutdown().await {
-            let _ = writer.abort().await;
-            return Err(Error::internal(format!("Could not store the artifact '{path}': {e}")));
-        }
+        finish(path, writer).await?;
         Ok(size)
+    }
+
+    fn writer(&self, path: &ArtifactPath) -> Result<BufWriter> {
+        let location = object_path(path)?;
+        Ok(BufWriter::with_capacity(self.store.clone(), location, PART_SIZE).with_max_concurrency(PARTS_IN_FLIGHT))
     }
 
     /// Streams the file at `path`.
@@ -294,14 +294,21 @@ impl ArtifactStore {
             }
             sources.push(part);
         }
-        let store = self.clone();
-        let joined = futures::stream::iter(sources)
-            .then(move |part| {
-                let store = store.clone();
-                async move { store.get(&part).await.map(|d| d.stream) }
-            })
-            .try_flatten();
-        self.write(path, joined).await?;
+        let mut writer = self.writer(path)?;
+        for part in &sources {
+            let copied = async {
+                let mut stream = self.get(part).await?.stream;
+                while let Some(chunk) = stream.next().await {
+                    writer.put(chunk?).await.map_err(|e| storage_error(path, e))?;
+                }
+                Ok::<_, Error>(())
+            };
+            if let Err(e) = copied.await {
+                let _ = writer.abort().await;
+                return Err(e);
+            }
+        }
+        finish(path, writer).await?;
         self.delete_tree(&upload_dir(upload_id)?).await
     }
 
@@ -350,6 +357,15 @@ impl ArtifactStore {
         }
         Ok(())
     }
+}
+
+/// Completes a write; on failure nothing of it stays visible.
+async fn finish(path: &ArtifactPath, mut writer: BufWriter) -> Result<()> {
+    if let Err(e) = writer.shutdown().await {
+        let _ = writer.abort().await;
+        return Err(Error::internal(format!("Could not store the artifact '{path}': {e}")));
+    }
+    Ok(())
 }
 
 fn object_path(path: &ArtifactPath) -> Result<ObjectPath> {

@@ -11,7 +11,10 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use std::sync::Arc;
-use tracking::{DatasetInput, Experiment, KeyValue, Metric, Page, Point, Result, Run, RunInfo, RunStatus, ViewType};
+use tracking::{
+    DatasetInput, Experiment, KeyValue, LoggedModel, LoggedModelStatus, Metric, ModelMetric, ModelOutput, Page, Point,
+    Result, Run, RunInfo, RunStatus, ViewType,
+};
 
 pub use names::generate_run_name;
 pub use page::{decode_offset, encode_offset};
@@ -68,6 +71,37 @@ pub struct HistoryInterval {
     pub max_results: i64,
 }
 
+/// The request to create a logged model (`logged-models` POST).
+#[derive(Debug, Clone, Default)]
+pub struct NewLoggedModel {
+    pub experiment_id: String,
+    pub name: Option<String>,
+    pub model_type: Option<String>,
+    pub source_run_id: Option<String>,
+    pub params: Vec<KeyValue>,
+    pub tags: Vec<KeyValue>,
+}
+
+/// `logged-models/search` arguments.
+#[derive(Debug, Clone, Default)]
+pub struct LoggedModelQuery {
+    pub experiment_ids: Vec<String>,
+    pub filter: String,
+    /// Only models with metrics on one of these datasets (name, optional digest).
+    pub datasets: Vec<(String, Option<String>)>,
+    pub max_results: i64,
+    pub order_by: Vec<LoggedModelOrder>,
+    pub page_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoggedModelOrder {
+    pub field_name: String,
+    pub ascending: bool,
+    pub dataset_name: Option<String>,
+    pub dataset_digest: Option<String>,
+}
+
 /// Everything mltrack stores about experiments and runs.
 ///
 /// Writes return only once they are committed: a caller that saw `Ok` can
@@ -117,6 +151,22 @@ pub trait TrackingStore: Send + Sync + 'static {
     /// Points of one metric across runs at sampled steps (MLflow's
     /// `get-history-bulk-interval`), each tagged with its run id.
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>>;
+
+    // MLflow 3 logged models.
+    async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModel>;
+    async fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel>;
+    async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel>;
+    async fn delete_logged_model(&self, model_id: &str) -> Result<()>;
+    async fn set_logged_model_tags(&self, model_id: &str, tags: Vec<KeyValue>) -> Result<()>;
+    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()>;
+    async fn log_logged_model_params(&self, model_id: &str, params: Vec<KeyValue>) -> Result<()>;
+    async fn search_logged_models(&self, query: &LoggedModelQuery) -> Result<Page<LoggedModel>>;
+    /// Metrics logged with a `model_id` (also stored as run metrics by `log_batch`).
+    async fn log_model_metrics(&self, metrics: Vec<ModelMetric>) -> Result<()>;
+    /// Links a run to the models it produced.
+    async fn log_outputs(&self, run_id: &str, models: Vec<ModelOutput>) -> Result<()>;
+    /// Links a run to the models it used.
+    async fn log_model_inputs(&self, run_id: &str, model_ids: Vec<String>) -> Result<()>;
 }
 
 /// Opens the store named by a backend-store URI (`sqlite:///relative.db`,

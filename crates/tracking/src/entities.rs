@@ -299,7 +299,25 @@ pub struct LoggedModelData {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<KeyValue>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub metrics: Vec<Metric>,
+    pub metrics: Vec<ModelMetric>,
+}
+
+/// A metric logged against a logged model (MLflow's `Metric` with its
+/// `model_id`, `run_id` and dataset fields set).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetric {
+    pub key: String,
+    #[serde(with = "float")]
+    pub value: f64,
+    pub timestamp: i64,
+    pub step: i64,
+    pub model_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

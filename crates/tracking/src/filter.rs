@@ -102,6 +102,16 @@ pub const EXPERIMENT_ATTRIBUTES: &[&str] = &["name", "creation_time", "last_upda
 pub const EXPERIMENT_ORDER_ATTRIBUTES: &[&str] = &["name", "experiment_id", "creation_time", "last_update_time"];
 const EXPERIMENT_NUMERIC_ATTRIBUTES: &[&str] = &["creation_time", "last_update_time"];
 const DATASET_ATTRIBUTES: &[&str] = &["name", "digest", "context"];
+pub const LOGGED_MODEL_ATTRIBUTES: &[&str] = &[
+    "name",
+    "model_id",
+    "model_type",
+    "status",
+    "source_run_id",
+    "creation_timestamp",
+    "last_updated_timestamp",
+];
+const LOGGED_MODEL_NUMERIC_ATTRIBUTES: &[&str] = &["creation_timestamp", "last_updated_timestamp"];
 
 /// MLflow's spelled-out aliases for run attributes.
 fn translate_run_alias(key: &str) -> &str {
@@ -328,6 +338,7 @@ impl<'a> Lexer<'a> {
 enum Target {
     Runs,
     Experiments,
+    LoggedModels,
 }
 
 fn entity_of(target: Target, name: &str) -> Option<Entity> {
@@ -342,6 +353,7 @@ fn entity_of(target: Target, name: &str) -> Option<Entity> {
     match target {
         Target::Runs => Some(e),
         Target::Experiments => matches!(e, Entity::Attribute | Entity::Tag).then_some(e),
+        Target::LoggedModels => (e != Entity::Dataset).then_some(e),
     }
 }
 
@@ -361,6 +373,7 @@ fn identifier(
             let valid = match target {
                 Target::Runs => "'metrics', 'params', 'tags', 'attributes' or 'datasets'",
                 Target::Experiments => "'attributes' or 'tags'",
+                Target::LoggedModels => "'metrics', 'params', 'tags' or 'attributes'",
             };
             err_at(src, pos, format!("invalid entity type '{name}', expected {valid}"))
         })?;
@@ -375,6 +388,12 @@ fn identifier(
     };
     let key = match (target, entity) {
         (Target::Runs, Entity::Attribute) => translate_run_alias(&key).to_string(),
+        (Target::LoggedModels, Entity::Attribute) => match key.as_str() {
+            "creation_time" => "creation_timestamp".to_string(),
+            "last_updated_time" => "last_updated_timestamp".to_string(),
+            "run_id" => "source_run_id".to_string(),
+            _ => key,
+        },
         _ => key,
     };
     if entity == Entity::Attribute && !attributes.contains(&key.as_str()) {
@@ -444,6 +463,7 @@ impl Parser<'_> {
         let attrs = match self.target {
             Target::Runs => RUN_ATTRIBUTES,
             Target::Experiments => EXPERIMENT_ATTRIBUTES,
+            Target::LoggedModels => LOGGED_MODEL_ATTRIBUTES,
         };
         let (entity, key) = identifier(self.src, pos, self.target, &segs, attrs)?;
         let op_pos = self.pos();
@@ -517,6 +537,7 @@ impl Parser<'_> {
         match self.target {
             Target::Runs => RUN_NUMERIC_ATTRIBUTES.contains(&key),
             Target::Experiments => EXPERIMENT_NUMERIC_ATTRIBUTES.contains(&key),
+            Target::LoggedModels => LOGGED_MODEL_NUMERIC_ATTRIBUTES.contains(&key),
         }
     }
 
@@ -533,6 +554,9 @@ impl Parser<'_> {
                         || (matches!(op, Op::In | Op::NotIn) && key == "run_id")
                 }
                 Target::Experiments => matches!(op, Op::Eq | Op::Ne | Op::Like | Op::ILike),
+                Target::LoggedModels => {
+                    matches!(op, Op::Eq | Op::Ne | Op::Like | Op::ILike | Op::In | Op::NotIn)
+                }
             },
         };
         if ok {
@@ -580,6 +604,7 @@ fn parse_order(target: Target, src: &str) -> Result<OrderBy> {
     let attrs = match target {
         Target::Runs => RUN_ATTRIBUTES,
         Target::Experiments => EXPERIMENT_ORDER_ATTRIBUTES,
+        Target::LoggedModels => LOGGED_MODEL_ATTRIBUTES,
     };
     let (entity, key) = identifier(src, pos, target, &segs, attrs).map_err(|e| bad(&e.message))?;
     if entity == Entity::Dataset {
@@ -621,6 +646,16 @@ pub fn parse_experiment_filter(filter: &str) -> Result<Vec<Clause>> {
 /// Parses `search-experiments` order_by entries.
 pub fn parse_experiment_order_by(order_by: &[String]) -> Result<Vec<OrderBy>> {
     order_by.iter().map(|o| parse_order(Target::Experiments, o)).collect()
+}
+
+/// Parses a `search-logged-models` filter string.
+pub fn parse_logged_model_filter(filter: &str) -> Result<Vec<Clause>> {
+    parse_filter(Target::LoggedModels, filter)
+}
+
+/// Parses one logged-model `order_by` field name (`metrics.x`, `name`, …).
+pub fn parse_logged_model_order_key(field: &str) -> Result<OrderBy> {
+    parse_order(Target::LoggedModels, field)
 }
 
 /// SQL LIKE matching (`%` any run, `_` one character), for callers that

@@ -12,7 +12,7 @@ use store::ExperimentQuery;
 use tracking::validation::validate_experiment_id;
 use tracking::KeyValue;
 
-pub fn router() -> Router<AppStore> {
+pub fn router() -> Router<super::AppState> {
     Router::new()
         .route("/experiments/create", post(create_experiment))
         .route("/experiments/get", get(get_experiment))
@@ -39,6 +39,9 @@ async fn create_experiment(
     Mlflow(req): Mlflow<CreateExperiment>,
 ) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
+    if let Some(location) = req.artifact_location.as_deref().filter(|l| !l.is_empty()) {
+        tracking::validation::validate_artifact_location(location)?;
+    }
     let id = store.create_experiment(&name, req.artifact_location.as_deref(), &req.tags).await?;
     Ok(Json(json!({ "experiment_id": id })))
 }

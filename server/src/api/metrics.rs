@@ -18,7 +18,7 @@ use tracking::{Error, Metric, Point};
 const MAX_RUNS_PER_BULK_REQUEST: usize = 100;
 const MAX_RESULTS_PER_RUN: i64 = 2500;
 
-pub fn router() -> Router<AppStore> {
+pub fn router() -> Router<super::AppState> {
     Router::new()
         .route("/metrics/get-history", get(get_metric_history))
         .route("/metrics/get-history-bulk-interval", get(get_metric_history_bulk_interval))

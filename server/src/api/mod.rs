@@ -2,31 +2,58 @@
 //! `/ajax-api/2.0/mlflow`. Handlers read the request, call the store and
 //! encode MLflow's JSON; the rules live in `tracking` and `store`.
 
+pub mod artifacts;
 mod error;
 mod experiments;
+mod logged_models;
 pub mod extract;
 mod metrics;
 mod runs;
 
+use axum::extract::FromRef;
 use axum::http::Uri;
+use axum::routing::get;
 use axum::Router;
 pub use error::{ApiError, ApiResult};
 use serde_json::Value;
 use tracking::validation::missing_value;
 use tracking::{Error, ErrorCode, ViewType};
 
-/// The state every handler gets: the shared store.
+/// The tracking store, as most handlers take it.
 pub type AppStore = store::Store;
 
-/// The REST routes, mounted under both of MLflow's prefixes.
-pub fn router(store: AppStore) -> Router {
+/// What handlers share: the tracking store and, when the server proxies
+/// artifacts, the artifact store.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: AppStore,
+    pub artifacts: Option<::artifacts::ArtifactStore>,
+}
+
+impl FromRef<AppState> for AppStore {
+    fn from_ref(state: &AppState) -> AppStore {
+        state.store.clone()
+    }
+}
+
+/// The REST routes, mounted under both of MLflow's prefixes, and the
+/// artifact proxy under `mlflow-artifacts`.
+pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(experiments::router())
         .merge(runs::router())
         .merge(metrics::router())
+        .merge(artifacts::tracking_router())
+        .merge(logged_models::router())
         .fallback(endpoint_not_found)
-        .with_state(store);
-    Router::new().nest("/api/2.0/mlflow", api.clone()).nest("/ajax-api/2.0/mlflow", api)
+        .with_state(state.clone());
+    let proxy = artifacts::proxy_router().fallback(endpoint_not_found).with_state(state.clone());
+    Router::new()
+        .nest("/api/2.0/mlflow", api.clone())
+        .nest("/ajax-api/2.0/mlflow", api)
+        .nest("/api/2.0/mlflow-artifacts", proxy.clone())
+        .nest("/ajax-api/2.0/mlflow-artifacts", proxy)
+        .route("/get-artifact", get(artifacts::get_artifact).with_state(state))
 }
 
 async fn endpoint_not_found(uri: Uri) -> ApiError {

@@ -12,9 +12,9 @@ use store::{NewRun, RunQuery, RunUpdate};
 use tracking::validation::{
     missing_value, validate_run_id, Item, DEFAULT_SEARCH_RUNS_MAX_RESULTS, MAX_BATCH_LOG_REQUEST_SIZE,
 };
-use tracking::{DatasetInput, Error, KeyValue, Metric, RunStatus};
+use tracking::{DatasetInput, Error, KeyValue, Metric, ModelInput, ModelMetric, ModelOutput, RunStatus};
 
-pub fn router() -> Router<AppStore> {
+pub fn router() -> Router<super::AppState> {
     Router::new()
         .route("/runs/create", post(create_run))
         .route("/runs/get", get(get_run))
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppStore> {
         .route("/runs/delete-tag", post(delete_tag))
         .route("/runs/log-batch", post(log_batch))
         .route("/runs/log-inputs", post(log_inputs))
+        .route("/runs/outputs", post(log_outputs))
 }
 
 /// The run addressed by `run_id`, or by the deprecated `run_uuid`.
@@ -166,15 +167,31 @@ struct MetricIn {
     timestamp: Option<i64>,
     #[serde(default, deserialize_with = "wire::opt_int")]
     step: Option<i64>,
+    /// MLflow 3: the metric also belongs to this logged model (on a dataset).
+    model_id: Option<String>,
+    dataset_name: Option<String>,
+    dataset_digest: Option<String>,
 }
 
 impl MetricIn {
-    /// `path` prefixes the field names in errors, e.g. `metrics[3].`.
-    fn into_metric(self, path: impl std::fmt::Display) -> Result<Metric, Error> {
+    /// `path` prefixes the field names in errors, e.g. `metrics[3].`. The
+    /// second value is the model metric when a `model_id` is given.
+    fn into_metric(self, path: impl std::fmt::Display, run_id: &str) -> Result<(Metric, Option<ModelMetric>), Error> {
         let key = self.key.filter(|k| !k.is_empty()).ok_or_else(|| missing_value(&format!("{path}key")))?;
         let value = self.value.ok_or_else(|| missing_value(&format!("{path}value")))?;
         let timestamp = self.timestamp.ok_or_else(|| missing_value(&format!("{path}timestamp")))?;
-        Ok(Metric { key, value, timestamp, step: self.step.unwrap_or(0), run_id: None })
+        let step = self.step.unwrap_or(0);
+        let model = self.model_id.filter(|m| !m.is_empty()).map(|model_id| ModelMetric {
+            key: key.clone(),
+            value,
+            timestamp,
+            step,
+            model_id,
+            run_id: Some(run_id.to_string()),
+            dataset_name: self.dataset_name.filter(|d| !d.is_empty()),
+            dataset_digest: self.dataset_digest.filter(|d| !d.is_empty()),
+        });
+        Ok((Metric { key, value, timestamp, step, run_id: None }, model))
     }
 }
 
@@ -191,14 +208,31 @@ struct LogMetric {
     timestamp: Option<i64>,
     #[serde(default, deserialize_with = "wire::opt_int")]
     step: Option<i64>,
+    model_id: Option<String>,
+    dataset_name: Option<String>,
+    dataset_digest: Option<String>,
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#log-metric>
 async fn log_metric(State(store): State<AppStore>, Mlflow(req): Mlflow<LogMetric>) -> ApiResult<Json<Value>> {
     let id = run_id(req.run_id, req.run_uuid)?;
-    let metric =
-        MetricIn { key: req.key, value: req.value, timestamp: req.timestamp, step: req.step }.into_metric("")?;
-    store.log_batch(&id, vec![metric], Vec::new(), Vec::new()).await?;
+    let (metric, model_metric) = MetricIn {
+        key: req.key,
+        value: req.value,
+        timestamp: req.timestamp,
+        step: req.step,
+        model_id: req.model_id,
+        dataset_name: req.dataset_name,
+        dataset_digest: req.dataset_digest,
+    }
+    .into_metric("", &id)?;
+    if let Some(m) = model_metric {
+        store.get_logged_model(&m.model_id, false).await?;
+        store.log_batch(&id, vec![metric], Vec::new(), Vec::new()).await?;
+        store.log_model_metrics(vec![m]).await?;
+    } else {
+        store.log_batch(&id, vec![metric], Vec::new(), Vec::new()).await?;
+    }
     Ok(Json(json!({})))
 }
 
@@ -274,15 +308,20 @@ async fn log_batch(
         .into());
     }
     let id = run_id(req.run_id, None)?;
-    let metrics = req
-        .metrics
-        .into_iter()
-        .enumerate()
-        .map(|(i, m)| m.into_metric(Item("metrics", i)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut model_metrics = Vec::new();
+    let mut metrics = Vec::with_capacity(req.metrics.len());
+    for (i, m) in req.metrics.into_iter().enumerate() {
+        let (metric, model_metric) = m.into_metric(Item("metrics", i), &id)?;
+        metrics.push(metric);
+        model_metrics.extend(model_metric);
+    }
     let params = key_values(req.params, "params")?;
     let tags = key_values(req.tags, "tags")?;
+    for m in &model_metrics {
+        store.get_logged_model(&m.model_id, false).await?;
+    }
     store.log_batch(&id, metrics, params, tags).await?;
+    store.log_model_metrics(model_metrics).await?;
     Ok(Json(json!({})))
 }
 
@@ -291,11 +330,51 @@ struct LogInputs {
     run_id: Option<String>,
     #[serde(default)]
     datasets: Vec<DatasetInput>,
+    #[serde(default)]
+    models: Vec<ModelInput>,
 }
 
-/// <https://mlflow.org/docs/latest/rest-api.html#log-inputs>
+/// <https://mlflow.org/docs/latest/rest-api.html#log-inputs>: datasets, and
+/// the logged models the run used (MLflow 3).
 async fn log_inputs(State(store): State<AppStore>, Mlflow(req): Mlflow<LogInputs>) -> ApiResult<Json<Value>> {
     let id = run_id(req.run_id, None)?;
-    store.log_inputs(&id, req.datasets).await?;
+    let models: Vec<String> = req.models.into_iter().map(|m| m.model_id).collect();
+    for model_id in &models {
+        store.get_logged_model(model_id, false).await?;
+    }
+    if !req.datasets.is_empty() || models.is_empty() {
+        store.log_inputs(&id, req.datasets).await?;
+    }
+    store.log_model_inputs(&id, models).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct LogOutputs {
+    run_id: Option<String>,
+    models: Option<Vec<ModelOutputIn>>,
+}
+
+#[derive(Deserialize)]
+struct ModelOutputIn {
+    model_id: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    step: Option<i64>,
+}
+
+/// `runs/outputs`: the logged models a run produced.
+async fn log_outputs(State(store): State<AppStore>, Mlflow(req): Mlflow<LogOutputs>) -> ApiResult<Json<Value>> {
+    let id = run_id(req.run_id, None)?;
+    let models = req
+        .models
+        .ok_or_else(|| missing_value("models"))?
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let model_id = m.model_id.filter(|s| !s.is_empty()).ok_or_else(|| missing_value(&format!("models[{i}].model_id")))?;
+            Ok(ModelOutput { model_id, step: m.step.unwrap_or(0) })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    store.log_outputs(&id, models).await?;
     Ok(Json(json!({})))
 }

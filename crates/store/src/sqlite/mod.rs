@@ -8,12 +8,15 @@
 mod db;
 mod experiments;
 mod history;
+mod logged_models;
 mod logging;
 mod runs;
 mod search;
 mod workers;
 
-use crate::{ExperimentQuery, HistoryInterval, NewRun, RunQuery, RunUpdate, TrackingStore};
+use crate::{
+    ExperimentQuery, HistoryInterval, LoggedModelQuery, NewLoggedModel, NewRun, RunQuery, RunUpdate, TrackingStore,
+};
 use async_trait::async_trait;
 use db::Db;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -21,7 +24,10 @@ use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
-use tracking::{DatasetInput, Error, Experiment, KeyValue, LifecycleStage, Metric, Page, Point, Result, Run, RunInfo};
+use tracking::{
+    DatasetInput, Error, Experiment, KeyValue, LifecycleStage, LoggedModel, LoggedModelStatus, Metric, ModelMetric,
+    ModelOutput, Page, Point, Result, Run, RunInfo,
+};
 use workers::{Checkpointer, Readers, Writer};
 
 /// Reader threads (and read-only connections).
@@ -236,5 +242,38 @@ impl TrackingStore for SqliteStore {
     }
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>> {
         self.get_metric_history_bulk_interval_impl(query).await
+    }
+    async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModel> {
+        self.create_logged_model_impl(model).await
+    }
+    async fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
+        self.get_logged_model_impl(model_id, allow_deleted).await
+    }
+    async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel> {
+        self.finalize_logged_model_impl(model_id, status).await
+    }
+    async fn delete_logged_model(&self, model_id: &str) -> Result<()> {
+        self.delete_logged_model_impl(model_id).await
+    }
+    async fn set_logged_model_tags(&self, model_id: &str, tags: Vec<KeyValue>) -> Result<()> {
+        self.set_logged_model_tags_impl(model_id, tags).await
+    }
+    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
+        self.delete_logged_model_tag_impl(model_id, key).await
+    }
+    async fn log_logged_model_params(&self, model_id: &str, params: Vec<KeyValue>) -> Result<()> {
+        self.log_logged_model_params_impl(model_id, params).await
+    }
+    async fn search_logged_models(&self, query: &LoggedModelQuery) -> Result<Page<LoggedModel>> {
+        self.search_logged_models_impl(query).await
+    }
+    async fn log_model_metrics(&self, metrics: Vec<ModelMetric>) -> Result<()> {
+        self.log_model_metrics_impl(metrics).await
+    }
+    async fn log_outputs(&self, run_id: &str, models: Vec<ModelOutput>) -> Result<()> {
+        self.log_outputs_impl(run_id, models).await
+    }
+    async fn log_model_inputs(&self, run_id: &str, model_ids: Vec<String>) -> Result<()> {
+        self.log_model_inputs_impl(run_id, model_ids).await
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use tracking::validation::{validate_tag, Item};
 use tracking::{
     tags, Dataset, DatasetInput, Error, KeyValue, LifecycleStage, Metric, Result, Run, RunData, RunInfo, RunInputs,
-    RunOutputs, RunStatus,
+    ModelInput, ModelOutput, RunOutputs, RunStatus,
 };
 
 /// SQLite allows a limited number of bound values per statement.
@@ -103,6 +103,22 @@ fn load_inputs(db: &mut Db, marks: &str, params: &[Param], runs: &mut HashMap<i6
                     profile: r.opt_text(7),
                 },
             });
+        }
+        Ok(())
+    })?;
+    let sql = format!("SELECT run_id, model_id FROM run_model_inputs WHERE run_id IN ({marks}) ORDER BY run_id, model_id");
+    db.run(&sql, params, |r| {
+        if let Some(run) = runs.get_mut(&r.int(0)) {
+            run.inputs.model_inputs.push(ModelInput { model_id: r.text(1) });
+        }
+        Ok(())
+    })?;
+    let sql = format!(
+        "SELECT run_id, model_id, step FROM run_model_outputs WHERE run_id IN ({marks}) ORDER BY run_id, step, model_id"
+    );
+    db.run(&sql, params, |r| {
+        if let Some(run) = runs.get_mut(&r.int(0)) {
+            run.outputs.model_outputs.push(ModelOutput { model_id: r.text(1), step: r.int(2) });
         }
         Ok(())
     })?;
