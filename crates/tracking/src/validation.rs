@@ -256,6 +256,63 @@ pub fn validate_max_results(max_results: i64, limit: i64) -> Result<()> {
     Ok(())
 }
 
+/// MLflow's `MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH` default.
+pub const MAX_ARTIFACT_LOCATION_LENGTH: usize = 2048;
+
+/// An experiment's `artifact_location`, checked as MLflow's
+/// `_validate_artifact_root_uri` does (no `#fragment` or `;params`, no
+/// `runs:` URI, no `..` in the query, at most 2048 characters) and, beyond
+/// it, with no `..` segment in any percent-decoding of the path: a root
+/// like `mlflow-artifacts:/../../etc` is refused when it is set, not only
+/// when something is read through it.
+pub fn validate_artifact_location(location: &str) -> Result<()> {
+    if location.len() > MAX_ARTIFACT_LOCATION_LENGTH {
+        return Err(Error::invalid(format!(
+            "Invalid artifact path length. The length of the artifact path cannot be greater than \
+             {MAX_ARTIFACT_LOCATION_LENGTH} characters."
+        )));
+    }
+    if location.starts_with("runs:") {
+        return Err(Error::invalid(format!("Artifact location cannot be a runs:/ URI. Given: '{location}'")));
+    }
+    let mut decoded = location.to_string();
+    for _ in 0..10 {
+        let next = percent_decode_lossy(&decoded);
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    if decoded.contains('#') || decoded.split('/').next_back().is_some_and(|s| s.contains(';')) {
+        return Err(Error::invalid("'artifact_location' URL can't include fragments or params."));
+    }
+    if decoded.chars().any(char::is_control) || decoded.split(['/', '\\', '?', '&', '=']).any(|s| s == "..") {
+        return Err(Error::invalid(format!(
+            "Invalid artifact location '{location}': it must not contain '..' or control characters"
+        )));
+    }
+    Ok(())
+}
+
+fn percent_decode_lossy(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,61 +350,24 @@ mod tests {
         assert!(e.message.starts_with("Invalid value \"../x\" for parameter 'metrics[0].name'"));
         assert_eq!(missing_value("run_id").message, "Missing value for required parameter 'run_id'.");
     }
-}
 
-/// MLflow's `MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH` default.
-pub const MAX_ARTIFACT_LOCATION_LENGTH: usize = 2048;
-
-/// An experiment's `artifact_location`, checked as MLflow's
-/// `_validate_artifact_root_uri` does (no `#fragment` or `;params`, no
-/// `runs:` URI, no `..` in the query, at most 2048 characters) and, beyond
-/// it, with no `..` segment in any percent-decoding of the path: a root
-/// like `mlflow-artifacts:/../../etc` is refused when it is set, not only
-/// when something is read through it.
-pub fn validate_artifact_location(location: &str) -> Result<()> {
-    if location.len() > MAX_ARTIFACT_LOCATION_LENGTH {
-        return Err(Error::invalid(format!(
-            "Invalid artifact path length. The length of the artifact path cannot be greater than \
-             {MAX_ARTIFACT_LOCATION_LENGTH} characters."
-        )));
-    }
-    if location.starts_with("runs:") {
-        return Err(Error::invalid(format!("Artifact location cannot be a runs:/ URI. Given: '{location}'")));
-    }
-    let mut decoded = location.to_string();
-    for _ in 0..10 {
-        let next = percent_decode_lossy(&decoded);
-        if next == decoded {
-            break;
+    #[test]
+    fn artifact_locations_cannot_reach_outside() {
+        for ok in ["mlflow-artifacts:/", "s3://bucket/prefix", "file:///data/mlruns", "/abs/path", "gs://b/x..y"] {
+            validate_artifact_location(ok).unwrap();
         }
-        decoded = next;
-    }
-    if decoded.contains('#') || decoded.split('/').last().is_some_and(|s| s.contains(';')) {
-        return Err(Error::invalid("'artifact_location' URL can't include fragments or params."));
-    }
-    if decoded.chars().any(char::is_control) || decoded.split(['/', '\\', '?', '&', '=']).any(|s| s == "..") {
-        return Err(Error::invalid(format!(
-            "Invalid artifact location '{location}': it must not contain '..' or control characters"
-        )));
-    }
-    Ok(())
-}
-
-fn percent_decode_lossy(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+        for bad in [
+            "mlflow-artifacts:/../etc",
+            "mlflow-artifacts:/%2e%2e/etc",
+            "mlflow-artifacts:/%252e%252e/etc",
+            "http://h/api/2.0/mlflow-artifacts/artifacts/#/../x",
+            "http://h/a;p",
+            "http://h/a?x=../../y",
+            "runs:/abc/model",
+            "file:///tmp\\..\\etc",
+        ] {
+            assert!(validate_artifact_location(bad).is_err(), "{bad}");
         }
-        out.push(bytes[i]);
-        i += 1;
+        assert!(validate_artifact_location(&"a".repeat(MAX_ARTIFACT_LOCATION_LENGTH + 1)).is_err());
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
