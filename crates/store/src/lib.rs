@@ -7,6 +7,7 @@
 
 mod names;
 pub(crate) mod page;
+pub mod registry;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ use tracking::{
 };
 
 pub use names::generate_run_name;
+pub use registry::{ModelRegistry, NewModelVersion, RegistryQuery};
 pub use page::{decode_offset, encode_offset};
 
 /// The shared handle to the store that the REST handlers and server functions hold.
@@ -107,7 +109,7 @@ pub struct LoggedModelOrder {
 /// Writes return only once they are committed: a caller that saw `Ok` can
 /// rely on the data surviving a crash of the process.
 #[async_trait]
-pub trait TrackingStore: Send + Sync + 'static {
+pub trait TrackingStore: ModelRegistry + Send + Sync + 'static {
     /// Creates an experiment and returns its id.
     async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[KeyValue])
         -> Result<String>;

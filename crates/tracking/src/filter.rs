@@ -111,6 +111,12 @@ pub const LOGGED_MODEL_ATTRIBUTES: &[&str] = &[
     "creation_timestamp",
     "last_updated_timestamp",
 ];
+pub const REGISTERED_MODEL_ATTRIBUTES: &[&str] = &["name"];
+pub const REGISTERED_MODEL_ORDER_ATTRIBUTES: &[&str] = &["name", "creation_timestamp", "last_updated_timestamp"];
+pub const MODEL_VERSION_ATTRIBUTES: &[&str] = &["name", "version_number", "run_id", "source_path", "model_id"];
+pub const MODEL_VERSION_ORDER_ATTRIBUTES: &[&str] =
+    &["name", "version_number", "creation_timestamp", "last_updated_timestamp"];
+const MODEL_VERSION_NUMERIC_ATTRIBUTES: &[&str] = &["version_number", "creation_timestamp", "last_updated_timestamp"];
 const LOGGED_MODEL_NUMERIC_ATTRIBUTES: &[&str] = &["creation_timestamp", "last_updated_timestamp"];
 
 /// MLflow's spelled-out aliases for run attributes.
@@ -339,6 +345,8 @@ enum Target {
     Runs,
     Experiments,
     LoggedModels,
+    RegisteredModels,
+    ModelVersions,
 }
 
 fn entity_of(target: Target, name: &str) -> Option<Entity> {
@@ -354,6 +362,9 @@ fn entity_of(target: Target, name: &str) -> Option<Entity> {
         Target::Runs => Some(e),
         Target::Experiments => matches!(e, Entity::Attribute | Entity::Tag).then_some(e),
         Target::LoggedModels => (e != Entity::Dataset).then_some(e),
+        Target::RegisteredModels | Target::ModelVersions => {
+            matches!(e, Entity::Attribute | Entity::Tag).then_some(e)
+        }
     }
 }
 
@@ -374,6 +385,7 @@ fn identifier(
                 Target::Runs => "'metrics', 'params', 'tags', 'attributes' or 'datasets'",
                 Target::Experiments => "'attributes' or 'tags'",
                 Target::LoggedModels => "'metrics', 'params', 'tags' or 'attributes'",
+                Target::RegisteredModels | Target::ModelVersions => "'attributes' or 'tags'",
             };
             err_at(src, pos, format!("invalid entity type '{name}', expected {valid}"))
         })?;
@@ -392,6 +404,11 @@ fn identifier(
             "creation_time" => "creation_timestamp".to_string(),
             "last_updated_time" => "last_updated_timestamp".to_string(),
             "run_id" => "source_run_id".to_string(),
+            _ => key,
+        },
+        (Target::RegisteredModels | Target::ModelVersions, Entity::Attribute) => match key.as_str() {
+            "timestamp" | "last_updated_time" => "last_updated_timestamp".to_string(),
+            "creation_time" => "creation_timestamp".to_string(),
             _ => key,
         },
         _ => key,
@@ -464,6 +481,8 @@ impl Parser<'_> {
             Target::Runs => RUN_ATTRIBUTES,
             Target::Experiments => EXPERIMENT_ATTRIBUTES,
             Target::LoggedModels => LOGGED_MODEL_ATTRIBUTES,
+            Target::RegisteredModels => REGISTERED_MODEL_ATTRIBUTES,
+            Target::ModelVersions => MODEL_VERSION_ATTRIBUTES,
         };
         let (entity, key) = identifier(self.src, pos, self.target, &segs, attrs)?;
         let op_pos = self.pos();
@@ -538,6 +557,8 @@ impl Parser<'_> {
             Target::Runs => RUN_NUMERIC_ATTRIBUTES.contains(&key),
             Target::Experiments => EXPERIMENT_NUMERIC_ATTRIBUTES.contains(&key),
             Target::LoggedModels => LOGGED_MODEL_NUMERIC_ATTRIBUTES.contains(&key),
+            Target::RegisteredModels => false,
+            Target::ModelVersions => MODEL_VERSION_NUMERIC_ATTRIBUTES.contains(&key),
         }
     }
 
@@ -554,7 +575,7 @@ impl Parser<'_> {
                         || (matches!(op, Op::In | Op::NotIn) && key == "run_id")
                 }
                 Target::Experiments => matches!(op, Op::Eq | Op::Ne | Op::Like | Op::ILike),
-                Target::LoggedModels => {
+                Target::LoggedModels | Target::ModelVersions | Target::RegisteredModels => {
                     matches!(op, Op::Eq | Op::Ne | Op::Like | Op::ILike | Op::In | Op::NotIn)
                 }
             },
@@ -605,6 +626,8 @@ fn parse_order(target: Target, src: &str) -> Result<OrderBy> {
         Target::Runs => RUN_ATTRIBUTES,
         Target::Experiments => EXPERIMENT_ORDER_ATTRIBUTES,
         Target::LoggedModels => LOGGED_MODEL_ATTRIBUTES,
+        Target::RegisteredModels => REGISTERED_MODEL_ORDER_ATTRIBUTES,
+        Target::ModelVersions => MODEL_VERSION_ORDER_ATTRIBUTES,
     };
     let (entity, key) = identifier(src, pos, target, &segs, attrs).map_err(|e| bad(&e.message))?;
     if entity == Entity::Dataset {
@@ -629,13 +652,7 @@ pub fn parse_run_filter(filter: &str) -> Result<Vec<Clause>> {
 
 /// Parses `search-runs` order_by entries; a key may appear only once.
 pub fn parse_run_order_by(order_by: &[String]) -> Result<Vec<OrderBy>> {
-    let parsed = order_by.iter().map(|o| parse_order(Target::Runs, o)).collect::<Result<Vec<_>>>()?;
-    for (i, a) in parsed.iter().enumerate() {
-        if parsed[..i].iter().any(|b| b.entity == a.entity && b.key == a.key) {
-            return Err(Error::invalid(format!("`order_by` contains duplicate fields: {order_by:?}")));
-        }
-    }
-    Ok(parsed)
+    parse_orders(Target::Runs, order_by)
 }
 
 /// Parses a `search-experiments` filter string.
@@ -656,6 +673,36 @@ pub fn parse_logged_model_filter(filter: &str) -> Result<Vec<Clause>> {
 /// Parses one logged-model `order_by` field name (`metrics.x`, `name`, …).
 pub fn parse_logged_model_order_key(field: &str) -> Result<OrderBy> {
     parse_order(Target::LoggedModels, field)
+}
+
+/// Parses a `search-registered-models` filter string.
+pub fn parse_registered_model_filter(filter: &str) -> Result<Vec<Clause>> {
+    parse_filter(Target::RegisteredModels, filter)
+}
+
+/// Parses `search-registered-models` order_by entries.
+pub fn parse_registered_model_order_by(order_by: &[String]) -> Result<Vec<OrderBy>> {
+    parse_orders(Target::RegisteredModels, order_by)
+}
+
+/// Parses a `search-model-versions` filter string.
+pub fn parse_model_version_filter(filter: &str) -> Result<Vec<Clause>> {
+    parse_filter(Target::ModelVersions, filter)
+}
+
+/// Parses `search-model-versions` order_by entries.
+pub fn parse_model_version_order_by(order_by: &[String]) -> Result<Vec<OrderBy>> {
+    parse_orders(Target::ModelVersions, order_by)
+}
+
+fn parse_orders(target: Target, order_by: &[String]) -> Result<Vec<OrderBy>> {
+    let parsed = order_by.iter().map(|o| parse_order(target, o)).collect::<Result<Vec<_>>>()?;
+    for (i, a) in parsed.iter().enumerate() {
+        if parsed[..i].iter().any(|b| b.entity == a.entity && b.key == a.key) {
+            return Err(Error::invalid(format!("`order_by` contains duplicate fields: {order_by:?}")));
+        }
+    }
+    Ok(parsed)
 }
 
 /// SQL LIKE matching (`%` any run, `_` one character), for callers that

@@ -5,6 +5,7 @@
 pub mod entities;
 pub mod error;
 pub mod filter;
+pub mod registry;
 pub mod validation;
 
 pub use entities::*;

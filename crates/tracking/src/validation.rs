@@ -55,7 +55,7 @@ fn has_valid_characters(name: &str) -> bool {
 
 /// Python's `posixpath.normpath`, enough to tell whether a name would
 /// resolve to another name when used as a file path.
-fn normpath(path: &str) -> String {
+pub(crate) fn normpath(path: &str) -> String {
     if path.is_empty() {
         return ".".into();
     }

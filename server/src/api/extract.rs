@@ -41,16 +41,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MlflowWithLen<T> {
 }
 
 async fn read<T: DeserializeOwned>(req: Request) -> Result<(T, usize), ApiError> {
-    if req.method() == Method::GET || req.method() == Method::DELETE {
+    if req.method() == Method::GET {
         let query = req.uri().query().unwrap_or("");
         return Ok((decode(query_to_json(query))?, 0));
     }
+    let query = req.uri().query().unwrap_or("").to_string();
     let body: Body = req.into_body();
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| Error::invalid(format!("Request body is larger than the limit of {MAX_BODY_BYTES} bytes")))?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok((decode(Value::Object(Map::new()))?, 0));
+        // MLflow's client sends DELETE arguments as a JSON body; other
+        // clients put them in the query string.
+        return Ok((decode(query_to_json(&query))?, 0));
     }
     // The fast path reads the message straight from the bytes; on failure the
     // body is read again as a JSON value, for old clients that double-encode

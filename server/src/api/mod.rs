@@ -8,6 +8,7 @@ mod experiments;
 mod logged_models;
 pub mod extract;
 mod metrics;
+mod registry;
 mod runs;
 
 use axum::extract::FromRef;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(artifacts::tracking_router())
         .merge(logged_models::router())
+        .merge(registry::router())
         .fallback(endpoint_not_found)
         .with_state(state.clone());
     let proxy = artifacts::proxy_router().fallback(endpoint_not_found).with_state(state.clone());

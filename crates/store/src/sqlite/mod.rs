@@ -10,6 +10,7 @@ mod experiments;
 mod history;
 mod logged_models;
 mod logging;
+mod registry;
 mod runs;
 mod search;
 mod workers;

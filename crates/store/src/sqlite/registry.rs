@@ -1,0 +1,670 @@
+//! The model registry on SQLite: registered models, versions, stages, tags
+//! and aliases, with MLflow's rules and messages.
+
+use super::db::{Db, Param, Row};
+use super::search::SqlArgs;
+use super::SqliteStore;
+use crate::page::page_of;
+use crate::registry::{ModelRegistry, NewModelVersion, RegistryQuery};
+use crate::decode_offset;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use tracking::filter::{self, Clause, Entity, Op};
+use tracking::registry::{
+    canonical_stage, validate_alias, validate_model_name, validate_registry_tag, ModelVersion, RegisteredModel,
+    RegisteredModelAlias, SEARCH_MODEL_VERSIONS_DEFAULT, SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_DEFAULT,
+    SEARCH_REGISTERED_MODELS_MAX, STAGES, STAGE_DELETED,
+};
+use tracking::{Error, KeyValue, Page, Result};
+
+const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+
+fn model_not_found(name: &str) -> Error {
+    Error::not_found(format!("Registered Model with name={name} not found"))
+}
+
+fn version_not_found(name: &str, version: i64) -> Error {
+    Error::not_found(format!("Model Version (name={name}, version={version}) not found"))
+}
+
+fn require_model(db: &mut Db, name: &str) -> Result<()> {
+    db.row("SELECT 1 FROM registered_models WHERE name = ?", &[name.into()], |_| ())?
+        .ok_or_else(|| model_not_found(name))
+}
+
+/// The version, which must exist and not be deleted.
+fn require_version(db: &mut Db, name: &str, version: i64) -> Result<()> {
+    db.row(
+        "SELECT 1 FROM model_versions WHERE name = ? AND version = ? AND current_stage != ?",
+        &[name.into(), version.into(), STAGE_DELETED.into()],
+        |_| (),
+    )?
+    .ok_or_else(|| version_not_found(name, version))
+}
+
+fn touch_model(db: &mut Db, name: &str, now: i64) -> Result<()> {
+    db.execute("UPDATE registered_models SET last_updated_time = ? WHERE name = ?", &[now.into(), name.into()])?;
+    Ok(())
+}
+
+const VERSION_COLUMNS: &str = "v.name, v.version, v.creation_time, v.last_updated_time, v.description, v.user_id, \
+    v.current_stage, v.source, v.run_id, v.status, v.status_message, v.run_link, v.model_id";
+
+fn to_version(r: &Row) -> ModelVersion {
+    ModelVersion {
+        name: r.text(0),
+        version: r.int(1).to_string(),
+        creation_timestamp: r.int(2),
+        last_updated_timestamp: r.int(3),
+        description: r.opt_text(4),
+        user_id: r.opt_text(5),
+        current_stage: r.text(6),
+        source: r.opt_text(7),
+        run_id: r.opt_text(8),
+        status: r.text(9),
+        status_message: r.opt_text(10),
+        run_link: r.opt_text(11),
+        model_id: r.opt_text(12),
+        tags: Vec::new(),
+        aliases: Vec::new(),
+    }
+}
+
+/// Versions selected by `where_sql` (over `model_versions v`), with their
+/// tags and aliases, in the query's order.
+fn load_versions(db: &mut Db, where_sql: &str, params: &[Param]) -> Result<Vec<ModelVersion>> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM model_versions v WHERE {where_sql}");
+    let mut versions = db.rows(&sql, params, to_version)?;
+    fill_versions(db, &mut versions)?;
+    Ok(versions)
+}
+
+fn fill_versions(db: &mut Db, versions: &mut [ModelVersion]) -> Result<()> {
+    let mut names: Vec<&str> = versions.iter().map(|v| v.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let names: Vec<String> = names.into_iter().map(str::to_string).collect();
+    let mut tags: HashMap<(String, String), Vec<KeyValue>> = HashMap::new();
+    let mut aliases: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for chunk in names.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let params: Vec<Param> = chunk.iter().map(|n| n.into()).collect();
+        let sql = format!("SELECT name, version, key, value FROM model_version_tags WHERE name IN ({marks}) ORDER BY key");
+        db.run(&sql, &params, |r| {
+            tags.entry((r.text(0), r.int(1).to_string())).or_default().push(KeyValue::new(r.text(2), r.text(3)));
+            Ok(())
+        })?;
+        let sql = format!("SELECT name, version, alias FROM registered_model_aliases WHERE name IN ({marks}) ORDER BY alias");
+        db.run(&sql, &params, |r| {
+            aliases.entry((r.text(0), r.int(1).to_string())).or_default().push(r.text(2));
+            Ok(())
+        })?;
+    }
+    for v in versions {
+        let key = (v.name.clone(), v.version.clone());
+        v.tags = tags.remove(&key).unwrap_or_default();
+        v.aliases = aliases.remove(&key).unwrap_or_default();
+    }
+    Ok(())
+}
+
+fn get_version(db: &mut Db, name: &str, version: i64) -> Result<ModelVersion> {
+    load_versions(db, "v.name = ? AND v.version = ? AND v.current_stage != ?", &[
+        name.into(),
+        version.into(),
+        STAGE_DELETED.into(),
+    ])?
+    .pop()
+    .ok_or_else(|| version_not_found(name, version))
+}
+
+/// Whole registered models (tags, aliases, the newest version per stage) in the order of `names`.
+fn load_models(db: &mut Db, names: &[String]) -> Result<Vec<RegisteredModel>> {
+    let mut models: HashMap<String, RegisteredModel> = HashMap::with_capacity(names.len());
+    for chunk in names.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let params: Vec<Param> = chunk.iter().map(|n| n.into()).collect();
+        let sql = format!(
+            "SELECT name, creation_time, last_updated_time, description FROM registered_models WHERE name IN ({marks})"
+        );
+        db.run(&sql, &params, |r| {
+            models.insert(
+                r.text(0),
+                RegisteredModel {
+                    name: r.text(0),
+                    creation_timestamp: r.int(1),
+                    last_updated_timestamp: r.int(2),
+                    description: r.opt_text(3),
+                    latest_versions: Vec::new(),
+                    tags: Vec::new(),
+                    aliases: Vec::new(),
+                },
+            );
+            Ok(())
+        })?;
+        let sql = format!("SELECT name, key, value FROM registered_model_tags WHERE name IN ({marks}) ORDER BY key");
+        db.run(&sql, &params, |r| {
+            if let Some(m) = models.get_mut(&r.text(0)) {
+                m.tags.push(KeyValue::new(r.text(1), r.text(2)));
+            }
+            Ok(())
+        })?;
+        let sql = format!("SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({marks}) ORDER BY alias");
+        db.run(&sql, &params, |r| {
+            if let Some(m) = models.get_mut(&r.text(0)) {
+                m.aliases.push(RegisteredModelAlias { alias: r.text(1), version: r.int(2).to_string() });
+            }
+            Ok(())
+        })?;
+        // The newest version in each stage.
+        let latest = load_versions(
+            db,
+            &format!(
+                "v.name IN ({marks}) AND v.current_stage != '{STAGE_DELETED}' AND v.version = \
+                 (SELECT MAX(w.version) FROM model_versions w WHERE w.name = v.name AND w.current_stage = v.current_stage) \
+                 ORDER BY v.name, v.version"
+            ),
+            &params,
+        )?;
+        for v in latest {
+            if let Some(m) = models.get_mut(&v.name) {
+                m.latest_versions.push(v);
+            }
+        }
+    }
+    Ok(names.iter().filter_map(|n| models.remove(n)).collect())
+}
+
+fn get_model(db: &mut Db, name: &str) -> Result<RegisteredModel> {
+    load_models(db, &[name.to_string()])?.pop().ok_or_else(|| model_not_found(name))
+}
+
+fn page_size(max_results: Option<i64>, default: i64, max: i64, what: &str) -> Result<i64> {
+    match max_results {
+        None | Some(0) => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(Error::invalid(format!(
+            "Invalid value for max_results. It must be at most {max}, but got value {n}{what}"
+        ))),
+    }
+}
+
+/// The SQL condition for one filter clause over `registered_models m` or `model_versions v`.
+fn push_clause(sql: &mut String, args: &mut SqlArgs, clause: &Clause, versions: bool) {
+    let key = clause.key.as_str();
+    match clause.entity {
+        Entity::Tag => {
+            let (table, join) = if versions {
+                ("model_version_tags", "t.name = v.name AND t.version = v.version")
+            } else {
+                ("registered_model_tags", "t.name = m.name")
+            };
+            // The client hides prompts with `tag.mlflow.prompt.is_prompt != 'true'`;
+            // as in MLflow, that keeps models without the tag.
+            let hides_prompts = clause.op == Op::Ne && key == PROMPT_TAG;
+            let exists = if clause.op == Op::IsNull || hides_prompts { "NOT EXISTS" } else { "EXISTS" };
+            sql.push_str(&format!("{exists} (SELECT 1 FROM {table} t WHERE {join} AND t.key = ?"));
+            args.text(key);
+            if hides_prompts {
+                sql.push_str(" AND ");
+                args.compare(sql, "t.value", Op::Eq, &clause.value);
+                sql.push(')');
+                return;
+            }
+            if !matches!(clause.op, Op::IsNull | Op::IsNotNull) {
+                sql.push_str(" AND ");
+                args.compare(sql, "t.value", clause.op, &clause.value);
+            }
+            sql.push(')');
+        }
+        _ => {
+            let column = match (versions, key) {
+                (false, _) => "m.name",
+                (true, "name") => "v.name",
+                (true, "version_number") => "v.version",
+                (true, "run_id") => "v.run_id",
+                (true, "source_path") => "v.source",
+                (true, "model_id") => "v.model_id",
+                (true, "creation_timestamp") => "v.creation_time",
+                (true, _) => "v.last_updated_time",
+            };
+            args.compare(sql, column, clause.op, &clause.value);
+        }
+    }
+}
+
+fn order_sql(order_by: &[filter::OrderBy], versions: bool) -> String {
+    let mut sql = String::new();
+    for o in order_by {
+        let column = match (versions, o.key.as_str()) {
+            (_, "name") => if versions { "v.name" } else { "m.name" },
+            (true, "version_number") => "v.version",
+            (true, "creation_timestamp") => "v.creation_time",
+            (true, _) => "v.last_updated_time",
+            (false, "creation_timestamp") => "m.creation_time",
+            (false, _) => "m.last_updated_time",
+        };
+        sql.push_str(&format!("{column} {}, ", if o.ascending { "ASC" } else { "DESC" }));
+    }
+    sql
+}
+
+#[async_trait]
+impl ModelRegistry for SqliteStore {
+    async fn create_registered_model(
+        &self,
+        name: &str,
+        tags: Vec<KeyValue>,
+        description: Option<String>,
+    ) -> Result<RegisteredModel> {
+        validate_model_name(name)?;
+        for t in &tags {
+            validate_registry_tag(&t.key, &t.value)?;
+        }
+        let name = name.to_string();
+        self.writer
+            .write(move |db| {
+                if db.row("SELECT 1 FROM registered_models WHERE name = ?", &[(&name).into()], |_| ())?.is_some() {
+                    return Err(Error::already_exists(format!("Registered Model (name={name}) already exists.")));
+                }
+                let now = crate::now_millis();
+                db.execute(
+                    "INSERT INTO registered_models (name, creation_time, last_updated_time, description) VALUES (?, ?, ?, ?)",
+                    &[(&name).into(), now.into(), now.into(), description.as_deref().into()],
+                )?;
+                for t in &tags {
+                    db.execute(
+                        "INSERT OR REPLACE INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)",
+                        &[(&name).into(), (&t.key).into(), (&t.value).into()],
+                    )?;
+                }
+                get_model(db, &name)
+            })
+            .await
+    }
+
+    async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        validate_model_name(name)?;
+        let name = name.to_string();
+        self.readers.read(move |db| get_model(db, &name)).await
+    }
+
+    async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel> {
+        validate_model_name(name)?;
+        validate_model_name(new_name)?;
+        let (name, new_name) = (name.to_string(), new_name.to_string());
+        self.writer
+            .write(move |db| {
+                require_model(db, &name)?;
+                if name != new_name
+                    && db.row("SELECT 1 FROM registered_models WHERE name = ?", &[(&new_name).into()], |_| ())?.is_some()
+                {
+                    return Err(Error::already_exists(format!("Registered Model (name={new_name}) already exists.")));
+                }
+                let now = crate::now_millis();
+                db.execute(
+                    "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?",
+                    &[(&new_name).into(), now.into(), (&name).into()],
+                )?;
+                for table in ["registered_model_tags", "registered_model_aliases", "model_versions", "model_version_tags"] {
+                    db.execute(&format!("UPDATE {table} SET name = ? WHERE name = ?"), &[(&new_name).into(), (&name).into()])?;
+                }
+                db.execute("UPDATE model_versions SET last_updated_time = ? WHERE name = ?", &[now.into(), (&new_name).into()])?;
+                get_model(db, &new_name)
+            })
+            .await
+    }
+
+    async fn update_registered_model(&self, name: &str, description: Option<String>) -> Result<RegisteredModel> {
+        validate_model_name(name)?;
+        let name = name.to_string();
+        self.writer
+            .write(move |db| {
+                require_model(db, &name)?;
+                db.execute(
+                    "UPDATE registered_models SET description = ?, last_updated_time = ? WHERE name = ?",
+                    &[description.as_deref().into(), crate::now_millis().into(), (&name).into()],
+                )?;
+                get_model(db, &name)
+            })
+            .await
+    }
+
+    async fn delete_registered_model(&self, name: &str) -> Result<()> {
+        validate_model_name(name)?;
+        let name = name.to_string();
+        self.writer
+            .write(move |db| {
+                require_model(db, &name)?;
+                for table in
+                    ["model_version_tags", "model_versions", "registered_model_aliases", "registered_model_tags", "registered_models"]
+                {
+                    db.execute(&format!("DELETE FROM {table} WHERE name = ?"), &[(&name).into()])?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn search_registered_models(&self, query: &RegistryQuery) -> Result<Page<RegisteredModel>> {
+        let limit = page_size(query.max_results, SEARCH_REGISTERED_MODELS_DEFAULT, SEARCH_REGISTERED_MODELS_MAX, "")?;
+        let clauses = filter::parse_registered_model_filter(&query.filter)?;
+        let order = filter::parse_registered_model_order_by(&query.order_by)?;
+        let offset = decode_offset(query.page_token.as_deref())?;
+        let mut sql = String::from("SELECT m.name FROM registered_models m WHERE 1 = 1");
+        let mut args = SqlArgs::default();
+        for clause in &clauses {
+            sql.push_str(" AND ");
+            push_clause(&mut sql, &mut args, clause, false);
+        }
+        sql.push_str(&format!(" ORDER BY {}m.name ASC LIMIT ? OFFSET ?", order_sql(&order, false)));
+        args.int(limit + 1);
+        args.int(offset);
+        self.readers
+            .read(move |db| {
+                let names = db.rows(&sql, &args.params(), |r| r.text(0))?;
+                let page = page_of(names, offset, limit);
+                Ok(Page { items: load_models(db, &page.items)?, next_page_token: page.next_page_token })
+            })
+            .await
+    }
+
+    async fn get_latest_versions(&self, name: &str, stages: Vec<String>) -> Result<Vec<ModelVersion>> {
+        validate_model_name(name)?;
+        let wanted: Vec<&'static str> = if stages.is_empty() {
+            STAGES.to_vec()
+        } else {
+            stages.iter().map(|s| canonical_stage(s)).collect::<Result<_>>()?
+        };
+        let name = name.to_string();
+        self.readers
+            .read(move |db| {
+                require_model(db, &name)?;
+                let model = get_model(db, &name)?;
+                Ok(model.latest_versions.into_iter().filter(|v| wanted.contains(&v.current_stage.as_str())).collect())
+            })
+            .await
+    }
+
+    async fn set_registered_model_tag(&self, name: &str, key: &str, value: &str) -> Result<()> {
+        validate_model_name(name)?;
+        validate_registry_tag(key, value)?;
+        let (name, key, value) = (name.to_string(), key.to_string(), value.to_string());
+        self.writer
+            .write(move |db| {
+                require_model(db, &name)?;
+                db.execute(
+                    "INSERT OR REPLACE INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)",
+                    &[(&name).into(), (&key).into(), (&value).into()],
+                )?;
+                touch_model(db, &name, crate::now_millis())
+            })
+            .await
+    }
+
+    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
+        validate_model_name(name)?;
+        tracking::validation::validate_key("key", key)?;
+        let (name, key) = (name.to_string(), key.to_string());
+        self.writer
+            .write(move |db| {
+                require_model(db, &name)?;
+                db.execute("DELETE FROM registered_model_tags WHERE name = ? AND key = ?", &[(&name).into(), (&key).into()])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn set_registered_model_alias(&self, name: &str, alias: &str, version: i64) -> Result<()> {
+        validate_model_name(name)?;
+        validate_alias(alias)?;
+        let (name, alias) = (name.to_string(), alias.to_string());
+        self.writer
+            .write(move |db| {
+                require_model(db, &name)?;
+                require_version(db, &name, version)?;
+                db.execute(
+                    "INSERT OR REPLACE INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)",
+                    &[(&name).into(), (&alias).into(), version.into()],
+                )?;
+                touch_model(db, &name, crate::now_millis())
+            })
+            .await
+    }
+
+    async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
+        validate_model_name(name)?;
+        validate_alias(alias)?;
+        let (name, alias) = (name.to_string(), alias.to_string());
+        self.writer
+            .write(move |db| {
+                require_model(db, &name)?;
+                db.execute(
+                    "DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?",
+                    &[(&name).into(), (&alias).into()],
+                )?;
+                touch_model(db, &name, crate::now_millis())
+            })
+            .await
+    }
+
+    async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
+        validate_model_name(name)?;
+        let (name, alias) = (name.to_string(), alias.to_string());
+        self.readers
+            .read(move |db| {
+                require_model(db, &name)?;
+                let version = db
+                    .row(
+                        "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?",
+                        &[(&name).into(), (&alias).into()],
+                        |r| r.int(0),
+                    )?
+                    .ok_or_else(|| Error::invalid(format!("Registered model alias {alias} not found.")))?;
+                get_version(db, &name, version)
+            })
+            .await
+    }
+
+    async fn create_model_version(&self, new: NewModelVersion) -> Result<ModelVersion> {
+        validate_model_name(&new.name)?;
+        for t in &new.tags {
+            validate_registry_tag(&t.key, &t.value)?;
+        }
+        self.writer
+            .write(move |db| {
+                require_model(db, &new.name)?;
+                let now = crate::now_millis();
+                let version = db
+                    .row("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?", &[(&new.name).into()], |r| {
+                        r.int(0)
+                    })?
+                    .unwrap_or(1);
+                db.execute(
+                    "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, source, \
+                     storage_location, run_id, run_link, model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    &[
+                        (&new.name).into(),
+                        version.into(),
+                        now.into(),
+                        now.into(),
+                        new.description.as_deref().filter(|d| !d.is_empty()).into(),
+                        (&new.source).into(),
+                        new.storage_location.as_deref().into(),
+                        new.run_id.as_deref().filter(|r| !r.is_empty()).into(),
+                        new.run_link.as_deref().filter(|r| !r.is_empty()).into(),
+                        new.model_id.as_deref().filter(|m| !m.is_empty()).into(),
+                    ],
+                )?;
+                for t in &new.tags {
+                    db.execute(
+                        "INSERT OR REPLACE INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)",
+                        &[(&new.name).into(), version.into(), (&t.key).into(), (&t.value).into()],
+                    )?;
+                }
+                touch_model(db, &new.name, now)?;
+                get_version(db, &new.name, version)
+            })
+            .await
+    }
+
+    async fn get_model_version(&self, name: &str, version: i64) -> Result<ModelVersion> {
+        validate_model_name(name)?;
+        let name = name.to_string();
+        self.readers.read(move |db| get_version(db, &name, version)).await
+    }
+
+    async fn update_model_version(
+        &self,
+        name: &str,
+        version: i64,
+        description: Option<String>,
+    ) -> Result<ModelVersion> {
+        validate_model_name(name)?;
+        let name = name.to_string();
+        self.writer
+            .write(move |db| {
+                require_version(db, &name, version)?;
+                let now = crate::now_millis();
+                db.execute(
+                    "UPDATE model_versions SET description = ?, last_updated_time = ? WHERE name = ? AND version = ?",
+                    &[description.as_deref().into(), now.into(), (&name).into(), version.into()],
+                )?;
+                get_version(db, &name, version)
+            })
+            .await
+    }
+
+    async fn delete_model_version(&self, name: &str, version: i64) -> Result<()> {
+        validate_model_name(name)?;
+        let name = name.to_string();
+        self.writer
+            .write(move |db| {
+                require_version(db, &name, version)?;
+                let now = crate::now_millis();
+                db.execute(
+                    "DELETE FROM registered_model_aliases WHERE name = ? AND version = ?",
+                    &[(&name).into(), version.into()],
+                )?;
+                db.execute(
+                    "UPDATE model_versions SET current_stage = ?, last_updated_time = ?, description = NULL, \
+                     user_id = NULL, source = 'REDACTED-SOURCE-PATH', storage_location = NULL, \
+                     run_id = 'REDACTED-RUN-ID', run_link = 'REDACTED-RUN-LINK', status_message = NULL, model_id = NULL \
+                     WHERE name = ? AND version = ?",
+                    &[STAGE_DELETED.into(), now.into(), (&name).into(), version.into()],
+                )?;
+                touch_model(db, &name, now)
+            })
+            .await
+    }
+
+    async fn search_model_versions(&self, query: &RegistryQuery) -> Result<Page<ModelVersion>> {
+        let limit = page_size(query.max_results, SEARCH_MODEL_VERSIONS_DEFAULT, SEARCH_MODEL_VERSIONS_MAX, "")?;
+        let clauses = filter::parse_model_version_filter(&query.filter)?;
+        let order = filter::parse_model_version_order_by(&query.order_by)?;
+        let offset = decode_offset(query.page_token.as_deref())?;
+        let mut sql = format!("v.current_stage != '{STAGE_DELETED}'");
+        let mut args = SqlArgs::default();
+        for clause in &clauses {
+            sql.push_str(" AND ");
+            push_clause(&mut sql, &mut args, clause, true);
+        }
+        sql.push_str(&format!(
+            " ORDER BY {}v.name ASC, v.version DESC LIMIT ? OFFSET ?",
+            order_sql(&order, true)
+        ));
+        args.int(limit + 1);
+        args.int(offset);
+        self.readers
+            .read(move |db| {
+                let versions = load_versions(db, &sql, &args.params())?;
+                Ok(page_of(versions, offset, limit))
+            })
+            .await
+    }
+
+    async fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: i64,
+        stage: &str,
+        archive_existing_versions: bool,
+    ) -> Result<ModelVersion> {
+        validate_model_name(name)?;
+        let stage = canonical_stage(stage)?;
+        if archive_existing_versions && !matches!(stage, "Staging" | "Production") {
+            return Err(Error::invalid(format!(
+                "Model version transition cannot archive existing model versions because '{stage}' is not an \
+                 Active stage. Valid stages are ['Staging', 'Production']"
+            )));
+        }
+        let name = name.to_string();
+        self.writer
+            .write(move |db| {
+                require_version(db, &name, version)?;
+                let now = crate::now_millis();
+                if archive_existing_versions {
+                    db.execute(
+                        "UPDATE model_versions SET current_stage = 'Archived', last_updated_time = ? \
+                         WHERE name = ? AND version != ? AND current_stage = ?",
+                        &[now.into(), (&name).into(), version.into(), stage.into()],
+                    )?;
+                }
+                db.execute(
+                    "UPDATE model_versions SET current_stage = ?, last_updated_time = ? WHERE name = ? AND version = ?",
+                    &[stage.into(), now.into(), (&name).into(), version.into()],
+                )?;
+                touch_model(db, &name, now)?;
+                get_version(db, &name, version)
+            })
+            .await
+    }
+
+    async fn get_model_version_download_uri(&self, name: &str, version: i64) -> Result<String> {
+        validate_model_name(name)?;
+        let name = name.to_string();
+        self.readers
+            .read(move |db| {
+                require_version(db, &name, version)?;
+                db.row(
+                    "SELECT COALESCE(storage_location, source) FROM model_versions WHERE name = ? AND version = ?",
+                    &[(&name).into(), version.into()],
+                    |r| r.text(0),
+                )?
+                .ok_or_else(|| version_not_found(&name, version))
+            })
+            .await
+    }
+
+    async fn set_model_version_tag(&self, name: &str, version: i64, key: &str, value: &str) -> Result<()> {
+        validate_model_name(name)?;
+        validate_registry_tag(key, value)?;
+        let (name, key, value) = (name.to_string(), key.to_string(), value.to_string());
+        self.writer
+            .write(move |db| {
+                require_version(db, &name, version)?;
+                db.execute(
+                    "INSERT OR REPLACE INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)",
+                    &[(&name).into(), version.into(), (&key).into(), (&value).into()],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_model_version_tag(&self, name: &str, version: i64, key: &str) -> Result<()> {
+        validate_model_name(name)?;
+        tracking::validation::validate_key("key", key)?;
+        let (name, key) = (name.to_string(), key.to_string());
+        self.writer
+            .write(move |db| {
+                require_version(db, &name, version)?;
+                db.execute(
+                    "DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?",
+                    &[(&name).into(), version.into(), (&key).into()],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+}
