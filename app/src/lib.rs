@@ -1,6 +1,11 @@
 //! mltrack's web UI. The same components render on the server (feature
 //! `ssr`) and hydrate in the browser (feature `hydrate`).
 
+// Leptos view types nest deeply on the larger pages.
+#![recursion_limit = "256"]
+
+pub mod charts;
+pub mod format;
 pub mod pages;
 pub mod server_fns;
 
@@ -8,6 +13,14 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
+
+/// MLflow's UI uses hash routes (`/#/experiments/1/runs/<id>`), and the
+/// client prints such links after each run. The fragment never reaches the
+/// server, so this turns it into the matching path before anything renders.
+const HASH_ROUTES: &str = r#"(function(){var h=location.hash;if(h.indexOf('#/')!==0)return;var p=h.slice(1);
+var m=p.match(/^\/compare-runs\?(.*)$/);if(m){var q=new URLSearchParams(m[1]);var r=q.get('runs')||'[]';
+try{r=JSON.parse(r).join(',')}catch(e){}p='/compare?runs='+encodeURIComponent(r).replace(/%2C/g,',')}
+else if(p==='/experiments'||p==='/')p='/';location.replace(p)})();"#;
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -18,6 +31,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <script>{HASH_ROUTES}</script>
+                <script src="/vendor/plotly.min.js" defer></script>
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -41,11 +56,21 @@ pub fn App() -> impl IntoView {
                 </A>
                 <nav>
                     <A href="/">"Experiments"</A>
+                    <A href="/models">"Models"</A>
                 </nav>
             </header>
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=pages::experiments::ExperimentsPage />
+                    <Route path=path!("/experiments/:id") view=pages::runs::RunsPage />
+                    <Route path=path!("/experiments/:id/runs/:run_id") view=pages::run::RunPageView />
+                    <Route path=path!("/experiments/:id/runs/:run_id/artifacts") view=pages::run::RunPageView />
+                    <Route path=path!("/experiments/:id/runs/:run_id/artifacts/*path") view=pages::run::RunPageView />
+                    <Route path=path!("/compare") view=pages::compare::ComparePage />
+                    <Route path=path!("/models") view=pages::models::ModelsPage />
+                    <Route path=path!("/models/:name") view=pages::models::ModelPage />
+                    <Route path=path!("/models/:name/versions/:version") view=pages::models::VersionPage />
+                    <Route path=path!("/logged-models/:model_id") view=pages::models::LoggedModelView />
                 </Routes>
             </main>
         </Router>

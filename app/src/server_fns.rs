@@ -1,15 +1,419 @@
-//! Server functions: the UI's calls into the store. Each one is a thin
-//! wrapper over the same `store` methods the REST API uses.
+//! Server functions: the UI's calls into the store and artifact storage.
+//! Each is a thin wrapper over the same methods the REST API uses.
 
 use leptos::prelude::*;
-use tracking::Experiment;
+use serde::{Deserialize, Serialize};
+use tracking::registry::{ModelVersion, RegisteredModel};
+use tracking::{Experiment, FileInfo, LoggedModel, MetricSummary, Run};
 
-/// Every experiment, active and deleted, newest first.
+#[cfg(feature = "ssr")]
+mod backend {
+    use leptos::prelude::*;
+
+    pub fn store() -> store::Store {
+        expect_context::<store::Store>()
+    }
+
+    pub fn artifacts() -> Result<artifacts::ArtifactStore, ServerFnError> {
+        use_context::<Option<artifacts::ArtifactStore>>()
+            .flatten()
+            .ok_or_else(|| ServerFnError::new("This server does not serve artifacts (--no-serve-artifacts)"))
+    }
+
+    pub fn err(e: tracking::Error) -> ServerFnError {
+        ServerFnError::new(e.message)
+    }
+}
+
+#[cfg(feature = "ssr")]
+use backend::{err, store};
+
+/// An experiments-list row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentRow {
+    pub experiment: Experiment,
+    pub runs: i64,
+    pub last_run_start: Option<i64>,
+}
+
+/// Every experiment, active and deleted, with run counts and last activity.
 #[server(prefix = "/_app")]
-pub async fn list_experiments() -> Result<Vec<Experiment>, ServerFnError> {
-    let store = expect_context::<store::Store>();
+pub async fn list_experiments() -> Result<Vec<ExperimentRow>, ServerFnError> {
+    let store = store();
     let query =
         store::ExperimentQuery { view_type: tracking::ViewType::All, max_results: 50_000, ..Default::default() };
-    let page = store.search_experiments(&query).await.map_err(|e| ServerFnError::new(e.message))?;
+    let page = store.search_experiments(&query).await.map_err(err)?;
+    let stats = store.experiment_stats().await.map_err(err)?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|experiment| {
+            let s = stats.iter().find(|s| s.experiment_id == experiment.experiment_id);
+            ExperimentRow {
+                runs: s.map_or(0, |s| s.runs),
+                last_run_start: s.and_then(|s| s.last_run_start),
+                experiment,
+            }
+        })
+        .collect())
+}
+
+#[server(prefix = "/_app")]
+pub async fn create_experiment(name: String) -> Result<String, ServerFnError> {
+    store().create_experiment(name.trim(), None, &[]).await.map_err(err)
+}
+
+#[server(prefix = "/_app")]
+pub async fn rename_experiment(experiment_id: String, name: String) -> Result<(), ServerFnError> {
+    store().rename_experiment(&experiment_id, name.trim()).await.map_err(err)
+}
+
+#[server(prefix = "/_app")]
+pub async fn set_experiment_deleted(experiment_id: String, deleted: bool) -> Result<(), ServerFnError> {
+    let store = store();
+    if deleted {
+        store.delete_experiment(&experiment_id).await
+    } else {
+        store.restore_experiment(&experiment_id).await
+    }
+    .map_err(err)
+}
+
+/// A page of an experiment's runs. A bad filter is not an error of the
+/// call: the page shows it next to the filter box.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunsPage {
+    pub experiment: Experiment,
+    pub runs: Vec<Run>,
+    pub next_page_token: Option<String>,
+    pub filter_error: Option<String>,
+}
+
+/// Runs per page of the runs table; more load on demand.
+pub const RUNS_PER_PAGE: i64 = 500;
+
+#[server(prefix = "/_app")]
+pub async fn experiment_runs(
+    experiment_id: String,
+    filter: String,
+    order_by: Option<String>,
+    deleted: bool,
+    page_token: Option<String>,
+) -> Result<RunsPage, ServerFnError> {
+    let store = store();
+    let experiment = store.get_experiment(&experiment_id).await.map_err(err)?;
+    let query = store::RunQuery {
+        experiment_ids: vec![experiment_id],
+        filter,
+        view_type: if deleted { tracking::ViewType::DeletedOnly } else { tracking::ViewType::ActiveOnly },
+        max_results: RUNS_PER_PAGE,
+        order_by: order_by.into_iter().filter(|o| !o.is_empty()).collect(),
+        page_token,
+    };
+    Ok(match store.search_runs(&query).await {
+        Ok(page) => RunsPage { experiment, runs: page.items, next_page_token: page.next_page_token, filter_error: None },
+        Err(e) if e.error_code == tracking::ErrorCode::InvalidParameterValue => {
+            RunsPage { experiment, runs: Vec::new(), next_page_token: None, filter_error: Some(e.message) }
+        }
+        Err(e) => return Err(err(e)),
+    })
+}
+
+#[server(prefix = "/_app")]
+pub async fn set_runs_deleted(run_ids: Vec<String>, deleted: bool) -> Result<(), ServerFnError> {
+    let store = store();
+    for id in run_ids {
+        if deleted { store.delete_run(&id).await } else { store.restore_run(&id).await }.map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A run named in a link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunLink {
+    pub run_id: String,
+    pub name: String,
+    pub experiment_id: String,
+}
+
+/// Everything the run page shows above its charts and artifacts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDetails {
+    pub run: Run,
+    pub experiment_name: String,
+    pub metrics: Vec<MetricSummary>,
+    pub parent: Option<RunLink>,
+    pub children: Vec<RunLink>,
+    pub logged_models: Vec<LoggedModel>,
+    pub registered: Vec<ModelVersion>,
+}
+
+#[server(prefix = "/_app")]
+pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
+    let store = store();
+    let run = store.get_run(&run_id).await.map_err(err)?;
+    let experiment_name = store.get_experiment(&run.info.experiment_id).await.map(|e| e.name).unwrap_or_default();
+    let metrics = store.metric_summaries(&run_id).await.map_err(err)?;
+    let link = |r: &Run| RunLink {
+        run_id: r.info.run_id.clone(),
+        name: r.info.run_name.clone(),
+        experiment_id: r.info.experiment_id.clone(),
+    };
+    let parent = match run.data.tags.iter().find(|t| t.key == tracking::tags::PARENT_RUN_ID) {
+        Some(t) => store.get_run(&t.value).await.ok().map(|p| link(&p)),
+        None => None,
+    };
+    let children = store
+        .search_runs(&store::RunQuery {
+            experiment_ids: vec![run.info.experiment_id.clone()],
+            filter: format!("tags.`{}` = '{}'", tracking::tags::PARENT_RUN_ID, run_id.replace('\'', "")),
+            max_results: 1000,
+            ..Default::default()
+        })
+        .await
+        .map(|p| p.items.iter().map(link).collect())
+        .unwrap_or_default();
+    let logged_models = store
+        .search_logged_models(&store::LoggedModelQuery {
+            experiment_ids: vec![run.info.experiment_id.clone()],
+            filter: format!("source_run_id = '{}'", run_id.replace('\'', "")),
+            ..Default::default()
+        })
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
+    let registered = store
+        .search_model_versions(&store::RegistryQuery {
+            filter: format!("run_id = '{}'", run_id.replace('\'', "")),
+            ..Default::default()
+        })
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
+    Ok(RunDetails { run, experiment_name, metrics, parent, children, logged_models, registered })
+}
+
+#[server(prefix = "/_app")]
+pub async fn set_run_tag(run_id: String, key: String, value: String) -> Result<(), ServerFnError> {
+    store().log_batch(&run_id, vec![], vec![], vec![tracking::KeyValue::new(key, value)]).await.map_err(err)
+}
+
+#[server(prefix = "/_app")]
+pub async fn delete_run_tag(run_id: String, key: String) -> Result<(), ServerFnError> {
+    store().delete_tag(&run_id, &key).await.map_err(err)
+}
+
+/// One run's points of one metric, as drawn: NaN and infinities are gaps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub run_id: String,
+    pub steps: Vec<i64>,
+    pub times: Vec<i64>,
+    pub values: Vec<Option<f64>>,
+    /// Points in the metric (in the asked step range) before downsampling.
+    pub total: usize,
+}
+
+/// Points per series the charts ask for: enough for a screen's width.
+pub const CHART_POINTS: usize = 2000;
+
+/// A metric's history for each run, downsampled on the server to about
+/// `max_points` (each bucket keeps its lowest and highest point, so spikes
+/// stay visible), optionally within a step range (zooming in).
+#[server(prefix = "/_app")]
+pub async fn metric_series(
+    run_ids: Vec<String>,
+    key: String,
+    min_step: Option<i64>,
+    max_step: Option<i64>,
+    max_points: usize,
+) -> Result<Vec<Series>, ServerFnError> {
+    let store = store();
+    let mut out = Vec::with_capacity(run_ids.len());
+    for run_id in run_ids.into_iter().take(100) {
+        let history = match store.get_metric_history(&run_id, &key, None, None).await {
+            Ok(page) => page.items,
+            Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => continue,
+            Err(e) => return Err(err(e)),
+        };
+        let points: Vec<tracking::Point> = history
+            .into_iter()
+            .filter(|p| min_step.is_none_or(|s| p.step >= s) && max_step.is_none_or(|s| p.step <= s))
+            .collect();
+        let total = points.len();
+        let kept = crate::charts::downsample(&points, max_points.clamp(100, 20_000));
+        out.push(Series {
+            run_id,
+            steps: kept.iter().map(|p| p.step).collect(),
+            times: kept.iter().map(|p| p.timestamp).collect(),
+            values: kept.iter().map(|p| p.value.is_finite().then_some(p.value)).collect(),
+            total,
+        });
+    }
+    Ok(out)
+}
+
+/// Files and folders in a run's artifact folder `path`, with paths relative to the run's root.
+#[server(prefix = "/_app")]
+pub async fn list_run_artifacts(run_id: String, path: String) -> Result<Vec<FileInfo>, ServerFnError> {
+    let (store, root, dir) = run_artifact_path(&run_id, &path).await?;
+    let files = store.list(&root.join(&dir)).await.map_err(err)?;
+    Ok(files
+        .into_iter()
+        .map(|f| FileInfo { path: if dir.is_root() { f.path } else { format!("{dir}/{}", f.path) }, ..f })
+        .collect())
+}
+
+#[cfg(feature = "ssr")]
+async fn run_artifact_path(
+    run_id: &str,
+    path: &str,
+) -> Result<(artifacts::ArtifactStore, artifacts::ArtifactPath, artifacts::ArtifactPath), ServerFnError> {
+    let run = store().get_run(run_id).await.map_err(err)?;
+    let root = artifacts::ArtifactPath::from_root_uri(&run.info.artifact_uri).ok_or_else(|| {
+        ServerFnError::new(format!("The artifacts at {} are not stored by this server", run.info.artifact_uri))
+    })?;
+    let path = artifacts::ArtifactPath::parse(path).map_err(err)?;
+    Ok((backend::artifacts()?, root, path))
+}
+
+/// What the artifact browser shows for a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preview {
+    pub path: String,
+    pub size: u64,
+    /// `text`, `json`, `yaml`, `csv`, `tsv`, `markdown`, `image`, `mlmodel` or `binary`.
+    pub kind: String,
+    pub text: Option<String>,
+    pub truncated: bool,
+}
+
+/// At most this much of a file is shown in a preview.
+pub const PREVIEW_BYTES: u64 = 256 * 1024;
+
+#[server(prefix = "/_app")]
+pub async fn preview_artifact(run_id: String, path: String) -> Result<Preview, ServerFnError> {
+    let (store, root, file) = run_artifact_path(&run_id, &path).await?;
+    let kind = crate::pages::artifacts::kind_of(file.file_name()).to_string();
+    if kind == "image" {
+        let size = store.stat(&root.join(&file)).await.map_err(err)?.unwrap_or(0);
+        return Ok(Preview { path, size, kind, text: None, truncated: false });
+    }
+    let (size, head) = store.read_head(&root.join(&file), PREVIEW_BYTES).await.map_err(err)?;
+    let truncated = size > head.len() as u64;
+    let text = match std::str::from_utf8(&head) {
+        Ok(t) => Some(t.to_string()),
+        // A cut in the middle of a character at the end is fine.
+        Err(e) if truncated && e.valid_up_to() + 4 >= head.len() => {
+            Some(String::from_utf8_lossy(&head[..e.valid_up_to()]).into_owned())
+        }
+        Err(_) => None,
+    };
+    let kind = if text.is_none() { "binary".to_string() } else { kind };
+    Ok(Preview { path, size, kind, text, truncated })
+}
+
+#[server(prefix = "/_app")]
+pub async fn compare_runs(run_ids: Vec<String>) -> Result<Vec<Run>, ServerFnError> {
+    let store = store();
+    let mut runs = Vec::new();
+    for id in run_ids.iter().take(100) {
+        runs.push(store.get_run(id).await.map_err(err)?);
+    }
+    Ok(runs)
+}
+
+#[server(prefix = "/_app")]
+pub async fn list_registered_models() -> Result<Vec<RegisteredModel>, ServerFnError> {
+    let page = store()
+        .search_registered_models(&store::RegistryQuery { max_results: Some(1000), ..Default::default() })
+        .await
+        .map_err(err)?;
     Ok(page.items)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelDetails {
+    pub model: RegisteredModel,
+    pub versions: Vec<ModelVersion>,
+}
+
+#[server(prefix = "/_app")]
+pub async fn model_page(name: String) -> Result<ModelDetails, ServerFnError> {
+    let store = store();
+    let model = store.get_registered_model(&name).await.map_err(err)?;
+    let versions = store
+        .search_model_versions(&store::RegistryQuery {
+            filter: format!("name = '{}'", name.replace('\'', "\\'")),
+            ..Default::default()
+        })
+        .await
+        .map_err(err)?
+        .items;
+    Ok(ModelDetails { model, versions })
+}
+
+/// A model's files as the model info view shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ModelFiles {
+    pub artifact_uri: String,
+    pub mlmodel: Option<String>,
+    pub requirements: Option<String>,
+    pub files: Vec<FileInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionDetails {
+    pub version: ModelVersion,
+    pub source_run: Option<RunLink>,
+    pub files: ModelFiles,
+}
+
+#[cfg(feature = "ssr")]
+async fn model_files(uri: &str) -> ModelFiles {
+    let mut files = ModelFiles { artifact_uri: uri.to_string(), ..Default::default() };
+    let (Some(root), Ok(store)) = (artifacts::ArtifactPath::from_root_uri(uri), backend::artifacts()) else {
+        return files;
+    };
+    let read = |name: &'static str| {
+        let store = store.clone();
+        let path = root.join(&artifacts::ArtifactPath::parse(name).expect("a plain file name"));
+        async move {
+            store.read_head(&path, PREVIEW_BYTES).await.ok().map(|(_, b)| String::from_utf8_lossy(&b).into_owned())
+        }
+    };
+    files.mlmodel = read("MLmodel").await;
+    files.requirements = read("requirements.txt").await;
+    files.files = store.list(&root).await.unwrap_or_default();
+    files
+}
+
+#[server(prefix = "/_app")]
+pub async fn version_page(name: String, version: String) -> Result<VersionDetails, ServerFnError> {
+    let store = store();
+    let number = tracking::registry::parse_version(&version).map_err(err)?;
+    let version = store.get_model_version(&name, number).await.map_err(err)?;
+    let uri = store.get_model_version_download_uri(&name, number).await.map_err(err)?;
+    let source_run = match &version.run_id {
+        Some(id) => store.get_run(id).await.ok().map(|r| RunLink {
+            run_id: r.info.run_id,
+            name: r.info.run_name,
+            experiment_id: r.info.experiment_id,
+        }),
+        None => None,
+    };
+    Ok(VersionDetails { version, source_run, files: model_files(&uri).await })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedModelDetails {
+    pub model: LoggedModel,
+    pub files: ModelFiles,
+}
+
+#[server(prefix = "/_app")]
+pub async fn logged_model_page(model_id: String) -> Result<LoggedModelDetails, ServerFnError> {
+    let model = store().get_logged_model(&model_id, false).await.map_err(err)?;
+    let files = model_files(&model.info.artifact_uri).await;
+    Ok(LoggedModelDetails { model, files })
 }

@@ -1,5 +1,8 @@
 //! The browser entry point: hydrates the server-rendered page.
 
+// Leptos view types nest deeply on the larger pages.
+#![recursion_limit = "256"]
+
 use wasm_bindgen::prelude::wasm_bindgen;
 
 #[wasm_bindgen]

@@ -1,5 +1,8 @@
 //! The mltrack server: MLflow's REST API and the web UI over one store.
 
+// Leptos view types nest deeply on the larger pages.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod config;
 pub mod ui;
@@ -21,8 +24,8 @@ pub fn app(store: store::Store, artifacts: Option<artifacts::ArtifactStore>) -> 
     Router::new()
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { MLFLOW_COMPAT_VERSION }))
-        .merge(api::router(api::AppState { store: store.clone(), artifacts }))
-        .merge(ui::router(store))
+        .merge(api::router(api::AppState { store: store.clone(), artifacts: artifacts.clone() }))
+        .merge(ui::router(store, artifacts))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -1,5 +1,8 @@
 //! `mltrack`: run `mltrack ui` to start the tracking server and web UI.
 
+// Leptos view types nest deeply on the larger pages.
+#![recursion_limit = "256"]
+
 use anyhow::Context;
 use clap::Parser;
 use server::config::{Cli, Command, DbCommand, ServeConfig};

@@ -42,11 +42,18 @@ pub fn has_web_assets() -> bool {
     embedded::ASSETS.iter().any(|(p, _)| p.ends_with(".wasm"))
 }
 
-pub fn router(store: store::Store) -> Router {
+/// plotly.js from npm (`plotly.js-dist-min`), served by mltrack so that the
+/// UI works with no internet.
+static PLOTLY_JS: &[u8] = include_bytes!("../../node_modules/plotly.js-dist-min/plotly.min.js");
+
+pub fn router(store: store::Store, artifacts: Option<artifacts::ArtifactStore>) -> Router {
     let options = LeptosOptions::builder().output_name("mltrack").site_pkg_dir("pkg").build();
     let routes = generate_route_list(app::App);
     let shell_options = options.clone();
-    let context = move || provide_context(store.clone());
+    let context = move || {
+        provide_context(store.clone());
+        provide_context(artifacts.clone());
+    };
     let shell = move || app::shell(shell_options.clone());
     // Paths no route matches still get the app, which renders "not found" with a 404.
     let not_found = leptos_axum::render_app_to_stream_with_context(context.clone(), shell.clone());
@@ -55,5 +62,11 @@ pub fn router(store: store::Store) -> Router {
         .fallback(not_found)
         .route("/pkg/{*file}", get(|Path(file): Path<String>| async move { asset(&format!("pkg/{file}")) }))
         .route("/favicon.svg", get(|| async { asset("favicon.svg") }))
+        .route(
+            "/vendor/plotly.min.js",
+            get(|| async {
+                ([(header::CONTENT_TYPE, "text/javascript"), (header::CACHE_CONTROL, "public, max-age=86400")], PLOTLY_JS)
+            }),
+        )
         .with_state(options)
 }

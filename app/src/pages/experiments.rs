@@ -1,32 +1,37 @@
-//! `/`: the experiments list.
+//! `/`: the experiments list: search by name, run counts, last activity;
+//! create, rename, delete and restore.
 
-use crate::server_fns::list_experiments;
+use super::{ErrorNote, Loading};
+use crate::format::format_time;
+use crate::server_fns::{create_experiment, list_experiments, rename_experiment, set_experiment_deleted, ExperimentRow};
 use leptos::prelude::*;
-use tracking::{Experiment, LifecycleStage};
-
-/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM` (UTC), the same on
-/// server and client so that hydration matches.
-pub fn format_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
-}
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use tracking::LifecycleStage;
 
 #[component]
 pub fn ExperimentsPage() -> impl IntoView {
     let experiments = Resource::new(|| (), |_| list_experiments());
     let (query, set_query) = signal(String::new());
+    let (new_name, set_new_name) = signal(String::new());
+    let (action_error, set_action_error) = signal(None::<String>);
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = new_name.get_untracked();
+        if name.trim().is_empty() {
+            return;
+        }
+        spawn_local(async move {
+            match create_experiment(name).await {
+                Ok(_) => {
+                    set_new_name.set(String::new());
+                    set_action_error.set(None);
+                    experiments.refetch();
+                }
+                Err(e) => set_action_error.set(Some(e.to_string())),
+            }
+        });
+    };
     view! {
         <section class="page">
             <div class="page-head">
@@ -38,28 +43,46 @@ pub fn ExperimentsPage() -> impl IntoView {
                     prop:value=query
                     on:input=move |ev| set_query.set(event_target_value(&ev))
                 />
+                <form class="inline-form" on:submit=create>
+                    <input
+                        id="new-experiment"
+                        placeholder="New experiment name"
+                        prop:value=new_name
+                        on:input=move |ev| set_new_name.set(event_target_value(&ev))
+                    />
+                    <button type="submit">"Create"</button>
+                </form>
             </div>
-            <Transition fallback=|| view! { <p class="loading">"Loading experiments…"</p> }>
-                <ErrorBoundary fallback=|errors| {
-                    view! {
-                        <p class="error">
-                            {move || {
-                                errors.get().into_iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("; ")
-                            }}
-                        </p>
+            {move || action_error.get().map(|e| view! { <ErrorNote message=e /> })}
+            <Transition fallback=|| view! { <Loading what="experiments" /> }>
+                {move || Suspend::new(async move {
+                    match experiments.await {
+                        Ok(list) => {
+                            view! {
+                                <ExperimentTable
+                                    list
+                                    query
+                                    on_change=move || experiments.refetch()
+                                    on_error=set_action_error
+                                />
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
                     }
-                }>
-                    {move || Suspend::new(async move {
-                        experiments.await.map(|list| view! { <ExperimentTable list query /> })
-                    })}
-                </ErrorBoundary>
+                })}
             </Transition>
         </section>
     }
 }
 
 #[component]
-fn ExperimentTable(list: Vec<Experiment>, query: ReadSignal<String>) -> impl IntoView {
+fn ExperimentTable(
+    list: Vec<ExperimentRow>,
+    query: ReadSignal<String>,
+    on_change: impl Fn() + Copy + Send + Sync + 'static,
+    on_error: WriteSignal<Option<String>>,
+) -> impl IntoView {
     if list.is_empty() {
         return view! { <p class="empty">"No experiments yet. Log a run with the mlflow client to create one."</p> }
             .into_any();
@@ -67,16 +90,49 @@ fn ExperimentTable(list: Vec<Experiment>, query: ReadSignal<String>) -> impl Int
     let rows = move || {
         let q = query.get().to_lowercase();
         list.iter()
-            .filter(|e| q.is_empty() || e.name.to_lowercase().contains(&q))
-            .map(|e| {
+            .filter(|r| q.is_empty() || r.experiment.name.to_lowercase().contains(&q))
+            .map(|r| {
+                let e = r.experiment.clone();
                 let deleted = e.lifecycle_stage == LifecycleStage::Deleted;
+                let id = e.experiment_id.clone();
+                let (id_rename, id_delete) = (id.clone(), id.clone());
+                let current = e.name.clone();
+                let rename = move |_| {
+                    let Some(name) = window().prompt_with_message_and_default("New name", &current).ok().flatten()
+                    else {
+                        return;
+                    };
+                    let id = id_rename.clone();
+                    spawn_local(async move {
+                        match rename_experiment(id, name).await {
+                            Ok(()) => on_change(),
+                            Err(e) => on_error.set(Some(e.to_string())),
+                        }
+                    });
+                };
+                let toggle = move |_| {
+                    let id = id_delete.clone();
+                    spawn_local(async move {
+                        match set_experiment_deleted(id, !deleted).await {
+                            Ok(()) => on_change(),
+                            Err(e) => on_error.set(Some(e.to_string())),
+                        }
+                    });
+                };
                 view! {
-                    <tr class:deleted=deleted>
-                        <td class="name">{e.name.clone()}</td>
-                        <td class="num">{e.experiment_id.clone()}</td>
+                    <tr class:deleted=deleted data-experiment-id=id.clone()>
+                        <td class="name">
+                            <A href=format!("/experiments/{id}")>{e.name.clone()}</A>
+                        </td>
+                        <td class="num">{id.clone()}</td>
+                        <td class="num">{r.runs}</td>
+                        <td>{r.last_run_start.map(format_time).unwrap_or_else(|| "–".into())}</td>
                         <td>{format_time(e.creation_time)}</td>
-                        <td>{format_time(e.last_update_time)}</td>
                         <td>{if deleted { "deleted" } else { "active" }}</td>
+                        <td class="actions">
+                            <button class="link" on:click=rename>"Rename"</button>
+                            <button class="link" on:click=toggle>{if deleted { "Restore" } else { "Delete" }}</button>
+                        </td>
                     </tr>
                 }
             })
@@ -88,22 +144,15 @@ fn ExperimentTable(list: Vec<Experiment>, query: ReadSignal<String>) -> impl Int
                 <tr>
                     <th>"Name"</th>
                     <th>"ID"</th>
+                    <th>"Runs"</th>
+                    <th>"Last run"</th>
                     <th>"Created"</th>
-                    <th>"Last update"</th>
                     <th>"State"</th>
+                    <th></th>
                 </tr>
             </thead>
             <tbody>{rows}</tbody>
         </table>
     }
     .into_any()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formats_utc_times() {
-        assert_eq!(super::format_time(0), "1970-01-01 00:00");
-        assert_eq!(super::format_time(1_795_441_234_555), "2026-11-23 13:40");
-    }
 }

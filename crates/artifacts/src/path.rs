@@ -49,6 +49,26 @@ impl ArtifactPath {
         Ok(ArtifactPath(segments.join("/")))
     }
 
+    /// The store path of an artifact root that the server proxies:
+    /// `mlflow-artifacts:/1/<run>/artifacts`, `mlflow-artifacts://host:port/…`
+    /// or `http(s)://host/api/2.0/mlflow-artifacts/artifacts/…`. Other
+    /// roots (`s3://`, `file://`) are read by clients directly: `None`.
+    pub fn from_root_uri(uri: &str) -> Option<Self> {
+        let path = if let Some(rest) = uri.strip_prefix("mlflow-artifacts:") {
+            match rest.strip_prefix("//") {
+                Some(authority_and_path) => authority_and_path.find('/').map_or("", |i| &authority_and_path[i..]),
+                None => rest,
+            }
+        } else if uri.starts_with("http://") || uri.starts_with("https://") {
+            let anchor = "/api/2.0/mlflow-artifacts/artifacts";
+            &uri[uri.find(anchor)? + anchor.len()..]
+        } else {
+            return None;
+        };
+        // The root's own leading `/` is not an absolute path on this machine.
+        Self::parse(path.strip_prefix('/').unwrap_or(path)).ok()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -195,6 +215,20 @@ mod tests {
         ] {
             refused(raw);
         }
+    }
+
+    #[test]
+    fn proxied_roots_in_every_form() {
+        for uri in [
+            "mlflow-artifacts:/1/abc/artifacts",
+            "mlflow-artifacts://localhost:5000/1/abc/artifacts",
+            "http://host:5000/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts",
+        ] {
+            assert_eq!(ArtifactPath::from_root_uri(uri).unwrap().as_str(), "1/abc/artifacts", "{uri}");
+        }
+        assert!(ArtifactPath::from_root_uri("s3://bucket/1/abc").is_none());
+        assert!(ArtifactPath::from_root_uri("file:///tmp/x").is_none());
+        assert!(ArtifactPath::from_root_uri("mlflow-artifacts:/../../etc").is_none());
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use std::sync::Arc;
 use tracking::{
-    DatasetInput, Experiment, KeyValue, LoggedModel, LoggedModelStatus, Metric, ModelMetric, ModelOutput, Page, Point,
+    DatasetInput, Experiment, ExperimentStats, KeyValue, MetricSummary, LoggedModel, LoggedModelStatus, Metric, ModelMetric, ModelOutput, Page, Point,
     Result, Run, RunInfo, RunStatus, ViewType,
 };
 
@@ -153,6 +153,10 @@ pub trait TrackingStore: ModelRegistry + Send + Sync + 'static {
     /// Points of one metric across runs at sampled steps (MLflow's
     /// `get-history-bulk-interval`), each tagged with its run id.
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>>;
+    /// Latest value, min, max and point count of each of a run's metrics.
+    async fn metric_summaries(&self, run_id: &str) -> Result<Vec<MetricSummary>>;
+    /// Active-run counts and newest run start of every experiment that has runs.
+    async fn experiment_stats(&self) -> Result<Vec<ExperimentStats>>;
 
     // MLflow 3 logged models.
     async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModel>;

@@ -246,6 +246,30 @@ pub struct Run {
     pub outputs: RunOutputs,
 }
 
+/// A run's metric at a glance: the latest value (MLflow's rule) and the
+/// range and number of its points, kept up to date at ingest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSummary {
+    pub key: String,
+    #[serde(with = "float")]
+    pub latest: f64,
+    pub step: i64,
+    pub timestamp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    pub count: i64,
+}
+
+/// How many active runs an experiment has and when the newest started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExperimentStats {
+    pub experiment_id: String,
+    pub runs: i64,
+    pub last_run_start: Option<i64>,
+}
+
 /// One entry of an artifact listing. `file_size` is absent for directories.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileInfo {

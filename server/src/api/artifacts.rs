@@ -44,24 +44,9 @@ pub(crate) fn served(state: &AppState) -> ApiResult<&ArtifactStore> {
     })
 }
 
-/// The store path of an artifact root that this server proxies:
-/// `mlflow-artifacts:/1/<run>/artifacts`, `mlflow-artifacts://host:port/…`
-/// or `http(s)://host/api/2.0/mlflow-artifacts/artifacts/…`.
+/// The store path of a root this server proxies (see `ArtifactPath::from_root_uri`).
 pub fn proxied_root(uri: &str) -> Option<ArtifactPath> {
-    let path = if let Some(rest) = uri.strip_prefix("mlflow-artifacts:") {
-        match rest.strip_prefix("//") {
-            Some(authority_and_path) => authority_and_path.find('/').map_or("", |i| &authority_and_path[i..]),
-            None => rest,
-        }
-    } else if uri.starts_with("http://") || uri.starts_with("https://") {
-        let anchor = "/api/2.0/mlflow-artifacts/artifacts";
-        &uri[uri.find(anchor)? + anchor.len()..]
-    } else {
-        return None;
-    };
-    // The root's own leading `/` is not an absolute path on this machine.
-    let path = path.strip_prefix('/').unwrap_or(path);
-    ArtifactPath::parse(path).ok()
+    ArtifactPath::from_root_uri(uri)
 }
 
 /// A run's or model's artifact root as a store path, or why it cannot be read here.
@@ -342,20 +327,6 @@ pub(crate) async fn get_artifact(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn proxied_roots_in_every_form() {
-        for uri in [
-            "mlflow-artifacts:/1/abc/artifacts",
-            "mlflow-artifacts://localhost:5000/1/abc/artifacts",
-            "http://host:5000/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts",
-        ] {
-            assert_eq!(proxied_root(uri).unwrap().as_str(), "1/abc/artifacts", "{uri}");
-        }
-        assert!(proxied_root("s3://bucket/1/abc").is_none());
-        assert!(proxied_root("file:///tmp/x").is_none());
-        assert!(proxied_root("mlflow-artifacts:/../../etc").is_none());
-    }
 
     #[test]
     fn multipart_targets_take_the_file_name() {

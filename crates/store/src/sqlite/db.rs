@@ -78,6 +78,11 @@ impl Row<'_> {
         (!self.is_null(col)).then(|| self.int(col))
     }
 
+    pub fn opt_real(&self, col: usize) -> Option<f64> {
+        // SAFETY: as in `int`.
+        (!self.is_null(col)).then(|| unsafe { ffi::sqlite3_column_double(self.stmt.0.as_ptr(), col as c_int) })
+    }
+
     pub fn text(&self, col: usize) -> String {
         self.opt_text(col).unwrap_or_default()
     }

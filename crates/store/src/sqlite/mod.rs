@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 use tracking::{
-    DatasetInput, Error, Experiment, KeyValue, LifecycleStage, LoggedModel, LoggedModelStatus, Metric, ModelMetric,
+    DatasetInput, Error, Experiment, ExperimentStats, KeyValue, MetricSummary, LifecycleStage, LoggedModel, LoggedModelStatus, Metric, ModelMetric,
     ModelOutput, Page, Point, Result, Run, RunInfo,
 };
 use workers::{Checkpointer, Readers, Writer};
@@ -276,5 +276,39 @@ impl TrackingStore for SqliteStore {
     }
     async fn log_model_inputs(&self, run_id: &str, model_ids: Vec<String>) -> Result<()> {
         self.log_model_inputs_impl(run_id, model_ids).await
+    }
+    async fn metric_summaries(&self, run_id: &str) -> Result<Vec<MetricSummary>> {
+        let run_uuid = run_id.to_string();
+        self.readers
+            .read(move |db| {
+                let run = find_run(db, &run_uuid)?;
+                db.rows(
+                    "SELECT key, bits, step, timestamp, min_value, max_value, count FROM latest_metrics \
+                     WHERE run_id = ? ORDER BY key",
+                    &[run.id.into()],
+                    |r| MetricSummary {
+                        key: r.text(0),
+                        latest: f64::from_bits(r.int(1) as u64),
+                        step: r.int(2),
+                        timestamp: r.int(3),
+                        min: r.opt_real(4),
+                        max: r.opt_real(5),
+                        count: r.int(6),
+                    },
+                )
+            })
+            .await
+    }
+    async fn experiment_stats(&self) -> Result<Vec<ExperimentStats>> {
+        self.readers
+            .read(|db| {
+                db.rows(
+                    "SELECT experiment_id, COUNT(*), MAX(start_time) FROM runs WHERE lifecycle_stage = 'active' \
+                     GROUP BY experiment_id",
+                    &[],
+                    |r| ExperimentStats { experiment_id: r.int(0).to_string(), runs: r.int(1), last_run_start: r.opt_int(2) },
+                )
+            })
+            .await
     }
 }

@@ -1,0 +1,215 @@
+//! Charts: a plain description of a figure ([`Figure`]), drawn by plotly.js
+//! in the browser; and the downsampling the server applies to long series.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use tracking::Point;
+
+/// One line or set of markers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Trace {
+    pub name: String,
+    pub x: Vec<f64>,
+    pub y: Vec<Option<f64>>,
+    /// Hover text per point (run names in a scatter).
+    pub text: Vec<String>,
+    pub color: String,
+    pub markers: bool,
+    pub dash: bool,
+    /// Fill down to the previous trace (the lower edge of a min-max band).
+    pub fill_to_previous: bool,
+    pub fill_color: String,
+    pub show_legend: bool,
+    pub width: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Figure {
+    pub traces: Vec<Trace>,
+    pub x_title: String,
+    pub y_title: String,
+    pub x_log: bool,
+    pub y_log: bool,
+    pub x_dates: bool,
+}
+
+/// A qualitative palette that stays readable on light and dark backgrounds.
+pub const PALETTE: [&str; 10] =
+    ["#3b82f6", "#f97316", "#10b981", "#ef4444", "#8b5cf6", "#eab308", "#06b6d4", "#ec4899", "#84cc16", "#64748b"];
+
+pub fn color(i: usize) -> String {
+    PALETTE[i % PALETTE.len()].to_string()
+}
+
+/// About `max` points of `points` (in step order): each bucket of
+/// consecutive points keeps its lowest and its highest value, so a
+/// one-step spike survives downsampling, as do NaN points (gaps).
+pub fn downsample(points: &[Point], max: usize) -> Vec<Point> {
+    if points.len() <= max || max < 4 {
+        return points.to_vec();
+    }
+    let buckets = max / 2;
+    let size = points.len().div_ceil(buckets);
+    let mut out = Vec::with_capacity(max + 2);
+    for bucket in points.chunks(size) {
+        let finite = || bucket.iter().enumerate().filter(|(_, p)| p.value.is_finite());
+        let lo = finite().min_by(|a, b| a.1.value.total_cmp(&b.1.value)).map(|(i, _)| i);
+        let hi = finite().max_by(|a, b| a.1.value.total_cmp(&b.1.value)).map(|(i, _)| i);
+        let gap = bucket.iter().position(|p| !p.value.is_finite());
+        let mut keep: Vec<usize> = [lo, hi, gap].into_iter().flatten().collect();
+        keep.sort_unstable();
+        keep.dedup();
+        out.extend(keep.into_iter().map(|i| bucket[i]));
+    }
+    out
+}
+
+/// An exponential moving average with MLflow's and TensorBoard's debiasing;
+/// gaps stay gaps. `weight` 0 leaves the values as they are.
+pub fn smooth(values: &[Option<f64>], weight: f64) -> Vec<Option<f64>> {
+    if weight <= 0.0 {
+        return values.to_vec();
+    }
+    let mut last = 0.0;
+    let mut n = 0;
+    values
+        .iter()
+        .map(|v| {
+            v.map(|v| {
+                last = last * weight + (1.0 - weight) * v;
+                n += 1;
+                last / (1.0 - weight.powi(n))
+            })
+        })
+        .collect()
+}
+
+/// A chart placeholder on the server, drawn by plotly.js once hydrated.
+#[component]
+pub fn Chart(#[prop(into)] id: String, #[prop(into)] figure: Signal<Option<Figure>>) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Div>::new();
+    #[cfg(all(feature = "hydrate", target_family = "wasm"))]
+    Effect::new(move |_| {
+        if let (Some(el), Some(fig)) = (node.get(), figure.get()) {
+            draw::when_attached(el, fig);
+        }
+    });
+    #[cfg(not(all(feature = "hydrate", target_family = "wasm")))]
+    let _ = figure;
+    view! { <div class="chart" id=id node_ref=node data-drawn="false"></div> }
+}
+
+#[cfg(all(feature = "hydrate", target_family = "wasm"))]
+mod draw {
+    use super::Figure;
+    use leptos::prelude::*;
+    use plotly::common::{DashType, Fill, Line, Marker, Mode};
+    use plotly::layout::{Axis, AxisType, Layout, Legend, Margin};
+    use plotly::{Plot, Scatter};
+
+    pub fn when_attached(el: leptos::web_sys::HtmlDivElement, fig: Figure) {
+        if el.is_connected() {
+            leptos::task::spawn_local(async move {
+                plotly::bindings::react(&el.id(), &plot(&fig)).await;
+                let _ = el.set_attribute("data-drawn", "true");
+            });
+        } else {
+            request_animation_frame(move || when_attached(el, fig));
+        }
+    }
+
+    /// `matchMedia('(prefers-color-scheme: dark)').matches`, through
+    /// js_sys (web-sys's MediaQueryList feature is not compiled in).
+    fn prefers_dark() -> bool {
+        use wasm_bindgen::JsCast;
+        let w: wasm_bindgen::JsValue = leptos::prelude::window().into();
+        js_sys::Reflect::get(&w, &"matchMedia".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .and_then(|f| f.call1(&w, &"(prefers-color-scheme: dark)".into()).ok())
+            .and_then(|m| js_sys::Reflect::get(&m, &"matches".into()).ok())
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    }
+
+    fn plot(fig: &Figure) -> Plot {
+        let dark = prefers_dark();
+        let ink = if dark { "#d4d4d8" } else { "#27272a" };
+        let grid = if dark { "#3f3f46" } else { "#e4e4e7" };
+        let mut plot = Plot::new();
+        for t in &fig.traces {
+            let mut line = Line::new().color(t.color.clone()).width(if t.width > 0.0 { t.width } else { 1.5 });
+            if t.dash {
+                line = line.dash(DashType::Dash);
+            }
+            let mut trace = Scatter::new(t.x.clone(), t.y.clone())
+                .name(&t.name)
+                .show_legend(t.show_legend)
+                .mode(if t.markers { Mode::Markers } else { Mode::Lines })
+                .line(line)
+                .marker(Marker::new().color(t.color.clone()).size(9))
+                .connect_gaps(false);
+            if !t.text.is_empty() {
+                trace = trace.text_array(t.text.clone()).hover_info(plotly::common::HoverInfo::All);
+            }
+            if t.fill_to_previous {
+                trace = trace.fill(Fill::ToNextY).fill_color(t.fill_color.clone());
+            }
+            plot.add_trace(trace);
+        }
+        let axis = |title: &str, log: bool| {
+            let mut a = Axis::new()
+                .title(title)
+                .grid_color(grid)
+                .color(ink)
+                .zero_line(false)
+                .auto_range(true);
+            if log {
+                a = a.type_(AxisType::Log);
+            }
+            a
+        };
+        let mut x = axis(&fig.x_title, fig.x_log);
+        if fig.x_dates {
+            x = x.type_(AxisType::Date);
+        }
+        let layout = Layout::new()
+            .x_axis(x)
+            .y_axis(axis(&fig.y_title, fig.y_log))
+            .paper_background_color("rgba(0,0,0,0)")
+            .plot_background_color("rgba(0,0,0,0)")
+            .margin(Margin::new().left(56).right(16).top(16).bottom(44))
+            .legend(Legend::new().font(plotly::common::Font::new().color(ink)))
+            .hover_mode(plotly::layout::HoverMode::X)
+            .auto_size(true)
+            .height(320);
+        plot.set_layout(layout);
+        plot.set_configuration(plotly::Configuration::new().responsive(true).display_logo(false));
+        plot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downsampling_keeps_spikes_and_gaps() {
+        let mut points: Vec<Point> =
+            (0..100_000).map(|i| Point { step: i, timestamp: i, value: (i % 7) as f64 * 0.01 }).collect();
+        points[54_321].value = 1000.0;
+        points[77_777].value = f64::NAN;
+        let kept = downsample(&points, 2000);
+        assert!(kept.len() <= 2100, "{}", kept.len());
+        assert!(kept.iter().any(|p| p.value == 1000.0));
+        assert!(kept.iter().any(|p| p.value.is_nan()));
+        assert!(kept.windows(2).all(|w| w[0].step < w[1].step));
+        assert_eq!(downsample(&points[..10], 2000).len(), 10);
+    }
+
+    #[test]
+    fn smoothing_debiases_and_keeps_gaps() {
+        let s = smooth(&[Some(1.0), None, Some(1.0)], 0.9);
+        assert!((s[0].unwrap() - 1.0).abs() < 1e-9 && s[1].is_none() && (s[2].unwrap() - 1.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,474 @@
+//! The artifact browser on the run page: a lazily expanded file tree and a
+//! preview of the chosen file (text, logs, JSON, YAML, CSV/TSV as a table,
+//! Markdown, images, MLflow `MLmodel`), truncated for large files.
+
+use super::ErrorNote;
+use crate::format::{encode, encode_path, format_size};
+use crate::server_fns::{list_run_artifacts, preview_artifact, Preview, PREVIEW_BYTES};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use tracking::FileInfo;
+
+/// How a file is previewed, from its name.
+pub fn kind_of(name: &str) -> &'static str {
+    if name == "MLmodel" {
+        return "mlmodel";
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp" => "image",
+        "json" => "json",
+        "yaml" | "yml" => "yaml",
+        "csv" => "csv",
+        "tsv" => "tsv",
+        "md" | "markdown" => "markdown",
+        _ => "text",
+    }
+}
+
+/// Where a run's file downloads from (as an attachment).
+pub fn download_url(run_id: &str, path: &str) -> String {
+    format!("/get-artifact?run_uuid={}&path={}", encode(run_id), encode(path))
+}
+
+#[component]
+pub fn ArtifactBrowser(run_id: String, experiment_id: String, selected: Signal<Option<String>>) -> impl IntoView {
+    let base = format!("/experiments/{experiment_id}/runs/{run_id}/artifacts");
+    let rid = run_id.clone();
+    let root = Resource::new(move || rid.clone(), |id| list_run_artifacts(id, String::new()));
+    let rid = run_id.clone();
+    let preview = Resource::new(
+        move || (rid.clone(), selected.get()),
+        |(id, path)| async move {
+            match path {
+                Some(p) if !p.is_empty() => preview_artifact(id, p).await.map(Some),
+                _ => Ok(None),
+            }
+        },
+    );
+    let rid = run_id.clone();
+    view! {
+        <div class="artifacts" id="artifacts">
+            <div class="tree">
+                <Transition fallback=|| view! { <p class="loading">"Loading files…"</p> }>
+                    {
+                        let base = base.clone();
+                        let rid = rid.clone();
+                        move || {
+                            let base = base.clone();
+                            let rid = rid.clone();
+                            Suspend::new(async move {
+                                match root.await {
+                                    Ok(files) if files.is_empty() => {
+                                        view! { <p class="empty">"This run has no artifacts."</p> }.into_any()
+                                    }
+                                    Ok(files) => view! { <Tree files run_id=rid base selected /> }.into_any(),
+                                    Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                                }
+                            })
+                        }
+                    }
+                </Transition>
+            </div>
+            <div class="preview">
+                <Transition fallback=|| view! { <p class="loading">"Loading preview…"</p> }>
+                    {
+                        let rid = run_id.clone();
+                        move || {
+                            let rid = rid.clone();
+                            Suspend::new(async move {
+                                match preview.await {
+                                    Ok(Some(p)) => view! { <PreviewPane preview=p run_id=rid /> }.into_any(),
+                                    Ok(None) => {
+                                        view! { <p class="empty">"Select a file to preview it."</p> }.into_any()
+                                    }
+                                    Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                                }
+                            })
+                        }
+                    }
+                </Transition>
+            </div>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn Tree(files: Vec<FileInfo>, run_id: String, base: String, selected: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <ul class="tree-list">
+            {files
+                .into_iter()
+                .map(|f| view! { <TreeNode file=f run_id=run_id.clone() base=base.clone() selected /> })
+                .collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+fn TreeNode(file: FileInfo, run_id: String, base: String, selected: Signal<Option<String>>) -> impl IntoView {
+    let name = file.path.rsplit('/').next().unwrap_or(&file.path).to_string();
+    if !file.is_dir {
+        let path = file.path.clone();
+        let href = format!("{base}/{}", encode_path(&file.path));
+        let is_selected = move || selected.get().as_deref() == Some(path.as_str());
+        return view! {
+            <li class="file" class:selected=is_selected>
+                <A href=href attr:data-path=file.path.clone()>{name}</A>
+                <span class="muted size">{file.file_size.map(format_size).unwrap_or_default()}</span>
+            </li>
+        }
+        .into_any();
+    }
+    // Folders load their contents when first opened.
+    let dir = file.path.clone();
+    let inside = selected.get_untracked().is_some_and(|s| s.starts_with(&format!("{dir}/")));
+    // Rendered closed on the server; a folder holding the selected file
+    // opens once the page is interactive (a nested suspense would not
+    // hydrate).
+    let (open, set_open) = signal(false);
+    Effect::new(move |_| {
+        if inside {
+            set_open.set(true);
+        }
+    });
+    let children = Resource::new(
+        move || open.get().then(|| dir.clone()),
+        {
+            let run_id = run_id.clone();
+            move |dir| {
+                let run_id = run_id.clone();
+                async move {
+                    match dir {
+                        Some(d) => list_run_artifacts(run_id, d).await,
+                        None => Ok(Vec::new()),
+                    }
+                }
+            }
+        },
+    );
+    let where_to = StoredValue::new((run_id, base));
+    view! {
+        <li class="dir">
+            <button class="link folder" data-path=file.path.clone() on:click=move |_| set_open.update(|o| *o = !*o)>
+                {move || if open.get() { "▾ " } else { "▸ " }}
+                {name}
+            </button>
+            <Show when=move || open.get()>
+                <Transition fallback=|| view! { <p class="loading">"…"</p> }>
+                    {move || {
+                        let (run_id, base) = where_to.get_value();
+                        Suspend::new(async move {
+                            match children.await {
+                                Ok(files) => view! { <Tree files run_id base selected /> }.into_any(),
+                                Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                            }
+                        })
+                    }}
+                </Transition>
+            </Show>
+        </li>
+    }
+    .into_any()
+}
+
+#[component]
+fn PreviewPane(preview: Preview, run_id: String) -> impl IntoView {
+    let url = download_url(&run_id, &preview.path);
+    let head = view! {
+        <div class="preview-head">
+            <span class="mono">{preview.path.clone()}</span>
+            <span class="muted">{format_size(preview.size as i64)}</span>
+            <a href=url.clone() download="">"Download"</a>
+        </div>
+    };
+    let truncated = preview.truncated.then(|| {
+        view! {
+            <p class="muted" id="preview-truncated">
+                {format!("Showing the first {} of {}.", format_size(PREVIEW_BYTES as i64), format_size(preview.size as i64))}
+            </p>
+        }
+    });
+    let text = preview.text.clone().unwrap_or_default();
+    let body = match preview.kind.as_str() {
+        "image" => view! { <img class="artifact-image" src=url alt=preview.path.clone() /> }.into_any(),
+        "binary" => view! { <p class="empty">"No preview for binary files."</p> }.into_any(),
+        "csv" | "tsv" => table_view(&text, if preview.kind == "csv" { ',' } else { '\t' }, preview.truncated),
+        "json" => view! { <pre class="code" data-kind="json">{pretty_json(&text)}</pre> }.into_any(),
+        "markdown" => view! { <div class="markdown">{markdown(&text)}</div> }.into_any(),
+        "mlmodel" => view! { <MlModel text=text.clone() /> }.into_any(),
+        kind => view! { <pre class="code" data-kind=kind.to_string()>{text}</pre> }.into_any(),
+    };
+    view! {
+        <div class="preview-body" data-kind=preview.kind.clone()>
+            {head}
+            {truncated}
+            {body}
+        </div>
+    }
+    .into_any()
+}
+
+/// Re-indents JSON without a JSON library: enough for reading.
+fn pretty_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut escaped = false;
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    for c in text.chars() {
+        if in_str {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_str = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                depth += 1;
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Splits one CSV line, honouring double quotes.
+fn split_row(line: &str, sep: char) -> Vec<String> {
+    let mut cells = Vec::new();
+    let mut cell = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => cells.push(std::mem::take(&mut cell)),
+            c => cell.push(c),
+        }
+    }
+    cells.push(cell);
+    cells
+}
+
+const TABLE_ROWS: usize = 200;
+
+fn table_view(text: &str, sep: char, truncated: bool) -> AnyView {
+    let mut lines: Vec<&str> = text.lines().collect();
+    if truncated {
+        lines.pop(); // the last line may be cut
+    }
+    let Some((head, rows)) = lines.split_first() else {
+        return view! { <p class="empty">"Empty file."</p> }.into_any();
+    };
+    let shown = rows.len().min(TABLE_ROWS);
+    let note = (rows.len() > shown || truncated).then(|| format!("Showing the first {shown} rows."));
+    view! {
+        {note.map(|n| view! { <p class="muted">{n}</p> })}
+        <div class="table-scroll">
+            <table class="grid" id="csv-preview">
+                <thead>
+                    <tr>{split_row(head, sep).into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr>
+                </thead>
+                <tbody>
+                    {rows[..shown]
+                        .iter()
+                        .map(|r| {
+                            view! {
+                                <tr>{split_row(r, sep).into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// A small Markdown subset (headings, lists, code blocks, paragraphs),
+/// rendered as elements: text is never interpreted as HTML.
+pub fn markdown(text: &str) -> impl IntoView {
+    let mut blocks: Vec<AnyView> = Vec::new();
+    let mut para: Vec<String> = Vec::new();
+    let mut list: Vec<String> = Vec::new();
+    let mut code: Option<Vec<String>> = None;
+    let flush = |para: &mut Vec<String>, list: &mut Vec<String>, blocks: &mut Vec<AnyView>| {
+        if !para.is_empty() {
+            blocks.push(view! { <p>{para.join(" ")}</p> }.into_any());
+            para.clear();
+        }
+        if !list.is_empty() {
+            let items = std::mem::take(list).into_iter().map(|i| view! { <li>{i}</li> }).collect_view();
+            blocks.push(view! { <ul>{items}</ul> }.into_any());
+        }
+    };
+    for line in text.lines() {
+        if let Some(lines) = code.as_mut() {
+            if line.trim_start().starts_with("```") {
+                let body = std::mem::take(lines).join("\n");
+                blocks.push(view! { <pre class="code">{body}</pre> }.into_any());
+                code = None;
+            } else {
+                lines.push(line.to_string());
+            }
+            continue;
+        }
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") {
+            flush(&mut para, &mut list, &mut blocks);
+            code = Some(Vec::new());
+        } else if let Some(h) = trimmed.strip_prefix('#') {
+            flush(&mut para, &mut list, &mut blocks);
+            let level = 1 + h.chars().take_while(|c| *c == '#').count();
+            let title = h.trim_start_matches('#').trim().to_string();
+            blocks.push(match level {
+                1 => view! { <h3>{title}</h3> }.into_any(),
+                2 => view! { <h4>{title}</h4> }.into_any(),
+                _ => view! { <h5>{title}</h5> }.into_any(),
+            });
+        } else if let Some(item) = trimmed.strip_prefix("- ").or_else(|| trimmed.strip_prefix("* ")) {
+            if !para.is_empty() {
+                flush(&mut para, &mut Vec::new(), &mut blocks);
+            }
+            list.push(item.to_string());
+        } else if trimmed.is_empty() {
+            flush(&mut para, &mut list, &mut blocks);
+        } else {
+            para.push(trimmed.to_string());
+        }
+    }
+    if let Some(lines) = code {
+        blocks.push(view! { <pre class="code">{lines.join("\n")}</pre> }.into_any());
+    }
+    flush(&mut para, &mut list, &mut blocks);
+    blocks.collect_view()
+}
+
+/// The parts of an `MLmodel` file people look for, read from its YAML
+/// without a YAML library: top-level keys and the flavors' names.
+#[derive(Debug, Default, PartialEq)]
+pub struct MlModelSummary {
+    pub flavors: Vec<String>,
+    pub fields: Vec<(String, String)>,
+    pub signature_inputs: Option<String>,
+    pub signature_outputs: Option<String>,
+}
+
+pub fn summarize_mlmodel(text: &str) -> MlModelSummary {
+    let mut s = MlModelSummary::default();
+    let mut section = String::new();
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim();
+        let Some((key, value)) = trimmed.split_once(':') else { continue };
+        let value = value.trim().trim_matches('\'').to_string();
+        if indent == 0 {
+            section = key.to_string();
+            if !value.is_empty() {
+                s.fields.push((key.to_string(), value));
+            }
+        } else if indent == 2 && section == "flavors" {
+            s.flavors.push(key.to_string());
+        } else if indent == 2 && section == "signature" {
+            match key {
+                "inputs" => s.signature_inputs = Some(value),
+                "outputs" => s.signature_outputs = Some(value),
+                _ => {}
+            }
+        }
+    }
+    s
+}
+
+#[component]
+pub fn MlModel(text: String) -> impl IntoView {
+    let s = summarize_mlmodel(&text);
+    let signature = |label: &'static str, v: Option<String>| {
+        v.map(|v| {
+            view! {
+                <tr>
+                    <th>{label}</th>
+                    <td class="mono">{v}</td>
+                </tr>
+            }
+        })
+    };
+    view! {
+        <div class="mlmodel" id="mlmodel">
+            <table class="kv"><tbody>
+                <tr>
+                    <th>"Flavors"</th>
+                    <td>{s.flavors.join(", ")}</td>
+                </tr>
+                {s
+                    .fields
+                    .into_iter()
+                    .map(|(k, v)| {
+                        view! {
+                            <tr>
+                                <th>{k}</th>
+                                <td class="mono">{v}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+                {signature("Signature inputs", s.signature_inputs)}
+                {signature("Signature outputs", s.signature_outputs)}
+            </tbody></table>
+            <details>
+                <summary>"MLmodel file"</summary>
+                <pre class="code">{text}</pre>
+            </details>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previews_read_their_formats() {
+        assert_eq!(kind_of("MLmodel"), "mlmodel");
+        assert_eq!(kind_of("plots/loss.PNG"), "image");
+        assert_eq!(kind_of("train.log"), "text");
+        assert_eq!(split_row(r#"a,"b, c","say ""hi""""#, ','), vec!["a", "b, c", r#"say "hi""#]);
+        assert_eq!(pretty_json(r#"{"a":[1,2],"b":"x,y"}"#), "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": \"x,y\"\n}");
+        let s = summarize_mlmodel(
+            "artifact_path: model\nflavors:\n  python_function:\n    env: x\n  sklearn:\n    pickled_model: model.pkl\n\
+             mlflow_version: 3.17.2\nsignature:\n  inputs: '[{\"type\": \"double\"}]'\n  outputs: '[{\"type\": \"long\"}]'\n",
+        );
+        assert_eq!(s.flavors, vec!["python_function", "sklearn"]);
+        assert!(s.fields.contains(&("mlflow_version".into(), "3.17.2".into())));
+        assert_eq!(s.signature_inputs.as_deref(), Some("[{\"type\": \"double\"}]"));
+    }
+}

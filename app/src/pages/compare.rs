@@ -1,0 +1,429 @@
+//! `/compare?runs=…`: overlaid metric charts (x: step, wall time, relative
+//! time or another metric; runs optionally grouped with mean and min–max
+//! band), a parameter table that marks what differs, and a
+//! parameter-vs-metric scatter. Every choice is in the URL.
+
+use super::run::x_title;
+use super::{ErrorNote, Loading};
+use crate::charts::{color, smooth, Chart, Figure, Trace};
+use crate::server_fns::CHART_POINTS;
+use crate::format::{encode, format_value};
+use crate::server_fns::{compare_runs, metric_series, Series};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use std::collections::{BTreeMap, BTreeSet};
+use tracking::Run;
+
+#[derive(Clone, PartialEq, Default)]
+struct CompareView {
+    runs: Vec<String>,
+    metric: String,
+    x: String,
+    group: String,
+    smooth: f64,
+    log_y: bool,
+    scatter_x: String,
+    scatter_y: String,
+    scatter_log_x: bool,
+    diff_only: bool,
+}
+
+fn read_view(q: &leptos_router::params::ParamsMap) -> CompareView {
+    let get = |k: &str| q.get(k).unwrap_or_default();
+    CompareView {
+        runs: get("runs").split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+        metric: get("metric"),
+        x: q.get("x").unwrap_or_else(|| "step".into()),
+        group: get("group"),
+        smooth: get("smooth").parse().unwrap_or(0.0f64).clamp(0.0, 0.99),
+        log_y: get("log") == "1",
+        scatter_x: get("sx"),
+        scatter_y: get("sy"),
+        scatter_log_x: get("sxlog") == "1",
+        diff_only: get("diff") == "1",
+    }
+}
+
+fn url(v: &CompareView) -> String {
+    let mut q = vec![format!("runs={}", v.runs.join(","))];
+    let mut add = |k: &str, val: &str| {
+        if !val.is_empty() {
+            q.push(format!("{k}={}", encode(val)));
+        }
+    };
+    add("metric", &v.metric);
+    if v.x != "step" {
+        add("x", &v.x);
+    }
+    add("group", &v.group);
+    if v.smooth > 0.0 {
+        add("smooth", &v.smooth.to_string());
+    }
+    if v.log_y {
+        add("log", "1");
+    }
+    add("sx", &v.scatter_x);
+    add("sy", &v.scatter_y);
+    if v.scatter_log_x {
+        add("sxlog", "1");
+    }
+    if v.diff_only {
+        add("diff", "1");
+    }
+    format!("/compare?{}", q.join("&"))
+}
+
+/// A param, metric or tag of a run by `kind.key`.
+fn value_of(run: &Run, field: &str) -> Option<String> {
+    let (kind, key) = field.split_once('.')?;
+    match kind {
+        "params" => run.data.params.iter().find(|p| p.key == key).map(|p| p.value.clone()),
+        "tags" => run.data.tags.iter().find(|t| t.key == key).map(|t| t.value.clone()),
+        "metrics" => run.data.metrics.iter().find(|m| m.key == key).map(|m| m.value.to_string()),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn ComparePage() -> impl IntoView {
+    let query = use_query_map();
+    let view_state = Memo::new(move |_| read_view(&query.read()));
+    let ids = Memo::new(move |_| view_state.get().runs);
+    let runs = Resource::new(move || ids.get(), compare_runs);
+    view! {
+        <section class="page wide">
+            <div class="page-head"><h1>"Compare runs"</h1></div>
+            <Transition fallback=|| view! { <Loading what="runs" /> }>
+                {move || Suspend::new(async move {
+                    match runs.await {
+                        Ok(list) if list.len() < 2 => view! {
+                            <p class="empty">"Choose at least two runs in an experiment's run table to compare them."</p>
+                        }.into_any(),
+                        Ok(list) => view! { <CompareView runs=list view=view_state /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
+    let navigate = use_navigate();
+    let set = move |f: &dyn Fn(&mut CompareView)| {
+        let mut v = view.get_untracked();
+        f(&mut v);
+        navigate(&url(&v), Default::default());
+    };
+    let metric_keys: Vec<String> =
+        runs.iter().flat_map(|r| r.data.metrics.iter().map(|m| m.key.clone())).collect::<BTreeSet<_>>().into_iter().collect();
+    let param_keys: Vec<String> =
+        runs.iter().flat_map(|r| r.data.params.iter().map(|p| p.key.clone())).collect::<BTreeSet<_>>().into_iter().collect();
+    let tag_keys: Vec<String> = runs
+        .iter()
+        .flat_map(|r| r.data.tags.iter().filter(|t| !t.key.starts_with("mlflow.")).map(|t| t.key.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let first_metric = metric_keys.first().cloned().unwrap_or_default();
+    let metric = {
+        let first = first_metric.clone();
+        Memo::new(move |_| Some(view.get().metric).filter(|m| !m.is_empty()).unwrap_or_else(|| first.clone()))
+    };
+    let scatter_x = {
+        let fallback = param_keys.first().map(|k| format!("params.{k}")).unwrap_or_else(|| format!("metrics.{first_metric}"));
+        Memo::new(move |_| Some(view.get().scatter_x).filter(|m| !m.is_empty()).unwrap_or_else(|| fallback.clone()))
+    };
+    let scatter_y = {
+        let fallback = format!("metrics.{first_metric}");
+        Memo::new(move |_| Some(view.get().scatter_y).filter(|m| !m.is_empty()).unwrap_or_else(|| fallback.clone()))
+    };
+
+    let ids: Vec<String> = runs.iter().map(|r| r.info.run_id.clone()).collect();
+    let names: Vec<String> = runs.iter().map(|r| r.info.run_name.clone()).collect();
+    let ids_for_series = ids.clone();
+    // Chart data loads in the browser only (charts are drawn there).
+    let series = LocalResource::new(move || metric_series(ids_for_series.clone(), metric.get(), None, None, CHART_POINTS));
+    // The x metric when the x axis is another metric.
+    let ids_for_x = ids.clone();
+    let x_metric = Memo::new(move |_| view.get().x.strip_prefix("metric:").map(str::to_string));
+    let x_series = LocalResource::new(move || {
+        let (ids, key) = (ids_for_x.clone(), x_metric.get());
+        async move {
+            match key {
+                Some(k) => metric_series(ids, k, None, None, CHART_POINTS).await,
+                None => Ok(Vec::new()),
+            }
+        }
+    });
+    let runs_for_chart = runs.clone();
+    let names_for_chart = names.clone();
+    let figure = Signal::derive(move || {
+        let v = view.get();
+        let data = series.get()?.ok()?;
+        let xs = x_series.get().and_then(|r| r.ok()).unwrap_or_default();
+        Some(line_figure(&runs_for_chart, &names_for_chart, &data, &xs, &v, &metric.get()))
+    });
+
+    let runs_for_scatter = runs.clone();
+    let scatter_figure = Signal::derive(move || {
+        let (fx, fy) = (scatter_x.get(), scatter_y.get());
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        let mut text = Vec::new();
+        let mut categories: Vec<String> = Vec::new();
+        let numeric = runs_for_scatter.iter().all(|r| value_of(r, &fx).is_none_or(|v| v.parse::<f64>().is_ok()));
+        for r in &runs_for_scatter {
+            let (Some(vx), Some(vy)) = (value_of(r, &fx), value_of(r, &fy).and_then(|v| v.parse::<f64>().ok())) else {
+                continue;
+            };
+            let xv = if numeric {
+                vx.parse().unwrap_or(f64::NAN)
+            } else {
+                let i = categories.iter().position(|c| *c == vx).unwrap_or_else(|| {
+                    categories.push(vx.clone());
+                    categories.len() - 1
+                });
+                i as f64
+            };
+            x.push(xv);
+            y.push(vy.is_finite().then_some(vy));
+            text.push(format!("{}<br>{fx} = {vx}<br>{fy} = {}", r.info.run_name, format_value(vy)));
+        }
+        let x_title = if numeric { fx.clone() } else { format!("{fx} ({})", categories.join(" · ")) };
+        Some(Figure {
+            traces: vec![Trace { name: "runs".into(), x, y, text, color: color(0), markers: true, ..Default::default() }],
+            x_title,
+            y_title: fy,
+            x_log: view.get().scatter_log_x && numeric,
+            ..Default::default()
+        })
+    });
+
+    // Parameter table: rows whose values differ across runs are marked.
+    let runs_for_table = runs.clone();
+    let param_keys_table = param_keys.clone();
+    let param_table = move || {
+        let diff_only = view.get().diff_only;
+        param_keys_table
+            .iter()
+            .filter_map(|k| {
+                let values: Vec<Option<String>> = runs_for_table.iter().map(|r| value_of(r, &format!("params.{k}"))).collect();
+                let differs = values.iter().collect::<BTreeSet<_>>().len() > 1;
+                (differs || !diff_only).then(|| {
+                    view! {
+                        <tr class:differs=differs>
+                            <th class="mono">{k.clone()}</th>
+                            {values.into_iter().map(|v| view! { <td>{v.unwrap_or_else(|| "–".into())}</td> }).collect_view()}
+                        </tr>
+                    }
+                })
+            })
+            .collect_view()
+    };
+    let runs_for_metrics = runs.clone();
+    let metric_keys_table = metric_keys.clone();
+    let metric_table = move || {
+        metric_keys_table
+            .iter()
+            .map(|k| {
+                view! {
+                    <tr>
+                        <th class="mono">{k.clone()}</th>
+                        {runs_for_metrics
+                            .iter()
+                            .map(|r| {
+                                let v = r.data.metrics.iter().find(|m| &m.key == k).map(|m| format_value(m.value));
+                                view! { <td class="num">{v.unwrap_or_else(|| "–".into())}</td> }
+                            })
+                            .collect_view()}
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    let run_headers = |runs: &[Run]| runs
+        .to_vec()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            view! {
+                <th>
+                    <span class="swatch" style=format!("background:{}", color(i))></span>
+                    <A href=format!("/experiments/{}/runs/{}", r.info.experiment_id, r.info.run_id)>{r.info.run_name.clone()}</A>
+                </th>
+            }
+        })
+        .collect_view();
+    let (run_headers1, run_headers2) = (run_headers(&runs), run_headers(&runs));
+
+    let options = |keys: &[String], prefix: &str| {
+        keys.iter().map(|k| view! { <option value=format!("{prefix}{k}")>{format!("{prefix}{k}")}</option> }).collect_view()
+    };
+    let group_options = {
+        let mut v: Vec<String> = param_keys.iter().map(|k| format!("params.{k}")).collect();
+        v.extend(tag_keys.iter().map(|k| format!("tags.{k}")));
+        v
+    };
+    let scatter_fields: Vec<String> = param_keys
+        .iter()
+        .map(|k| format!("params.{k}"))
+        .chain(metric_keys.iter().map(|k| format!("metrics.{k}")))
+        .collect();
+    let (s1, s2, s3, s4, s5, s6, s7, s8, s9) =
+        (set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set);
+    view! {
+        <h2>"Metric"</h2>
+        <div class="toolbar">
+            <label>"Metric "
+                <select id="compare-metric" prop:value=move || metric.get()
+                    on:change=move |ev| { let m = event_target_value(&ev); s1(&move |v| v.metric = m.clone()) }>
+                    {metric_keys.iter().map(|k| view! { <option value=k.clone()>{k.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"X axis "
+                <select id="compare-x" prop:value=move || view.get().x
+                    on:change=move |ev| { let x = event_target_value(&ev); s2(&move |v| v.x = x.clone()) }>
+                    <option value="step">"Step"</option>
+                    <option value="time">"Wall time"</option>
+                    <option value="relative">"Relative time"</option>
+                    {options(&metric_keys, "metric:")}
+                </select>
+            </label>
+            <label>"Group by "
+                <select id="compare-group" prop:value=move || view.get().group
+                    on:change=move |ev| { let g = event_target_value(&ev); s3(&move |v| v.group = g.clone()) }>
+                    <option value="">"No grouping"</option>
+                    {group_options.iter().map(|k| view! { <option value=k.clone()>{k.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="pick">
+                <input type="checkbox" prop:checked=move || view.get().log_y
+                    on:change=move |ev| { let on = event_target_checked(&ev); s4(&move |v| v.log_y = on) } />
+                "Log scale"
+            </label>
+            <label>"Smoothing "
+                <input type="range" min="0" max="0.95" step="0.05" prop:value=move || view.get().smooth.to_string()
+                    on:change=move |ev| { let s = event_target_value(&ev).parse().unwrap_or(0.0); s5(&move |v| v.smooth = s) } />
+            </label>
+        </div>
+        <figure class="chart-card wide-chart"><Chart id="compare-chart" figure /></figure>
+        <h2>"Parameter vs metric"</h2>
+        <div class="toolbar">
+            <label>"X "
+                <select id="scatter-x" prop:value=move || scatter_x.get()
+                    on:change=move |ev| { let x = event_target_value(&ev); s6(&move |v| v.scatter_x = x.clone()) }>
+                    {scatter_fields.iter().map(|k| view! { <option value=k.clone()>{k.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"Y "
+                <select id="scatter-y" prop:value=move || scatter_y.get()
+                    on:change=move |ev| { let y = event_target_value(&ev); s7(&move |v| v.scatter_y = y.clone()) }>
+                    {options(&metric_keys, "metrics.")}
+                </select>
+            </label>
+            <label class="pick">
+                <input type="checkbox" id="scatter-log-x" prop:checked=move || view.get().scatter_log_x
+                    on:change=move |ev| { let on = event_target_checked(&ev); s8(&move |v| v.scatter_log_x = on) } />
+                "Log x"
+            </label>
+        </div>
+        <figure class="chart-card wide-chart"><Chart id="scatter-chart" figure=scatter_figure /></figure>
+        <h2>"Parameters"</h2>
+        <label class="pick">
+            <input type="checkbox" id="diff-only" prop:checked=move || view.get().diff_only
+                on:change=move |ev| { let on = event_target_checked(&ev); s9(&move |v| v.diff_only = on) } />
+            "Only parameters that differ"
+        </label>
+        <div class="table-scroll">
+            <table class="grid compare" id="compare-params">
+                <thead><tr><th></th>{run_headers1}</tr></thead>
+                <tbody>{param_table}</tbody>
+            </table>
+        </div>
+        <h2>"Metrics (latest)"</h2>
+        <div class="table-scroll">
+            <table class="grid compare" id="compare-metrics">
+                <thead><tr><th></th>{run_headers2}</tr></thead>
+                <tbody>{metric_table}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// The overlaid chart: one line per run, or per group a mean line with its
+/// min–max band.
+fn line_figure(runs: &[Run], names: &[String], data: &[Series], x_data: &[Series], v: &CompareView, metric: &str) -> Figure {
+    let x_metric = v.x.strip_prefix("metric:");
+    let xs_of = |s: &Series| -> Vec<f64> {
+        let start = s.times.first().copied().unwrap_or(0);
+        match (v.x.as_str(), x_metric) {
+            (_, Some(_)) => {
+                let other: BTreeMap<i64, f64> = x_data
+                    .iter()
+                    .find(|o| o.run_id == s.run_id)
+                    .map(|o| o.steps.iter().zip(&o.values).filter_map(|(st, val)| val.map(|v| (*st, v))).collect())
+                    .unwrap_or_default();
+                s.steps.iter().map(|st| other.get(st).copied().unwrap_or(f64::NAN)).collect()
+            }
+            (x, None) => super::run::x_values(x, &s.steps, &s.times, start),
+        }
+    };
+    let x_title = x_metric.map(str::to_string).unwrap_or_else(|| x_title(&v.x).to_string());
+    let mut traces = Vec::new();
+    if v.group.is_empty() {
+        for s in data {
+            let i = runs.iter().position(|r| r.info.run_id == s.run_id).unwrap_or(0);
+            traces.push(Trace {
+                name: names.get(i).cloned().unwrap_or_default(),
+                x: xs_of(s),
+                y: smooth(&s.values, v.smooth),
+                color: color(i),
+                show_legend: true,
+                width: 1.8,
+                ..Default::default()
+            });
+        }
+    } else {
+        let mut groups: BTreeMap<String, Vec<&Series>> = BTreeMap::new();
+        for s in data {
+            let run = runs.iter().find(|r| r.info.run_id == s.run_id);
+            let key = run.and_then(|r| value_of(r, &v.group)).unwrap_or_else(|| "(none)".into());
+            groups.entry(key).or_default().push(s);
+        }
+        for (gi, (label, members)) in groups.into_iter().enumerate() {
+            // Aggregate by x value (steps are shared across runs in a sweep).
+            let mut at: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+            for s in &members {
+                let ys = smooth(&s.values, v.smooth);
+                for (x, y) in xs_of(s).into_iter().zip(ys) {
+                    if let (true, Some(y)) = (x.is_finite(), y) {
+                        at.entry((x * 1000.0).round() as i64).or_default().push(y);
+                    }
+                }
+            }
+            let x: Vec<f64> = at.keys().map(|k| *k as f64 / 1000.0).collect();
+            let stat = |f: &dyn Fn(&[f64]) -> f64| at.values().map(|ys| Some(f(ys))).collect::<Vec<_>>();
+            let min = stat(&|ys| ys.iter().copied().fold(f64::INFINITY, f64::min));
+            let max = stat(&|ys| ys.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+            let mean = stat(&|ys| ys.iter().sum::<f64>() / ys.len() as f64);
+            let c = color(gi);
+            let name = format!("{} = {label} ({} runs)", v.group, members.len());
+            traces.push(Trace { name: format!("{name} max"), x: x.clone(), y: max, color: format!("{c}00"), ..Default::default() });
+            traces.push(Trace {
+                name: format!("{name} min"),
+                x: x.clone(),
+                y: min,
+                color: format!("{c}00"),
+                fill_to_previous: true,
+                fill_color: format!("{c}33"),
+                ..Default::default()
+            });
+            traces.push(Trace { name, x, y: mean, color: c, show_legend: true, width: 2.2, ..Default::default() });
+        }
+    }
+    Figure { traces, x_title, y_title: metric.to_string(), y_log: v.log_y, x_dates: v.x == "time", ..Default::default() }
+}

@@ -1,0 +1,470 @@
+//! `/experiments/{id}/runs/{run_id}`: the run page. Tabs (overview,
+//! charts, artifacts) and chart settings live in the URL; the artifact
+//! browser's file is the path after `/artifacts/`.
+
+use super::artifacts::{markdown, ArtifactBrowser};
+use super::{ErrorNote, Loading};
+use crate::charts::{color, smooth, Chart, Figure, Trace};
+use crate::server_fns::CHART_POINTS;
+use crate::format::{encode, format_duration, format_time, format_value};
+use crate::server_fns::{delete_run_tag, metric_series, run_page, set_run_tag, RunDetails};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use tracking::{tags, MetricSummary, RunStatus};
+
+#[component]
+pub fn RunPageView() -> impl IntoView {
+    let params = use_params_map();
+    let run_id = move || params.read().get("run_id").unwrap_or_default();
+    let data = Resource::new(run_id, run_page);
+    view! {
+        <section class="page wide">
+            <Transition fallback=|| view! { <Loading what="run" /> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(page) => view! { <RunView page refetch=move || data.refetch() /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn RunView(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let run = page.run.clone();
+    let run_id = run.info.run_id.clone();
+    let exp_id = run.info.experiment_id.clone();
+    let base = format!("/experiments/{exp_id}/runs/{run_id}");
+    let artifact_path = Signal::derive(move || params.read().get("path").filter(|p| !p.is_empty()));
+    let tab = Memo::new(move |_| {
+        if params.read().get("path").is_some() {
+            "artifacts".to_string()
+        } else {
+            query.read().get("tab").unwrap_or_else(|| "overview".into())
+        }
+    });
+    let tab_link = |name: &'static str, label: &'static str| {
+        let href = match name {
+            "overview" => base.clone(),
+            "artifacts" => format!("{base}/artifacts"),
+            other => format!("{base}?tab={other}"),
+        };
+        view! {
+            <A href=href attr:class=move || if tab.get() == name { "tab active" } else { "tab" } attr:id=format!("tab-{name}")>
+                {label}
+            </A>
+        }
+    };
+    let is_artifacts = Memo::new(move |_| tab.get() == "artifacts" || params.read().get("path").is_some());
+    let title = run.info.run_name.clone();
+    let status = run.info.status;
+    let page_for_overview = page.clone();
+    let summaries = page.metrics.clone();
+    let rid_charts = run_id.clone();
+    let rid_art = run_id.clone();
+    let exp_art = exp_id.clone();
+    view! {
+        <div class="page-head">
+            <h1>
+                <A href="/">"Experiments"</A>
+                " / "
+                <A href=format!("/experiments/{exp_id}")>{page.experiment_name.clone()}</A>
+                " / "
+                <span id="run-name">{title}</span>
+            </h1>
+            <span class=format!("status {}", status.as_str().to_lowercase())>{status.as_str().to_lowercase()}</span>
+        </div>
+        <nav class="tabs">
+            {tab_link("overview", "Overview")}
+            {tab_link("charts", "Charts")}
+            {tab_link("artifacts", "Artifacts")}
+        </nav>
+        <Show when=move || tab.get() == "overview">
+            <Overview page=page_for_overview.clone() refetch />
+        </Show>
+        <Show when=move || tab.get() == "charts">
+            <RunCharts run_id=rid_charts.clone() metrics=summaries.clone() />
+        </Show>
+        <Show when=move || is_artifacts.get()>
+            <ArtifactBrowser run_id=rid_art.clone() experiment_id=exp_art.clone() selected=artifact_path />
+        </Show>
+    }
+    .into_any()
+}
+
+#[component]
+fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let run = page.run.clone();
+    let info = run.info.clone();
+    let tag = |k: &str| run.data.tags.iter().find(|t| t.key == k).map(|t| t.value.clone());
+    let duration = info.end_time.map(|e| format_duration(e - info.start_time));
+    let note = tag(tags::NOTE).unwrap_or_default();
+    let (editing, set_editing) = signal(false);
+    let (draft, set_draft) = signal(note.clone());
+    let (error, set_error) = signal(None::<String>);
+    let (param_query, set_param_query) = signal(String::new());
+    let (metric_query, set_metric_query) = signal(String::new());
+    let (new_key, set_new_key) = signal(String::new());
+    let (new_value, set_new_value) = signal(String::new());
+    let rid = info.run_id.clone();
+    let save_note = move |_| {
+        let (rid, text) = (rid.clone(), draft.get_untracked());
+        spawn_local(async move {
+            match set_run_tag(rid, tags::NOTE.into(), text).await {
+                Ok(()) => {
+                    set_editing.set(false);
+                    refetch();
+                }
+                Err(e) => set_error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let rid = info.run_id.clone();
+    let add_tag = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (rid, k, v) = (rid.clone(), new_key.get_untracked(), new_value.get_untracked());
+        if k.trim().is_empty() {
+            return;
+        }
+        spawn_local(async move {
+            match set_run_tag(rid, k.trim().to_string(), v).await {
+                Ok(()) => refetch(),
+                Err(e) => set_error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let user_tags: Vec<_> = run.data.tags.iter().filter(|t| !t.key.starts_with("mlflow.")).cloned().collect();
+    let rid = info.run_id.clone();
+    let tag_rows = user_tags
+        .into_iter()
+        .map(|t| {
+            let (rid, key) = (rid.clone(), t.key.clone());
+            let remove = move |_| {
+                let (rid, key) = (rid.clone(), key.clone());
+                spawn_local(async move {
+                    match delete_run_tag(rid, key).await {
+                        Ok(()) => refetch(),
+                        Err(e) => set_error.set(Some(e.to_string())),
+                    }
+                });
+            };
+            view! {
+                <tr>
+                    <td class="mono">{t.key.clone()}</td>
+                    <td>{t.value.clone()}</td>
+                    <td><button class="link" on:click=remove>"Remove"</button></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let params = run.data.params.clone();
+    let param_rows = move || {
+        let q = param_query.get().to_lowercase();
+        params
+            .iter()
+            .filter(|p| q.is_empty() || p.key.to_lowercase().contains(&q) || p.value.to_lowercase().contains(&q))
+            .map(|p| view! { <tr><td class="mono">{p.key.clone()}</td><td>{p.value.clone()}</td></tr> })
+            .collect_view()
+    };
+    let metrics = page.metrics.clone();
+    let metric_rows = move || {
+        let q = metric_query.get().to_lowercase();
+        metrics
+            .iter()
+            .filter(|m| q.is_empty() || m.key.to_lowercase().contains(&q))
+            .map(metric_row)
+            .collect_view()
+    };
+    let parent = page.parent.clone().map(|p| {
+        view! { <A href=format!("/experiments/{}/runs/{}", p.experiment_id, p.run_id)>{p.name}</A> }
+    });
+    let children = page
+        .children
+        .clone()
+        .into_iter()
+        .map(|c| view! { <li><A href=format!("/experiments/{}/runs/{}", c.experiment_id, c.run_id)>{c.name.clone()}</A></li> })
+        .collect_view();
+    let datasets = run
+        .inputs
+        .dataset_inputs
+        .iter()
+        .map(|d| {
+            let context = d.tags.iter().find(|t| t.key == tags::DATASET_CONTEXT).map(|t| t.value.clone()).unwrap_or_default();
+            view! {
+                <tr>
+                    <td>{d.dataset.name.clone()}</td>
+                    <td class="mono">{d.dataset.digest.clone()}</td>
+                    <td>{context}</td>
+                    <td class="mono wrap">{d.dataset.source.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let models = page
+        .logged_models
+        .clone()
+        .into_iter()
+        .map(|m| {
+            view! {
+                <li>
+                    <A href=format!("/logged-models/{}", m.info.model_id)>{m.info.name.clone()}</A>
+                    <span class="muted">" " {m.info.model_id.clone()} " · " {m.info.status.label()}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    let registered = page
+        .registered
+        .clone()
+        .into_iter()
+        .map(|v| {
+            view! {
+                <li>
+                    <A href=format!("/models/{}/versions/{}", encode(&v.name), v.version)>
+                        {format!("{} v{}", v.name, v.version)}
+                    </A>
+                </li>
+            }
+        })
+        .collect_view();
+    let status = info.status;
+    view! {
+        {move || error.get().map(|e| view! { <ErrorNote message=e /> })}
+        <div class="overview">
+            <div class="main-col">
+                <h2>"Description"</h2>
+                <Show
+                    when=move || editing.get()
+                    fallback={
+                        let note = note.clone();
+                        move || {
+                            let note = note.clone();
+                            view! {
+                                <div class="markdown" id="description">
+                                    {if note.is_empty() {
+                                        view! { <p class="muted">"No description."</p> }.into_any()
+                                    } else {
+                                        markdown(&note).into_any()
+                                    }}
+                                </div>
+                                <button class="link" id="edit-description" on:click=move |_| set_editing.set(true)>"Edit"</button>
+                            }
+                        }
+                    }
+                >
+                    <textarea
+                        id="description-editor"
+                        rows="6"
+                        prop:value=draft
+                        on:input=move |ev| set_draft.set(event_target_value(&ev))
+                    ></textarea>
+                    <div class="row">
+                        <button on:click=save_note.clone() id="save-description">"Save"</button>
+                        <button class="link" on:click=move |_| set_editing.set(false)>"Cancel"</button>
+                    </div>
+                </Show>
+                <h2>"Metrics"</h2>
+                <input type="search" placeholder="Search metrics" prop:value=metric_query
+                    on:input=move |ev| set_metric_query.set(event_target_value(&ev)) />
+                <table class="grid" id="metrics-table">
+                    <thead><tr><th>"Metric"</th><th>"Latest"</th><th>"Min"</th><th>"Max"</th><th>"Steps"</th></tr></thead>
+                    <tbody>{metric_rows}</tbody>
+                </table>
+                <h2>"Parameters"</h2>
+                <input type="search" id="param-search" placeholder="Search parameters" prop:value=param_query
+                    on:input=move |ev| set_param_query.set(event_target_value(&ev)) />
+                <table class="grid" id="params-table">
+                    <thead><tr><th>"Parameter"</th><th>"Value"</th></tr></thead>
+                    <tbody>{param_rows}</tbody>
+                </table>
+                <h2>"Datasets"</h2>
+                {if run.inputs.dataset_inputs.is_empty() {
+                    view! { <p class="muted">"No dataset inputs."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="grid" id="datasets">
+                            <thead><tr><th>"Name"</th><th>"Digest"</th><th>"Context"</th><th>"Source"</th></tr></thead>
+                            <tbody>{datasets}</tbody>
+                        </table>
+                    }.into_any()
+                }}
+            </div>
+            <aside class="side-col">
+                <table class="kv" id="run-info"><tbody>
+                    <tr><th>"Run ID"</th><td class="mono">{info.run_id.clone()}</td></tr>
+                    <tr><th>"Status"</th><td>{status.as_str().to_lowercase()}{(status == RunStatus::Running).then_some(" (still logging)")}</td></tr>
+                    <tr><th>"Started"</th><td>{format_time(info.start_time)}</td></tr>
+                    <tr><th>"Ended"</th><td>{info.end_time.map(format_time).unwrap_or_else(|| "–".into())}</td></tr>
+                    <tr><th>"Duration"</th><td>{duration.unwrap_or_else(|| "–".into())}</td></tr>
+                    <tr><th>"User"</th><td>{info.user_id.clone()}</td></tr>
+                    <tr><th>"Source"</th><td class="mono wrap">{tag(tags::SOURCE_NAME).unwrap_or_default()}</td></tr>
+                    <tr><th>"Git commit"</th><td class="mono">{tag(tags::GIT_COMMIT).unwrap_or_default()}</td></tr>
+                    <tr><th>"Artifacts"</th><td class="mono wrap">{info.artifact_uri.clone()}</td></tr>
+                    <tr><th>"Parent run"</th><td>{parent}</td></tr>
+                </tbody></table>
+                {(!page.children.is_empty()).then(|| view! { <h3>"Child runs"</h3> <ul id="child-runs">{children}</ul> })}
+                {(!page.logged_models.is_empty()).then(|| view! { <h3>"Logged models"</h3> <ul id="logged-models">{models}</ul> })}
+                {(!page.registered.is_empty()).then(|| view! { <h3>"Registered as"</h3> <ul id="registered-versions">{registered}</ul> })}
+                <h3>"Tags"</h3>
+                <table class="grid" id="tags-table"><tbody>{tag_rows}</tbody></table>
+                <form class="inline-form" on:submit=add_tag id="add-tag">
+                    <input placeholder="key" prop:value=new_key on:input=move |ev| set_new_key.set(event_target_value(&ev)) />
+                    <input placeholder="value" prop:value=new_value on:input=move |ev| set_new_value.set(event_target_value(&ev)) />
+                    <button type="submit">"Add tag"</button>
+                </form>
+            </aside>
+        </div>
+    }
+    .into_any()
+}
+
+fn metric_row(m: &MetricSummary) -> impl IntoView {
+    let opt = |v: Option<f64>| v.map(format_value).unwrap_or_else(|| "–".into());
+    view! {
+        <tr>
+            <td class="mono">{m.key.clone()}</td>
+            <td class="num" title=m.latest.to_string()>{format_value(m.latest)}</td>
+            <td class="num">{opt(m.min)}</td>
+            <td class="num">{opt(m.max)}</td>
+            <td class="num">{m.count}</td>
+        </tr>
+    }
+}
+
+/// Chart settings from the URL: x axis, log y, smoothing.
+#[derive(Clone, PartialEq)]
+pub struct ChartSettings {
+    pub x: String,
+    pub log_y: bool,
+    pub smooth: f64,
+}
+
+pub fn chart_settings() -> Memo<ChartSettings> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        let q = query.read();
+        ChartSettings {
+            x: q.get("x").filter(|x| ["step", "time", "relative"].contains(&x.as_str())).unwrap_or_else(|| "step".into()),
+            log_y: q.get("log").is_some_and(|l| l == "1"),
+            smooth: q.get("smooth").and_then(|s| s.parse().ok()).unwrap_or(0.0f64).clamp(0.0, 0.99),
+        }
+    })
+}
+
+/// The x-axis, log and smoothing controls; each change goes into the URL.
+#[component]
+pub fn ChartControls(settings: Memo<ChartSettings>) -> impl IntoView {
+    let navigate = use_navigate();
+    let query = use_query_map();
+    let set = move |key: &'static str, value: String| {
+        let mut pairs: Vec<(String, String)> =
+            query.get_untracked().into_iter().filter(|(k, _)| k != key).map(|(k, v)| (k.to_string(), v)).collect();
+        if !value.is_empty() {
+            pairs.push((key.to_string(), value));
+        }
+        let qs = pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+        let path = window().location().pathname().unwrap_or_default();
+        navigate(&format!("{path}?{qs}"), Default::default());
+    };
+    let (set_x, set_log, set_smooth) = (set.clone(), set.clone(), set);
+    view! {
+        <div class="toolbar chart-controls">
+            <label>
+                "X axis "
+                <select id="x-axis" on:change=move |ev| set_x("x", event_target_value(&ev))
+                    prop:value=move || settings.get().x>
+                    <option value="step">"Step"</option>
+                    <option value="time">"Wall time"</option>
+                    <option value="relative">"Relative time"</option>
+                </select>
+            </label>
+            <label class="pick">
+                <input type="checkbox" id="log-y" prop:checked=move || settings.get().log_y
+                    on:change=move |ev| set_log("log", if event_target_checked(&ev) { "1".into() } else { String::new() }) />
+                "Log scale"
+            </label>
+            <label>
+                "Smoothing "
+                <input type="range" id="smoothing" min="0" max="0.95" step="0.05"
+                    prop:value=move || settings.get().smooth.to_string()
+                    on:change=move |ev| set_smooth("smooth", event_target_value(&ev)) />
+            </label>
+        </div>
+    }
+}
+
+/// x values for a series under the chosen x axis.
+pub fn x_values(x: &str, steps: &[i64], times: &[i64], start: i64) -> Vec<f64> {
+    match x {
+        "time" => times.iter().map(|t| *t as f64).collect(),
+        "relative" => times.iter().map(|t| (t - start) as f64 / 1000.0).collect(),
+        _ => steps.iter().map(|s| *s as f64).collect(),
+    }
+}
+
+pub fn x_title(x: &str) -> &'static str {
+    match x {
+        "time" => "wall time",
+        "relative" => "seconds since start",
+        _ => "step",
+    }
+}
+
+#[component]
+fn RunCharts(run_id: String, metrics: Vec<MetricSummary>) -> impl IntoView {
+    let settings = chart_settings();
+    if metrics.is_empty() {
+        return view! { <p class="empty">"This run has no metrics."</p> }.into_any();
+    }
+    let charts = metrics
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| view! { <MetricChart run_id=run_id.clone() key=m.key.clone() index=i settings /> })
+        .collect_view();
+    view! {
+        <ChartControls settings />
+        <div class="chart-grid">{charts}</div>
+    }
+    .into_any()
+}
+
+#[component]
+fn MetricChart(run_id: String, key: String, index: usize, settings: Memo<ChartSettings>) -> impl IntoView {
+    let (rid, k) = (run_id.clone(), key.clone());
+    // Chart data loads in the browser only: charts are drawn there, and the
+    // server's render does not wait for it.
+    let series = LocalResource::new(move || metric_series(vec![rid.clone()], k.clone(), None, None, CHART_POINTS));
+    let k = key.clone();
+    let figure = Signal::derive(move || {
+        let s = settings.get();
+        let data = series.get()?.ok()?;
+        let one = data.into_iter().next()?;
+        let start = one.times.first().copied().unwrap_or(0);
+        let mut traces = Vec::new();
+        let x = x_values(&s.x, &one.steps, &one.times, start);
+        if s.smooth > 0.0 {
+            traces.push(Trace { name: "raw".into(), x: x.clone(), y: one.values.clone(), color: format!("{}55", color(index)), ..Default::default() });
+        }
+        traces.push(Trace { name: k.clone(), x, y: smooth(&one.values, s.smooth), color: color(index), width: 2.0, ..Default::default() });
+        Some(Figure { traces, x_title: x_title(&s.x).into(), y_title: k.clone(), y_log: s.log_y, x_dates: s.x == "time", ..Default::default() })
+    });
+    let total = move || series.get().and_then(|r| r.ok()).and_then(|d| d.first().map(|s| (s.total, s.steps.len())));
+    let id = format!("chart-{index}");
+    view! {
+        <figure class="chart-card" data-metric=key.clone()>
+            <figcaption>
+                <span class="mono">{key.clone()}</span>
+                <span class="muted">
+                    {move || total().map(|(t, shown)| if t > shown { format!("{t} points, {shown} drawn") } else { format!("{t} points") })}
+                </span>
+            </figcaption>
+            <Chart id figure />
+        </figure>
+    }
+}

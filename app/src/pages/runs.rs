@@ -1,0 +1,453 @@
+//! `/experiments/{id}`: the runs table. Filter (MLflow's search syntax),
+//! sort order, visible columns and the deleted-runs view live in the query
+//! string, so a link reproduces the view.
+
+use super::{ErrorNote, Loading};
+use crate::format::{encode, format_duration, format_time, format_value};
+use crate::server_fns::{experiment_runs, set_runs_deleted, RunsPage};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use tracking::{tags, Run, RunStatus};
+
+/// The view state in the URL.
+#[derive(Clone, PartialEq, Default)]
+struct View {
+    filter: String,
+    order: String,
+    /// Visible metric/param columns (`metrics.loss`, `params.lr`); empty: all.
+    cols: Vec<String>,
+    deleted: bool,
+}
+
+impl View {
+    fn url(&self, experiment_id: &str) -> String {
+        let mut q = Vec::new();
+        if !self.filter.is_empty() {
+            q.push(format!("filter={}", encode(&self.filter)));
+        }
+        if !self.order.is_empty() {
+            q.push(format!("order={}", encode(&self.order)));
+        }
+        if !self.cols.is_empty() {
+            q.push(format!("cols={}", encode(&self.cols.join(","))));
+        }
+        if self.deleted {
+            q.push("deleted=1".into());
+        }
+        let qs = if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) };
+        format!("/experiments/{experiment_id}{qs}")
+    }
+}
+
+fn tag<'a>(run: &'a Run, key: &str) -> Option<&'a str> {
+    run.data.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
+}
+
+fn status_class(s: RunStatus) -> &'static str {
+    match s {
+        RunStatus::Running => "status running",
+        RunStatus::Finished => "status finished",
+        RunStatus::Failed => "status failed",
+        RunStatus::Killed => "status killed",
+        RunStatus::Scheduled => "status scheduled",
+    }
+}
+
+#[component]
+pub fn RunsPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let experiment_id = move || params.read().get("id").unwrap_or_default();
+    let view_state = Memo::new(move |_| {
+        let q = query.read();
+        View {
+            filter: q.get("filter").unwrap_or_default(),
+            order: q.get("order").unwrap_or_default(),
+            cols: q.get("cols").map(|c| c.split(',').filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default(),
+            deleted: q.get("deleted").is_some_and(|d| d == "1"),
+        }
+    });
+    let page = Resource::new(
+        move || (experiment_id(), view_state.get().filter, view_state.get().order, view_state.get().deleted),
+        |(id, filter, order, deleted)| experiment_runs(id, filter, Some(order), deleted, None),
+    );
+    view! {
+        <section class="page wide">
+            <Transition fallback=|| view! { <Loading what="runs" /> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(p) => view! { <RunsView page=p view=view_state /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
+    let navigate = use_navigate();
+    let experiment = page.experiment.clone();
+    let exp_id = experiment.experiment_id.clone();
+    let (runs, set_runs) = signal(page.runs.clone());
+    let (next_token, set_next_token) = signal(page.next_page_token.clone());
+    let (selected, set_selected) = signal(BTreeSet::<String>::new());
+    let (expanded, set_expanded) = signal(HashSet::<String>::new());
+    let (show_picker, set_show_picker) = signal(false);
+    let (action_error, set_action_error) = signal(None::<String>);
+    let (filter_text, set_filter_text) = signal(view.get_untracked().filter);
+
+    // Every metric and param key in the loaded runs.
+    let all_columns = Memo::new(move |_| {
+        let runs = runs.read();
+        let metrics: BTreeSet<String> = runs.iter().flat_map(|r| r.data.metrics.iter().map(|m| m.key.clone())).collect();
+        let params: BTreeSet<String> = runs.iter().flat_map(|r| r.data.params.iter().map(|p| p.key.clone())).collect();
+        metrics.into_iter().map(|k| format!("metrics.{k}")).chain(params.into_iter().map(|k| format!("params.{k}"))).collect::<Vec<_>>()
+    });
+    let columns = Memo::new(move |_| {
+        let chosen = view.get().cols;
+        if chosen.is_empty() { all_columns.get() } else { chosen }
+    });
+
+    let go = {
+        let navigate = navigate.clone();
+        let exp_id = exp_id.clone();
+        move |v: View| navigate(&v.url(&exp_id), Default::default())
+    };
+    let apply_filter = {
+        let go = go.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let mut v = view.get_untracked();
+            v.filter = filter_text.get_untracked().trim().to_string();
+            go(v);
+        }
+    };
+    let sort_by = {
+        let go = go.clone();
+        move |key: String| {
+            let mut v = view.get_untracked();
+            v.order = if v.order == format!("{key} DESC") { format!("{key} ASC") } else { format!("{key} DESC") };
+            go(v);
+        }
+    };
+    let toggle_column = {
+        let go = go.clone();
+        move |col: String| {
+            let mut v = view.get_untracked();
+            let mut cols = if v.cols.is_empty() { all_columns.get_untracked() } else { v.cols.clone() };
+            if let Some(i) = cols.iter().position(|c| *c == col) {
+                cols.remove(i);
+            } else {
+                cols.push(col);
+            }
+            v.cols = if cols.is_empty() { vec!["-".into()] } else { cols };
+            go(v);
+        }
+    };
+    let toggle_deleted = {
+        let go = go.clone();
+        move |_| {
+            let mut v = view.get_untracked();
+            v.deleted = !v.deleted;
+            go(v);
+        }
+    };
+    let load_more = {
+        let exp_id = exp_id.clone();
+        move |_| {
+            let Some(token) = next_token.get_untracked() else { return };
+            let v = view.get_untracked();
+            let exp_id = exp_id.clone();
+            spawn_local(async move {
+                match experiment_runs(exp_id, v.filter, Some(v.order), v.deleted, Some(token)).await {
+                    Ok(p) => {
+                        set_runs.update(|r| r.extend(p.runs));
+                        set_next_token.set(p.next_page_token);
+                    }
+                    Err(e) => set_action_error.set(Some(e.to_string())),
+                }
+            });
+        }
+    };
+    let delete_selected = move |_| {
+        let ids: Vec<String> = selected.get_untracked().into_iter().collect();
+        if ids.is_empty() {
+            return;
+        }
+        let deleted = view.get_untracked().deleted;
+        spawn_local(async move {
+            match set_runs_deleted(ids.clone(), !deleted).await {
+                Ok(()) => {
+                    set_runs.update(|r| r.retain(|run| !ids.contains(&run.info.run_id)));
+                    set_selected.set(BTreeSet::new());
+                }
+                Err(e) => set_action_error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let compare_href = move || {
+        let ids: Vec<String> = selected.get().into_iter().collect();
+        format!("/compare?runs={}", ids.join(","))
+    };
+
+    // Rows: parents first, their children below them when expanded.
+    let rows = {
+        let exp_id = exp_id.clone();
+        let sort_by = sort_by.clone();
+        move || {
+            let runs = runs.get();
+            let ids: HashSet<&str> = runs.iter().map(|r| r.info.run_id.as_str()).collect();
+            let mut children: HashMap<String, Vec<&Run>> = HashMap::new();
+            let mut top = Vec::new();
+            for r in &runs {
+                match tag(r, tags::PARENT_RUN_ID).filter(|p| ids.contains(p)) {
+                    Some(p) => children.entry(p.to_string()).or_default().push(r),
+                    None => top.push(r),
+                }
+            }
+            let cols = columns.get();
+            let open = expanded.get();
+            let mut out = Vec::new();
+            for r in top {
+                let kids = children.remove(&r.info.run_id).unwrap_or_default();
+                let is_open = open.contains(&r.info.run_id);
+                out.push(run_row(r, &cols, &exp_id, 0, Some((kids.len(), is_open)), set_expanded, selected, set_selected));
+                if is_open {
+                    for k in kids {
+                        out.push(run_row(k, &cols, &exp_id, 1, None, set_expanded, selected, set_selected));
+                    }
+                }
+            }
+            let _ = &sort_by;
+            out.collect_view()
+        }
+    };
+    let header = move || {
+        let order = view.get().order;
+        let sort_by = sort_by.clone();
+        let th = move |label: String, key: String| {
+            let arrow = if order == format!("{key} DESC") {
+                " ↓"
+            } else if order == format!("{key} ASC") {
+                " ↑"
+            } else {
+                ""
+            };
+            let sort_by = sort_by.clone();
+            let k = key.clone();
+            view! {
+                <th class="sortable" data-key=key.clone() on:click=move |_| sort_by(k.clone()) title=key>
+                    {label}{arrow}
+                </th>
+            }
+        };
+        let mut cells = vec![
+            th("Run".into(), "attributes.run_name".into()).into_any(),
+            th("Status".into(), "attributes.status".into()).into_any(),
+            th("Started".into(), "attributes.start_time".into()).into_any(),
+            view! { <th>"Duration"</th> }.into_any(),
+            th("User".into(), "attributes.user_id".into()).into_any(),
+            view! { <th>"Source"</th> }.into_any(),
+            view! { <th>"Commit"</th> }.into_any(),
+        ];
+        for col in columns.get() {
+            let (kind, name) = col.split_once('.').unwrap_or(("", &col));
+            let label = if kind == "params" { format!("{name} (param)") } else { name.to_string() };
+            let key = format!("{kind}.`{name}`");
+            cells.push(th(label, key).into_any());
+        }
+        cells
+    };
+    let picker = move || {
+        show_picker.get().then(|| {
+            let chosen = columns.get();
+            let toggle_column = toggle_column.clone();
+            let items = all_columns
+                .get()
+                .into_iter()
+                .map(|c| {
+                    let on = chosen.contains(&c);
+                    let toggle_column = toggle_column.clone();
+                    let c2 = c.clone();
+                    view! {
+                        <label class="pick">
+                            <input type="checkbox" prop:checked=on on:change=move |_| toggle_column(c2.clone()) />
+                            {c}
+                        </label>
+                    }
+                })
+                .collect_view();
+            view! { <div class="column-picker" id="column-picker">{items}</div> }
+        })
+    };
+
+    view! {
+        <div class="page-head">
+            <h1>
+                <A href="/">"Experiments"</A>
+                " / "
+                {experiment.name.clone()}
+            </h1>
+            <span class="muted">"ID " {exp_id.clone()}</span>
+        </div>
+        <form class="filter-bar" on:submit=apply_filter>
+            <input
+                id="run-filter"
+                class="mono"
+                placeholder="metrics.val_loss < 0.5 AND params.optimizer = 'adam'"
+                prop:value=filter_text
+                on:input=move |ev| set_filter_text.set(event_target_value(&ev))
+            />
+            <button type="submit">"Search"</button>
+        </form>
+        {page.filter_error.clone().map(|e| view! { <p class="error" id="filter-error" role="alert">{e}</p> })}
+        {move || action_error.get().map(|e| view! { <ErrorNote message=e /> })}
+        <div class="toolbar">
+            <span class="muted" id="run-count">
+                {move || {
+                    let n = runs.read().len();
+                    let more = if next_token.read().is_some() { "+" } else { "" };
+                    format!("{n}{more} runs")
+                }}
+            </span>
+            <button on:click=move |_| set_show_picker.update(|s| *s = !*s) id="columns-button">
+                "Columns"
+            </button>
+            <A href=compare_href attr:class=move || {
+                if selected.read().len() >= 2 { "button" } else { "button disabled" }
+            } attr:id="compare-button">
+                {move || format!("Compare ({})", selected.read().len())}
+            </A>
+            <button on:click=delete_selected disabled=move || selected.read().is_empty()>
+                {move || if view.get().deleted { "Restore selected" } else { "Delete selected" }}
+            </button>
+            <label class="pick">
+                <input type="checkbox" prop:checked=move || view.get().deleted on:change=toggle_deleted />
+                "Deleted runs"
+            </label>
+        </div>
+        {picker}
+        <div class="table-scroll">
+            <table class="grid runs" id="runs">
+                <thead>
+                    <tr>
+                        <th class="check"></th>
+                        {header}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        {move || {
+            if runs.read().is_empty() && page.filter_error.is_none() {
+                Some(view! { <p class="empty">"No runs match."</p> })
+            } else {
+                None
+            }
+        }}
+        <Show when=move || next_token.read().is_some()>
+            <button class="load-more" on:click=load_more.clone()>"Load more runs"</button>
+        </Show>
+    }
+    .into_any()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_row(
+    r: &Run,
+    cols: &[String],
+    exp_id: &str,
+    depth: usize,
+    kids: Option<(usize, bool)>,
+    set_expanded: WriteSignal<HashSet<String>>,
+    selected: ReadSignal<BTreeSet<String>>,
+    set_selected: WriteSignal<BTreeSet<String>>,
+) -> AnyView {
+    let id = r.info.run_id.clone();
+    let href = format!("/experiments/{exp_id}/runs/{id}");
+    let duration = r.info.end_time.map(|e| format_duration(e - r.info.start_time)).unwrap_or_else(|| "–".into());
+    let source = tag(r, tags::SOURCE_NAME).map(|s| s.rsplit('/').next().unwrap_or(s).to_string()).unwrap_or_default();
+    let commit = tag(r, "mlflow.source.git.commit").map(|c| c.chars().take(8).collect::<String>()).unwrap_or_default();
+    let cells = cols
+        .iter()
+        .map(|col| {
+            let (kind, name) = col.split_once('.').unwrap_or(("", col));
+            match kind {
+                "metrics" => match r.data.metrics.iter().find(|m| m.key == name) {
+                    Some(m) => view! { <td class="num" title=m.value.to_string()>{format_value(m.value)}</td> }.into_any(),
+                    None => view! { <td class="num muted">"–"</td> }.into_any(),
+                },
+                _ => match r.data.params.iter().find(|p| p.key == name) {
+                    Some(p) => view! { <td title=p.value.clone()>{p.value.clone()}</td> }.into_any(),
+                    None => view! { <td class="muted">"–"</td> }.into_any(),
+                },
+            }
+        })
+        .collect_view();
+    let toggle = kids.filter(|(n, _)| *n > 0).map(|(n, open)| {
+        let id = id.clone();
+        view! {
+            <button
+                class="expand"
+                aria-expanded=open.to_string()
+                on:click=move |_| {
+                    set_expanded
+                        .update(|s| {
+                            if !s.remove(&id) {
+                                s.insert(id.clone());
+                            }
+                        })
+                }
+            >
+                {if open { "▾" } else { "▸" }}
+                {format!(" {n}")}
+            </button>
+        }
+    });
+    let id_check = id.clone();
+    let id_checked = id.clone();
+    let is_child = depth > 0;
+    let run_name = r.info.run_name.clone();
+    let status = r.info.status;
+    let start_time = r.info.start_time;
+    let user_id = r.info.user_id.clone();
+    let source_full = tag(r, tags::SOURCE_NAME).unwrap_or_default().to_string();
+    view! {
+        <tr data-run-id=id.clone() class:child=is_child>
+            <td class="check">
+                <input
+                    type="checkbox"
+                    aria-label="select run"
+                    prop:checked=move || selected.read().contains(&id_checked)
+                    on:change=move |_| {
+                        set_selected
+                            .update(|s| {
+                                if !s.remove(&id_check) {
+                                    s.insert(id_check.clone());
+                                }
+                            })
+                    }
+                />
+            </td>
+            <td class="name">
+                {toggle}
+                <A href=href>{run_name}</A>
+            </td>
+            <td>
+                <span class=status_class(status)>{status.as_str().to_lowercase()}</span>
+            </td>
+            <td>{format_time(start_time)}</td>
+            <td class="num">{duration}</td>
+            <td>{user_id}</td>
+            <td title=source_full>{source}</td>
+            <td class="mono">{commit}</td>
+            {cells}
+        </tr>
+    }
+    .into_any()
+}
