@@ -1,11 +1,12 @@
 // Browser tests: Debian's Chromium driven by playwright-core against a real
 // mltrack populated through the real mlflow client (see end2end/run.sh).
-// Usage: node end2end/e2e.mjs <base-url>
+// Usage: node end2end/e2e.mjs <base-url> '<ids json from populate.py>'
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:5000';
+const ids = JSON.parse(process.argv[3] ?? '{}');
 const shots = new URL('./screenshots/', import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
 
@@ -16,8 +17,10 @@ const browser = await chromium.launch({
          '--disable-component-update', '--disable-sync'],
 });
 let passed = 0, failed = 0;
+const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
 
 async function test(name, fn, { allow = null } = {}) {
+  if (only && !only.test(name)) return;
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const errors = [];
   page.on('pageerror', e => errors.push(e.message));
@@ -28,13 +31,18 @@ async function test(name, fn, { allow = null } = {}) {
     console.log(`ok - ${name}`);
     passed++;
   } catch (e) {
-    console.log(`FAILED - ${name}\n${e.stack}`);
+    console.log(`FAILED - ${name}\n${e.stack}\n${errors.join('\n')}`);
     await page.screenshot({ path: `${shots}FAILED-${name.replace(/\W+/g, '-')}.png` }).catch(() => {});
     failed++;
   } finally {
     await page.close();
   }
 }
+
+const hydrated = page => page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
+const exp = ids.experiment;
+const runUrl = id => `/experiments/${exp}/runs/${id}`;
+const rowNames = page => page.$$eval('#runs tbody td.name a', as => as.map(a => a.textContent));
 
 await test('experiments page renders on the server and hydrates', async page => {
   // Server-side rendering: the table is in the HTML before any script runs.
@@ -43,21 +51,234 @@ await test('experiments page renders on the server and hydrates', async page => 
   assert.match(html, /e2e-alpha/);
 
   await page.goto(base + '/');
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
+  await hydrated(page);
   const names = await page.$$eval('#experiments td.name', tds => tds.map(t => t.textContent));
   assert.ok(names.includes('e2e-alpha') && names.includes('e2e-beta') && names.includes('Default'), names.join());
+  const alpha = await page.$eval(`#experiments tr[data-experiment-id="${exp}"]`, tr => tr.children[2].textContent);
+  assert.equal(alpha, '10', 'run count of e2e-alpha');
   await page.screenshot({ path: `${shots}experiments.png` });
 
   // Hydrated: typing in the search box filters the rows in the browser.
   await page.fill('#experiment-search', 'beta');
   await page.waitForFunction(() => document.querySelectorAll('#experiments tbody tr').length === 1);
   assert.equal(await page.textContent('#experiments td.name'), 'e2e-beta');
+
+  // Create an experiment from the UI; it appears in the list.
+  await page.fill('#experiment-search', '');
+  await page.fill('#new-experiment', 'made-in-the-ui');
+  await page.click('.inline-form button[type=submit]');
+  await page.waitForFunction(() => [...document.querySelectorAll('#experiments td.name')].some(t => t.textContent === 'made-in-the-ui'));
+});
+
+await test('runs table: filter, bad filter, sort, nested runs, select and compare', async page => {
+  const html = await (await fetch(`${base}/experiments/${exp}`)).text();
+  assert.match(html, /run-failed/, 'rows rendered on the server');
+  await page.goto(`${base}/experiments/${exp}`);
+  await hydrated(page);
+  await page.screenshot({ path: `${shots}runs.png` });
+  assert.ok((await rowNames(page)).includes('hp-sweep-depth'));
+  assert.ok(!(await rowNames(page)).includes('depth-0'), 'children are folded under their parent');
+
+  // Nested runs expand under the parent.
+  await page.click(`tr[data-run-id="${ids.parent}"] button.expand`);
+  await page.waitForSelector('#runs tr.child');
+  assert.equal((await page.$$('#runs tr.child')).length, 3);
+
+  // MLflow's filter syntax; the state goes into the URL.
+  await page.fill('#run-filter', "params.optimizer = 'sgd' AND metrics.val_loss < 10");
+  await page.click('.filter-bar button');
+  await page.waitForURL(/filter=/);
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 2);
+  assert.deepEqual((await rowNames(page)).sort(), ['run-02', 'run-03']);
+
+  // A bad filter says where it is wrong, inline.
+  await page.fill('#run-filter', 'metrics.val_loss <<< 1');
+  await page.click('.filter-bar button');
+  await page.waitForSelector('#filter-error');
+  assert.match(await page.textContent('#filter-error'), /character/);
+
+  // Sort by a metric column, descending then ascending; a reload keeps it.
+  await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent("params.optimizer = 'adam'")}`);
+  await hydrated(page);
+  await page.click('th[data-key="metrics.`val_loss`"]');
+  await page.waitForURL(/order=/);
+  await page.waitForFunction(() => document.querySelector('th[data-key="metrics.`val_loss`"]').textContent.includes('↓'));
+  const desc = await rowNames(page);
+  await page.reload();
+  await hydrated(page);
+  assert.deepEqual(await rowNames(page), desc, 'a reload shows the same order');
+  await page.click('th[data-key="metrics.`val_loss`"]');
+  await page.waitForFunction(() => document.querySelector('th[data-key="metrics.`val_loss`"]').textContent.includes('↑'));
+
+  // Column picker: hide a column; the choice is in the URL.
+  await page.click('#columns-button');
+  await page.click('#column-picker label:has-text("metrics.accuracy") input');
+  await page.waitForURL(/cols=/);
+  assert.equal(await page.$('th[data-key="metrics.`accuracy`"]'), null);
+
+  // Select two runs and compare them.
+  await page.goto(`${base}/experiments/${exp}`);
+  await hydrated(page);
+  await page.check(`tr[data-run-id="${ids.runs[0]}"] td.check input`);
+  await page.check(`tr[data-run-id="${ids.runs[2]}"] td.check input`);
+  await page.click('#compare-button');
+  await page.waitForURL(/\/compare\?runs=/);
+  assert.ok(page.url().includes(ids.runs[0]) && page.url().includes(ids.runs[2]));
+  await page.waitForSelector('#compare-chart[data-drawn="true"]', { timeout: 30000 });
+});
+
+await test('compare: overlaid chart, grouping, x by another metric, scatter, parameter diff; the link reproduces it', async page => {
+  const url = `${base}/compare?runs=${ids.runs.join(',')}&metric=val_loss&group=params.optimizer&sx=params.lr&sy=metrics.val_loss`;
+  await page.goto(url);
+  await hydrated(page);
+  await page.waitForSelector('#compare-chart[data-drawn="true"] .scatterlayer .trace', { timeout: 30000 });
+  const legend = await page.$$eval('#compare-chart .legendtext', ts => ts.map(t => t.textContent));
+  assert.ok(legend.some(t => t.includes('adam (2 runs)')) && legend.some(t => t.includes('sgd (2 runs)')), legend.join());
+  assert.equal(await page.$eval('#compare-group', s => s.value), 'params.optimizer');
+  await page.waitForSelector('#scatter-chart[data-drawn="true"] .scatterlayer .point');
+  assert.equal((await page.$$('#scatter-chart .scatterlayer .point')).length, 4);
+  // Parameters that differ are marked; "only differences" hides the rest.
+  const differs = await page.$$eval('#compare-params tr.differs th', ths => ths.map(t => t.textContent));
+  assert.ok(differs.includes('lr') && differs.includes('optimizer') && !differs.includes('dropout'), differs.join());
+  await page.check('#diff-only');
+  await page.waitForURL(/diff=1/);
+  await page.waitForFunction(() => ![...document.querySelectorAll('#compare-params th')].some(t => t.textContent === 'dropout'));
+  await page.screenshot({ path: `${shots}compare.png`, fullPage: true });
+
+  // X axis by another metric, log scatter axis: each goes into the URL.
+  await page.selectOption('#compare-x', 'metric:train_loss');
+  await page.waitForURL(/x=metric%3Atrain_loss/);
+  await page.waitForFunction(() => document.querySelector('#compare-chart .xtitle')?.textContent === 'train_loss');
+  await page.check('#scatter-log-x');
+  await page.waitForURL(/sxlog=1/);
+  const shared = page.url();
+  // A teammate opening the link sees the same view.
+  const other = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await other.goto(shared);
+  await other.waitForSelector('body[data-hydrated="true"]');
+  assert.equal(await other.$eval('#compare-x', s => s.value), 'metric:train_loss');
+  assert.equal(await other.$eval('#scatter-log-x', c => c.checked), true);
+  assert.equal(await other.$eval('#diff-only', c => c.checked), true);
+  await other.close();
+});
+
+await test('run page: overview, editable description and tags, charts with axis switch', async page => {
+  const t0 = Date.now();
+  await page.goto(base + runUrl(ids.artifact_run) + '?tab=charts');
+  await page.waitForSelector('#chart-0[data-drawn="true"] .scatterlayer .trace path.js-line', { timeout: 30000 });
+  const chartMs = Date.now() - t0;
+  console.log(`# time to a drawn chart of a 100,000-point metric: ${chartMs} ms`);
+  const caption = await page.textContent('figure[data-metric="long_metric"] figcaption');
+  assert.match(caption, /100000 points, \d+ drawn/);
+  await page.screenshot({ path: `${shots}run-charts.png` });
+  await page.selectOption('#x-axis', 'relative');
+  await page.waitForURL(/x=relative/);
+  await page.waitForFunction(() => document.querySelector('#chart-0 .xtitle')?.textContent === 'seconds since start');
+  await page.check('#log-y');
+  await page.waitForURL(/log=1/);
+
+  await page.goto(base + runUrl(ids.artifact_run));
+  await hydrated(page);
+  assert.match(await page.textContent('#metrics-table'), /long_metric.*100000/s);
+  assert.match(await page.textContent('#description'), /Baseline/);
+  assert.match(await page.textContent('#logged-models'), /model/);
+  assert.match(await page.textContent('#registered-versions'), /e2e-classifier v2/);
+  await page.screenshot({ path: `${shots}run-overview.png` });
+  await page.fill('#param-search', 'optim');
+  await page.waitForFunction(() => document.querySelectorAll('#params-table tbody tr').length === 1);
+
+  await page.click('#edit-description');
+  await page.fill('#description-editor', '# Edited\n\nNew text from the UI');
+  await page.click('#save-description');
+  await page.waitForFunction(() => document.querySelector('#description')?.textContent.includes('New text from the UI'));
+  await page.fill('#add-tag input[placeholder=key]', 'reviewed');
+  await page.fill('#add-tag input[placeholder=value]', 'yes');
+  await page.click('#add-tag button');
+  await page.waitForFunction(() => document.querySelector('#tags-table')?.textContent.includes('reviewed'));
+  // Stored through the same store the REST API reads.
+  const run = await (await fetch(`${base}/api/2.0/mlflow/runs/get?run_id=${ids.artifact_run}`)).json();
+  const tags = Object.fromEntries(run.run.data.tags.map(t => [t.key, t.value]));
+  assert.equal(tags.reviewed, 'yes');
+  assert.match(tags['mlflow.note.content'], /New text from the UI/);
+
+  // Nested runs link to each other.
+  await page.goto(base + runUrl(ids.parent));
+  await hydrated(page);
+  assert.equal((await page.$$('#child-runs li')).length, 3);
+});
+
+await test('artifact browser: tree, previews of each kind, truncation, download', async page => {
+  await page.goto(base + runUrl(ids.artifact_run) + '/artifacts');
+  await hydrated(page);
+  await page.click('button.folder[data-path="eval"]');
+  await page.click('a[data-path="eval/predictions.csv"]');
+  await page.waitForURL(/artifacts\/eval\/predictions.csv/);
+  await page.waitForSelector('#csv-preview');
+  assert.equal(await page.$$eval('#csv-preview thead th', ths => ths.map(t => t.textContent)).then(h => h.join()), 'id,label,score');
+  assert.equal((await page.$$('#csv-preview tbody tr')).length, 200);
+  await page.screenshot({ path: `${shots}artifacts-csv.png` });
+
+  const open = async (path, selector) => {
+    await page.goto(base + runUrl(ids.artifact_run) + '/artifacts/' + path);
+    await hydrated(page);
+    await page.waitForSelector(selector);
+  };
+  await open('eval/confusion.tsv', '#csv-preview');
+  await open('config.json', 'pre[data-kind="json"]');
+  assert.match(await page.textContent('pre[data-kind="json"]'), /"layers": \[\n\s+64/);
+  await open('config.yaml', 'pre[data-kind="yaml"]');
+  await open('logs/train.log', 'pre[data-kind="text"]');
+  await open('README.md', '.preview-body .markdown h3');
+  assert.equal(await page.textContent('.preview-body .markdown h3'), 'Model card');
+  for (const img of ['plots/gradient.png', 'plots/red.jpg', 'plots/tiny.gif', 'plots/curve.svg']) {
+    await open(img, 'img.artifact-image');
+    await page.waitForFunction(() => document.querySelector('img.artifact-image').naturalWidth > 0);
+  }
+  await page.screenshot({ path: `${shots}artifacts-image.png` });
+  await open('big/large.txt', '#preview-truncated');
+  const shown = await page.$eval('pre[data-kind="text"]', p => p.textContent.length);
+  assert.ok(shown <= 256 * 1024, `preview holds ${shown} characters`);
+  const href = await page.$eval('.preview-head a', a => a.href);
+  const body = await (await fetch(href)).text();
+  assert.equal(body.length, 400_001, 'the download is the whole file');
+});
+
+await test('model pages: registry list, model, version with its MLmodel, logged model', async page => {
+  await page.goto(base + '/models');
+  await hydrated(page);
+  assert.match(await page.textContent('#models'), /e2e-classifier.*v2.*@champion/s);
+  await page.click('#models a:has-text("e2e-classifier")');
+  await page.waitForSelector('#versions');
+  assert.match(await page.textContent('.chips'), /@champion → v2/);
+  assert.equal((await page.$$('#versions tbody tr')).length, 2);
+  await page.screenshot({ path: `${shots}model.png` });
+  await page.click('#versions a:has-text("v2")');
+  await page.waitForSelector('#mlmodel');
+  assert.match(await page.textContent('#mlmodel'), /python_function, sklearn/);
+  assert.match(await page.textContent('#requirements'), /scikit-learn/);
+  assert.match(await page.textContent('#source-run'), /artifacts-and-long-metric/);
+  await page.screenshot({ path: `${shots}model-version.png` });
+  await page.goto(`${base}/logged-models/${ids.model_id}`);
+  await hydrated(page);
+  assert.match(await page.textContent('#logged-model-info'), /ready/);
+  await page.waitForSelector('#mlmodel');
+});
+
+await test("MLflow's hash links open the matching page", async page => {
+  await page.goto(`${base}/#/experiments/${exp}/runs/${ids.artifact_run}`);
+  await page.waitForURL(new RegExp(`/experiments/${exp}/runs/${ids.artifact_run}$`));
+  await hydrated(page);
+  assert.equal(await page.textContent('#run-name'), 'artifacts-and-long-metric');
+  const runs = JSON.stringify(ids.runs.slice(0, 2));
+  await page.goto(`${base}/#/compare-runs?runs=${encodeURIComponent(runs)}&experiments=["${exp}"]`);
+  await page.waitForURL(/\/compare\?runs=/);
+  await page.waitForSelector('#compare-chart');
 });
 
 await test('unknown pages say so, with a 404', async page => {
   const response = await page.goto(base + '/no/such/page');
   assert.equal(response.status(), 404);
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
+  await hydrated(page);
   assert.match(await page.textContent('main'), /Page not found/);
 }, { allow: /status of 404/ });
 

@@ -31,14 +31,29 @@ pub fn download_url(run_id: &str, path: &str) -> String {
     format!("/get-artifact?run_uuid={}&path={}", encode(run_id), encode(path))
 }
 
-#[component]
-pub fn ArtifactBrowser(run_id: String, experiment_id: String, selected: Signal<Option<String>>) -> impl IntoView {
-    let base = format!("/experiments/{experiment_id}/runs/{run_id}/artifacts");
-    let rid = run_id.clone();
-    let root = Resource::new(move || rid.clone(), |id| list_run_artifacts(id, String::new()));
-    let rid = run_id.clone();
+/// The listing of a run's artifact root and the preview of the selected
+/// file. Created by the page component, outside any suspense, so that the
+/// server and the browser create them once and in the same order.
+pub type RootListing = Resource<Result<Vec<FileInfo>, ServerFnError>>;
+pub type PreviewData = Resource<Result<Option<Preview>, ServerFnError>>;
+
+pub fn artifact_resources(
+    run_id: impl Fn() -> String + Send + Sync + Copy + 'static,
+    active: impl Fn() -> bool + Send + Sync + Copy + 'static,
+    selected: Signal<Option<String>>,
+) -> (RootListing, PreviewData) {
+    let root = Resource::new(
+        move || (run_id(), active()),
+        |(id, active)| async move {
+            if active {
+                list_run_artifacts(id, String::new()).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+    );
     let preview = Resource::new(
-        move || (rid.clone(), selected.get()),
+        move || (run_id(), selected.get()),
         |(id, path)| async move {
             match path {
                 Some(p) if !p.is_empty() => preview_artifact(id, p).await.map(Some),
@@ -46,6 +61,18 @@ pub fn ArtifactBrowser(run_id: String, experiment_id: String, selected: Signal<O
             }
         },
     );
+    (root, preview)
+}
+
+#[component]
+pub fn ArtifactBrowser(
+    run_id: String,
+    experiment_id: String,
+    selected: Signal<Option<String>>,
+    root: RootListing,
+    preview: PreviewData,
+) -> impl IntoView {
+    let base = format!("/experiments/{experiment_id}/runs/{run_id}/artifacts");
     let rid = run_id.clone();
     view! {
         <div class="artifacts" id="artifacts">
@@ -133,21 +160,19 @@ fn TreeNode(file: FileInfo, run_id: String, base: String, selected: Signal<Optio
             set_open.set(true);
         }
     });
-    let children = Resource::new(
-        move || open.get().then(|| dir.clone()),
-        {
-            let run_id = run_id.clone();
-            move |dir| {
-                let run_id = run_id.clone();
-                async move {
-                    match dir {
-                        Some(d) => list_run_artifacts(run_id, d).await,
-                        None => Ok(Vec::new()),
-                    }
+    // Folder contents load in the browser when the folder is opened.
+    let children = LocalResource::new({
+        let run_id = run_id.clone();
+        move || {
+            let (run_id, dir) = (run_id.clone(), open.get().then(|| dir.clone()));
+            async move {
+                match dir {
+                    Some(d) => list_run_artifacts(run_id, d).await,
+                    None => Ok(Vec::new()),
                 }
             }
-        },
-    );
+        }
+    });
     let where_to = StoredValue::new((run_id, base));
     view! {
         <li class="dir">

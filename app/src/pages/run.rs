@@ -2,7 +2,7 @@
 //! charts, artifacts) and chart settings live in the URL; the artifact
 //! browser's file is the path after `/artifacts/`.
 
-use super::artifacts::{markdown, ArtifactBrowser};
+use super::artifacts::{artifact_resources, markdown, ArtifactBrowser, PreviewData, RootListing};
 use super::{ErrorNote, Loading};
 use crate::charts::{color, smooth, Chart, Figure, Trace};
 use crate::server_fns::CHART_POINTS;
@@ -11,7 +11,7 @@ use crate::server_fns::{delete_run_tag, metric_series, run_page, set_run_tag, Ru
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_location, use_navigate, use_params_map, use_query_map};
 use tracking::{tags, MetricSummary, RunStatus};
 
 #[component]
@@ -19,12 +19,16 @@ pub fn RunPageView() -> impl IntoView {
     let params = use_params_map();
     let run_id = move || params.read().get("run_id").unwrap_or_default();
     let data = Resource::new(run_id, run_page);
+    let location = use_location();
+    let on_artifacts = move || location.pathname.with(|p| p.ends_with("/artifacts") || p.contains("/artifacts/"));
+    let selected = Signal::derive(move || params.read().get("path").filter(|p| !p.is_empty()));
+    let (root, preview) = artifact_resources(run_id, on_artifacts, selected);
     view! {
         <section class="page wide">
             <Transition fallback=|| view! { <Loading what="run" /> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(page) => view! { <RunView page refetch=move || data.refetch() /> }.into_any(),
+                        Ok(page) => view! { <RunView page refetch=move || data.refetch() root preview /> }.into_any(),
                         Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
                     }
                 })}
@@ -34,7 +38,12 @@ pub fn RunPageView() -> impl IntoView {
 }
 
 #[component]
-fn RunView(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn RunView(
+    page: RunDetails,
+    refetch: impl Fn() + Copy + Send + Sync + 'static,
+    root: RootListing,
+    preview: PreviewData,
+) -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let run = page.run.clone();
@@ -42,8 +51,10 @@ fn RunView(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static) 
     let exp_id = run.info.experiment_id.clone();
     let base = format!("/experiments/{exp_id}/runs/{run_id}");
     let artifact_path = Signal::derive(move || params.read().get("path").filter(|p| !p.is_empty()));
+    let location = use_location();
     let tab = Memo::new(move |_| {
-        if params.read().get("path").is_some() {
+        let on_artifacts = location.pathname.with(|p| p.ends_with("/artifacts") || p.contains("/artifacts/"));
+        if on_artifacts || params.read().get("path").is_some() {
             "artifacts".to_string()
         } else {
             query.read().get("tab").unwrap_or_else(|| "overview".into())
@@ -61,7 +72,7 @@ fn RunView(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static) 
             </A>
         }
     };
-    let is_artifacts = Memo::new(move |_| tab.get() == "artifacts" || params.read().get("path").is_some());
+    let is_artifacts = Memo::new(move |_| tab.get() == "artifacts");
     let title = run.info.run_name.clone();
     let status = run.info.status;
     let page_for_overview = page.clone();
@@ -92,7 +103,7 @@ fn RunView(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static) 
             <RunCharts run_id=rid_charts.clone() metrics=summaries.clone() />
         </Show>
         <Show when=move || is_artifacts.get()>
-            <ArtifactBrowser run_id=rid_art.clone() experiment_id=exp_art.clone() selected=artifact_path />
+            <ArtifactBrowser run_id=rid_art.clone() experiment_id=exp_art.clone() selected=artifact_path root preview />
         </Show>
     }
     .into_any()
