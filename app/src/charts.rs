@@ -85,17 +85,22 @@ pub fn smooth(values: &[Option<f64>], weight: f64) -> Vec<Option<f64>> {
 }
 
 /// A chart placeholder on the server, drawn by plotly.js once hydrated.
+/// `on_zoom` hears the x range the user zoomed to (`None`: zoomed back out).
 #[component]
-pub fn Chart(#[prop(into)] id: String, #[prop(into)] figure: Signal<Option<Figure>>) -> impl IntoView {
+pub fn Chart(
+    #[prop(into)] id: String,
+    #[prop(into)] figure: Signal<Option<Figure>>,
+    #[prop(optional)] on_zoom: Option<Callback<Option<(f64, f64)>>>,
+) -> impl IntoView {
     let node = NodeRef::<leptos::html::Div>::new();
     #[cfg(all(feature = "hydrate", target_family = "wasm"))]
     Effect::new(move |_| {
         if let (Some(el), Some(fig)) = (node.get(), figure.get()) {
-            draw::when_attached(el, fig);
+            draw::when_attached(el, fig, on_zoom);
         }
     });
     #[cfg(not(all(feature = "hydrate", target_family = "wasm")))]
-    let _ = figure;
+    let _ = (figure, on_zoom);
     view! { <div class="chart" id=id node_ref=node data-drawn="false"></div> }
 }
 
@@ -107,15 +112,50 @@ mod draw {
     use plotly::layout::{Axis, AxisType, Layout, Legend, Margin};
     use plotly::{Plot, Scatter};
 
-    pub fn when_attached(el: leptos::web_sys::HtmlDivElement, fig: Figure) {
+    pub fn when_attached(
+        el: leptos::web_sys::HtmlDivElement,
+        fig: Figure,
+        on_zoom: Option<Callback<Option<(f64, f64)>>>,
+    ) {
         if el.is_connected() {
             leptos::task::spawn_local(async move {
                 plotly::bindings::react(&el.id(), &plot(&fig)).await;
                 let _ = el.set_attribute("data-drawn", "true");
+                if let Some(cb) = on_zoom {
+                    listen_for_zoom(&el, cb);
+                }
             });
         } else {
-            request_animation_frame(move || when_attached(el, fig));
+            request_animation_frame(move || when_attached(el, fig, on_zoom));
         }
+    }
+
+    /// Plotly's `plotly_relayout` event on the chart's div, bound once.
+    fn listen_for_zoom(el: &leptos::web_sys::HtmlDivElement, cb: Callback<Option<(f64, f64)>>) {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::{JsCast, JsValue};
+        if el.get_attribute("data-zoom-bound").is_some() {
+            return;
+        }
+        let Some(on) = js_sys::Reflect::get(el, &"on".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        else {
+            return;
+        };
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            let get = |k: &str| js_sys::Reflect::get(&ev, &k.into()).ok();
+            if get("xaxis.autorange").and_then(|v| v.as_bool()) == Some(true) {
+                cb.run(None);
+            } else if let (Some(a), Some(b)) = (
+                get("xaxis.range[0]").and_then(|v| v.as_f64()),
+                get("xaxis.range[1]").and_then(|v| v.as_f64()),
+            ) {
+                cb.run(Some((a, b)));
+            }
+        });
+        let _ = on.call2(el, &"plotly_relayout".into(), handler.as_ref().unchecked_ref());
+        // The chart lives as long as the page; so does its handler.
+        handler.forget();
+        let _ = el.set_attribute("data-zoom-bound", "true");
     }
 
     /// `matchMedia('(prefers-color-scheme: dark)').matches`, through

@@ -450,7 +450,17 @@ fn MetricChart(run_id: String, key: String, index: usize, settings: Memo<ChartSe
     let (rid, k) = (run_id.clone(), key.clone());
     // Chart data loads in the browser only: charts are drawn there, and the
     // server's render does not wait for it.
-    let series = LocalResource::new(move || metric_series(vec![rid.clone()], k.clone(), None, None, CHART_POINTS));
+    // Zooming in on steps fetches that range again at full detail.
+    let (zoom, set_zoom) = signal(None::<(i64, i64)>);
+    let series = LocalResource::new(move || {
+        let range = zoom.get();
+        metric_series(vec![rid.clone()], k.clone(), range.map(|r| r.0), range.map(|r| r.1), CHART_POINTS)
+    });
+    let on_zoom = Callback::new(move |range: Option<(f64, f64)>| {
+        if settings.get_untracked().x == "step" {
+            set_zoom.set(range.map(|(a, b)| (a.floor() as i64, b.ceil() as i64)));
+        }
+    });
     let k = key.clone();
     let figure = Signal::derive(move || {
         let s = settings.get();
@@ -475,7 +485,7 @@ fn MetricChart(run_id: String, key: String, index: usize, settings: Memo<ChartSe
                     {move || total().map(|(t, shown)| if t > shown { format!("{t} points, {shown} drawn") } else { format!("{t} points") })}
                 </span>
             </figcaption>
-            <Chart id figure />
+            <Chart id figure on_zoom />
         </figure>
     }
 }

@@ -12,6 +12,10 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use tracking::{tags, Run, RunStatus};
 
+/// Rows in the server's render; the rest follow in the browser.
+const FIRST_ROWS: usize = 40;
+const ROWS_PER_FRAME: usize = 40;
+
 /// The view state in the URL.
 #[derive(Clone, PartialEq, Default)]
 struct View {
@@ -195,6 +199,16 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         format!("/compare?runs={}", ids.join(","))
     };
 
+    // The server renders the first rows; the browser adds the rest a chunk
+    // per frame, so the page is interactive at once even with 200 columns.
+    let (visible, set_visible) = signal(FIRST_ROWS);
+    Effect::new(move |_| {
+        let total = runs.read().len();
+        if visible.get() < total {
+            request_animation_frame(move || set_visible.update(|v| *v += ROWS_PER_FRAME));
+        }
+    });
+
     // Rows: parents first, their children below them when expanded.
     let rows = {
         let exp_id = exp_id.clone();
@@ -224,6 +238,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                 }
             }
             let _ = &sort_by;
+            out.truncate(visible.get());
             out.collect_view()
         }
     };
@@ -378,11 +393,12 @@ fn run_row(
         .map(|col| {
             let (kind, name) = col.split_once('.').unwrap_or(("", col));
             match kind {
-                "metrics" => match r.data.metrics.iter().find(|m| m.key == name) {
+                // Metrics and params come sorted by key from the store.
+                "metrics" => match r.data.metrics.binary_search_by(|m| m.key.as_str().cmp(name)).ok().map(|i| &r.data.metrics[i]) {
                     Some(m) => view! { <td class="num" title=m.value.to_string()>{format_value(m.value)}</td> }.into_any(),
                     None => view! { <td class="num muted">"–"</td> }.into_any(),
                 },
-                _ => match r.data.params.iter().find(|p| p.key == name) {
+                _ => match r.data.params.binary_search_by(|p| p.key.as_str().cmp(name)).ok().map(|i| &r.data.params[i]) {
                     Some(p) => view! { <td title=p.value.clone()>{p.value.clone()}</td> }.into_any(),
                     None => view! { <td class="muted">"–"</td> }.into_any(),
                 },
