@@ -117,7 +117,11 @@ mod draw {
         fig: Figure,
         on_zoom: Option<Callback<Option<(f64, f64)>>>,
     ) {
-        if el.is_connected() {
+        if !plotly_loaded() {
+            // plotly.js (4.6 MB) loads with the first chart, not with every page.
+            load_plotly();
+            set_timeout(move || when_attached(el, fig, on_zoom), std::time::Duration::from_millis(30));
+        } else if el.is_connected() {
             leptos::task::spawn_local(async move {
                 plotly::bindings::react(&el.id(), &plot(&fig)).await;
                 let _ = el.set_attribute("data-drawn", "true");
@@ -127,6 +131,22 @@ mod draw {
             });
         } else {
             request_animation_frame(move || when_attached(el, fig, on_zoom));
+        }
+    }
+
+    fn plotly_loaded() -> bool {
+        js_sys::Reflect::has(&leptos::prelude::window(), &"Plotly".into()).unwrap_or(false)
+    }
+
+    fn load_plotly() {
+        let doc = leptos::prelude::document();
+        if doc.get_element_by_id("plotly-js").is_some() {
+            return;
+        }
+        if let (Ok(script), Some(body)) = (doc.create_element("script"), doc.body()) {
+            let _ = script.set_attribute("id", "plotly-js");
+            let _ = script.set_attribute("src", "/vendor/plotly.min.js");
+            let _ = body.append_child(&script);
         }
     }
 

@@ -32,7 +32,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <script>{HASH_ROUTES}</script>
-                <script src="/vendor/plotly.min.js" defer></script>
                 <HydrationScripts options />
                 <MetaTags />
             </head>
