@@ -245,8 +245,8 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
             .collect_view()
     };
     let run_headers = |runs: &[Run]| runs
-        .to_vec()
-        .into_iter()
+        .iter()
+        .cloned()
         .enumerate()
         .map(|(i, r)| {
             view! {

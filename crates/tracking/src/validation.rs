@@ -275,14 +275,7 @@ pub fn validate_artifact_location(location: &str) -> Result<()> {
     if location.starts_with("runs:") {
         return Err(Error::invalid(format!("Artifact location cannot be a runs:/ URI. Given: '{location}'")));
     }
-    let mut decoded = location.to_string();
-    for _ in 0..10 {
-        let next = percent_decode_lossy(&decoded);
-        if next == decoded {
-            break;
-        }
-        decoded = next;
-    }
+    let decoded = percent_decode_fully(location, false);
     if decoded.contains('#') || decoded.split('/').next_back().is_some_and(|s| s.contains(';')) {
         return Err(Error::invalid("'artifact_location' URL can't include fragments or params."));
     }
@@ -294,7 +287,23 @@ pub fn validate_artifact_location(location: &str) -> Result<()> {
     Ok(())
 }
 
-fn percent_decode_lossy(text: &str) -> String {
+/// Percent-decodes `text` again and again until it stops changing (at most
+/// ten times), as MLflow's path checks do, so that `%252e%252e` is seen as
+/// `..`. With `plus_as_space`, `+` is a space (Python's `unquote_plus`).
+/// Invalid UTF-8 becomes U+FFFD.
+pub fn percent_decode_fully(text: &str, plus_as_space: bool) -> String {
+    let mut current = text.to_string();
+    for _ in 0..10 {
+        let next = percent_decode_once(&current, plus_as_space);
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
+}
+
+fn percent_decode_once(text: &str, plus_as_space: bool) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -307,7 +316,7 @@ fn percent_decode_lossy(text: &str) -> String {
                 continue;
             }
         }
-        out.push(bytes[i]);
+        out.push(if plus_as_space && bytes[i] == b'+' { b' ' } else { bytes[i] });
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()

@@ -4,7 +4,7 @@
 use super::artifacts::{root_of, send_file, served};
 use super::error::{ApiError, ApiResult};
 use super::extract::{wire, Mlflow};
-use super::{required, AppState, AppStore};
+use super::{key_values, required, AppState, AppStore, PairIn};
 use artifacts::ArtifactPath;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -28,21 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/logged-models/{model_id}/artifacts/files", get(download_artifact))
 }
 
-#[derive(Deserialize)]
-struct KeyValueIn {
-    key: Option<String>,
-    value: Option<String>,
-}
-
-fn key_values(items: Vec<KeyValueIn>, path: &str) -> ApiResult<Vec<KeyValue>> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, kv)| {
-            let key = kv.key.filter(|k| !k.is_empty()).ok_or_else(|| missing_value(&format!("{path}[{i}].key")))?;
-            Ok(KeyValue::new(key, kv.value.unwrap_or_default()))
-        })
-        .collect()
+fn checked(items: Vec<PairIn>, path: &str) -> ApiResult<Vec<KeyValue>> {
+    Ok(key_values(items, path)?)
 }
 
 #[derive(Deserialize)]
@@ -52,9 +39,9 @@ struct Create {
     model_type: Option<String>,
     source_run_id: Option<String>,
     #[serde(default)]
-    params: Vec<KeyValueIn>,
+    params: Vec<PairIn>,
     #[serde(default)]
-    tags: Vec<KeyValueIn>,
+    tags: Vec<PairIn>,
 }
 
 async fn create(State(store): State<AppStore>, Mlflow(req): Mlflow<Create>) -> ApiResult<Json<Value>> {
@@ -69,8 +56,8 @@ async fn create(State(store): State<AppStore>, Mlflow(req): Mlflow<Create>) -> A
             name: req.name.filter(|n| !n.is_empty()),
             model_type: req.model_type,
             source_run_id,
-            params: key_values(req.params, "params")?,
-            tags: key_values(req.tags, "tags")?,
+            params: checked(req.params, "params")?,
+            tags: checked(req.tags, "tags")?,
         })
         .await?;
     Ok(Json(json!({ "model": model })))
@@ -118,7 +105,7 @@ async fn delete_model(State(store): State<AppStore>, Path(model_id): Path<String
 #[derive(Deserialize)]
 struct Tags {
     #[serde(default)]
-    tags: Vec<KeyValueIn>,
+    tags: Vec<PairIn>,
 }
 
 async fn set_tags(
@@ -126,7 +113,7 @@ async fn set_tags(
     Path(model_id): Path<String>,
     Mlflow(req): Mlflow<Tags>,
 ) -> ApiResult<Json<Value>> {
-    store.set_logged_model_tags(&model_id, key_values(req.tags, "tags")?).await?;
+    store.set_logged_model_tags(&model_id, checked(req.tags, "tags")?).await?;
     Ok(Json(json!({})))
 }
 
@@ -141,7 +128,7 @@ async fn delete_tag(
 #[derive(Deserialize)]
 struct Params {
     #[serde(default)]
-    params: Vec<KeyValueIn>,
+    params: Vec<PairIn>,
 }
 
 async fn log_params(
@@ -149,7 +136,7 @@ async fn log_params(
     Path(model_id): Path<String>,
     Mlflow(req): Mlflow<Params>,
 ) -> ApiResult<Json<Value>> {
-    store.log_logged_model_params(&model_id, key_values(req.params, "params")?).await?;
+    store.log_logged_model_params(&model_id, checked(req.params, "params")?).await?;
     Ok(Json(json!({})))
 }
 

@@ -62,6 +62,26 @@ async fn endpoint_not_found(uri: Uri) -> ApiError {
     ApiError(Error::new(ErrorCode::EndpointNotFound, format!("No API endpoint at {}", uri.path())))
 }
 
+/// A key/value pair as requests send it (params, tags), both parts optional
+/// until checked by [`key_values`].
+#[derive(serde::Deserialize)]
+pub(crate) struct PairIn {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+/// Checks `items[i].key` is present (an absent value is the empty string).
+pub(crate) fn key_values(items: Vec<PairIn>, path: &str) -> Result<Vec<tracking::KeyValue>, Error> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, kv)| {
+            let key = kv.key.filter(|k| !k.is_empty()).ok_or_else(|| missing_value(&format!("{path}[{i}].key")))?;
+            Ok(tracking::KeyValue::new(key, kv.value.unwrap_or_default()))
+        })
+        .collect()
+}
+
 /// A required string field: absent and empty are both "missing", as in MLflow.
 pub(crate) fn required(value: Option<String>, path: &str) -> Result<String, ApiError> {
     value.filter(|v| !v.is_empty()).ok_or_else(|| ApiError(missing_value(path)))

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{wire, Mlflow};
-use super::{required, AppState, AppStore};
+use super::{key_values, required, AppState, AppStore, PairIn};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -37,21 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/model-versions/delete-tag", axum::routing::delete(delete_version_tag))
 }
 
-#[derive(Deserialize)]
-struct TagIn {
-    key: Option<String>,
-    value: Option<String>,
-}
-
-fn tags(items: Vec<TagIn>) -> ApiResult<Vec<KeyValue>> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let key = t.key.filter(|k| !k.is_empty()).ok_or_else(|| missing_value(&format!("tags[{i}].key")))?;
-            Ok(KeyValue::new(key, t.value.unwrap_or_default()))
-        })
-        .collect()
+fn tags(items: Vec<PairIn>) -> ApiResult<Vec<KeyValue>> {
+    Ok(key_values(items, "tags")?)
 }
 
 /// A version number, required, as a string or a number.
@@ -65,7 +52,7 @@ fn version(value: Option<Value>) -> ApiResult<i64> {
 struct CreateModel {
     name: Option<String>,
     #[serde(default)]
-    tags: Vec<TagIn>,
+    tags: Vec<PairIn>,
     description: Option<String>,
 }
 
@@ -217,7 +204,7 @@ struct CreateVersion {
     source: Option<String>,
     run_id: Option<String>,
     #[serde(default)]
-    tags: Vec<TagIn>,
+    tags: Vec<PairIn>,
     run_link: Option<String>,
     description: Option<String>,
     model_id: Option<String>,
@@ -284,14 +271,7 @@ async fn check_source(
     model_id: &mut Option<String>,
 ) -> ApiResult<Option<String>> {
     let invalid = |why: &str| ApiError(Error::invalid(format!("Invalid model version source: '{source}'. {why}")));
-    let mut decoded = source.to_string();
-    for _ in 0..10 {
-        let next = percent_decode(&decoded);
-        if next == decoded {
-            break;
-        }
-        decoded = next;
-    }
+    let decoded = tracking::validation::percent_decode_fully(source, true);
     if decoded.contains('\0') || decoded.split(['/', '\\']).any(|s| s == "..") {
         return Err(invalid("Sources must not contain relative path references ('..')."));
     }
@@ -348,25 +328,6 @@ async fn check_source(
         // Object stores the server does not proxy: the client reads them itself.
         Some(_) => Ok(None),
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Deserialize)]

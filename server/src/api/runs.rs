@@ -2,7 +2,7 @@
 
 use super::error::ApiResult;
 use super::extract::{wire, Mlflow, MlflowWithLen};
-use super::{required, view_type, AppStore};
+use super::{key_values, required, view_type, AppStore, PairIn};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -273,26 +273,9 @@ struct LogBatch {
     #[serde(default)]
     metrics: Vec<MetricIn>,
     #[serde(default)]
-    params: Vec<KeyValueOpt>,
+    params: Vec<PairIn>,
     #[serde(default)]
-    tags: Vec<KeyValueOpt>,
-}
-
-#[derive(Deserialize)]
-struct KeyValueOpt {
-    key: Option<String>,
-    value: Option<String>,
-}
-
-fn key_values(items: Vec<KeyValueOpt>, path: &str) -> Result<Vec<KeyValue>, Error> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, kv)| {
-            let key = kv.key.filter(|k| !k.is_empty()).ok_or_else(|| missing_value(&format!("{path}[{i}].key")))?;
-            Ok(KeyValue::new(key, kv.value.unwrap_or_default()))
-        })
-        .collect()
+    tags: Vec<PairIn>,
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#log-batch>
