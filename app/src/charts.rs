@@ -165,10 +165,9 @@ mod draw {
             let get = |k: &str| js_sys::Reflect::get(&ev, &k.into()).ok();
             if get("xaxis.autorange").and_then(|v| v.as_bool()) == Some(true) {
                 cb.run(None);
-            } else if let (Some(a), Some(b)) = (
-                get("xaxis.range[0]").and_then(|v| v.as_f64()),
-                get("xaxis.range[1]").and_then(|v| v.as_f64()),
-            ) {
+            } else if let (Some(a), Some(b)) =
+                (get("xaxis.range[0]").and_then(|v| v.as_f64()), get("xaxis.range[1]").and_then(|v| v.as_f64()))
+            {
                 cb.run(Some((a, b)));
             }
         });
@@ -218,12 +217,7 @@ mod draw {
             plot.add_trace(trace);
         }
         let axis = |title: &str, log: bool| {
-            let mut a = Axis::new()
-                .title(title)
-                .grid_color(grid)
-                .color(ink)
-                .zero_line(false)
-                .auto_range(true);
+            let mut a = Axis::new().title(title).grid_color(grid).color(ink).zero_line(false).auto_range(true);
             if log {
                 a = a.type_(AxisType::Log);
             }

@@ -71,12 +71,8 @@ pub async fn rename_experiment(experiment_id: String, name: String) -> Result<()
 #[server(prefix = "/_app")]
 pub async fn set_experiment_deleted(experiment_id: String, deleted: bool) -> Result<(), ServerFnError> {
     let store = store();
-    if deleted {
-        store.delete_experiment(&experiment_id).await
-    } else {
-        store.restore_experiment(&experiment_id).await
-    }
-    .map_err(err)
+    if deleted { store.delete_experiment(&experiment_id).await } else { store.restore_experiment(&experiment_id).await }
+        .map_err(err)
 }
 
 /// A page of an experiment's runs. A bad filter is not an error of the
@@ -115,7 +111,8 @@ pub async fn experiment_runs(
         Ok(page) => {
             // The table shows these tags only; the page carries no more
             // than it shows (it is serialised into the HTML for hydration).
-            const SHOWN: [&str; 3] = [tracking::tags::PARENT_RUN_ID, tracking::tags::SOURCE_NAME, tracking::tags::GIT_COMMIT];
+            const SHOWN: [&str; 3] =
+                [tracking::tags::PARENT_RUN_ID, tracking::tags::SOURCE_NAME, tracking::tags::GIT_COMMIT];
             let runs = page
                 .items
                 .into_iter()

@@ -33,7 +33,9 @@ async fn run(config: ServeConfig) -> anyhow::Result<()> {
         true => Some(
             artifacts::ArtifactStore::open(&config.artifacts_destination)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))
-                .with_context(|| format!("could not open the artifacts destination {}", config.artifacts_destination))?,
+                .with_context(|| {
+                    format!("could not open the artifacts destination {}", config.artifacts_destination)
+                })?,
         ),
         false => None,
     };

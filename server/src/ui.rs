@@ -65,7 +65,10 @@ pub fn router(store: store::Store, artifacts: Option<artifacts::ArtifactStore>) 
         .route(
             "/vendor/plotly.min.js",
             get(|| async {
-                ([(header::CONTENT_TYPE, "text/javascript"), (header::CACHE_CONTROL, "public, max-age=86400")], PLOTLY_JS)
+                (
+                    [(header::CONTENT_TYPE, "text/javascript"), (header::CACHE_CONTROL, "public, max-age=86400")],
+                    PLOTLY_JS,
+                )
             }),
         )
         .with_state(options)

@@ -6,8 +6,8 @@
 use super::run::x_title;
 use super::{ErrorNote, Loading};
 use crate::charts::{color, smooth, Chart, Figure, Trace};
-use crate::server_fns::CHART_POINTS;
 use crate::format::{encode, format_value};
+use crate::server_fns::CHART_POINTS;
 use crate::server_fns::{compare_runs, metric_series, Series};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -117,10 +117,18 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
         f(&mut v);
         navigate(&url(&v), Default::default());
     };
-    let metric_keys: Vec<String> =
-        runs.iter().flat_map(|r| r.data.metrics.iter().map(|m| m.key.clone())).collect::<BTreeSet<_>>().into_iter().collect();
-    let param_keys: Vec<String> =
-        runs.iter().flat_map(|r| r.data.params.iter().map(|p| p.key.clone())).collect::<BTreeSet<_>>().into_iter().collect();
+    let metric_keys: Vec<String> = runs
+        .iter()
+        .flat_map(|r| r.data.metrics.iter().map(|m| m.key.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let param_keys: Vec<String> = runs
+        .iter()
+        .flat_map(|r| r.data.params.iter().map(|p| p.key.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let tag_keys: Vec<String> = runs
         .iter()
         .flat_map(|r| r.data.tags.iter().filter(|t| !t.key.starts_with("mlflow.")).map(|t| t.key.clone()))
@@ -133,7 +141,8 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
         Memo::new(move |_| Some(view.get().metric).filter(|m| !m.is_empty()).unwrap_or_else(|| first.clone()))
     };
     let scatter_x = {
-        let fallback = param_keys.first().map(|k| format!("params.{k}")).unwrap_or_else(|| format!("metrics.{first_metric}"));
+        let fallback =
+            param_keys.first().map(|k| format!("params.{k}")).unwrap_or_else(|| format!("metrics.{first_metric}"));
         Memo::new(move |_| Some(view.get().scatter_x).filter(|m| !m.is_empty()).unwrap_or_else(|| fallback.clone()))
     };
     let scatter_y = {
@@ -145,7 +154,8 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
     let names: Vec<String> = runs.iter().map(|r| r.info.run_name.clone()).collect();
     let ids_for_series = ids.clone();
     // Chart data loads in the browser only (charts are drawn there).
-    let series = LocalResource::new(move || metric_series(ids_for_series.clone(), metric.get(), None, None, CHART_POINTS));
+    let series =
+        LocalResource::new(move || metric_series(ids_for_series.clone(), metric.get(), None, None, CHART_POINTS));
     // The x metric when the x axis is another metric.
     let ids_for_x = ids.clone();
     let x_metric = Memo::new(move |_| view.get().x.strip_prefix("metric:").map(str::to_string));
@@ -194,7 +204,15 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
         }
         let x_title = if numeric { fx.clone() } else { format!("{fx} ({})", categories.join(" · ")) };
         Some(Figure {
-            traces: vec![Trace { name: "runs".into(), x, y, text, color: color(0), markers: true, ..Default::default() }],
+            traces: vec![Trace {
+                name: "runs".into(),
+                x,
+                y,
+                text,
+                color: color(0),
+                markers: true,
+                ..Default::default()
+            }],
             x_title,
             y_title: fy,
             x_log: view.get().scatter_log_x && numeric,
@@ -244,7 +262,8 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
             })
             .collect_view()
     };
-    let run_headers = |runs: &[Run]| runs
+    let run_headers = |runs: &[Run]| {
+        runs
         .iter()
         .cloned()
         .enumerate()
@@ -256,11 +275,14 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
                 </th>
             }
         })
-        .collect_view();
+        .collect_view()
+    };
     let (run_headers1, run_headers2) = (run_headers(&runs), run_headers(&runs));
 
     let options = |keys: &[String], prefix: &str| {
-        keys.iter().map(|k| view! { <option value=format!("{prefix}{k}")>{format!("{prefix}{k}")}</option> }).collect_view()
+        keys.iter()
+            .map(|k| view! { <option value=format!("{prefix}{k}")>{format!("{prefix}{k}")}</option> })
+            .collect_view()
     };
     let group_options = {
         let mut v: Vec<String> = param_keys.iter().map(|k| format!("params.{k}")).collect();
@@ -356,7 +378,14 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
 
 /// The overlaid chart: one line per run, or per group a mean line with its
 /// min–max band.
-fn line_figure(runs: &[Run], names: &[String], data: &[Series], x_data: &[Series], v: &CompareView, metric: &str) -> Figure {
+fn line_figure(
+    runs: &[Run],
+    names: &[String],
+    data: &[Series],
+    x_data: &[Series],
+    v: &CompareView,
+    metric: &str,
+) -> Figure {
     let x_metric = v.x.strip_prefix("metric:");
     let xs_of = |s: &Series| -> Vec<f64> {
         let start = s.times.first().copied().unwrap_or(0);
@@ -412,7 +441,13 @@ fn line_figure(runs: &[Run], names: &[String], data: &[Series], x_data: &[Series
             let mean = stat(&|ys| ys.iter().sum::<f64>() / ys.len() as f64);
             let c = color(gi);
             let name = format!("{} = {label} ({} runs)", v.group, members.len());
-            traces.push(Trace { name: format!("{name} max"), x: x.clone(), y: max, color: format!("{c}00"), ..Default::default() });
+            traces.push(Trace {
+                name: format!("{name} max"),
+                x: x.clone(),
+                y: max,
+                color: format!("{c}00"),
+                ..Default::default()
+            });
             traces.push(Trace {
                 name: format!("{name} min"),
                 x: x.clone(),
@@ -425,5 +460,12 @@ fn line_figure(runs: &[Run], names: &[String], data: &[Series], x_data: &[Series
             traces.push(Trace { name, x, y: mean, color: c, show_legend: true, width: 2.2, ..Default::default() });
         }
     }
-    Figure { traces, x_title, y_title: metric.to_string(), y_log: v.log_y, x_dates: v.x == "time", ..Default::default() }
+    Figure {
+        traces,
+        x_title,
+        y_title: metric.to_string(),
+        y_log: v.log_y,
+        x_dates: v.x == "time",
+        ..Default::default()
+    }
 }

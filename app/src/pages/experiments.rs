@@ -3,7 +3,9 @@
 
 use super::{ErrorNote, Loading};
 use crate::format::format_time;
-use crate::server_fns::{create_experiment, list_experiments, rename_experiment, set_experiment_deleted, ExperimentRow};
+use crate::server_fns::{
+    create_experiment, list_experiments, rename_experiment, set_experiment_deleted, ExperimentRow,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;

@@ -5,8 +5,8 @@
 use super::artifacts::{artifact_resources, markdown, ArtifactBrowser, PreviewData, RootListing};
 use super::{ErrorNote, Loading};
 use crate::charts::{color, smooth, Chart, Figure, Trace};
-use crate::server_fns::CHART_POINTS;
 use crate::format::{encode, format_duration, format_time, format_value};
+use crate::server_fns::CHART_POINTS;
 use crate::server_fns::{delete_run_tag, metric_series, run_page, set_run_tag, RunDetails};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -186,11 +186,7 @@ fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static)
     let metrics = page.metrics.clone();
     let metric_rows = move || {
         let q = metric_query.get().to_lowercase();
-        metrics
-            .iter()
-            .filter(|m| q.is_empty() || m.key.to_lowercase().contains(&q))
-            .map(metric_row)
-            .collect_view()
+        metrics.iter().filter(|m| q.is_empty() || m.key.to_lowercase().contains(&q)).map(metric_row).collect_view()
     };
     let parent = page.parent.clone().map(|p| {
         view! { <A href=format!("/experiments/{}/runs/{}", p.experiment_id, p.run_id)>{p.name}</A> }
@@ -206,7 +202,8 @@ fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static)
         .dataset_inputs
         .iter()
         .map(|d| {
-            let context = d.tags.iter().find(|t| t.key == tags::DATASET_CONTEXT).map(|t| t.value.clone()).unwrap_or_default();
+            let context =
+                d.tags.iter().find(|t| t.key == tags::DATASET_CONTEXT).map(|t| t.value.clone()).unwrap_or_default();
             view! {
                 <tr>
                     <td>{d.dataset.name.clone()}</td>
@@ -361,7 +358,9 @@ pub fn chart_settings() -> Memo<ChartSettings> {
     Memo::new(move |_| {
         let q = query.read();
         ChartSettings {
-            x: q.get("x").filter(|x| ["step", "time", "relative"].contains(&x.as_str())).unwrap_or_else(|| "step".into()),
+            x: q.get("x")
+                .filter(|x| ["step", "time", "relative"].contains(&x.as_str()))
+                .unwrap_or_else(|| "step".into()),
             log_y: q.get("log").is_some_and(|l| l == "1"),
             smooth: q.get("smooth").and_then(|s| s.parse().ok()).unwrap_or(0.0f64).clamp(0.0, 0.99),
         }
@@ -470,10 +469,30 @@ fn MetricChart(run_id: String, key: String, index: usize, settings: Memo<ChartSe
         let mut traces = Vec::new();
         let x = x_values(&s.x, &one.steps, &one.times, start);
         if s.smooth > 0.0 {
-            traces.push(Trace { name: "raw".into(), x: x.clone(), y: one.values.clone(), color: format!("{}55", color(index)), ..Default::default() });
+            traces.push(Trace {
+                name: "raw".into(),
+                x: x.clone(),
+                y: one.values.clone(),
+                color: format!("{}55", color(index)),
+                ..Default::default()
+            });
         }
-        traces.push(Trace { name: k.clone(), x, y: smooth(&one.values, s.smooth), color: color(index), width: 2.0, ..Default::default() });
-        Some(Figure { traces, x_title: x_title(&s.x).into(), y_title: k.clone(), y_log: s.log_y, x_dates: s.x == "time", ..Default::default() })
+        traces.push(Trace {
+            name: k.clone(),
+            x,
+            y: smooth(&one.values, s.smooth),
+            color: color(index),
+            width: 2.0,
+            ..Default::default()
+        });
+        Some(Figure {
+            traces,
+            x_title: x_title(&s.x).into(),
+            y_title: k.clone(),
+            y_log: s.log_y,
+            x_dates: s.x == "time",
+            ..Default::default()
+        })
     });
     let total = move || series.get().and_then(|r| r.ok()).and_then(|d| d.first().map(|s| (s.total, s.steps.len())));
     let id = format!("chart-{index}");

@@ -70,7 +70,10 @@ pub fn RunsPage() -> impl IntoView {
         View {
             filter: q.get("filter").unwrap_or_default(),
             order: q.get("order").unwrap_or_default(),
-            cols: q.get("cols").map(|c| c.split(',').filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default(),
+            cols: q
+                .get("cols")
+                .map(|c| c.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
+                .unwrap_or_default(),
             deleted: q.get("deleted").is_some_and(|d| d == "1"),
         }
     });
@@ -108,13 +111,22 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
     // Every metric and param key in the loaded runs.
     let all_columns = Memo::new(move |_| {
         let runs = runs.read();
-        let metrics: BTreeSet<String> = runs.iter().flat_map(|r| r.data.metrics.iter().map(|m| m.key.clone())).collect();
+        let metrics: BTreeSet<String> =
+            runs.iter().flat_map(|r| r.data.metrics.iter().map(|m| m.key.clone())).collect();
         let params: BTreeSet<String> = runs.iter().flat_map(|r| r.data.params.iter().map(|p| p.key.clone())).collect();
-        metrics.into_iter().map(|k| format!("metrics.{k}")).chain(params.into_iter().map(|k| format!("params.{k}"))).collect::<Vec<_>>()
+        metrics
+            .into_iter()
+            .map(|k| format!("metrics.{k}"))
+            .chain(params.into_iter().map(|k| format!("params.{k}")))
+            .collect::<Vec<_>>()
     });
     let columns = Memo::new(move |_| {
         let chosen = view.get().cols;
-        if chosen.is_empty() { all_columns.get() } else { chosen }
+        if chosen.is_empty() {
+            all_columns.get()
+        } else {
+            chosen
+        }
     });
 
     let go = {
@@ -230,7 +242,16 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             for r in top {
                 let kids = children.remove(&r.info.run_id).unwrap_or_default();
                 let is_open = open.contains(&r.info.run_id);
-                out.push(run_row(r, &cols, &exp_id, 0, Some((kids.len(), is_open)), set_expanded, selected, set_selected));
+                out.push(run_row(
+                    r,
+                    &cols,
+                    &exp_id,
+                    0,
+                    Some((kids.len(), is_open)),
+                    set_expanded,
+                    selected,
+                    set_selected,
+                ));
                 if is_open {
                     for k in kids {
                         out.push(run_row(k, &cols, &exp_id, 1, None, set_expanded, selected, set_selected));
@@ -394,11 +415,17 @@ fn run_row(
             let (kind, name) = col.split_once('.').unwrap_or(("", col));
             match kind {
                 // Metrics and params come sorted by key from the store.
-                "metrics" => match r.data.metrics.binary_search_by(|m| m.key.as_str().cmp(name)).ok().map(|i| &r.data.metrics[i]) {
-                    Some(m) => view! { <td class="num" title=m.value.to_string()>{format_value(m.value)}</td> }.into_any(),
-                    None => view! { <td class="num muted">"–"</td> }.into_any(),
-                },
-                _ => match r.data.params.binary_search_by(|p| p.key.as_str().cmp(name)).ok().map(|i| &r.data.params[i]) {
+                "metrics" => {
+                    match r.data.metrics.binary_search_by(|m| m.key.as_str().cmp(name)).ok().map(|i| &r.data.metrics[i])
+                    {
+                        Some(m) => {
+                            view! { <td class="num" title=m.value.to_string()>{format_value(m.value)}</td> }.into_any()
+                        }
+                        None => view! { <td class="num muted">"–"</td> }.into_any(),
+                    }
+                }
+                _ => match r.data.params.binary_search_by(|p| p.key.as_str().cmp(name)).ok().map(|i| &r.data.params[i])
+                {
                     Some(p) => view! { <td title=p.value.clone()>{p.value.clone()}</td> }.into_any(),
                     None => view! { <td class="muted">"–"</td> }.into_any(),
                 },

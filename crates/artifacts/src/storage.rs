@@ -83,7 +83,8 @@ impl ArtifactStore {
             builder = builder.with_region("us-east-1");
         }
         if std::env::var("MLFLOW_S3_IGNORE_TLS").is_ok_and(|v| v == "true" || v == "1") {
-            builder = builder.with_client_options(object_store::ClientOptions::new().with_allow_invalid_certificates(true));
+            builder =
+                builder.with_client_options(object_store::ClientOptions::new().with_allow_invalid_certificates(true));
         }
         let s3 = builder.build().map_err(|e| Error::invalid(format!("Could not use '{destination}': {e}")))?;
         let prefix = prefix.trim_matches('/');

@@ -39,8 +39,7 @@ async fn files_round_trip_and_list_like_mlflow() {
     assert!(dir.path().join("art/1/r/artifacts/model/MLmodel").is_file());
 
     let listed = store.list(&path("1/r/artifacts")).await.unwrap();
-    let shown: Vec<(String, bool, Option<i64>)> =
-        listed.into_iter().map(|f| (f.path, f.is_dir, f.file_size)).collect();
+    let shown: Vec<(String, bool, Option<i64>)> = listed.into_iter().map(|f| (f.path, f.is_dir, f.file_size)).collect();
     assert_eq!(
         shown,
         vec![
@@ -71,10 +70,8 @@ async fn a_failed_upload_leaves_the_old_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = ArtifactStore::open(dir.path().to_str().unwrap()).unwrap();
     store.put(&path("a/f.txt"), body(vec![b"old".to_vec()])).await.unwrap();
-    let broken = stream::iter(vec![
-        Ok(Bytes::from(vec![1u8; 9 * 1024 * 1024])),
-        Err(std::io::Error::other("connection reset")),
-    ]);
+    let broken =
+        stream::iter(vec![Ok(Bytes::from(vec![1u8; 9 * 1024 * 1024])), Err(std::io::Error::other("connection reset"))]);
     let err = store.put(&path("a/f.txt"), broken).await.unwrap_err();
     assert!(err.message.contains("interrupted"), "{err}");
     assert_eq!(read(&store, "a/f.txt").await, b"old");

@@ -13,13 +13,13 @@ pub mod sqlite;
 use async_trait::async_trait;
 use std::sync::Arc;
 use tracking::{
-    DatasetInput, Experiment, ExperimentStats, KeyValue, MetricSummary, LoggedModel, LoggedModelStatus, Metric, ModelMetric, ModelOutput, Page, Point,
-    Result, Run, RunInfo, RunStatus, ViewType,
+    DatasetInput, Experiment, ExperimentStats, KeyValue, LoggedModel, LoggedModelStatus, Metric, MetricSummary,
+    ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo, RunStatus, ViewType,
 };
 
 pub use names::generate_run_name;
-pub use registry::{ModelRegistry, NewModelVersion, RegistryQuery};
 pub use page::{decode_offset, encode_offset};
+pub use registry::{ModelRegistry, NewModelVersion, RegistryQuery};
 
 /// The shared handle to the store that the REST handlers and server functions hold.
 pub type Store = Arc<dyn TrackingStore>;

@@ -102,15 +102,8 @@ pub const EXPERIMENT_ATTRIBUTES: &[&str] = &["name", "creation_time", "last_upda
 pub const EXPERIMENT_ORDER_ATTRIBUTES: &[&str] = &["name", "experiment_id", "creation_time", "last_update_time"];
 const EXPERIMENT_NUMERIC_ATTRIBUTES: &[&str] = &["creation_time", "last_update_time"];
 const DATASET_ATTRIBUTES: &[&str] = &["name", "digest", "context"];
-pub const LOGGED_MODEL_ATTRIBUTES: &[&str] = &[
-    "name",
-    "model_id",
-    "model_type",
-    "status",
-    "source_run_id",
-    "creation_timestamp",
-    "last_updated_timestamp",
-];
+pub const LOGGED_MODEL_ATTRIBUTES: &[&str] =
+    &["name", "model_id", "model_type", "status", "source_run_id", "creation_timestamp", "last_updated_timestamp"];
 pub const REGISTERED_MODEL_ATTRIBUTES: &[&str] = &["name"];
 pub const REGISTERED_MODEL_ORDER_ATTRIBUTES: &[&str] = &["name", "creation_timestamp", "last_updated_timestamp"];
 pub const MODEL_VERSION_ATTRIBUTES: &[&str] = &["name", "version_number", "run_id", "source_path", "model_id"];
@@ -362,9 +355,7 @@ fn entity_of(target: Target, name: &str) -> Option<Entity> {
         Target::Runs => Some(e),
         Target::Experiments => matches!(e, Entity::Attribute | Entity::Tag).then_some(e),
         Target::LoggedModels => (e != Entity::Dataset).then_some(e),
-        Target::RegisteredModels | Target::ModelVersions => {
-            matches!(e, Entity::Attribute | Entity::Tag).then_some(e)
-        }
+        Target::RegisteredModels | Target::ModelVersions => matches!(e, Entity::Attribute | Entity::Tag).then_some(e),
     }
 }
 

@@ -73,10 +73,7 @@ pub struct ModelVersion {
 /// A stage name in any case, as MLflow's `get_canonical_stage` accepts it.
 pub fn canonical_stage(stage: &str) -> Result<&'static str> {
     STAGES.iter().find(|s| s.eq_ignore_ascii_case(stage)).copied().ok_or_else(|| {
-        Error::invalid(format!(
-            "Invalid Model Version stage: {stage}. Value must be one of {}.",
-            STAGES.join(", ")
-        ))
+        Error::invalid(format!("Invalid Model Version stage: {stage}. Value must be one of {}.", STAGES.join(", ")))
     })
 }
 
@@ -104,9 +101,10 @@ pub fn validate_model_name(name: &str) -> Result<()> {
 
 /// A version number as MLflow reads it from a request.
 pub fn parse_version(version: &str) -> Result<i64> {
-    version.trim().parse::<i64>().map_err(|_| {
-        Error::invalid(format!("Parameter 'version' must be an integer, got '{version}'."))
-    })
+    version
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| Error::invalid(format!("Parameter 'version' must be an integer, got '{version}'.")))
 }
 
 pub fn validate_registry_tag(key: &str, value: &str) -> Result<()> {

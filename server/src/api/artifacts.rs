@@ -175,15 +175,15 @@ async fn mpu_create(
     let upload_id = served(&state)?.create_multipart(&target).await?;
     // Parts come back to this server (any replica): the client PUTs each to its URL.
     let base = format!("{}/api/2.0/mlflow-artifacts/mpu/part/{upload_id}", origin(&headers));
-    let credentials: Vec<Value> = (1..=num_parts)
-        .map(|n| json!({ "url": format!("{base}/{n}"), "part_number": n, "headers": {} }))
-        .collect();
+    let credentials: Vec<Value> =
+        (1..=num_parts).map(|n| json!({ "url": format!("{base}/{n}"), "part_number": n, "headers": {} })).collect();
     Ok(Json(json!({ "upload_id": upload_id, "credentials": credentials })))
 }
 
 /// `scheme://host[:port]` as the client reached us, behind a proxy too.
 fn origin(headers: &HeaderMap) -> String {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.split(',').next().unwrap_or(s).trim());
+    let text =
+        |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.split(',').next().unwrap_or(s).trim());
     let host = text("x-forwarded-host").or_else(|| text("host")).unwrap_or("localhost:5000");
     let scheme = text("x-forwarded-proto").unwrap_or("http");
     format!("{scheme}://{host}")
@@ -288,10 +288,8 @@ async fn list_run_artifacts(
     let run = state.store.get_run(&run_id).await?;
     let root = root_of(&run.info.artifact_uri)?;
     let files = served(&state)?.list(&root.join(&relative)).await?;
-    let files: Vec<FileInfo> = files
-        .into_iter()
-        .map(|f| FileInfo { path: prefixed(&relative, &f.path), ..f })
-        .collect();
+    let files: Vec<FileInfo> =
+        files.into_iter().map(|f| FileInfo { path: prefixed(&relative, &f.path), ..f }).collect();
     let mut body = files_json(files);
     body["root_uri"] = Value::String(run.info.artifact_uri);
     Ok(Json(body))
@@ -313,10 +311,7 @@ pub(crate) struct GetArtifact {
 }
 
 /// `/get-artifact?run_uuid=…&path=…`: the file download MLflow's UI uses.
-pub(crate) async fn get_artifact(
-    State(state): State<AppState>,
-    Query(req): Query<GetArtifact>,
-) -> ApiResult<Response> {
+pub(crate) async fn get_artifact(State(state): State<AppState>, Query(req): Query<GetArtifact>) -> ApiResult<Response> {
     let run_id = required(req.run_id.filter(|s| !s.is_empty()).or(req.run_uuid), "run_uuid")?;
     let path = parse(&required(req.path, "path")?)?;
     let run = state.store.get_run(&run_id).await?;

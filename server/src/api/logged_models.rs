@@ -91,7 +91,11 @@ async fn finalize(
     let raw = req.status.filter(|v| !v.is_null()).ok_or_else(|| missing_value("status"))?;
     let text = raw.as_str().map(str::to_string).unwrap_or_else(|| raw.to_string());
     let status = LoggedModelStatus::parse(&text).ok_or_else(|| {
-        invalid_value("status", &text, "expected LOGGED_MODEL_PENDING, LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED")
+        invalid_value(
+            "status",
+            &text,
+            "expected LOGGED_MODEL_PENDING, LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED",
+        )
     })?;
     let model = store.finalize_logged_model(&model_id, status).await?;
     Ok(Json(json!({ "model": model })))
@@ -168,7 +172,8 @@ struct Search {
 }
 
 async fn search(State(store): State<AppStore>, Mlflow(req): Mlflow<Search>) -> ApiResult<Json<Value>> {
-    let experiment_ids = req.experiment_ids.filter(|ids| !ids.is_empty()).ok_or_else(|| missing_value("experiment_ids"))?;
+    let experiment_ids =
+        req.experiment_ids.filter(|ids| !ids.is_empty()).ok_or_else(|| missing_value("experiment_ids"))?;
     let datasets = req
         .datasets
         .into_iter()

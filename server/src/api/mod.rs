@@ -5,8 +5,8 @@
 pub mod artifacts;
 mod error;
 mod experiments;
-mod logged_models;
 pub mod extract;
+mod logged_models;
 mod metrics;
 mod registry;
 mod runs;

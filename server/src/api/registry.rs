@@ -58,7 +58,8 @@ struct CreateModel {
 
 async fn create_model(State(store): State<AppStore>, Mlflow(req): Mlflow<CreateModel>) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
-    let model = store.create_registered_model(&name, tags(req.tags)?, req.description.filter(|d| !d.is_empty())).await?;
+    let model =
+        store.create_registered_model(&name, tags(req.tags)?, req.description.filter(|d| !d.is_empty())).await?;
     Ok(Json(json!({ "registered_model": model })))
 }
 
@@ -146,10 +147,7 @@ struct LatestVersions {
     stages: Vec<String>,
 }
 
-async fn latest_versions(
-    State(store): State<AppStore>,
-    Mlflow(req): Mlflow<LatestVersions>,
-) -> ApiResult<Json<Value>> {
+async fn latest_versions(State(store): State<AppStore>, Mlflow(req): Mlflow<LatestVersions>) -> ApiResult<Json<Value>> {
     let versions = store.get_latest_versions(&required(req.name, "name")?, req.stages).await?;
     Ok(Json(if versions.is_empty() { json!({}) } else { json!({ "model_versions": versions }) }))
 }
@@ -194,7 +192,8 @@ async fn delete_alias(State(store): State<AppStore>, Mlflow(req): Mlflow<Alias>)
 }
 
 async fn get_by_alias(State(store): State<AppStore>, Mlflow(req): Mlflow<Alias>) -> ApiResult<Json<Value>> {
-    let version = store.get_model_version_by_alias(&required(req.name, "name")?, &required(req.alias, "alias")?).await?;
+    let version =
+        store.get_model_version_by_alias(&required(req.name, "name")?, &required(req.alias, "alias")?).await?;
     Ok(Json(json!({ "model_version": version })))
 }
 
@@ -275,9 +274,10 @@ async fn check_source(
     if decoded.contains('\0') || decoded.split(['/', '\\']).any(|s| s == "..") {
         return Err(invalid("Sources must not contain relative path references ('..')."));
     }
-    let scheme = decoded.split_once(':').map(|(s, _)| s.to_ascii_lowercase()).filter(|s| {
-        s.len() > 1 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
-    });
+    let scheme = decoded
+        .split_once(':')
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .filter(|s| s.len() > 1 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'));
     match scheme.as_deref() {
         None | Some("file") => {
             Err(invalid("Local paths are not accepted: register from runs:/, models:/ or the run's artifact URI."))
@@ -307,9 +307,9 @@ async fn check_source(
         }
         Some("mlflow-artifacts") | Some("http") | Some("https") => {
             let within = |root: &str| {
-                super::artifacts::proxied_root(root).zip(super::artifacts::proxied_root(source)).is_some_and(
-                    |(root, source)| root.strip_prefix(&source).is_some(),
-                )
+                super::artifacts::proxied_root(root)
+                    .zip(super::artifacts::proxied_root(source))
+                    .is_some_and(|(root, source)| root.strip_prefix(&source).is_some())
             };
             if let Some(id) = model_id.as_deref() {
                 let model = state.store.get_logged_model(id, false).await?;

@@ -354,7 +354,8 @@ async fn log_outputs(State(store): State<AppStore>, Mlflow(req): Mlflow<LogOutpu
         .into_iter()
         .enumerate()
         .map(|(i, m)| {
-            let model_id = m.model_id.filter(|s| !s.is_empty()).ok_or_else(|| missing_value(&format!("models[{i}].model_id")))?;
+            let model_id =
+                m.model_id.filter(|s| !s.is_empty()).ok_or_else(|| missing_value(&format!("models[{i}].model_id")))?;
             Ok(ModelOutput { model_id, step: m.step.unwrap_or(0) })
         })
         .collect::<Result<Vec<_>, Error>>()?;

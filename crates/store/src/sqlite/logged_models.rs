@@ -246,10 +246,14 @@ impl SqliteStore {
         self.writer
             .write(move |db| {
                 find_model(db, &model_id, false)?;
-                let n = db
-                    .execute("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?", &[(&model_id).into(), (&key).into()])?;
+                let n = db.execute(
+                    "DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?",
+                    &[(&model_id).into(), (&key).into()],
+                )?;
                 if n == 0 {
-                    return Err(Error::not_found(format!("No tag with key '{key}' found for model with ID '{model_id}'.")));
+                    return Err(Error::not_found(format!(
+                        "No tag with key '{key}' found for model with ID '{model_id}'."
+                    )));
                 }
                 touch(db, &model_id)
             })
@@ -372,7 +376,9 @@ impl SqliteStore {
                 if i > 0 {
                     sql.push_str(" OR ");
                 }
-                sql.push_str("EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.dataset_name = ?");
+                sql.push_str(
+                    "EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.dataset_name = ?",
+                );
                 args.text(name);
                 if let Some(digest) = digest {
                     sql.push_str(" AND x.dataset_digest = ?");
@@ -468,9 +474,8 @@ fn push_order(sql: &mut String, args: &mut SqlArgs, order: &LoggedModelOrder) ->
     match parsed.entity {
         Entity::Attribute => sql.push_str(&format!("{} {direction}, ", model_column(&parsed.key))),
         Entity::Metric => {
-            let mut latest = String::from(
-                "(SELECT x.value FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = ?",
-            );
+            let mut latest =
+                String::from("(SELECT x.value FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = ?");
             args.text(&parsed.key);
             if let Some(name) = &order.dataset_name {
                 latest.push_str(" AND x.dataset_name = ?");

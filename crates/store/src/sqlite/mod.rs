@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 use tracking::{
-    DatasetInput, Error, Experiment, ExperimentStats, KeyValue, MetricSummary, LifecycleStage, LoggedModel, LoggedModelStatus, Metric, ModelMetric,
-    ModelOutput, Page, Point, Result, Run, RunInfo,
+    DatasetInput, Error, Experiment, ExperimentStats, KeyValue, LifecycleStage, LoggedModel, LoggedModelStatus, Metric,
+    MetricSummary, ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo,
 };
 use workers::{Checkpointer, Readers, Writer};
 
@@ -306,7 +306,11 @@ impl TrackingStore for SqliteStore {
                     "SELECT experiment_id, COUNT(*), MAX(start_time) FROM runs WHERE lifecycle_stage = 'active' \
                      GROUP BY experiment_id",
                     &[],
-                    |r| ExperimentStats { experiment_id: r.int(0).to_string(), runs: r.int(1), last_run_start: r.opt_int(2) },
+                    |r| ExperimentStats {
+                        experiment_id: r.int(0).to_string(),
+                        runs: r.int(1),
+                        last_run_start: r.opt_int(2),
+                    },
                 )
             })
             .await

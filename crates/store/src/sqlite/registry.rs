@@ -4,9 +4,9 @@
 use super::db::{Db, Param, Row};
 use super::search::SqlArgs;
 use super::SqliteStore;
+use crate::decode_offset;
 use crate::page::page_of;
 use crate::registry::{ModelRegistry, NewModelVersion, RegistryQuery};
-use crate::decode_offset;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use tracking::filter::{self, Clause, Entity, Op};
@@ -89,12 +89,14 @@ fn fill_versions(db: &mut Db, versions: &mut [ModelVersion]) -> Result<()> {
     for chunk in names.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(",");
         let params: Vec<Param> = chunk.iter().map(|n| n.into()).collect();
-        let sql = format!("SELECT name, version, key, value FROM model_version_tags WHERE name IN ({marks}) ORDER BY key");
+        let sql =
+            format!("SELECT name, version, key, value FROM model_version_tags WHERE name IN ({marks}) ORDER BY key");
         db.run(&sql, &params, |r| {
             tags.entry((r.text(0), r.int(1).to_string())).or_default().push(KeyValue::new(r.text(2), r.text(3)));
             Ok(())
         })?;
-        let sql = format!("SELECT name, version, alias FROM registered_model_aliases WHERE name IN ({marks}) ORDER BY alias");
+        let sql =
+            format!("SELECT name, version, alias FROM registered_model_aliases WHERE name IN ({marks}) ORDER BY alias");
         db.run(&sql, &params, |r| {
             aliases.entry((r.text(0), r.int(1).to_string())).or_default().push(r.text(2));
             Ok(())
@@ -109,11 +111,11 @@ fn fill_versions(db: &mut Db, versions: &mut [ModelVersion]) -> Result<()> {
 }
 
 fn get_version(db: &mut Db, name: &str, version: i64) -> Result<ModelVersion> {
-    load_versions(db, "v.name = ? AND v.version = ? AND v.current_stage != ?", &[
-        name.into(),
-        version.into(),
-        STAGE_DELETED.into(),
-    ])?
+    load_versions(
+        db,
+        "v.name = ? AND v.version = ? AND v.current_stage != ?",
+        &[name.into(), version.into(), STAGE_DELETED.into()],
+    )?
     .pop()
     .ok_or_else(|| version_not_found(name, version))
 }
@@ -149,7 +151,8 @@ fn load_models(db: &mut Db, names: &[String]) -> Result<Vec<RegisteredModel>> {
             }
             Ok(())
         })?;
-        let sql = format!("SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({marks}) ORDER BY alias");
+        let sql =
+            format!("SELECT name, alias, version FROM registered_model_aliases WHERE name IN ({marks}) ORDER BY alias");
         db.run(&sql, &params, |r| {
             if let Some(m) = models.get_mut(&r.text(0)) {
                 m.aliases.push(RegisteredModelAlias { alias: r.text(1), version: r.int(2).to_string() });
@@ -237,7 +240,13 @@ fn order_sql(order_by: &[filter::OrderBy], versions: bool) -> String {
     let mut sql = String::new();
     for o in order_by {
         let column = match (versions, o.key.as_str()) {
-            (_, "name") => if versions { "v.name" } else { "m.name" },
+            (_, "name") => {
+                if versions {
+                    "v.name"
+                } else {
+                    "m.name"
+                }
+            }
             (true, "version_number") => "v.version",
             (true, "creation_timestamp") => "v.creation_time",
             (true, _) => "v.last_updated_time",
@@ -297,7 +306,9 @@ impl ModelRegistry for SqliteStore {
             .write(move |db| {
                 require_model(db, &name)?;
                 if name != new_name
-                    && db.row("SELECT 1 FROM registered_models WHERE name = ?", &[(&new_name).into()], |_| ())?.is_some()
+                    && db
+                        .row("SELECT 1 FROM registered_models WHERE name = ?", &[(&new_name).into()], |_| ())?
+                        .is_some()
                 {
                     return Err(Error::already_exists(format!("Registered Model (name={new_name}) already exists.")));
                 }
@@ -306,10 +317,18 @@ impl ModelRegistry for SqliteStore {
                     "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?",
                     &[(&new_name).into(), now.into(), (&name).into()],
                 )?;
-                for table in ["registered_model_tags", "registered_model_aliases", "model_versions", "model_version_tags"] {
-                    db.execute(&format!("UPDATE {table} SET name = ? WHERE name = ?"), &[(&new_name).into(), (&name).into()])?;
+                for table in
+                    ["registered_model_tags", "registered_model_aliases", "model_versions", "model_version_tags"]
+                {
+                    db.execute(
+                        &format!("UPDATE {table} SET name = ? WHERE name = ?"),
+                        &[(&new_name).into(), (&name).into()],
+                    )?;
                 }
-                db.execute("UPDATE model_versions SET last_updated_time = ? WHERE name = ?", &[now.into(), (&new_name).into()])?;
+                db.execute(
+                    "UPDATE model_versions SET last_updated_time = ? WHERE name = ?",
+                    &[now.into(), (&new_name).into()],
+                )?;
                 get_model(db, &new_name)
             })
             .await
@@ -336,9 +355,13 @@ impl ModelRegistry for SqliteStore {
         self.writer
             .write(move |db| {
                 require_model(db, &name)?;
-                for table in
-                    ["model_version_tags", "model_versions", "registered_model_aliases", "registered_model_tags", "registered_models"]
-                {
+                for table in [
+                    "model_version_tags",
+                    "model_versions",
+                    "registered_model_aliases",
+                    "registered_model_tags",
+                    "registered_models",
+                ] {
                     db.execute(&format!("DELETE FROM {table} WHERE name = ?"), &[(&name).into()])?;
                 }
                 Ok(())
@@ -409,7 +432,10 @@ impl ModelRegistry for SqliteStore {
         self.writer
             .write(move |db| {
                 require_model(db, &name)?;
-                db.execute("DELETE FROM registered_model_tags WHERE name = ? AND key = ?", &[(&name).into(), (&key).into()])?;
+                db.execute(
+                    "DELETE FROM registered_model_tags WHERE name = ? AND key = ?",
+                    &[(&name).into(), (&key).into()],
+                )?;
                 Ok(())
             })
             .await
@@ -476,9 +502,11 @@ impl ModelRegistry for SqliteStore {
                 require_model(db, &new.name)?;
                 let now = crate::now_millis();
                 let version = db
-                    .row("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?", &[(&new.name).into()], |r| {
-                        r.int(0)
-                    })?
+                    .row(
+                        "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?",
+                        &[(&new.name).into()],
+                        |r| r.int(0),
+                    )?
                     .unwrap_or(1);
                 db.execute(
                     "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, source, \
@@ -569,10 +597,7 @@ impl ModelRegistry for SqliteStore {
             sql.push_str(" AND ");
             push_clause(&mut sql, &mut args, clause, true);
         }
-        sql.push_str(&format!(
-            " ORDER BY {}v.name ASC, v.version DESC LIMIT ? OFFSET ?",
-            order_sql(&order, true)
-        ));
+        sql.push_str(&format!(" ORDER BY {}v.name ASC, v.version DESC LIMIT ? OFFSET ?", order_sql(&order, true)));
         args.int(limit + 1);
         args.int(offset);
         self.readers

@@ -7,8 +7,8 @@ use crate::{NewRun, RunUpdate};
 use std::collections::HashMap;
 use tracking::validation::{validate_tag, Item};
 use tracking::{
-    tags, Dataset, DatasetInput, Error, KeyValue, LifecycleStage, Metric, Result, Run, RunData, RunInfo, RunInputs,
-    ModelInput, ModelOutput, RunOutputs, RunStatus,
+    tags, Dataset, DatasetInput, Error, KeyValue, LifecycleStage, Metric, ModelInput, ModelOutput, Result, Run,
+    RunData, RunInfo, RunInputs, RunOutputs, RunStatus,
 };
 
 /// SQLite allows a limited number of bound values per statement.
@@ -42,7 +42,15 @@ pub(super) fn load_runs(db: &mut Db, ids: &[i64]) -> Result<Vec<Run>> {
         let marks = vec!["?"; chunk.len()].join(",");
         let params: Vec<Param> = chunk.iter().map(|&id| id.into()).collect();
         db.run(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({marks})"), &params, |r| {
-            runs.insert(r.int(0), Run { info: to_info(r), data: RunData::default(), inputs: RunInputs::default(), outputs: RunOutputs::default() });
+            runs.insert(
+                r.int(0),
+                Run {
+                    info: to_info(r),
+                    data: RunData::default(),
+                    inputs: RunInputs::default(),
+                    outputs: RunOutputs::default(),
+                },
+            );
             Ok(())
         })?;
         for (table, is_param) in [("params", true), ("tags", false)] {
@@ -106,7 +114,8 @@ fn load_inputs(db: &mut Db, marks: &str, params: &[Param], runs: &mut HashMap<i6
         }
         Ok(())
     })?;
-    let sql = format!("SELECT run_id, model_id FROM run_model_inputs WHERE run_id IN ({marks}) ORDER BY run_id, model_id");
+    let sql =
+        format!("SELECT run_id, model_id FROM run_model_inputs WHERE run_id IN ({marks}) ORDER BY run_id, model_id");
     db.run(&sql, params, |r| {
         if let Some(run) = runs.get_mut(&r.int(0)) {
             run.inputs.model_inputs.push(ModelInput { model_id: r.text(1) });
