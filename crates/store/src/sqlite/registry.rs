@@ -182,13 +182,13 @@ fn get_model(db: &mut Db, name: &str) -> Result<RegisteredModel> {
     load_models(db, &[name.to_string()])?.pop().ok_or_else(|| model_not_found(name))
 }
 
-fn page_size(max_results: Option<i64>, default: i64, max: i64, what: &str) -> Result<i64> {
+fn page_size(max_results: Option<i64>, default: i64, max: i64) -> Result<i64> {
     match max_results {
         None | Some(0) => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(n) => Err(Error::invalid(format!(
-            "Invalid value for max_results. It must be at most {max}, but got value {n}{what}"
-        ))),
+        Some(n) => {
+            Err(Error::invalid(format!("Invalid value for max_results. It must be at most {max}, but got value {n}")))
+        }
     }
 }
 
@@ -370,7 +370,7 @@ impl ModelRegistry for SqliteStore {
     }
 
     async fn search_registered_models(&self, query: &RegistryQuery) -> Result<Page<RegisteredModel>> {
-        let limit = page_size(query.max_results, SEARCH_REGISTERED_MODELS_DEFAULT, SEARCH_REGISTERED_MODELS_MAX, "")?;
+        let limit = page_size(query.max_results, SEARCH_REGISTERED_MODELS_DEFAULT, SEARCH_REGISTERED_MODELS_MAX)?;
         let clauses = filter::parse_registered_model_filter(&query.filter)?;
         let order = filter::parse_registered_model_order_by(&query.order_by)?;
         let offset = decode_offset(query.page_token.as_deref())?;
@@ -587,7 +587,7 @@ impl ModelRegistry for SqliteStore {
     }
 
     async fn search_model_versions(&self, query: &RegistryQuery) -> Result<Page<ModelVersion>> {
-        let limit = page_size(query.max_results, SEARCH_MODEL_VERSIONS_DEFAULT, SEARCH_MODEL_VERSIONS_MAX, "")?;
+        let limit = page_size(query.max_results, SEARCH_MODEL_VERSIONS_DEFAULT, SEARCH_MODEL_VERSIONS_MAX)?;
         let clauses = filter::parse_model_version_filter(&query.filter)?;
         let order = filter::parse_model_version_order_by(&query.order_by)?;
         let offset = decode_offset(query.page_token.as_deref())?;
