@@ -1,5 +1,6 @@
 //! Command line and environment configuration (`mltrack --help`).
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -16,6 +17,11 @@ pub enum Command {
     Ui(ServeConfig),
     /// Start the tracking server and web UI.
     Server(ServeConfig),
+    /// Copy experiments, runs, metrics, artifacts and the model registry from
+    /// MLflow (a server, an mlruns folder or its database) or an export file.
+    Import(ImportConfig),
+    /// Write everything in mltrack to one portable file.
+    Export(ExportConfig),
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -44,6 +50,18 @@ pub struct ServeConfig {
     #[arg(long, short = 'p', env = "MLTRACK_PORT", default_value_t = 5000)]
     pub port: u16,
 
+    #[command(flatten)]
+    pub storage: StorageConfig,
+
+    /// Accepted for compatibility with `mlflow server` launch scripts; mltrack
+    /// serves every request from one process with an async runtime.
+    #[arg(long, short = 'w', hide = true)]
+    pub workers: Option<String>,
+}
+
+/// Where mltrack keeps its data: shared by `ui`/`server`, `import` and `export`.
+#[derive(Debug, Clone, Args)]
+pub struct StorageConfig {
     /// Where experiments and runs are stored: `sqlite:///relative.db`,
     /// `sqlite:////absolute/path.db` or a file path. The default is a SQLite
     /// file in the working directory.
@@ -67,14 +85,24 @@ pub struct ServeConfig {
     /// Turn off artifact proxying; clients then write to the artifact root themselves.
     #[arg(long, conflicts_with = "serve_artifacts")]
     pub no_serve_artifacts: bool,
-
-    /// Accepted for compatibility with `mlflow server` launch scripts; mltrack
-    /// serves every request from one process with an async runtime.
-    #[arg(long, short = 'w', hide = true)]
-    pub workers: Option<String>,
 }
 
-impl ServeConfig {
+impl StorageConfig {
+    /// Opens (and migrates) the backend store.
+    pub async fn open_store(&self) -> anyhow::Result<store::Store> {
+        store::open(&self.backend_store_uri, &self.artifact_root())
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))
+            .with_context(|| format!("could not open the backend store {}", self.backend_store_uri))
+    }
+
+    /// Opens the artifacts destination.
+    pub fn open_artifacts(&self) -> anyhow::Result<artifacts::ArtifactStore> {
+        artifacts::ArtifactStore::open(&self.artifacts_destination)
+            .map_err(|e| anyhow::anyhow!("{}", e.message))
+            .with_context(|| format!("could not open the artifacts destination {}", self.artifacts_destination))
+    }
+
     pub fn serves_artifacts(&self) -> bool {
         self.serve_artifacts && !self.no_serve_artifacts
     }
@@ -91,4 +119,68 @@ impl ServeConfig {
             }
         }
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportConfig {
+    /// What to import: http(s)://host:port (a running MLflow server),
+    /// ./mlruns (MLflow's file store), sqlite:///mlflow.db or
+    /// postgresql://user:pass@host/db (MLflow's database), or a file written
+    /// by `mltrack export`.
+    #[arg(long)]
+    pub from: String,
+
+    /// Only this experiment (name or id); repeat for more.
+    #[arg(long = "experiment")]
+    pub experiments: Vec<String>,
+
+    /// Keep polling the source and mirror new runs, points, status changes
+    /// and artifacts until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+
+    /// Seconds between polls with --watch.
+    #[arg(long, default_value_t = 2.0)]
+    pub interval: f64,
+
+    /// List what would be imported; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// What to do when an experiment's name is taken in mltrack by another
+    /// experiment: merge (its runs go there), rename ("<name> (imported)") or skip.
+    #[arg(long, default_value = "merge")]
+    pub on_conflict: importer::OnConflict,
+
+    /// Leave out deleted experiments, runs and logged models (by default
+    /// they come over, still deleted).
+    #[arg(long)]
+    pub skip_deleted: bool,
+
+    /// For a database source: where that MLflow server kept proxied
+    /// artifacts (its --artifacts-destination, a folder or s3:// URI), so
+    /// `mlflow-artifacts:/` URIs can be read.
+    #[arg(long)]
+    pub source_artifacts: Option<String>,
+
+    /// No progress bars (the summary is still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportConfig {
+    /// The file to write (a tar archive; `mltrack import --from FILE` reads it).
+    #[arg(long)]
+    pub to: PathBuf,
+
+    /// Only this experiment (name or id); repeat for more.
+    #[arg(long = "experiment")]
+    pub experiments: Vec<String>,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
 }

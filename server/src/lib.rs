@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod transfer;
 pub mod ui;
 
 use axum::routing::get;

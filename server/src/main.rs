@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use server::config::{Cli, Command, DbCommand, ServeConfig};
+use server::config::{Cli, Command, DbCommand, ServeConfig, StorageConfig};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -15,6 +15,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Ui(config) | Command::Server(config) => run(config).await,
+        Command::Import(config) => std::process::exit(server::transfer::import(config).await?),
+        Command::Export(config) => server::transfer::export(config).await,
         Command::Db { command: DbCommand::Upgrade { url } } => {
             let path = store::sqlite::path_from_uri(&url)?;
             store::sqlite::migrate(&path).await?;
@@ -25,24 +27,17 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(config: ServeConfig) -> anyhow::Result<()> {
-    let root = config.artifact_root();
-    let store = store::open(&config.backend_store_uri, &root)
-        .await
-        .with_context(|| format!("could not open the backend store {}", config.backend_store_uri))?;
-    let artifacts = match config.serves_artifacts() {
-        true => Some(
-            artifacts::ArtifactStore::open(&config.artifacts_destination)
-                .map_err(|e| anyhow::anyhow!("{}", e.message))
-                .with_context(|| {
-                    format!("could not open the artifacts destination {}", config.artifacts_destination)
-                })?,
-        ),
+    let storage: &StorageConfig = &config.storage;
+    let root = storage.artifact_root();
+    let store = storage.open_store().await?;
+    let artifacts = match storage.serves_artifacts() {
+        true => Some(storage.open_artifacts()?),
         false => None,
     };
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("could not listen on {addr}"))?;
     tracing::info!(
-        backend_store = %config.backend_store_uri,
+        backend_store = %storage.backend_store_uri,
         artifact_root = %root,
         artifacts_destination = artifacts.as_ref().map_or("(not served)", |a| a.location()),
         "mltrack is listening on http://{}",

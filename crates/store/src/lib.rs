@@ -5,6 +5,7 @@
 //! embedded default; the interface keeps SQL out of its callers so that a
 //! PostgreSQL implementation can fill it.
 
+pub mod import;
 mod names;
 pub(crate) mod page;
 pub mod registry;
@@ -17,6 +18,7 @@ use tracking::{
     ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo, RunStatus, ViewType,
 };
 
+pub use import::ImportTarget;
 pub use names::generate_run_name;
 pub use page::{decode_offset, encode_offset};
 pub use registry::{ModelRegistry, NewModelVersion, RegistryQuery};
@@ -109,7 +111,7 @@ pub struct LoggedModelOrder {
 /// Writes return only once they are committed: a caller that saw `Ok` can
 /// rely on the data surviving a crash of the process.
 #[async_trait]
-pub trait TrackingStore: ModelRegistry + Send + Sync + 'static {
+pub trait TrackingStore: ModelRegistry + ImportTarget + Send + Sync + 'static {
     /// Creates an experiment and returns its id.
     async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[KeyValue])
         -> Result<String>;

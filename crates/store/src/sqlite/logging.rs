@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use tracking::validation::{
     self as v, validate_batch_limits, validate_length, validate_metric, validate_param, validate_tag, Item,
 };
-use tracking::{tags, DatasetInput, Error, KeyValue, Metric, Result};
+use tracking::{tags, DatasetInput, Error, KeyValue, Metric, Point, Result};
 
 /// Largest number of rows in one multi-row INSERT. A batch is written in a
 /// few large statements whose row counts are powers of two, so that only a
@@ -91,21 +91,21 @@ fn comparable(v: f64) -> f64 {
 }
 
 impl<'a> Summary<'a> {
-    fn new(m: &'a Metric) -> Self {
+    fn new(key: &'a str, first: Point) -> Self {
         let mut s = Summary {
-            key: &m.key,
-            step: m.step,
-            timestamp: m.timestamp,
-            value: m.value,
+            key,
+            step: first.step,
+            timestamp: first.timestamp,
+            value: first.value,
             min: None,
             max: None,
             count: 0,
         };
-        s.add(m);
+        s.add(first);
         s
     }
 
-    fn add(&mut self, m: &Metric) {
+    fn add(&mut self, m: Point) {
         self.count += 1;
         if !m.value.is_nan() {
             self.min = Some(self.min.map_or(m.value, |x| x.min(m.value)));
@@ -119,16 +119,20 @@ impl<'a> Summary<'a> {
     }
 }
 
+fn point(m: &Metric) -> Point {
+    Point { step: m.step, timestamp: m.timestamp, value: m.value }
+}
+
 /// Groups a batch by metric name, in first-seen order.
 fn summarize(metrics: &[Metric]) -> Vec<Summary<'_>> {
     let mut summaries: Vec<Summary> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
     for m in metrics {
         match index.get(m.key.as_str()) {
-            Some(&i) => summaries[i].add(m),
+            Some(&i) => summaries[i].add(point(m)),
             None => {
                 index.insert(&m.key, summaries.len());
-                summaries.push(Summary::new(m));
+                summaries.push(Summary::new(&m.key, point(m)));
             }
         }
     }
@@ -139,19 +143,15 @@ fn summarize(metrics: &[Metric]) -> Vec<Summary<'_>> {
 fn key_ids<'m>(db: &mut Db, summaries: &[Summary<'m>]) -> Result<HashMap<&'m str, i64>> {
     let mut ids = HashMap::with_capacity(summaries.len());
     for s in summaries {
-        let key: Param = s.key.into();
-        let id = match db.row("SELECT id FROM metric_keys WHERE key = ?", &[key], |r| r.int(0))? {
-            Some(id) => id,
-            None => db
-                .row("INSERT INTO metric_keys (key) VALUES (?) RETURNING id", &[key], |r| r.int(0))?
-                .ok_or_else(|| Error::internal("no metric key id returned"))?,
-        };
-        ids.insert(s.key, id);
+        ids.insert(s.key, key_id(db, s.key)?);
     }
     Ok(ids)
 }
 
-fn insert_metrics(db: &mut Db, run_id: i64, metrics: &[Metric], ids: &HashMap<&str, i64>) -> Result<()> {
+/// Inserts the points; returns how many were new (a point identical in
+/// every field to a stored one is stored once).
+fn insert_metrics(db: &mut Db, run_id: i64, metrics: &[Metric], ids: &HashMap<&str, i64>) -> Result<u64> {
+    let mut inserted = 0;
     let mut rest = metrics;
     let mut params: Vec<Param> = Vec::with_capacity(5 * MAX_ROWS_PER_INSERT);
     for n in chunk_sizes(metrics.len(), MAX_ROWS_PER_INSERT) {
@@ -168,9 +168,69 @@ fn insert_metrics(db: &mut Db, run_id: i64, metrics: &[Metric], ids: &HashMap<&s
                 to_bits(m.value).into(),
             ]);
         }
-        db.execute(insert_metrics_sql(n), &params)?;
+        inserted += db.execute(insert_metrics_sql(n), &params)?;
+    }
+    Ok(inserted)
+}
+
+/// Inserts one metric's points in the order given, in chunks; returns how
+/// many were new.
+pub(super) fn insert_points(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -> Result<u64> {
+    let mut inserted = 0;
+    let mut rest = points;
+    let mut params: Vec<Param> = Vec::with_capacity(5 * MAX_ROWS_PER_INSERT);
+    for n in chunk_sizes(points.len(), MAX_ROWS_PER_INSERT) {
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        params.clear();
+        for p in chunk {
+            params.extend::<[Param; 5]>([
+                run_id.into(),
+                key_id.into(),
+                p.step.into(),
+                p.timestamp.into(),
+                to_bits(p.value).into(),
+            ]);
+        }
+        inserted += db.execute(insert_metrics_sql(n), &params)?;
+    }
+    Ok(inserted)
+}
+
+/// Merges one metric's new points (`inserted` of them were new rows) into
+/// its summary row.
+pub(super) fn add_to_summary(db: &mut Db, run_id: i64, key: &str, points: &[Point], inserted: u64) -> Result<()> {
+    let Some((&first, rest)) = points.split_first() else { return Ok(()) };
+    let mut summary = Summary::new(key, first);
+    for &p in rest {
+        summary.add(p);
+    }
+    // Points already stored change neither the latest value nor the range.
+    summary.count = inserted as i64;
+    update_summaries(db, run_id, &[summary])
+}
+
+/// Re-counts the points of metrics whose batch repeated stored points.
+fn recount(db: &mut Db, run_id: i64, summaries: &[Summary], ids: &HashMap<&str, i64>) -> Result<()> {
+    for s in summaries {
+        db.execute(
+            "UPDATE latest_metrics SET count = (SELECT count(*) FROM metrics WHERE run_id = ? AND key_id = ?) \
+             WHERE run_id = ? AND key = ?",
+            &[run_id.into(), ids[s.key].into(), run_id.into(), s.key.into()],
+        )?;
     }
     Ok(())
+}
+
+/// The number of a metric name, registering it if new.
+pub(super) fn key_id(db: &mut Db, key: &str) -> Result<i64> {
+    let param: Param = key.into();
+    match db.row("SELECT id FROM metric_keys WHERE key = ?", &[param], |r| r.int(0))? {
+        Some(id) => Ok(id),
+        None => db
+            .row("INSERT INTO metric_keys (key) VALUES (?) RETURNING id", &[param], |r| r.int(0))?
+            .ok_or_else(|| Error::internal("no metric key id returned")),
+    }
 }
 
 /// Merges the batch into the summary rows; `newer` is MLflow's latest rule
@@ -212,7 +272,7 @@ fn update_summaries(db: &mut Db, run_id: i64, summaries: &[Summary]) -> Result<(
     Ok(())
 }
 
-fn insert_params(db: &mut Db, run_id: i64, run_uuid: &str, params: &[KeyValue]) -> Result<()> {
+pub(super) fn insert_params(db: &mut Db, run_id: i64, run_uuid: &str, params: &[KeyValue]) -> Result<()> {
     for p in params {
         let inserted = db.execute(
             "INSERT OR IGNORE INTO params (run_id, key, value) VALUES (?, ?, ?)",
@@ -303,6 +363,43 @@ fn validate_input(i: usize, input: &DatasetInput) -> Result<()> {
     Ok(())
 }
 
+/// Links dataset inputs to a run, creating the experiment's datasets as needed.
+pub(super) fn insert_inputs(db: &mut Db, run_id: i64, experiment_id: i64, inputs: &[DatasetInput]) -> Result<()> {
+    for input in inputs {
+        let d = &input.dataset;
+        let dataset_id = db
+            .row(
+                "INSERT INTO datasets (experiment_id, name, digest, source_type, source, schema, profile) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (experiment_id, name, digest) DO UPDATE SET name = excluded.name \
+                 RETURNING id",
+                &[
+                    experiment_id.into(),
+                    (&d.name).into(),
+                    (&d.digest).into(),
+                    (&d.source_type).into(),
+                    (&d.source).into(),
+                    d.schema.as_ref().into(),
+                    d.profile.as_ref().into(),
+                ],
+                |r| r.int(0),
+            )?
+            .ok_or_else(|| Error::internal("no dataset id returned"))?;
+        db.execute(
+            "INSERT OR IGNORE INTO run_inputs (run_id, dataset_id, position) \
+             VALUES (?, ?, (SELECT count(*) FROM run_inputs WHERE run_id = ?))",
+            &[run_id.into(), dataset_id.into(), run_id.into()],
+        )?;
+        for t in &input.tags {
+            db.execute(
+                "INSERT OR REPLACE INTO input_tags (run_id, dataset_id, key, value) VALUES (?, ?, ?, ?)",
+                &[run_id.into(), dataset_id.into(), (&t.key).into(), (&t.value).into()],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     pub(super) async fn log_batch_impl(
         &self,
@@ -321,8 +418,11 @@ impl SqliteStore {
                 if !metrics.is_empty() {
                     let summaries = summarize(&metrics);
                     let ids = key_ids(db, &summaries)?;
-                    insert_metrics(db, run.id, &metrics, &ids)?;
+                    let inserted = insert_metrics(db, run.id, &metrics, &ids)?;
                     update_summaries(db, run.id, &summaries)?;
+                    if inserted < metrics.len() as u64 {
+                        recount(db, run.id, &summaries, &ids)?;
+                    }
                 }
                 Ok(())
             })
@@ -353,39 +453,7 @@ impl SqliteStore {
         self.writer
             .write(move |db| {
                 let run = find_active_run(db, &uuid)?;
-                for input in &inputs {
-                    let d = &input.dataset;
-                    let dataset_id = db
-                        .row(
-                            "INSERT INTO datasets (experiment_id, name, digest, source_type, source, schema, profile) \
-                             VALUES (?, ?, ?, ?, ?, ?, ?) \
-                             ON CONFLICT (experiment_id, name, digest) DO UPDATE SET name = excluded.name \
-                             RETURNING id",
-                            &[
-                                run.experiment_id.into(),
-                                (&d.name).into(),
-                                (&d.digest).into(),
-                                (&d.source_type).into(),
-                                (&d.source).into(),
-                                d.schema.as_ref().into(),
-                                d.profile.as_ref().into(),
-                            ],
-                            |r| r.int(0),
-                        )?
-                        .ok_or_else(|| Error::internal("no dataset id returned"))?;
-                    db.execute(
-                        "INSERT OR IGNORE INTO run_inputs (run_id, dataset_id, position) \
-                         VALUES (?, ?, (SELECT count(*) FROM run_inputs WHERE run_id = ?))",
-                        &[run.id.into(), dataset_id.into(), run.id.into()],
-                    )?;
-                    for t in &input.tags {
-                        db.execute(
-                            "INSERT OR REPLACE INTO input_tags (run_id, dataset_id, key, value) VALUES (?, ?, ?, ?)",
-                            &[run.id.into(), dataset_id.into(), (&t.key).into(), (&t.value).into()],
-                        )?;
-                    }
-                }
-                Ok(())
+                insert_inputs(db, run.id, run.experiment_id, &inputs)
             })
             .await
     }

@@ -8,6 +8,7 @@
 mod db;
 mod experiments;
 mod history;
+mod import;
 mod logged_models;
 mod logging;
 mod registry;
