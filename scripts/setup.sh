@@ -37,6 +37,12 @@ if [[ "${1:-}" == "--test" ]]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
+  # PostgreSQL server binaries: the import tests read an MLflow database on it.
+  if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || ! command -v psql >/dev/null; then
+    step "apt-get install postgresql"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
   if [[ ! -x .venv/bin/python ]]; then
     step "python venv"
     python3 -m venv .venv

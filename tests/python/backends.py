@@ -1,8 +1,11 @@
 """Artifact backends for the artifact tests: the session's server on its
 local folder, and a second server on S3 (moto's S3 server on loopback)."""
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,3 +69,40 @@ def start_s3_server(workdir: Path):
     srv = Server(workdir, args=["--artifacts-destination", f"s3://{BUCKET}/mlartifacts"], env=env).start()
     srv.moto = moto
     return srv
+
+
+class Postgres:
+    """A private PostgreSQL cluster on loopback (Debian's server binaries),
+    trusting local connections. As root it runs as the `postgres` user,
+    since PostgreSQL refuses to run as root."""
+
+    def __init__(self):
+        bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        if not bindir:
+            raise RuntimeError("PostgreSQL is not installed: run scripts/setup.sh --test")
+        self.bin = bindir[-1]
+        self.port = free_port()
+        # Not under pytest's private temporary folder: the postgres user must reach it.
+        workdir = self.workdir = Path(tempfile.mkdtemp(prefix="mltrack-pg-"))
+        self.dir = workdir / "pgdata"
+        self.socket_dir = workdir / "pgsock"
+        self.socket_dir.mkdir()
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(workdir, "postgres")
+            shutil.chown(self.socket_dir, "postgres")
+        self.run("initdb", "-D", str(self.dir), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.run("pg_ctl", "-D", str(self.dir), "-w", "-l", str(workdir / "postgres.log"), "-o",
+                 f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def run(self, tool, *args):
+        subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True, capture_output=True)
+
+    def create_database(self, name):
+        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c",
+                        f"CREATE DATABASE {name}"], check=True, capture_output=True)
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self):
+        self.run("pg_ctl", "-D", str(self.dir), "-m", "immediate", "stop")
+        shutil.rmtree(self.workdir, ignore_errors=True)

@@ -44,6 +44,19 @@ def run_populate(uri, env=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def wait_healthy(url, proc, log):
+    deadline = time.time() + 120
+    while True:
+        try:
+            if requests.get(url + "/health", timeout=5).ok:
+                return
+        except requests.RequestException:
+            pass
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert time.time() < deadline, "mlflow server did not start"
+        time.sleep(0.2)
+
+
 class Sources:
     """A running MLflow server and an mlruns folder, both populated."""
 
@@ -61,16 +74,7 @@ class Sources:
              "--workers", "1"],
             cwd=root, stdout=log, stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 120
-        while True:
-            try:
-                if requests.get(self.url + "/health", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert self.proc.poll() is None, (root / "mlflow-server.log").read_text()[-3000:]
-            assert time.time() < deadline, "mlflow server did not start"
-            time.sleep(0.2)
+        wait_healthy(self.url, self.proc, root / "mlflow-server.log")
 
     def stop(self):
         self.proc.terminate()
@@ -513,3 +517,49 @@ def test_bad_sources_are_explained(sources, mltrack, tmp_path):
     out = import_from(mltrack, broken, check=False)
     assert ids["long"] not in out.stdout
     assert [f.path for f in client.list_artifacts(ids["long"], "plots/deep")] == ["plots/deep/notes.txt"]
+
+
+def test_import_from_mlflow_postgres_database(mltrack, tmp_path):
+    from backends import Postgres
+
+    pg = Postgres()
+    try:
+        uri = pg.create_database("mlflow")
+        source = Sources.__new__(Sources)
+        source.root, source.port = tmp_path, free_port()
+        source.url = f"http://127.0.0.1:{source.port}"
+        source.artifacts = tmp_path / "pg-artifacts"
+        source.proc = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(source.port),
+             "--backend-store-uri", uri, "--artifacts-destination", str(source.artifacts), "--workers", "1"],
+            stdout=open(tmp_path / "mlflow-pg.log", "ab"), stderr=subprocess.STDOUT,
+        )
+        wait_healthy(source.url, source.proc, tmp_path / "mlflow-pg.log")
+        client = mlflow.MlflowClient(source.url, registry_uri=source.url)
+        exp = client.create_experiment("pg-experiment", tags={"db": "postgres"})
+        run = client.create_run(exp, run_name="pg-run", tags={"team": "db"})
+        run_id = run.info.run_id
+        client.log_batch(run_id, params=[mlflow.entities.Param("lr", "0.1")], metrics=[
+            mlflow.entities.Metric("loss", float("nan") if s == 7 else 1 / (s + 1), 1_700_000_000_000 + s, s)
+            for s in range(1000)
+        ])
+        client.log_text(run_id, "hello", "notes/hello.txt")
+        child = client.create_run(exp, run_name="pg-child", tags={"mlflow.parentRunId": run_id}).info.run_id
+        client.set_terminated(child, "KILLED")
+        client.set_terminated(run_id)
+        client.create_registered_model("pg-model", tags={"k": "v"}, description="on postgres")
+        version = client.create_model_version("pg-model", f"runs:/{run_id}/notes", run_id=run_id)
+        client.set_registered_model_alias("pg-model", "prod", version.version)
+
+        out = import_from(mltrack, uri, "--source-artifacts", str(source.artifacts))
+        assert "schema revision" in out.stderr and "postgresql://postgres@127.0.0.1" in out.stderr
+        names = ["Default", "pg-experiment"]
+        want, got = snapshot(source.url, names), snapshot(mltrack.url, names)
+        assert_same(want, got)
+        assert len(got["experiments"]["pg-experiment"]["runs"][run_id]["history"]["loss"]) == 1000
+        assert got["registry"]["pg-model"]["aliases"] == {"prod": "1"}
+        assert "0 metric points" in import_from(mltrack, uri, "--source-artifacts", str(source.artifacts)).stdout
+    finally:
+        if "source" in locals():
+            source.stop()
+        pg.stop()
