@@ -10,7 +10,7 @@ scripts/setup.sh --test
 scripts/build.sh
 
 echo "==> Rust tests"
-MLTRACK_SITE_DIR="$PWD/target/site" cargo test -p tracking -p store -p artifacts -p server -p app
+MLTRACK_SITE_DIR="$PWD/target/site" cargo test -p tracking -p store -p artifacts -p importer -p server -p app
 
 echo "==> Python integration tests (mlflow $(.venv/bin/python -c 'import mlflow; print(mlflow.__version__)'))"
 .venv/bin/python -m pytest tests/python -q -p no:cacheprovider

@@ -184,7 +184,7 @@ pub struct Importer {
     pub progress: Arc<Progress>,
     report: Mutex<Report>,
     /// Source artifact root → mltrack artifact root, for registry sources.
-    uri_map: Mutex<Vec<(String, String)>>,
+    uri_map: Mutex<HashMap<String, String>>,
     imported_runs: Mutex<HashSet<String>>,
     imported_models: Mutex<HashSet<String>>,
 }
@@ -198,7 +198,7 @@ impl Importer {
             options,
             progress: Arc::new(Progress::default()),
             report: Mutex::new(Report::default()),
-            uri_map: Mutex::new(Vec::new()),
+            uri_map: Mutex::new(HashMap::new()),
             imported_runs: Mutex::new(HashSet::new()),
             imported_models: Mutex::new(HashSet::new()),
         }
@@ -391,7 +391,7 @@ impl Importer {
     async fn import_experiment(&self, src: &Experiment, target: &Target) -> Result<()> {
         let source_id = self.source.id();
         if !src.artifact_location.is_empty() {
-            self.uri_map.lock().expect("lock").push((src.artifact_location.clone(), target.location.clone()));
+            self.uri_map.lock().expect("lock").insert(src.artifact_location.clone(), target.location.clone());
         }
         if self.options.dry_run {
             self.report().plan.push(format!(
@@ -475,10 +475,10 @@ impl Importer {
         let existing = self.store.get_run(&run_id).await.ok();
         let experiment_id = existing.as_ref().map_or(target.id.clone(), |r| r.info.experiment_id.clone());
         let dst_uri = match &existing {
-            Some(r) if marker.is_some() || !r.info.artifact_uri.is_empty() => r.info.artifact_uri.clone(),
+            Some(r) if !r.info.artifact_uri.is_empty() => r.info.artifact_uri.clone(),
             _ => format!("{}/{run_id}/artifacts", target.location.trim_end_matches('/')),
         };
-        self.uri_map.lock().expect("lock").push((src_uri.clone(), dst_uri.clone()));
+        self.uri_map.lock().expect("lock").insert(src_uri.clone(), dst_uri.clone());
         self.imported_runs.lock().expect("lock").insert(run_id.clone());
         // Runs still running may gain artifacts without any other change.
         if marker.as_deref() == Some(fingerprint.as_str()) && run.info.status != RunStatus::Running {
@@ -607,7 +607,7 @@ impl Importer {
         let fingerprint = model_fingerprint(&model);
         let src_uri = model.model.info.artifact_uri.clone();
         let dst_uri = format!("{}/models/{model_id}/artifacts", target.location.trim_end_matches('/'));
-        self.uri_map.lock().expect("lock").push((src_uri.clone(), dst_uri.clone()));
+        self.uri_map.lock().expect("lock").insert(src_uri.clone(), dst_uri.clone());
         self.imported_models.lock().expect("lock").insert(model_id.clone());
         let marker = self.store.import_marker(source_id, &marker_key).await.map_err(|e| anyhow!("{}", e.message))?;
         if marker.as_deref() == Some(fingerprint.as_str()) {
@@ -636,7 +636,7 @@ impl Importer {
         let map = self.uri_map.lock().expect("lock");
         map.iter()
             .filter(|(src, _)| {
-                !src.is_empty() && (uri == src || uri.starts_with(&format!("{}/", src.trim_end_matches('/'))))
+                !src.is_empty() && (uri == *src || uri.starts_with(&format!("{}/", src.trim_end_matches('/'))))
             })
             .max_by_key(|(src, _)| src.len())
             .map(|(src, dst)| format!("{}{}", dst.trim_end_matches('/'), &uri[src.trim_end_matches('/').len()..]))
@@ -680,7 +680,7 @@ impl Importer {
                         v.model_id = v.source.as_deref().and_then(logged_model_of);
                     }
                     let storage = self.storage_location(&v);
-                    if let Some(source) = v.source.as_deref().filter(|s| !s.contains(":/") || !is_model_uri(s)) {
+                    if let Some(source) = v.source.as_deref().filter(|s| !is_model_uri(s)) {
                         if let Some(mapped) = self.map_uri(source) {
                             v.source = Some(mapped);
                         }
@@ -705,15 +705,15 @@ impl Importer {
         let source = v.source.as_deref()?;
         if let Some(model_id) = &v.model_id {
             let map = self.uri_map.lock().expect("lock");
-            if let Some((_, dst)) = map.iter().find(|(_, dst)| dst.contains(&format!("/models/{model_id}/"))) {
+            if let Some(dst) = map.values().find(|dst| dst.ends_with(&format!("/models/{model_id}/artifacts"))) {
                 return Some(dst.clone());
             }
         }
         if let Some(rest) = source.strip_prefix("runs:/") {
             let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
             let map = self.uri_map.lock().expect("lock");
-            let dst = map.iter().find(|(_, dst)| dst.ends_with(&format!("/{run_id}/artifacts")))?;
-            return Some(format!("{}/{path}", dst.1).trim_end_matches('/').to_string());
+            let dst = map.values().find(|dst| dst.ends_with(&format!("/{run_id}/artifacts")))?;
+            return Some(format!("{dst}/{path}").trim_end_matches('/').to_string());
         }
         self.map_uri(source)
     }
