@@ -9,15 +9,16 @@
 //! metric points already stored are never stored twice.
 
 use crate::progress::Progress;
-use crate::source::{ArtifactFile, Source, SourceModel, SourceRegisteredModel};
+use crate::source::{err, ArtifactFile, Source, SourceModel, SourceRegisteredModel};
+use crate::store_source::all_experiments;
 use anyhow::{anyhow, Result};
 use artifacts::{ArtifactPath, ArtifactStore};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
-use store::{ExperimentQuery, Store};
-use tracking::{Experiment, LifecycleStage, MetricSummary, Point, Run, RunStatus, ViewType};
+use store::Store;
+use tracking::{Experiment, LifecycleStage, MetricSummary, Point, Run, RunStatus};
 
 /// What to do with a source experiment whose name mltrack already uses for
 /// another experiment.
@@ -232,7 +233,7 @@ impl Importer {
             experiments.retain(|e| self.options.experiments.iter().any(|w| w == &e.experiment_id || w == &e.name));
         }
         self.progress.experiments.add_total(experiments.len() as u64);
-        let existing = self.existing_experiments().await?;
+        let existing = all_experiments(&self.store).await?;
         let mut next_free = existing
             .iter()
             .chain(experiments.iter())
@@ -267,30 +268,10 @@ impl Importer {
         Ok(self.report().clone())
     }
 
-    async fn existing_experiments(&self) -> Result<Vec<Experiment>> {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let query = ExperimentQuery {
-                view_type: ViewType::All,
-                max_results: 1000,
-                page_token: token,
-                ..Default::default()
-            };
-            let page = self.store.search_experiments(&query).await.map_err(|e| anyhow!("{}", e.message))?;
-            all.extend(page.items);
-            match page.next_page_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(all),
-            }
-        }
-    }
-
     /// Decides where a source experiment goes; `None` when it is skipped.
     async fn target(&self, src: &Experiment, existing: &[Experiment], next_free: &mut i64) -> Result<Option<Target>> {
         let marker_key = format!("experiment:{}", src.experiment_id);
-        let mapped =
-            self.store.import_marker(self.source.id(), &marker_key).await.map_err(|e| anyhow!("{}", e.message))?;
+        let mapped = self.store.import_marker(self.source.id(), &marker_key).await.map_err(err)?;
         let by_id = |id: &str| existing.iter().find(|e| e.experiment_id == id);
         let root = self.options.artifact_root.trim_end_matches('/');
         let fresh = |id: String, name: String| {
@@ -402,11 +383,11 @@ impl Importer {
                 if target.created { " (new)" } else { "" }
             ));
         } else if let Some(row) = &target.row {
-            self.store.import_experiment(row).await.map_err(|e| anyhow!("{}", e.message))?;
+            self.store.import_experiment(row).await.map_err(err)?;
             self.store
                 .set_import_marker(source_id, &format!("experiment:{}", src.experiment_id), &target.id)
                 .await
-                .map_err(|e| anyhow!("{}", e.message))?;
+                .map_err(err)?;
         }
         {
             let mut report = self.report();
@@ -469,7 +450,7 @@ impl Importer {
         let marker_key = format!("run:{run_id}");
         let counts = self.source.metric_counts(&run).await?;
         let fingerprint = run_fingerprint(&run, counts.as_ref());
-        let marker = self.store.import_marker(source_id, &marker_key).await.map_err(|e| anyhow!("{}", e.message))?;
+        let marker = self.store.import_marker(source_id, &marker_key).await.map_err(err)?;
         let src_uri = std::mem::take(&mut run.info.artifact_uri);
         // A run already in mltrack stays in the experiment it is in.
         let existing = self.store.get_run(&run_id).await.ok();
@@ -490,7 +471,7 @@ impl Importer {
                 .store
                 .metric_summaries(&run_id)
                 .await
-                .map_err(|e| anyhow!("{}", e.message))?
+                .map_err(err)?
                 .into_iter()
                 .map(|s| (s.key.clone(), s))
                 .collect(),
@@ -512,12 +493,7 @@ impl Importer {
         if self.options.dry_run {
             let state = if existing.is_none() { "new" } else { "changed" };
             self.report().plan.push(format!("run {run_id} ({state}): {} metrics to copy", stale.len()));
-            let mut report = self.report();
-            if existing.is_none() {
-                report.runs_new += 1;
-            } else {
-                report.runs_updated += 1;
-            }
+            self.count_run(existing.is_none());
             return Ok(());
         }
         // Read everything first: a source error leaves the run untouched.
@@ -529,24 +505,23 @@ impl Importer {
         }
         run.info.experiment_id = experiment_id;
         run.info.artifact_uri = dst_uri.clone();
-        self.store.import_run(&run).await.map_err(|e| anyhow!("{}", e.message))?;
+        self.store.import_run(&run).await.map_err(err)?;
         for (key, points) in &histories {
             self.write_points(&run_id, key, points).await?;
         }
-        {
-            let mut report = self.report();
-            if existing.is_none() {
-                report.runs_new += 1;
-            } else {
-                report.runs_updated += 1;
-            }
-        }
+        self.count_run(existing.is_none());
         self.copy_artifacts(&src_uri, &dst_uri).await.map_err(|e| e.context("artifacts"))?;
-        self.store
-            .set_import_marker(source_id, &marker_key, &fingerprint)
-            .await
-            .map_err(|e| anyhow!("{}", e.message))?;
+        self.store.set_import_marker(source_id, &marker_key, &fingerprint).await.map_err(err)?;
         Ok(())
+    }
+
+    fn count_run(&self, new: bool) {
+        let mut report = self.report();
+        if new {
+            report.runs_new += 1;
+        } else {
+            report.runs_updated += 1;
+        }
     }
 
     async fn write_points(&self, run_id: &str, key: &str, points: &[Point]) -> Result<()> {
@@ -578,7 +553,7 @@ impl Importer {
         for ArtifactFile { path, size } in files {
             let rel = ArtifactPath::parse(&path).map_err(|e| anyhow!("artifact '{path}': {}", e.message))?;
             let dst = dst_root.join(&rel);
-            let have = self.artifacts.stat(&dst).await.map_err(|e| anyhow!("{}", e.message))?;
+            let have = self.artifacts.stat(&dst).await.map_err(err)?;
             if have == Some(size) {
                 self.progress.artifact_bytes.add(size);
                 continue;
@@ -609,7 +584,7 @@ impl Importer {
         let dst_uri = format!("{}/models/{model_id}/artifacts", target.location.trim_end_matches('/'));
         self.uri_map.lock().expect("lock").insert(src_uri.clone(), dst_uri.clone());
         self.imported_models.lock().expect("lock").insert(model_id.clone());
-        let marker = self.store.import_marker(source_id, &marker_key).await.map_err(|e| anyhow!("{}", e.message))?;
+        let marker = self.store.import_marker(source_id, &marker_key).await.map_err(err)?;
         if marker.as_deref() == Some(fingerprint.as_str()) {
             return Ok(());
         }
@@ -621,12 +596,9 @@ impl Importer {
         let mut row = model.model.clone();
         row.info.experiment_id = target.id.clone();
         row.info.artifact_uri = dst_uri.clone();
-        self.store.import_logged_model(&row, &model.metrics).await.map_err(|e| anyhow!("{}", e.message))?;
+        self.store.import_logged_model(&row, &model.metrics).await.map_err(err)?;
         self.copy_artifacts(&src_uri, &dst_uri).await.map_err(|e| e.context("artifacts"))?;
-        self.store
-            .set_import_marker(source_id, &marker_key, &fingerprint)
-            .await
-            .map_err(|e| anyhow!("{}", e.message))?;
+        self.store.set_import_marker(source_id, &marker_key, &fingerprint).await.map_err(err)?;
         Ok(())
     }
 
@@ -674,7 +646,7 @@ impl Importer {
             }
             let name = model.name.clone();
             let result: Result<()> = async {
-                self.store.import_registered_model(&model).await.map_err(|e| anyhow!("{}", e.message))?;
+                self.store.import_registered_model(&model).await.map_err(err)?;
                 for mut v in versions {
                     if v.model_id.is_none() {
                         v.model_id = v.source.as_deref().and_then(logged_model_of);

@@ -71,6 +71,11 @@ pub trait Source: Send + Sync {
     async fn read_artifact(&self, root_uri: &str, path: &str) -> Result<ByteStream>;
 }
 
+/// An mltrack error (store, artifacts) as the import's error type.
+pub(crate) fn err(e: tracking::Error) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.message)
+}
+
 /// Sorts points as the import writes them: the latest point (MLflow's
 /// rule) comes last, so a history cut short never looks complete.
 pub fn sort_points(points: &mut [Point]) {

@@ -1,6 +1,6 @@
 //! mltrack's own store as a [`Source`]: what `mltrack export` reads.
 
-use crate::source::{ArtifactFile, ByteStream, Items, Source, SourceModel, SourceRegisteredModel};
+use crate::source::{err, ArtifactFile, ByteStream, Items, Source, SourceModel, SourceRegisteredModel};
 use anyhow::{anyhow, Result};
 use artifacts::{ArtifactPath, ArtifactStore};
 use async_trait::async_trait;
@@ -15,10 +15,6 @@ pub struct StoreSource {
     id: String,
 }
 
-fn err(e: tracking::Error) -> anyhow::Error {
-    anyhow!("{}", e.message)
-}
-
 impl StoreSource {
     pub fn new(store: Store, artifacts: ArtifactStore, id: String) -> Self {
         StoreSource { store, artifacts, id }
@@ -27,6 +23,22 @@ impl StoreSource {
     fn root(uri: &str) -> Result<ArtifactPath> {
         ArtifactPath::from_root_uri(uri)
             .ok_or_else(|| anyhow!("artifact root {uri} is not in mltrack's artifact storage"))
+    }
+}
+
+/// Every experiment in mltrack, deleted ones included.
+pub(crate) async fn all_experiments(store: &Store) -> Result<Vec<Experiment>> {
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let query =
+            ExperimentQuery { view_type: ViewType::All, max_results: 1000, page_token: token, ..Default::default() };
+        let page = store.search_experiments(&query).await.map_err(err)?;
+        all.extend(page.items);
+        match page.next_page_token {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(all),
+        }
     }
 }
 
@@ -41,22 +53,7 @@ impl Source for StoreSource {
     }
 
     async fn experiments(&self) -> Result<Items<Experiment>> {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let query = ExperimentQuery {
-                view_type: ViewType::All,
-                max_results: 1000,
-                page_token: token,
-                ..Default::default()
-            };
-            let page = self.store.search_experiments(&query).await.map_err(err)?;
-            all.extend(page.items.into_iter().map(Ok));
-            match page.next_page_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(all),
-            }
-        }
+        Ok(all_experiments(&self.store).await?.into_iter().map(Ok).collect())
     }
 
     async fn runs(&self, experiment_id: &str) -> Result<Items<Run>> {

@@ -2,8 +2,8 @@
 //! stored: through an MLflow server's artifact proxy (`mlflow-artifacts:/`),
 //! from a local folder (`file://` or a path), or from S3.
 
-use crate::source::{ArtifactFile, ByteStream};
-use anyhow::{anyhow, bail, Context, Result};
+use crate::source::{err, ArtifactFile, ByteStream};
+use anyhow::{bail, Context, Result};
 use artifacts::{ArtifactPath, ArtifactStore};
 use futures::{StreamExt, TryStreamExt};
 use std::path::{Path, PathBuf};
@@ -68,7 +68,7 @@ impl UriArtifacts {
             bail!("artifact URI {root_uri} is not an MLflow artifact proxy URI");
         }
         if root_uri.starts_with("s3://") {
-            let store = ArtifactStore::open(root_uri).map_err(|e| anyhow!("{}", e.message))?;
+            let store = ArtifactStore::open(root_uri).map_err(err)?;
             return Ok(Location::Object(store));
         }
         if let Some(rest) = root_uri.strip_prefix("file://") {
@@ -114,8 +114,8 @@ impl UriArtifacts {
             Location::Object(store) => {
                 let mut dirs = vec![ArtifactPath::root()];
                 while let Some(dir) = dirs.pop() {
-                    for f in store.list(&dir).await.map_err(|e| anyhow!("{}", e.message))? {
-                        let child = dir.join(&ArtifactPath::parse(&f.path).map_err(|e| anyhow!("{}", e.message))?);
+                    for f in store.list(&dir).await.map_err(err)? {
+                        let child = dir.join(&ArtifactPath::parse(&f.path).map_err(err)?);
                         if f.is_dir {
                             dirs.push(child);
                         } else {
@@ -144,9 +144,9 @@ impl UriArtifacts {
                 Ok(response.bytes_stream().map_err(anyhow::Error::from).boxed())
             }
             Location::Object(store) => {
-                let file = ArtifactPath::parse(path).map_err(|e| anyhow!("{}", e.message))?;
-                let download = store.get(&file).await.map_err(|e| anyhow!("{}", e.message))?;
-                Ok(download.stream.map_err(|e| anyhow!("{}", e.message)).boxed())
+                let file = ArtifactPath::parse(path).map_err(err)?;
+                let download = store.get(&file).await.map_err(err)?;
+                Ok(download.stream.map_err(err).boxed())
             }
         }
     }

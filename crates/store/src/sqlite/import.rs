@@ -1,6 +1,7 @@
 //! [`ImportTarget`] for SQLite: upserts that keep the source's ids.
 
 use super::db::{Db, Param};
+use super::logged_models::insert_metric;
 use super::logging::{add_to_summary, insert_inputs, insert_points, key_id};
 use super::{find_run, parse_experiment_id, SqliteStore};
 use crate::import::ImportTarget;
@@ -150,22 +151,7 @@ fn import_logged_model(db: &mut Db, model: &LoggedModel, metrics: &[ModelMetric]
         &info.tags,
     )?;
     for m in metrics {
-        db.execute(
-            "INSERT OR REPLACE INTO logged_model_metrics \
-             (model_id, key, step, timestamp, bits, value, run_id, dataset_name, dataset_digest) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &[
-                (&info.model_id).into(),
-                (&m.key).into(),
-                m.step.into(),
-                m.timestamp.into(),
-                (m.value.to_bits() as i64).into(),
-                (!m.value.is_nan()).then_some(m.value).into(),
-                m.run_id.as_deref().unwrap_or("").into(),
-                m.dataset_name.as_deref().unwrap_or("").into(),
-                m.dataset_digest.as_deref().unwrap_or("").into(),
-            ],
-        )?;
+        insert_metric(db, &info.model_id, m)?;
     }
     Ok(())
 }

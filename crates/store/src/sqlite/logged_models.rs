@@ -134,6 +134,27 @@ fn upsert(db: &mut Db, table: &str, model_id: &str, items: &[KeyValue]) -> Resul
     Ok(())
 }
 
+/// Stores one point of a model's metric (a repeat replaces the stored one).
+pub(super) fn insert_metric(db: &mut Db, model_id: &str, m: &ModelMetric) -> Result<()> {
+    db.execute(
+        "INSERT OR REPLACE INTO logged_model_metrics \
+         (model_id, key, step, timestamp, bits, value, run_id, dataset_name, dataset_digest) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            model_id.into(),
+            (&m.key).into(),
+            m.step.into(),
+            m.timestamp.into(),
+            (m.value.to_bits() as i64).into(),
+            (!m.value.is_nan()).then_some(m.value).into(),
+            m.run_id.as_deref().unwrap_or("").into(),
+            m.dataset_name.as_deref().unwrap_or("").into(),
+            m.dataset_digest.as_deref().unwrap_or("").into(),
+        ],
+    )?;
+    Ok(())
+}
+
 impl SqliteStore {
     pub(super) async fn create_logged_model_impl(&self, new: NewLoggedModel) -> Result<LoggedModel> {
         if let Some(name) = &new.name {
@@ -282,22 +303,7 @@ impl SqliteStore {
             .write(move |db| {
                 for m in &metrics {
                     find_model(db, &m.model_id, false)?;
-                    db.execute(
-                        "INSERT OR REPLACE INTO logged_model_metrics \
-                         (model_id, key, step, timestamp, bits, value, run_id, dataset_name, dataset_digest) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        &[
-                            (&m.model_id).into(),
-                            (&m.key).into(),
-                            m.step.into(),
-                            m.timestamp.into(),
-                            (m.value.to_bits() as i64).into(),
-                            (!m.value.is_nan()).then_some(m.value).into(),
-                            m.run_id.as_deref().unwrap_or("").into(),
-                            m.dataset_name.as_deref().unwrap_or("").into(),
-                            m.dataset_digest.as_deref().unwrap_or("").into(),
-                        ],
-                    )?;
+                    insert_metric(db, &m.model_id, m)?;
                 }
                 Ok(())
             })
