@@ -18,13 +18,17 @@ use tracking::{
 
 pub struct SqlSource {
     pool: AnyPool,
+    /// For SQLite, the same file through mltrack's own reader threads: the
+    /// metric histories, millions of rows, are read there.
+    sqlite: Option<store::sqlite::ForeignDb>,
     id: String,
     revision: String,
     tables: HashSet<String>,
     artifacts: UriArtifacts,
 }
 
-/// The sqlx URL for an SQLAlchemy database URI, read-only for SQLite.
+/// The sqlx URL for an SQLAlchemy database URI, read-only for SQLite, and
+/// the name shown (and recorded) for it.
 fn sqlx_url(uri: &str) -> Result<(String, String)> {
     if let Some(rest) = uri.strip_prefix("sqlite:///") {
         // SQLAlchemy: sqlite:///relative.db, sqlite:////absolute.db
@@ -100,8 +104,17 @@ impl SqlSource {
                 KNOWN[KNOWN.len() - 1]
             );
         }
+        let sqlite = match id.strip_prefix("sqlite://") {
+            Some(path) => Some(
+                store::sqlite::ForeignDb::open(std::path::Path::new(path), 2)
+                    .await
+                    .map_err(crate::source::err)
+                    .with_context(|| format!("could not open the MLflow database {id}"))?,
+            ),
+            None => None,
+        };
         let artifacts = UriArtifacts { proxied_root, ..Default::default() };
-        Ok(SqlSource { pool, id, revision, tables, artifacts })
+        Ok(SqlSource { pool, sqlite, id, revision, tables, artifacts })
     }
 
     async fn rows(&self, sql: &str, args: &[&str]) -> Result<Vec<AnyRow>> {
@@ -247,22 +260,33 @@ impl Source for SqlSource {
     }
 
     async fn metric_history(&self, run: &Run, key: &str) -> Result<Vec<Point>> {
-        let rows = self
-            .rows(
-                "SELECT CAST(step AS BIGINT), CAST(timestamp AS BIGINT), value, \
-                 CAST(CASE WHEN is_nan THEN 1 ELSE 0 END AS BIGINT) FROM metrics \
-                 WHERE run_uuid = $1 AND key = $2 ORDER BY step, timestamp, value",
-                &[&run.info.run_id, key],
-            )
-            .await?;
-        let mut points = Vec::with_capacity(rows.len());
-        for r in rows {
-            points.push(Point {
-                step: r.try_get::<Option<i64>, _>(0)?.unwrap_or(0),
-                timestamp: r.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
-                value: value(r.try_get(2)?, r.try_get(3)?),
-            });
-        }
+        let sql = "SELECT CAST(step AS BIGINT), CAST(timestamp AS BIGINT), value, \
+                   CAST(CASE WHEN is_nan THEN 1 ELSE 0 END AS BIGINT) FROM metrics \
+                   WHERE run_uuid = $1 AND key = $2";
+        let args = [run.info.run_id.as_str(), key];
+        let mut points = match &self.sqlite {
+            Some(db) => db
+                .rows(sql, &args, |r| Point {
+                    step: r.opt_int(0).unwrap_or(0),
+                    timestamp: r.opt_int(1).unwrap_or(0),
+                    value: value(r.opt_real(2), r.int(3)),
+                })
+                .await
+                .map_err(crate::source::err)
+                .with_context(|| format!("query failed: {sql}"))?,
+            None => {
+                let rows = self.rows(sql, &args).await?;
+                let mut points = Vec::with_capacity(rows.len());
+                for r in rows {
+                    points.push(Point {
+                        step: r.try_get::<Option<i64>, _>(0)?.unwrap_or(0),
+                        timestamp: r.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
+                        value: value(r.try_get(2)?, r.try_get(3)?),
+                    });
+                }
+                points
+            }
+        };
         crate::source::sort_points(&mut points);
         Ok(points)
     }

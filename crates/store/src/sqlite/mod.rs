@@ -7,6 +7,7 @@
 
 mod db;
 mod experiments;
+mod foreign;
 mod history;
 mod import;
 mod logged_models;
@@ -31,6 +32,9 @@ use tracking::{
     MetricSummary, ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo,
 };
 use workers::{Checkpointer, Readers, Writer};
+
+pub use db::Row;
+pub use foreign::ForeignDb;
 
 /// Reader threads (and read-only connections).
 const READERS: usize = 4;
