@@ -57,6 +57,8 @@ fn amount(n: f64, unit: &Unit) -> String {
         }
         Unit::Count if n >= 1e6 => format!("{:.2}M", n / 1e6),
         Unit::Count if n >= 1e4 => format!("{:.1}k", n / 1e3),
+        // Rates below ten keep a decimal: "0.4/s", not "0/s".
+        Unit::Count if n < 10.0 && n.fract() != 0.0 => format!("{n:.1}"),
         Unit::Count => format!("{n:.0}"),
     }
 }
@@ -183,5 +185,6 @@ mod tests {
         assert!(text.contains("15s left"), "{text}");
         assert_eq!(amount(2_500_000.0, &Unit::Bytes), "2.5 MB");
         assert_eq!(amount(1_234_567.0, &Unit::Count), "1.23M");
+        assert_eq!(amount(0.36, &Unit::Count), "0.4");
     }
 }
