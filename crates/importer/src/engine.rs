@@ -96,7 +96,7 @@ impl Report {
             self.runs_unchanged,
             self.points,
             self.artifact_files,
-            human_bytes(self.artifact_bytes),
+            crate::progress::bytes(self.artifact_bytes),
             self.logged_models,
             self.registered_models,
             self.model_versions,
@@ -118,15 +118,6 @@ impl Report {
             }
         }
         s
-    }
-}
-
-fn human_bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
     }
 }
 

@@ -39,6 +39,11 @@ enum Unit {
     Bytes,
 }
 
+/// A byte count for people: "3.1 MB".
+pub fn bytes(n: u64) -> String {
+    amount(n as f64, &Unit::Bytes)
+}
+
 fn amount(n: f64, unit: &Unit) -> String {
     match unit {
         Unit::Bytes => {

@@ -26,20 +26,31 @@ impl StoreSource {
     }
 }
 
-/// Every experiment in mltrack, deleted ones included.
-pub(crate) async fn all_experiments(store: &Store) -> Result<Vec<Experiment>> {
+/// Every item of a paged store search: `fetch` gets each page's token.
+async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = tracking::Result<tracking::Page<T>>>,
+{
     let mut all = Vec::new();
     let mut token = None;
     loop {
-        let query =
-            ExperimentQuery { view_type: ViewType::All, max_results: 1000, page_token: token, ..Default::default() };
-        let page = store.search_experiments(&query).await.map_err(err)?;
+        let page = fetch(token).await.map_err(err)?;
         all.extend(page.items);
         match page.next_page_token {
             Some(t) if !t.is_empty() => token = Some(t),
             _ => return Ok(all),
         }
     }
+}
+
+/// Every experiment in mltrack, deleted ones included.
+pub(crate) async fn all_experiments(store: &Store) -> Result<Vec<Experiment>> {
+    all_pages(|page_token| async move {
+        let query = ExperimentQuery { view_type: ViewType::All, max_results: 1000, page_token, ..Default::default() };
+        store.search_experiments(&query).await
+    })
+    .await
 }
 
 #[async_trait]
@@ -57,23 +68,18 @@ impl Source for StoreSource {
     }
 
     async fn runs(&self, experiment_id: &str) -> Result<Items<Run>> {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
+        let runs = all_pages(|page_token| async move {
             let query = RunQuery {
                 experiment_ids: vec![experiment_id.to_string()],
                 view_type: ViewType::All,
                 max_results: 1000,
-                page_token: token,
+                page_token,
                 ..Default::default()
             };
-            let page = self.store.search_runs(&query).await.map_err(err)?;
-            all.extend(page.items.into_iter().map(Ok));
-            match page.next_page_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(all),
-            }
-        }
+            self.store.search_runs(&query).await
+        })
+        .await?;
+        Ok(runs.into_iter().map(Ok).collect())
     }
 
     async fn metric_counts(&self, run: &Run) -> Result<Option<HashMap<String, u64>>> {
@@ -89,55 +95,45 @@ impl Source for StoreSource {
     }
 
     async fn logged_models(&self, experiment_id: &str) -> Result<Items<SourceModel>> {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
+        let models = all_pages(|page_token| async move {
             let query = LoggedModelQuery {
                 experiment_ids: vec![experiment_id.to_string()],
                 max_results: 100,
-                page_token: token,
+                page_token,
                 ..Default::default()
             };
-            let page = self.store.search_logged_models(&query).await.map_err(err)?;
-            for mut model in page.items {
+            self.store.search_logged_models(&query).await
+        })
+        .await?;
+        Ok(models
+            .into_iter()
+            .map(|mut model| {
                 let metrics = std::mem::take(&mut model.data.metrics);
-                all.push(Ok(SourceModel { model, metrics }));
-            }
-            match page.next_page_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(all),
-            }
-        }
+                Ok(SourceModel { model, metrics })
+            })
+            .collect())
     }
 
     async fn registered_models(&self) -> Result<Items<SourceRegisteredModel>> {
-        let mut models = Vec::new();
-        let mut token = None;
-        loop {
-            let query = RegistryQuery { max_results: Some(1000), page_token: token, ..Default::default() };
-            let page = self.store.search_registered_models(&query).await.map_err(err)?;
-            models.extend(page.items);
-            match page.next_page_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => break,
-            }
-        }
+        let models = all_pages(|page_token| async move {
+            let query = RegistryQuery { max_results: Some(1000), page_token, ..Default::default() };
+            self.store.search_registered_models(&query).await
+        })
+        .await?;
         let mut out = Vec::with_capacity(models.len());
         for mut model in models {
             model.latest_versions.clear();
-            let mut versions = Vec::new();
-            let mut token = None;
-            loop {
-                let filter = format!("name = '{}'", model.name.replace('\'', "''"));
-                let query =
-                    RegistryQuery { filter, max_results: Some(10_000), page_token: token, ..Default::default() };
-                let page = self.store.search_model_versions(&query).await.map_err(err)?;
-                versions.extend(page.items);
-                match page.next_page_token {
-                    Some(t) if !t.is_empty() => token = Some(t),
-                    _ => break,
-                }
-            }
+            let filter = format!("name = '{}'", model.name.replace('\'', "''"));
+            let mut versions = all_pages(|page_token| {
+                let query = RegistryQuery {
+                    filter: filter.clone(),
+                    max_results: Some(10_000),
+                    page_token,
+                    ..Default::default()
+                };
+                async move { self.store.search_model_versions(&query).await }
+            })
+            .await?;
             versions.sort_by_key(|v| v.version.parse::<i64>().unwrap_or(0));
             out.push(Ok(SourceRegisteredModel { model, versions }));
         }
