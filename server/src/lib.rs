@@ -8,11 +8,14 @@ pub mod config;
 pub mod transfer;
 pub mod ui;
 
+use axum::extract::Request;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
+use axum::ServiceExt;
 use std::future::Future;
 use tokio::net::TcpListener;
+use tower::Layer;
 use tower_http::trace::TraceLayer;
 
 /// The MLflow release whose REST API mltrack speaks; `/version` reports it
@@ -20,13 +23,13 @@ use tower_http::trace::TraceLayer;
 pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
 
 /// The whole HTTP application: health checks, the REST API, the artifact
-/// proxy (when `artifacts` is given) and the UI.
-pub fn app(store: store::Store, artifacts: Option<artifacts::ArtifactStore>) -> Router {
+/// proxy and the UI.
+pub fn app(store: store::Store, artifacts: artifacts::ArtifactRoots) -> Router {
     Router::new()
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { MLFLOW_COMPAT_VERSION }))
         .merge(api::router(api::AppState { store: store.clone(), artifacts: artifacts.clone() }))
-        .merge(ui::router(store, artifacts))
+        .merge(ui::router(store, artifacts.proxied().cloned()))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -42,7 +45,36 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let app = tower::util::MapRequestLayer::new(merge_slashes).layer(app);
+    axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).with_graceful_shutdown(shutdown).await
+}
+
+/// Routes a path with repeated slashes (`//model-versions/get-artifact`,
+/// what a client joining `http://host/` and `/path` sends) as the path with
+/// single ones, as MLflow's server (werkzeug's `merge_slashes`) does.
+fn merge_slashes(mut req: Request) -> Request {
+    let uri = req.uri();
+    if !uri.path().contains("//") {
+        return req;
+    }
+    let mut path = String::with_capacity(uri.path().len());
+    for c in uri.path().chars() {
+        if !(c == '/' && path.ends_with('/')) {
+            path.push(c);
+        }
+    }
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(pq) = path_and_query.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -30,16 +30,19 @@ async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let storage: &StorageConfig = &config.storage;
     let root = storage.artifact_root();
     let store = storage.open_store().await?;
-    let artifacts = match storage.serves_artifacts() {
+    let proxied = match storage.serves_artifacts() {
         true => Some(storage.open_artifacts()?),
         false => None,
     };
+    let artifacts = artifacts::ArtifactRoots::new(proxied)
+        .with_default_root(&root)
+        .map_err(|e| anyhow::anyhow!("could not open the default artifact root {root}: {}", e.message))?;
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("could not listen on {addr}"))?;
     tracing::info!(
         backend_store = %storage.backend_store_uri,
         artifact_root = %root,
-        artifacts_destination = artifacts.as_ref().map_or("(not served)", |a| a.location()),
+        artifacts_destination = artifacts.proxied().map_or("(not served)", |a| a.location()),
         "mltrack is listening on http://{}",
         listener.local_addr()?
     );

@@ -7,7 +7,9 @@
 //! stays flat whatever the file size.
 
 mod path;
+mod roots;
 mod storage;
 
 pub use path::ArtifactPath;
+pub use roots::ArtifactRoots;
 pub use storage::{ArtifactStore, Download};

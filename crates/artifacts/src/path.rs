@@ -115,8 +115,11 @@ impl fmt::Display for ArtifactPath {
     }
 }
 
+/// MLflow answers every unsafe path with exactly "Invalid path" (clients
+/// match on it); the reason goes to the server's debug log.
 fn invalid(raw: &str, why: &str) -> Error {
-    Error::invalid(format!("Invalid path '{}': {why}", raw.escape_debug()))
+    tracing::debug!(path = %raw.escape_debug(), "refused artifact path: {why}");
+    Error::invalid("Invalid path")
 }
 
 /// `C:` or `C:/…`: a Windows drive, absolute on the machines MLflow warns about.

@@ -370,7 +370,7 @@ async fn finish(path: &ArtifactPath, mut writer: BufWriter) -> Result<()> {
 }
 
 fn object_path(path: &ArtifactPath) -> Result<ObjectPath> {
-    ObjectPath::parse(path.as_str()).map_err(|e| Error::invalid(format!("Invalid path '{path}': {e}")))
+    ObjectPath::parse(path.as_str()).map_err(|_| Error::invalid("Invalid path"))
 }
 
 fn upload_dir(upload_id: &str) -> Result<ArtifactPath> {

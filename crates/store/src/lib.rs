@@ -14,8 +14,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 use std::sync::Arc;
 use tracking::{
-    DatasetInput, Experiment, ExperimentStats, KeyValue, LoggedModel, LoggedModelStatus, Metric, MetricSummary,
-    ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo, RunStatus, ViewType,
+    DatasetInput, DatasetSummary, Experiment, ExperimentStats, KeyValue, LoggedModel, LoggedModelStatus, Metric,
+    MetricSummary, ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo, RunStatus, ViewType,
 };
 
 pub use import::ImportTarget;
@@ -152,6 +152,10 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + Send + Sync + 'static {
         max_results: Option<i64>,
         page_token: Option<&str>,
     ) -> Result<Page<Point>>;
+    /// One metric's points of several runs, by run id and then by time,
+    /// step and value, at most `max_results` in all (MLflow's
+    /// `get-history-bulk`); runs that do not exist add nothing.
+    async fn get_metric_history_bulk(&self, run_ids: &[String], key: &str, max_results: i64) -> Result<Vec<Metric>>;
     /// Points of one metric across runs at sampled steps (MLflow's
     /// `get-history-bulk-interval`), each tagged with its run id.
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>>;
@@ -159,6 +163,9 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + Send + Sync + 'static {
     async fn metric_summaries(&self, run_id: &str) -> Result<Vec<MetricSummary>>;
     /// Active-run counts and newest run start of every experiment that has runs.
     async fn experiment_stats(&self) -> Result<Vec<ExperimentStats>>;
+    /// The distinct datasets (name, digest, context) logged in these
+    /// experiments, at most 1,000 (MLflow's `_search_datasets`).
+    async fn search_dataset_summaries(&self, experiment_ids: &[i64]) -> Result<Vec<DatasetSummary>>;
 
     // MLflow 3 logged models.
     async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModel>;

@@ -270,6 +270,17 @@ pub struct ExperimentStats {
     pub last_run_start: Option<i64>,
 }
 
+/// A dataset used in an experiment and the context it was used in
+/// (`experiments/search-datasets`, what MLflow's UI lists as filters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    pub experiment_id: String,
+    pub name: String,
+    pub digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+}
+
 /// One entry of an artifact listing. `file_size` is absent for directories.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileInfo {

@@ -134,6 +134,82 @@ pub fn validate_alias(alias: &str) -> Result<()> {
     Ok(())
 }
 
+/// The parts of a URI that MLflow's source checks look at, split as
+/// Python's `urllib.parse.urlparse` splits them: a scheme (lower case, empty
+/// when there is none), the network location after `//`, and the path
+/// (without query or fragment).
+pub fn split_uri(uri: &str) -> (String, &str, &str) {
+    let (scheme, rest) = match uri.split_once(':') {
+        Some((s, rest))
+            if s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) =>
+        {
+            (s.to_ascii_lowercase(), rest)
+        }
+        _ => (String::new(), uri),
+    };
+    let (netloc, rest) = match rest.strip_prefix("//") {
+        Some(after) => {
+            let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        }
+        None => ("", rest),
+    };
+    let path = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    (scheme, netloc, path)
+}
+
+/// MLflow's `is_local_uri` for a model version source: no scheme, or a
+/// `file:` URI on this host. Local sources are only accepted inside the
+/// artifact directory of the run (or logged model) the request names.
+pub fn is_local_source(source: &str) -> Result<bool> {
+    let (scheme, netloc, _) = split_uri(source);
+    let host = netloc.rsplit('@').next().unwrap_or("").split(':').next().unwrap_or("");
+    let remote_host =
+        !host.is_empty() && host != "." && !host.starts_with("localhost") && !host.starts_with("127.0.0.1");
+    match scheme.as_str() {
+        "" => Ok(true),
+        "file" if remote_host => Err(Error::invalid(format!(
+            "{source} is not a valid remote uri. For remote access on windows, please consider using a different \
+             scheme such as SMB (e.g. smb://<hostname>/<path>)."
+        ))),
+        "file" => Ok(true),
+        _ => Ok(false),
+    }
+}
+
+/// MLflow's `_validate_non_local_source_contains_relative_paths` (the fix
+/// for CVE-2023-1177 and CVE-2023-2780): once fully percent-decoded, a
+/// non-local source must name an absolute path with no `.` or `..`
+/// segment and no NUL byte, so that it cannot reach outside what it names.
+pub fn validate_non_local_source(source: &str) -> Result<()> {
+    let invalid = || {
+        Error::invalid(format!(
+            "Invalid model version source: '{source}'. If supplying a source as an http, https, local file path, \
+             ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path \
+             references present. Please provide an absolute path."
+        ))
+    };
+    let decoded = crate::validation::percent_decode_fully(source, true);
+    let (_, _, path) = split_uri(&decoded);
+    let mut collapsed = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && collapsed.ends_with('/')) {
+            collapsed.push(c);
+        }
+    }
+    let path = collapsed.trim_end_matches('/');
+    if path.contains('\0') || decoded.split('/').any(|p| p == "..") {
+        return Err(invalid());
+    }
+    // Python resolves the path against the server's working directory:
+    // anything but a plain absolute path resolves to something else.
+    if !path.starts_with('/') || path.split('/').any(|p| p == ".") {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +229,25 @@ mod tests {
             assert!(validate_alias(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_version("3").unwrap(), 3);
+        for ok in ["runs:/run_id/model", "s3://bucket/a/b", "mlflow-artifacts:/1/abc/artifacts/model", "models:/m-1"] {
+            validate_non_local_source(ok).unwrap();
+            assert!(!is_local_source(ok).unwrap(), "{ok}");
+        }
+        for bad in [
+            "mlflow-artifacts://host:5000/../../etc",
+            "http://host/api/2.0/mlflow-artifacts/artifacts/%2e%2e/%2e%2e/x",
+            "s3:/bucket/./x",
+            "s3://bucket",
+            "runs:relative/path",
+            "http://host/a%00b",
+        ] {
+            assert!(validate_non_local_source(bad).is_err(), "{bad}");
+        }
+        assert!(is_local_source("/tmp/model").unwrap());
+        assert!(is_local_source("file:///tmp/model").unwrap());
+        assert!(is_local_source("file://localhost/tmp/model").unwrap());
+        assert!(is_local_source("file://other-host/tmp/model").is_err());
+        assert_eq!(split_uri("s3://b/p?q#f"), ("s3".to_string(), "b", "/p"));
         assert!(parse_version("three").is_err());
     }
 }

@@ -31,12 +31,12 @@ pub fn proxy_router() -> Router<AppState> {
 
 /// Routes of the tracking API that read run artifacts.
 pub fn tracking_router() -> Router<AppState> {
-    Router::new().route("/artifacts/list", get(list_run_artifacts))
+    Router::new().route("/artifacts/list", get(list_run_artifacts)).route("/upload-artifact", post(upload_artifact))
 }
 
 /// The proxied store, or MLflow's answer when the server does not proxy.
 pub(crate) fn served(state: &AppState) -> ApiResult<&ArtifactStore> {
-    state.artifacts.as_ref().ok_or_else(|| {
+    state.artifacts.proxied().ok_or_else(|| {
         ApiError(Error::new(
             ErrorCode::TemporarilyUnavailable,
             "Artifact endpoints are disabled: the server runs with --no-serve-artifacts",
@@ -49,9 +49,12 @@ pub fn proxied_root(uri: &str) -> Option<ArtifactPath> {
     ArtifactPath::from_root_uri(uri)
 }
 
-/// A run's or model's artifact root as a store path, or why it cannot be read here.
-pub(crate) fn root_of(uri: &str) -> ApiResult<ArtifactPath> {
-    proxied_root(uri).ok_or_else(|| {
+/// Where a run's or model's artifact root is read, or why it cannot be read here.
+pub(crate) fn locate<'a>(state: &'a AppState, uri: &str) -> ApiResult<(&'a ArtifactStore, ArtifactPath)> {
+    if proxied_root(uri).is_some() {
+        served(state)?;
+    }
+    state.artifacts.locate(uri).ok_or_else(|| {
         ApiError(Error::invalid(format!(
             "The artifacts at '{uri}' are not served by this server; read them with the MLflow client directly"
         )))
@@ -81,29 +84,96 @@ pub(crate) async fn send_file(store: &ArtifactStore, path: &ArtifactPath) -> Api
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime_type(path.file_name())));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(download.size));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    let disposition = format!("attachment; filename=\"{}\"", path.file_name().replace(['"', '\\'], "_"));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
+    if let Some(value) = attachment(path.file_name()) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok((headers, Body::from_stream(download.stream)).into_response())
 }
 
-/// The MIME type MLflow's `_guess_mime_type` gives the common artifact kinds.
+/// Extensions (and, for files without one, whole names) that MLflow's
+/// `_guess_mime_type` sends as `text/plain`, whatever their usual type.
+const TEXT_EXTENSIONS: [&str; 25] = [
+    "txt",
+    "log",
+    "err",
+    "cfg",
+    "conf",
+    "cnf",
+    "cf",
+    "ini",
+    "properties",
+    "prop",
+    "hocon",
+    "toml",
+    "yaml",
+    "yml",
+    "xml",
+    "json",
+    "js",
+    "py",
+    "py3",
+    "csv",
+    "tsv",
+    "md",
+    "rst",
+    "MLmodel",
+    "mlproject",
+];
+
+/// The MIME type MLflow's `_guess_mime_type` gives a file name: text kinds
+/// as `text/plain`, then Python's `mimetypes` table for the common binary
+/// kinds, `application/octet-stream` otherwise.
 pub fn mime_type(file_name: &str) -> &'static str {
-    let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "log" | "py" | "md" | "yaml" | "yml" | "toml" | "cfg" | "ini" => "text/plain",
-        "json" => "application/json",
-        "csv" => "text/csv",
-        "tsv" => "text/tab-separated-values",
+    // Python's splitext: a leading dot starts no extension (".bashrc").
+    let ext = match file_name.trim_start_matches('.').rsplit_once('.') {
+        Some((_, ext)) => ext,
+        None => file_name,
+    };
+    if TEXT_EXTENSIONS.contains(&ext) {
+        return "text/plain";
+    }
+    match ext.to_ascii_lowercase().as_str() {
         "html" | "htm" => "text/html",
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
         "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
         "svg" => "image/svg+xml",
         "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "mp4" => "video/mp4",
+        "wav" => "audio/x-wav",
+        "mp3" => "audio/mpeg",
         _ => "application/octet-stream",
     }
+}
+
+/// `attachment; filename=…` as Flask writes it: the name bare when it is an
+/// HTTP token, quoted otherwise, and as RFC 5987 `filename*` when it is
+/// not ASCII.
+fn attachment(file_name: &str) -> Option<HeaderValue> {
+    let is_token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    let value = if !file_name.is_empty() && file_name.chars().all(is_token) {
+        format!("attachment; filename={file_name}")
+    } else if file_name.is_ascii() && !file_name.chars().any(|c| c.is_ascii_control()) {
+        format!("attachment; filename=\"{}\"", file_name.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        let encoded: String = file_name
+            .bytes()
+            .map(|b| {
+                if (b as char).is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        format!("attachment; filename*=UTF-8''{encoded}")
+    };
+    HeaderValue::from_str(&value).ok()
 }
 
 #[derive(Deserialize)]
@@ -286,8 +356,8 @@ async fn list_run_artifacts(
         None => ArtifactPath::root(),
     };
     let run = state.store.get_run(&run_id).await?;
-    let root = root_of(&run.info.artifact_uri)?;
-    let files = served(&state)?.list(&root.join(&relative)).await?;
+    let (artifacts, root) = locate(&state, &run.info.artifact_uri)?;
+    let files = artifacts.list(&root.join(&relative)).await?;
     let files: Vec<FileInfo> =
         files.into_iter().map(|f| FileInfo { path: prefixed(&relative, &f.path), ..f }).collect();
     let mut body = files_json(files);
@@ -315,8 +385,8 @@ pub(crate) async fn get_artifact(State(state): State<AppState>, Query(req): Quer
     let run_id = required(req.run_id.filter(|s| !s.is_empty()).or(req.run_uuid), "run_uuid")?;
     let path = parse(&required(req.path, "path")?)?;
     let run = state.store.get_run(&run_id).await?;
-    let root = root_of(&run.info.artifact_uri)?;
-    send_file(served(&state)?, &root.join(&path)).await
+    let (artifacts, root) = locate(&state, &run.info.artifact_uri)?;
+    send_file(artifacts, &root.join(&path)).await
 }
 
 #[cfg(test)]
@@ -330,4 +400,62 @@ mod tests {
         assert!(mpu_target("1/r", "/tmp/").is_err());
         assert!(mpu_target("1/r", "/tmp/..").is_err());
     }
+}
+
+/// The largest file `upload-artifact` takes (MLflow's limit): it is the UI's
+/// small-file upload; clients upload through the proxy.
+const MAX_UI_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+
+#[derive(Deserialize)]
+struct UploadArtifact {
+    run_uuid: Option<String>,
+    path: Option<String>,
+}
+
+/// MLflow's `upload-artifact` (ajax-api): the request body becomes the file
+/// `path` under the run's artifact root.
+async fn upload_artifact(
+    State(state): State<AppState>,
+    Query(req): Query<UploadArtifact>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let run_id =
+        req.run_uuid.filter(|r| !r.is_empty()).ok_or_else(|| Error::invalid("Request must specify run_uuid."))?;
+    let path = req.path.filter(|p| !p.is_empty()).ok_or_else(|| Error::invalid("Request must specify path."))?;
+    let path = parse(&path)?;
+    let too_large = || Error::invalid("Artifact size is too large. Max size is 10MB.");
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_UI_UPLOAD_BYTES) {
+        return Err(too_large().into());
+    }
+    let data = axum::body::to_bytes(body, MAX_UI_UPLOAD_BYTES).await.map_err(|_| too_large())?;
+    if data.is_empty() {
+        return Err(Error::invalid("Request must specify data.").into());
+    }
+    let run = state.store.get_run(&run_id).await?;
+    let (artifacts, root) = locate(&state, &run.info.artifact_uri)?;
+    artifacts.put(&root.join(&path), Body::from(data).into_data_stream()).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ModelVersionArtifact {
+    name: Option<String>,
+    version: Option<String>,
+    path: Option<String>,
+}
+
+/// `/model-versions/get-artifact?name=…&version=…&path=…`: a file of a
+/// registered model version, as MLflow's UI downloads it.
+pub(crate) async fn get_model_version_artifact(
+    State(state): State<AppState>,
+    Query(req): Query<ModelVersionArtifact>,
+) -> ApiResult<Response> {
+    let path = parse(&required(req.path, "path")?)?;
+    let name = required(req.name, "name")?;
+    let version = tracking::registry::parse_version(&required(req.version, "version")?)?;
+    let uri = state.store.get_model_version_download_uri(&name, version).await?;
+    let (artifacts, root) = locate(&state, &uri)?;
+    send_file(artifacts, &root.join(&path)).await
 }

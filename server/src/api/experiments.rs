@@ -23,6 +23,7 @@ pub fn router() -> Router<super::AppState> {
         .route("/experiments/restore", post(restore_experiment))
         .route("/experiments/set-experiment-tag", post(set_experiment_tag))
         .route("/experiments/delete-experiment-tag", post(delete_experiment_tag))
+        .route("/experiments/search-datasets", post(search_datasets))
 }
 
 #[derive(Deserialize)]
@@ -39,11 +40,28 @@ async fn create_experiment(
     Mlflow(req): Mlflow<CreateExperiment>,
 ) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
-    if let Some(location) = req.artifact_location.as_deref().filter(|l| !l.is_empty()) {
-        tracking::validation::validate_artifact_location(location)?;
-    }
-    let id = store.create_experiment(&name, req.artifact_location.as_deref(), &req.tags).await?;
+    let location = match req.artifact_location.as_deref().filter(|l| !l.is_empty()) {
+        Some(location) => {
+            tracking::validation::validate_artifact_location(location)?;
+            Some(resolve_if_local(location))
+        }
+        None => None,
+    };
+    let id = store.create_experiment(&name, location.as_deref(), &req.tags).await?;
     Ok(Json(json!({ "experiment_id": id })))
+}
+
+/// MLflow's `resolve_uri_if_local`: a relative local location is made
+/// absolute against the server's working directory (a bare path stays a
+/// path, a `file:` URI stays a URI); anything else is kept as given.
+fn resolve_if_local(location: &str) -> String {
+    let (scheme, _, path) = tracking::registry::split_uri(location);
+    let cwd = || std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("/"));
+    match scheme.as_str() {
+        "" if !location.starts_with('/') => cwd().join(location).to_string_lossy().into_owned(),
+        "file" if !path.starts_with('/') => format!("file://{}", cwd().join(path).to_string_lossy()),
+        _ => location.to_string(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -166,4 +184,34 @@ async fn delete_experiment_tag(
     let key = required(req.key, "key")?;
     store.delete_experiment_tag(&id, &key).await?;
     Ok(Json(json!({})))
+}
+
+/// At most this many experiments per `search-datasets` request (MLflow's limit).
+const MAX_EXPERIMENT_IDS_PER_DATASET_SEARCH: usize = 20;
+
+#[derive(Deserialize)]
+struct SearchDatasets {
+    #[serde(default, deserialize_with = "wire::strings")]
+    experiment_ids: Vec<String>,
+}
+
+/// MLflow's `experiments/search-datasets` (an ajax-api endpoint of its UI):
+/// the datasets logged in some experiments, with the context of their use.
+async fn search_datasets(State(store): State<AppStore>, Mlflow(req): Mlflow<SearchDatasets>) -> ApiResult<Json<Value>> {
+    if req.experiment_ids.is_empty() {
+        return Err(tracking::Error::invalid("SearchDatasets request must specify at least one experiment_id.").into());
+    }
+    if req.experiment_ids.len() > MAX_EXPERIMENT_IDS_PER_DATASET_SEARCH {
+        return Err(tracking::Error::invalid(format!(
+            "SearchDatasets request cannot specify more than {MAX_EXPERIMENT_IDS_PER_DATASET_SEARCH} experiment_ids. \
+             Received {} experiment_ids.",
+            req.experiment_ids.len()
+        ))
+        .into());
+    }
+    // Experiment ids are numbers here; any other id names no experiment.
+    let ids: Vec<i64> = req.experiment_ids.iter().filter_map(|id| id.parse().ok()).collect();
+    let summaries = store.search_dataset_summaries(&ids).await?;
+    // MLflow's JSON leaves out an empty list.
+    Ok(Json(if summaries.is_empty() { json!({}) } else { json!({ "dataset_summaries": summaries }) }))
 }

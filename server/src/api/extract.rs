@@ -95,11 +95,36 @@ fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     let probe = value.clone();
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let found = lookup(&probe, &path).map(|v| v.to_string()).unwrap_or_default();
+        let found = lookup(&probe, &path);
         let inner = e.into_inner().to_string();
-        let inner = inner.split(" at line").next().unwrap_or("").to_string();
-        ApiError(invalid_value(&path, found.trim_matches('"'), &inner))
+        let inner = inner.split(" at line").next().unwrap_or("");
+        match found {
+            // A value of the wrong JSON type, in MLflow's words (`_validate_param_against_schema`).
+            Some(value) if inner.starts_with("invalid type") => ApiError(Error::invalid(format!(
+                "Invalid value {value} for parameter '{path}' supplied:  Hint: Value was of type '{}'. \
+                 See the API docs for more information about request parameters.",
+                python_type(value)
+            ))),
+            Some(Value::String(text)) => ApiError(invalid_value(&path, text, inner)),
+            Some(value) => {
+                ApiError(Error::invalid(format!("Invalid value {value} for parameter '{path}' supplied: {inner}")))
+            }
+            None => ApiError(invalid_value(&path, "", inner)),
+        }
     })
+}
+
+/// The name Python gives the type of a decoded JSON value.
+fn python_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
 }
 
 /// The value at a serde_path_to_error path such as `metrics[0].value`.

@@ -1,7 +1,7 @@
 //! MLflow 3 logged-model endpoints (`service.proto`: CreateLoggedModel …
 //! ListLoggedModelArtifacts), which `log_model` and `load_model` call.
 
-use super::artifacts::{root_of, send_file, served};
+use super::artifacts::{locate, send_file};
 use super::error::{ApiError, ApiResult};
 use super::extract::{wire, Mlflow};
 use super::{key_values, required, AppState, AppStore, PairIn};
@@ -46,10 +46,9 @@ struct Create {
 
 async fn create(State(store): State<AppStore>, Mlflow(req): Mlflow<Create>) -> ApiResult<Json<Value>> {
     let experiment_id = required(req.experiment_id, "experiment_id")?;
+    // As in MLflow, the source run is recorded as given, not looked up: a
+    // model can be created before (or without) the run that produced it.
     let source_run_id = req.source_run_id.filter(|r| !r.is_empty());
-    if let Some(run_id) = &source_run_id {
-        store.get_run(run_id).await?;
-    }
     let model = store
         .create_logged_model(NewLoggedModel {
             experiment_id,
@@ -230,8 +229,8 @@ async fn list_artifacts(
         None => ArtifactPath::root(),
     };
     let model = state.store.get_logged_model(&model_id, false).await?;
-    let root = root_of(&model.info.artifact_uri)?;
-    let files: Vec<FileInfo> = served(&state)?
+    let (artifacts, root) = locate(&state, &model.info.artifact_uri)?;
+    let files: Vec<FileInfo> = artifacts
         .list(&root.join(&relative))
         .await?
         .into_iter()
@@ -262,6 +261,6 @@ async fn download_artifact(
     })?;
     let path = ArtifactPath::parse(&path)?;
     let model = state.store.get_logged_model(&model_id, false).await?;
-    let root = root_of(&model.info.artifact_uri)?;
-    send_file(served(&state)?, &root.join(&path)).await
+    let (artifacts, root) = locate(&state, &model.info.artifact_uri)?;
+    send_file(artifacts, &root.join(&path)).await
 }

@@ -17,10 +17,13 @@ use tracking::{Error, Metric, Point};
 /// At most this many runs per bulk request, and points per run (MLflow's limits).
 const MAX_RUNS_PER_BULK_REQUEST: usize = 100;
 const MAX_RESULTS_PER_RUN: i64 = 2500;
+/// At most this many points in one `get-history-bulk` answer (MLflow's limit).
+const MAX_BULK_HISTORY_RESULTS: i64 = 25_000;
 
 pub fn router() -> Router<super::AppState> {
     Router::new()
         .route("/metrics/get-history", get(get_metric_history))
+        .route("/metrics/get-history-bulk", get(get_metric_history_bulk))
         .route("/metrics/get-history-bulk-interval", get(get_metric_history_bulk_interval))
 }
 
@@ -83,6 +86,40 @@ struct MetricsResponse {
     metrics: Vec<Metric>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BulkHistory {
+    #[serde(default, deserialize_with = "wire::strings")]
+    run_id: Vec<String>,
+    metric_key: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_int")]
+    max_results: Option<i64>,
+}
+
+/// MLflow's `get-history-bulk` (an ajax-api endpoint its UI and tests use):
+/// one metric of up to 100 runs, sorted by run id, then time, step and value.
+async fn get_metric_history_bulk(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<BulkHistory>,
+) -> ApiResult<Json<MetricsResponse>> {
+    if req.run_id.is_empty() {
+        return Err(Error::invalid("GetMetricHistoryBulk request must specify at least one run_id.").into());
+    }
+    if req.run_id.len() > MAX_RUNS_PER_BULK_REQUEST {
+        return Err(Error::invalid(format!(
+            "GetMetricHistoryBulk request cannot specify more than {MAX_RUNS_PER_BULK_REQUEST} run_ids. Received {} \
+             run_ids.",
+            req.run_id.len()
+        ))
+        .into());
+    }
+    let Some(metric_key) = req.metric_key else {
+        return Err(Error::invalid("GetMetricHistoryBulk request must specify a metric_key.").into());
+    };
+    let max_results = req.max_results.unwrap_or(MAX_BULK_HISTORY_RESULTS).min(MAX_BULK_HISTORY_RESULTS);
+    let metrics = store.get_metric_history_bulk(&req.run_id, &metric_key, max_results).await?;
+    Ok(Json(MetricsResponse { metrics, next_page_token: None }))
 }
 
 #[derive(Deserialize)]

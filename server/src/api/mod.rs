@@ -23,12 +23,12 @@ use tracking::{Error, ErrorCode, ViewType};
 /// The tracking store, as most handlers take it.
 pub type AppStore = store::Store;
 
-/// What handlers share: the tracking store and, when the server proxies
-/// artifacts, the artifact store.
+/// What handlers share: the tracking store and the artifact roots the
+/// server reads (the proxied store, a local default root).
 #[derive(Clone)]
 pub struct AppState {
     pub store: AppStore,
-    pub artifacts: Option<::artifacts::ArtifactStore>,
+    pub artifacts: ::artifacts::ArtifactRoots,
 }
 
 impl FromRef<AppState> for AppStore {
@@ -55,7 +55,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/ajax-api/2.0/mlflow", api)
         .nest("/api/2.0/mlflow-artifacts", proxy.clone())
         .nest("/ajax-api/2.0/mlflow-artifacts", proxy)
-        .route("/get-artifact", get(artifacts::get_artifact).with_state(state))
+        .route("/get-artifact", get(artifacts::get_artifact))
+        .route("/model-versions/get-artifact", get(artifacts::get_model_version_artifact))
+        .with_state(state)
 }
 
 async fn endpoint_not_found(uri: Uri) -> ApiError {

@@ -9,8 +9,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::path::{Component, PathBuf};
 use store::{NewModelVersion, RegistryQuery};
-use tracking::registry::parse_version;
+use tracking::registry::{self, parse_version};
 use tracking::validation::missing_value;
 use tracking::{Error, KeyValue};
 
@@ -239,7 +240,8 @@ async fn create_version(State(state): State<AppState>, Mlflow(req): Mlflow<Creat
     Ok(Json(json!({ "model_version": version })))
 }
 
-/// MLflow keeps a logged model's versions in its `mlflow.modelVersions` tag.
+/// MLflow keeps a logged model's versions in its `mlflow.modelVersions`
+/// tag, as Python's `json.dumps` writes the list (clients compare the text).
 async fn record_registration(store: &AppStore, model_id: &str, name: &str, version: &str) -> ApiResult<()> {
     const TAG: &str = "mlflow.modelVersions";
     let model = store.get_logged_model(model_id, false).await?;
@@ -250,84 +252,150 @@ async fn record_registration(store: &AppStore, model_id: &str, name: &str, versi
         .find(|t| t.key == TAG)
         .and_then(|t| serde_json::from_str(&t.value).ok())
         .unwrap_or_default();
+    let version = version.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(version));
     let entry = json!({ "name": name, "version": version });
     if !list.contains(&entry) {
         list.push(entry);
     }
-    store.set_logged_model_tags(model_id, vec![KeyValue::new(TAG, Value::Array(list).to_string())]).await?;
+    let mut text = String::new();
+    python_json(&Value::Array(list), &mut text);
+    store.set_logged_model_tags(model_id, vec![KeyValue::new(TAG, text)]).await?;
     Ok(())
+}
+
+/// JSON as Python's `json.dumps` writes it by default: `", "` and `": "`
+/// between items, non-ASCII characters as `\uXXXX` escapes.
+fn python_json(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => {
+            out.push('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
+                    c => {
+                        let mut units = [0u16; 2];
+                        for unit in c.encode_utf16(&mut units) {
+                            out.push_str(&format!("\\u{unit:04x}"));
+                        }
+                    }
+                }
+            }
+            out.push('"');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_json(&Value::String(key.clone()), out);
+                out.push_str(": ");
+                python_json(item, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 /// Checks a version's source as MLflow's `_validate_source_run` /
 /// `_validate_source_model` do (the checks behind CVE-2023-1177 and
-/// CVE-2024-3573): no local paths, no `..`, and a proxied artifact source
-/// must lie under the run's (or model's) own artifact root. Returns where
-/// the files are when that is not the source itself.
+/// CVE-2024-3573): a local path only inside the artifact directory of the
+/// run (or logged model) the request names, any other source only as an
+/// absolute path without relative references. Returns where the files are
+/// when that is not the source itself (a `models:/` source).
 async fn check_source(
     state: &AppState,
     source: &str,
     run_id: Option<&str>,
     model_id: &mut Option<String>,
 ) -> ApiResult<Option<String>> {
-    let invalid = |why: &str| ApiError(Error::invalid(format!("Invalid model version source: '{source}'. {why}")));
-    let decoded = tracking::validation::percent_decode_fully(source, true);
-    if decoded.contains('\0') || decoded.split(['/', '\\']).any(|s| s == "..") {
-        return Err(invalid("Sources must not contain relative path references ('..')."));
-    }
-    let scheme = decoded
-        .split_once(':')
-        .map(|(s, _)| s.to_ascii_lowercase())
-        .filter(|s| s.len() > 1 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'));
-    match scheme.as_deref() {
-        None | Some("file") => {
-            Err(invalid("Local paths are not accepted: register from runs:/, models:/ or the run's artifact URI."))
+    let is_local = registry::is_local_source(source).map_err(|e| Error::internal(e.message))?;
+    if is_local {
+        let (owner, root) = match (model_id.as_deref(), run_id) {
+            (Some(id), _) => ("model_id", Some(state.store.get_logged_model(id, false).await?.info.artifact_uri)),
+            (None, Some(run)) => ("run_id", Some(state.store.get_run(run).await?.info.artifact_uri)),
+            (None, None) => ("run_id", None),
+        };
+        let inside = root.is_some_and(|root| {
+            registry::is_local_source(&root).unwrap_or(false) && local_path(source).starts_with(local_path(&root))
+        });
+        if !inside {
+            return Err(Error::invalid(format!(
+                "Invalid model version source: '{source}'. To use a local path as a model version source, the \
+                 {owner} request parameter has to be specified and the local path has to be contained within the \
+                 artifact directory of the run specified by the {owner}."
+            ))
+            .into());
         }
-        Some("models") => {
-            let rest = decoded.trim_start_matches("models:").trim_start_matches('/');
-            let Some(id) = rest.split('/').next().filter(|id| id.starts_with("m-")) else {
-                return Err(invalid("Register a logged model as models:/<model_id>."));
-            };
-            if model_id.as_deref().is_some_and(|m| m != id) {
-                return Err(invalid("It names another model than model_id."));
+        return Ok(None);
+    }
+    registry::validate_non_local_source(source)?;
+    let (scheme, _, path) = registry::split_uri(source);
+    if scheme != "models" {
+        return Ok(None);
+    }
+    // `models:/<model_id>` is a logged model, `models:/<name>/<version>` another version.
+    let unresolved = |why: String| {
+        ApiError(Error::internal(format!(
+            "Unable to fetch model from model URI source artifact location '{source}'. Error: {why}"
+        )))
+    };
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        [id] if !id.contains('@') && !id.is_empty() => {
+            if model_id.as_deref().is_some_and(|m| m != *id) {
+                return Err(Error::invalid(format!(
+                    "Invalid model version source: '{source}'. It names another model than model_id."
+                ))
+                .into());
             }
-            let model = state.store.get_logged_model(id, false).await?;
+            let model = state.store.get_logged_model(id, false).await.map_err(|e| unresolved(e.message))?;
             *model_id = Some(id.to_string());
             Ok(Some(model.info.artifact_uri))
         }
-        Some("runs") => {
-            let rest = decoded.trim_start_matches("runs:");
-            if rest.starts_with("//") {
-                return Err(invalid("runs:/ sources take no host."));
-            }
-            let source_run = rest.trim_start_matches('/').split('/').next().unwrap_or("");
-            if run_id != Some(source_run) {
-                return Err(invalid("The run_id request parameter has to match the run in the source."));
-            }
-            Ok(None)
+        [name, version] if !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()) => {
+            let version = registry::parse_version(version)?;
+            let uri =
+                state.store.get_model_version_download_uri(name, version).await.map_err(|e| unresolved(e.message))?;
+            Ok(Some(uri))
         }
-        Some("mlflow-artifacts") | Some("http") | Some("https") => {
-            let within = |root: &str| {
-                super::artifacts::proxied_root(root)
-                    .zip(super::artifacts::proxied_root(source))
-                    .is_some_and(|(root, source)| root.strip_prefix(&source).is_some())
-            };
-            if let Some(id) = model_id.as_deref() {
-                let model = state.store.get_logged_model(id, false).await?;
-                if within(&model.info.artifact_uri) {
-                    return Ok(None);
-                }
-            }
-            if let Some(run_id) = run_id {
-                let run = state.store.get_run(run_id).await?;
-                if within(&run.info.artifact_uri) {
-                    return Ok(None);
-                }
-            }
-            Err(invalid("It must lie under the artifact root of the run given by run_id (or of model_id)."))
-        }
-        // Object stores the server does not proxy: the client reads them itself.
-        Some(_) => Ok(None),
+        _ => Err(unresolved("the URI names no model version".into())),
     }
+}
+
+/// A local source or artifact root as an absolute, lexically normalised
+/// path (MLflow's `local_file_uri_to_path` then `Path.resolve`).
+fn local_path(uri: &str) -> PathBuf {
+    let (scheme, _, path) = registry::split_uri(uri);
+    let path = if scheme == "file" { tracking::validation::percent_decode_fully(path, false) } else { uri.to_string() };
+    let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let mut out = PathBuf::new();
+    for part in base.join(path).components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]

@@ -55,7 +55,7 @@ impl SqliteStore {
             .read(move |db| {
                 let run = find_run(db, &run_id)?;
                 // One more than asked for tells whether another page exists.
-                let fetch = if limit < 0 { -1 } else { limit + 1 };
+                let fetch = if limit < 0 { -1 } else { limit.saturating_add(1) };
                 let items = db.rows(
                     "SELECT step, timestamp, bits FROM metrics \
                      WHERE run_id = ? AND key_id = (SELECT id FROM metric_keys WHERE key = ?) \
@@ -64,6 +64,45 @@ impl SqliteStore {
                     |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
                 )?;
                 Ok(page_of(items, offset, limit))
+            })
+            .await
+    }
+
+    pub(super) async fn get_metric_history_bulk_impl(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        max_results: i64,
+    ) -> Result<Vec<Metric>> {
+        let mut run_ids = run_ids.to_vec();
+        run_ids.sort();
+        run_ids.dedup();
+        let key = key.to_string();
+        self.readers
+            .read(move |db| {
+                let mut out: Vec<Metric> = Vec::new();
+                for run_id in &run_ids {
+                    let left = max_results.saturating_sub(out.len() as i64);
+                    if left <= 0 {
+                        break;
+                    }
+                    // As in MLflow, runs that do not exist add nothing.
+                    let Ok(run) = find_run(db, run_id) else { continue };
+                    let mut metrics = points(
+                        db,
+                        "SELECT step, timestamp, bits FROM metrics \
+                         WHERE run_id = ? AND key_id = (SELECT id FROM metric_keys WHERE key = ?) \
+                         ORDER BY timestamp, step LIMIT ?",
+                        &[run.id.into(), (&key).into(), left.into()],
+                        &key,
+                        Some(run_id),
+                    )?;
+                    metrics.sort_by(|a, b| {
+                        (a.timestamp, a.step).cmp(&(b.timestamp, b.step)).then(a.value.total_cmp(&b.value))
+                    });
+                    out.extend(metrics);
+                }
+                Ok(out)
             })
             .await
     }

@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 use tracking::{
-    DatasetInput, Error, Experiment, ExperimentStats, KeyValue, LifecycleStage, LoggedModel, LoggedModelStatus, Metric,
-    MetricSummary, ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo,
+    DatasetInput, DatasetSummary, Error, Experiment, ExperimentStats, KeyValue, LifecycleStage, LoggedModel,
+    LoggedModelStatus, Metric, MetricSummary, ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo,
 };
 use workers::{Checkpointer, Readers, Writer};
 
@@ -246,6 +246,10 @@ impl TrackingStore for SqliteStore {
     ) -> Result<Page<Point>> {
         self.get_metric_history_impl(run_id, key, max_results, page_token).await
     }
+    async fn get_metric_history_bulk(&self, run_ids: &[String], key: &str, max_results: i64) -> Result<Vec<Metric>> {
+        self.get_metric_history_bulk_impl(run_ids, key, max_results).await
+    }
+
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>> {
         self.get_metric_history_bulk_interval_impl(query).await
     }
@@ -315,6 +319,27 @@ impl TrackingStore for SqliteStore {
                         experiment_id: r.int(0).to_string(),
                         runs: r.int(1),
                         last_run_start: r.opt_int(2),
+                    },
+                )
+            })
+            .await
+    }
+
+    async fn search_dataset_summaries(&self, experiment_ids: &[i64]) -> Result<Vec<DatasetSummary>> {
+        let ids = serde_json::to_string(experiment_ids).map_err(|e| Error::internal(e.to_string()))?;
+        self.readers
+            .read(move |db| {
+                db.rows(
+                    "SELECT DISTINCT d.experiment_id, d.name, d.digest, t.value FROM datasets d \
+                     JOIN run_inputs i ON i.dataset_id = d.id \
+                     LEFT JOIN input_tags t ON t.run_id = i.run_id AND t.dataset_id = d.id AND t.key = 'mlflow.data.context' \
+                     WHERE d.experiment_id IN (SELECT value FROM json_each(?)) LIMIT 1000",
+                    &[ids.as_str().into()],
+                    |r| DatasetSummary {
+                        experiment_id: r.int(0).to_string(),
+                        name: r.text(1),
+                        digest: r.text(2),
+                        context: r.opt_text(3),
                     },
                 )
             })

@@ -516,7 +516,8 @@ impl ModelRegistry for SqliteStore {
                         version.into(),
                         now.into(),
                         now.into(),
-                        new.description.as_deref().filter(|d| !d.is_empty()).into(),
+                        // As MLflow's REST API does, a version created without a description has "".
+                        new.description.as_deref().unwrap_or("").into(),
                         (&new.source).into(),
                         new.storage_location.as_deref().into(),
                         new.run_id.as_deref().filter(|r| !r.is_empty()).into(),
@@ -597,7 +598,9 @@ impl ModelRegistry for SqliteStore {
             sql.push_str(" AND ");
             push_clause(&mut sql, &mut args, clause, true);
         }
-        sql.push_str(&format!(" ORDER BY {}v.name ASC, v.version DESC LIMIT ? OFFSET ?", order_sql(&order, true)));
+        // MLflow's default: most recently updated first, then name, then newest version.
+        let order = if order.is_empty() { "v.last_updated_time DESC, ".to_string() } else { order_sql(&order, true) };
+        sql.push_str(&format!(" ORDER BY {order}v.name ASC, v.version DESC LIMIT ? OFFSET ?"));
         args.int(limit + 1);
         args.int(offset);
         self.readers
