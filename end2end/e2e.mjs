@@ -22,11 +22,18 @@ const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
 async function test(name, fn, { allow = null } = {}) {
   if (only && !only.test(name)) return;
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  // Every page runs under mltrack's Content-Security-Policy: any script,
+  // style or image it blocks is a failure of the test that showed it.
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', e => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
   const errors = [];
   page.on('pageerror', e => errors.push(e.message));
   page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
   try {
     await fn(page);
+    assert.deepEqual(await page.evaluate(() => window.__csp ?? []), [], 'Content-Security-Policy violations');
     assert.deepEqual(errors.filter(e => !(allow && allow.test(e))), [], 'console errors');
     console.log(`ok - ${name}`);
     passed++;
@@ -274,6 +281,20 @@ await test("MLflow's hash links open the matching page", async page => {
   await page.waitForURL(/\/compare\?runs=/);
   await page.waitForSelector('#compare-chart');
 });
+
+await test('hash links never lead off-site; pages carry the security headers', async page => {
+  for (const hash of ['#//evil.example/x', '#/\\evil.example/x', '#/%2F%2Fevil.example']) {
+    await page.goto(`${base}/${hash}`);
+    await hydrated(page);
+    assert.equal(new URL(page.url()).origin, base, `${hash} stays on ${base}`);
+  }
+  const response = await page.goto(base + '/');
+  const headers = response.headers();
+  assert.match(headers['content-security-policy'], /script-src 'self' 'nonce-[\w-]+'/);
+  assert.match(headers['content-security-policy'], /frame-ancestors 'self'/);
+  assert.equal(headers['x-frame-options'], 'SAMEORIGIN');
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+}, { allow: /status of 404/ });
 
 await test('unknown pages say so, with a 404', async page => {
   const response = await page.goto(base + '/no/such/page');

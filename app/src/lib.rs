@@ -17,13 +17,26 @@ use leptos_router::path;
 /// MLflow's UI uses hash routes (`/#/experiments/1/runs/<id>`), and the
 /// client prints such links after each run. The fragment never reaches the
 /// server, so this turns it into the matching path before anything renders.
+/// It only ever goes to a path of this server: `/#//evil.example/x` (a
+/// protocol-relative URL once the `#` is gone) and `/#/\evil.example` stay.
 const HASH_ROUTES: &str = r#"(function(){var h=location.hash;if(h.indexOf('#/')!==0)return;var p=h.slice(1);
+if(!/^\/(?![\/\\])/.test(p))return;
 var m=p.match(/^\/compare-runs\?(.*)$/);if(m){var q=new URLSearchParams(m[1]);var r=q.get('runs')||'[]';
 try{r=JSON.parse(r).join(',')}catch(e){}p='/compare?runs='+encodeURIComponent(r).replace(/%2C/g,',')}
-else if(p==='/experiments'||p==='/')p='/';location.replace(p)})();"#;
+else if(p==='/experiments'||p==='/')p='/';
+var u=new URL(p,location.origin);if(u.origin!==location.origin)return;location.replace(u.pathname+u.search)})();"#;
 
-/// The HTML document around every page.
+/// The HTML document around every page. On the server it also sets the
+/// page's Content-Security-Policy, which lets only this response's inline
+/// scripts (they carry its nonce) and mltrack's own files run.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let nonce = leptos::nonce::use_nonce();
+    #[cfg(feature = "ssr")]
+    if let (Some(response), Some(nonce)) = (use_context::<leptos_axum::ResponseOptions>(), nonce.as_ref()) {
+        if let Ok(value) = http::HeaderValue::from_str(&page_security_policy(nonce)) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -31,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <script>{HASH_ROUTES}</script>
+                <script nonce=nonce>{HASH_ROUTES}</script>
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -40,6 +53,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The policy of the UI's pages: mltrack's own scripts (the wasm bundle,
+/// its glue and plotly.js, all served from this origin) and inline scripts
+/// carrying this response's nonce; inline styles (plotly sets them); images
+/// from this origin and data/blob URLs (chart exports); no framing by
+/// other sites.
+pub fn page_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'self'"
+    )
 }
 
 #[component]

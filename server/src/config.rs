@@ -53,10 +53,48 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub storage: StorageConfig,
 
+    #[command(flatten)]
+    pub security: SecurityConfig,
+
     /// Accepted for compatibility with `mlflow server` launch scripts; mltrack
     /// serves every request from one process with an async runtime.
     #[arg(long, short = 'w', hide = true)]
     pub workers: Option<String>,
+}
+
+/// MLflow's security flags (`mlflow server --allowed-hosts …`).
+#[derive(Debug, Clone, Args)]
+pub struct SecurityConfig {
+    /// Comma-separated Host header values the server answers (`*` and `?`
+    /// wildcards, e.g. `mltrack.corp.example,10.*`); `*` answers every host.
+    /// Default: localhost, loopback and private-network addresses. Guards
+    /// against DNS rebinding.
+    #[arg(long, env = "MLTRACK_ALLOWED_HOSTS", default_value = "")]
+    pub allowed_hosts: String,
+
+    /// Comma-separated origins (wildcards allowed; `*` for all) whose pages
+    /// may send state-changing requests and read answers. The server's own
+    /// origin and localhost origins are always allowed.
+    #[arg(long, env = "MLTRACK_CORS_ALLOWED_ORIGINS", default_value = "")]
+    pub cors_allowed_origins: String,
+
+    /// The X-Frame-Options header (`SAMEORIGIN`, `DENY`, or `NONE` to send none).
+    #[arg(long, env = "MLTRACK_X_FRAME_OPTIONS", default_value = "SAMEORIGIN")]
+    pub x_frame_options: String,
+
+    /// Turn off the Host and cross-origin checks (MLflow's flag); only behind
+    /// a proxy that does them.
+    #[arg(long, env = "MLTRACK_DISABLE_SECURITY_MIDDLEWARE")]
+    pub disable_security_middleware: bool,
+}
+
+impl SecurityConfig {
+    pub fn policy(&self) -> crate::security::Policy {
+        if self.disable_security_middleware {
+            return crate::security::Policy::permissive();
+        }
+        crate::security::Policy::new(&self.allowed_hosts, &self.cors_allowed_origins, &self.x_frame_options)
+    }
 }
 
 /// Where mltrack keeps its data: shared by `ui`/`server`, `import` and `export`.

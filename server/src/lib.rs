@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod security;
 pub mod transfer;
 pub mod ui;
 
@@ -14,8 +15,10 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use axum::ServiceExt;
 use std::future::Future;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower::Layer;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 /// The MLflow release whose REST API mltrack speaks; `/version` reports it
@@ -23,14 +26,26 @@ use tower_http::trace::TraceLayer;
 pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
 
 /// The whole HTTP application: health checks, the REST API, the artifact
-/// proxy and the UI.
-pub fn app(store: store::Store, artifacts: artifacts::ArtifactRoots) -> Router {
+/// proxy and the UI, behind the Host and cross-origin checks of `policy`.
+pub fn app(store: store::Store, artifacts: artifacts::ArtifactRoots, policy: security::Policy) -> Router {
     Router::new()
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { MLFLOW_COMPAT_VERSION }))
         .merge(api::router(api::AppState { store: store.clone(), artifacts: artifacts.clone() }))
         .merge(ui::router(store, artifacts.proxied().cloned()))
+        // A panic while answering (rendering a page, a bug in a handler)
+        // becomes a 500 for that request instead of a connection that never
+        // finishes.
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(policy), security::guard))
         .layer(TraceLayer::new_for_http())
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    tracing::error!("a request panicked; answered with INTERNAL_ERROR");
+    let body = tracking::Error::internal("The server failed to answer this request; the failure is in its log.");
+    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; requests in flight

@@ -46,7 +46,7 @@ async fn run(config: ServeConfig) -> anyhow::Result<()> {
         "mltrack is listening on http://{}",
         listener.local_addr()?
     );
-    server::serve(listener, server::app(store, artifacts), server::shutdown_signal()).await?;
+    server::serve(listener, server::app(store, artifacts, config.security.policy()), server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -16,7 +16,10 @@ impl Api {
         let dir = tempfile::tempdir().unwrap();
         let uri = format!("sqlite:///{}", dir.path().join("api.db").display());
         let store = store::open(&uri, "mlflow-artifacts:").await.unwrap();
-        Api { app: server::app(store, artifacts::ArtifactRoots::default()), _dir: dir }
+        Api {
+            app: server::app(store, artifacts::ArtifactRoots::default(), server::security::Policy::permissive()),
+            _dir: dir,
+        }
     }
 
     async fn call(&self, req: Request<Body>) -> (StatusCode, Value) {

@@ -520,6 +520,57 @@ def test_bad_sources_are_explained(sources, mltrack, tmp_path):
     assert [f.path for f in client.list_artifacts(ids["long"], "plots/deep")] == ["plots/deep/notes.txt"]
 
 
+def test_artifact_uris_outside_the_source_are_not_followed(sources, mltrack, tmp_path):
+    """A source's artifact URIs are its data: one naming a local folder
+    elsewhere or another HTTP host is reported and not read, so an import
+    cannot copy this machine's files or fetch from internal addresses."""
+    import socket
+    import threading
+
+    secret = tmp_path / "not-the-source"
+    secret.mkdir()
+    (secret / "id_rsa").write_text("private key")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    knocks = []
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            try:
+                knocks.append(listener.accept())
+            except OSError:
+                pass
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    internal = f"http://127.0.0.1:{listener.getsockname()[1]}/api/2.0/mlflow-artifacts/artifacts/x"
+
+    db = tmp_path / "mlflow.db"
+    shutil.copy(sources.db, db)
+    local_run, http_run = sources.server_ids["children"][:2]
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?", (secret.as_uri(), local_run))
+        conn.execute("UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?", (internal, http_run))
+    out = import_from(mltrack, f"sqlite:///{db}", "--source-artifacts", str(sources.artifacts), check=False)
+    done.set()
+    watcher.join(timeout=5)
+    listener.close()
+    assert out.returncode == 1, out.stdout
+    assert local_run in out.stdout and http_run in out.stdout
+    assert out.stdout.count("it was not read") >= 2, out.stdout
+    assert knocks == []
+    client = mlflow.MlflowClient(mltrack.url)
+    # The runs come over without the artifacts that were not read.
+    for run_id in (local_run, http_run):
+        assert client.list_artifacts(run_id) == []
+    assert not list((mltrack.workdir / "mlartifacts").rglob("id_rsa"))
+    # Everything else came over.
+    assert client.get_run(sources.server_ids["children"][2]).data.params["depth"] == "2"
+
+
 def test_import_from_mlflow_postgres_database(mltrack, tmp_path):
     from backends import Postgres
 

@@ -114,7 +114,7 @@ fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static)
     let run = page.run.clone();
     let info = run.info.clone();
     let tag = |k: &str| run.data.tags.iter().find(|t| t.key == k).map(|t| t.value.clone());
-    let duration = info.end_time.map(|e| format_duration(e - info.start_time));
+    let duration = info.end_time.map(|e| format_duration(e.saturating_sub(info.start_time)));
     let note = tag(tags::NOTE).unwrap_or_default();
     let (editing, set_editing) = signal(false);
     let (draft, set_draft) = signal(note.clone());
@@ -413,7 +413,7 @@ pub fn ChartControls(settings: Memo<ChartSettings>) -> impl IntoView {
 pub fn x_values(x: &str, steps: &[i64], times: &[i64], start: i64) -> Vec<f64> {
     match x {
         "time" => times.iter().map(|t| *t as f64).collect(),
-        "relative" => times.iter().map(|t| (t - start) as f64 / 1000.0).collect(),
+        "relative" => times.iter().map(|t| t.saturating_sub(start) as f64 / 1000.0).collect(),
         _ => steps.iter().map(|s| *s as f64).collect(),
     }
 }

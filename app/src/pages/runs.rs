@@ -406,7 +406,8 @@ fn run_row(
 ) -> AnyView {
     let id = r.info.run_id.clone();
     let href = format!("/experiments/{exp_id}/runs/{id}");
-    let duration = r.info.end_time.map(|e| format_duration(e - r.info.start_time)).unwrap_or_else(|| "–".into());
+    let duration =
+        r.info.end_time.map(|e| format_duration(e.saturating_sub(r.info.start_time))).unwrap_or_else(|| "–".into());
     let source = tag(r, tags::SOURCE_NAME).map(|s| s.rsplit('/').next().unwrap_or(s).to_string()).unwrap_or_default();
     let commit = tag(r, "mlflow.source.git.commit").map(|c| c.chars().take(8).collect::<String>()).unwrap_or_default();
     let cells = cols

@@ -28,11 +28,13 @@ use std::sync::Arc;
 /// server), `sqlite:///…` or `postgresql://…` (MLflow's database), a folder
 /// (`mlruns`, also as `file://…`) or an export file.
 ///
-/// `proxied_root` is where `mlflow-artifacts:/` URIs live when the source
-/// is a database rather than the server (that server's `--artifacts-destination`).
+/// `proxied_root` (`--source-artifacts`) is where `mlflow-artifacts:/` URIs
+/// live when the source is a database rather than the server (that
+/// server's `--artifacts-destination`); it is also a root whose artifact
+/// URIs any source may lead to. Artifact URIs anywhere else are not read.
 pub async fn open_source(uri: &str, proxied_root: Option<String>) -> Result<Arc<dyn Source>> {
     if uri.starts_with("http://") || uri.starts_with("https://") {
-        return Ok(Arc::new(rest::RestSource::open(uri).await?));
+        return Ok(Arc::new(rest::RestSource::open(uri, proxied_root.into_iter().collect()).await?));
     }
     if uri.starts_with("sqlite:") || uri.starts_with("postgresql") || uri.starts_with("postgres:") {
         return Ok(Arc::new(sql::SqlSource::open(uri, proxied_root).await?));
@@ -49,7 +51,7 @@ pub async fn open_source(uri: &str, proxied_root: Option<String>) -> Result<Arc<
     };
     let path = Path::new(path);
     if path.is_dir() {
-        Ok(Arc::new(mlruns::MlrunsSource::open(path)?))
+        Ok(Arc::new(mlruns::MlrunsSource::open(path, proxied_root.into_iter().collect())?))
     } else if path.is_file() {
         Ok(Arc::new(archive::ArchiveSource::open(path)?))
     } else {

@@ -189,7 +189,9 @@ pub struct MlrunsSource {
 }
 
 impl MlrunsSource {
-    pub fn open(root: &Path) -> Result<Self> {
+    /// `allowed_roots`: folders and buckets (named on the command line)
+    /// whose artifact URIs may be read besides the mlruns folder itself.
+    pub fn open(root: &Path, mut allowed_roots: Vec<String>) -> Result<Self> {
         let root = std::fs::canonicalize(root).with_context(|| format!("{} does not exist", root.display()))?;
         if !root.is_dir() {
             bail!("{} is not a folder", root.display());
@@ -201,7 +203,8 @@ impl MlrunsSource {
             bail!("{} is not an mlruns folder: no experiment folder with a meta.yaml in it", root.display());
         }
         let id = format!("file://{}", root.display());
-        let artifacts = UriArtifacts { require_local_roots: true, ..Default::default() };
+        allowed_roots.push(root.display().to_string());
+        let artifacts = UriArtifacts { require_local_roots: true, allowed_roots, ..Default::default() };
         Ok(MlrunsSource { root, id, artifacts, experiment_dirs: Default::default() })
     }
 

@@ -15,6 +15,19 @@ use tracking::{Experiment, LoggedModel, ModelMetric, Point, Run};
 pub fn client() -> Result<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
+        // Redirects stay on the host first asked: a source server cannot
+        // send this machine to fetch from somewhere else.
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let same_host = attempt.previous().first().is_some_and(|first| {
+                first.host_str() == attempt.url().host_str()
+                    && first.port_or_known_default() == attempt.url().port_or_known_default()
+            });
+            if same_host && attempt.previous().len() < 10 {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }))
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(300))
         .build()
@@ -159,7 +172,9 @@ pub struct RestSource {
 
 impl RestSource {
     /// Connects to the server at `base` and checks that it answers as MLflow.
-    pub async fn open(base: &str) -> Result<Self> {
+    /// `allowed_roots`: folders and buckets (named on the command line)
+    /// whose artifact URIs may be read besides this server's own proxy.
+    pub async fn open(base: &str, allowed_roots: Vec<String>) -> Result<Self> {
         let base = base.trim_end_matches('/').to_string();
         let client = client()?;
         let probe = format!("{base}/api/2.0/mlflow/experiments/search");
@@ -170,7 +185,8 @@ impl RestSource {
             Ok(r) if r.status().is_success() => r.text().await.unwrap_or_default().trim().to_string(),
             _ => String::new(),
         };
-        let artifacts = UriArtifacts { server: Some((client.clone(), base.clone())), ..Default::default() };
+        let artifacts =
+            UriArtifacts { server: Some((client.clone(), base.clone())), allowed_roots, ..Default::default() };
         Ok(RestSource { base, client, version, artifacts })
     }
 

@@ -113,7 +113,9 @@ impl SqlSource {
             ),
             None => None,
         };
-        let artifacts = UriArtifacts { proxied_root, ..Default::default() };
+        // Local and bucket artifact URIs are read only under the root named on the command line.
+        let allowed_roots: Vec<String> = proxied_root.iter().cloned().collect();
+        let artifacts = UriArtifacts { proxied_root, allowed_roots, ..Default::default() };
         Ok(SqlSource { pool, sqlite, id, revision, tables, artifacts })
     }
 

@@ -1,6 +1,13 @@
 //! Reading artifacts by root URI, whatever the source tracking server
 //! stored: through an MLflow server's artifact proxy (`mlflow-artifacts:/`),
 //! from a local folder (`file://` or a path), or from S3.
+//!
+//! Artifact URIs are data the source hands over, so they are followed only
+//! where the person importing pointed: the source server itself, the
+//! folder or database being imported, and the roots named on the command
+//! line (`--source-artifacts`). A run whose `artifact_uri` is
+//! `file:///etc` or `http://internal-host/…` is reported and skipped, never
+//! read.
 
 use crate::source::{err, ArtifactFile, ByteStream};
 use anyhow::{bail, Context, Result};
@@ -18,6 +25,9 @@ pub struct UriArtifacts {
     /// A missing local root folder is an error (the file store makes one
     /// for every run) rather than a run without artifacts.
     pub require_local_roots: bool,
+    /// Local folders and object-store prefixes (`s3://bucket/prefix`)
+    /// whose artifact URIs may be read, besides the source server's own.
+    pub allowed_roots: Vec<String>,
 }
 
 enum Location {
@@ -35,8 +45,66 @@ fn join_uri(root: &str, rest: &str) -> String {
     }
 }
 
+/// `path` made absolute against the working directory, with `.` and `..`
+/// resolved and the symbolic links of its longest existing part followed,
+/// so that two spellings of one place compare equal.
+fn normalized(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut lexical = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                lexical.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => lexical.push(other),
+        }
+    }
+    let mut existing = lexical.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(real, |p, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return lexical,
+        }
+    }
+}
+
+/// `scheme://host[:port]` of an http(s) URL, lower-cased, for comparing origins.
+fn http_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    Some(format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
+}
+
 impl UriArtifacts {
+    /// Refuses a root outside what this import may read.
+    fn check_local(&self, root_uri: &str, path: &Path) -> Result<()> {
+        let path = normalized(path);
+        let inside = self.allowed_roots.iter().filter(|r| !r.contains("://") || r.starts_with("file://")).any(|root| {
+            let root = root.strip_prefix("file://").unwrap_or(root);
+            path.starts_with(normalized(Path::new(root)))
+        });
+        if !inside {
+            bail!(
+                "artifact URI {root_uri} names a local folder outside the source being imported; it was not read \
+                 (name the folder with --source-artifacts to import it)"
+            );
+        }
+        Ok(())
+    }
+
     fn resolve(&self, root_uri: &str) -> Result<Location> {
+        let decoded = percent_decode(root_uri);
+        if decoded.split(['/', '\\']).any(|segment| segment == "..") {
+            bail!("artifact URI {root_uri} contains '..'; it was not read");
+        }
         if let Some(rest) = root_uri.strip_prefix("mlflow-artifacts:") {
             // mlflow-artifacts:/path or mlflow-artifacts://host:port/path
             let path = match rest.strip_prefix("//") {
@@ -56,30 +124,50 @@ impl UriArtifacts {
             );
         }
         if root_uri.starts_with("http://") || root_uri.starts_with("https://") {
+            // Only the source server's own proxy: a URI naming another host
+            // would make this machine fetch from wherever the source says.
+            let Some((client, server)) = &self.server else {
+                bail!("artifact URI {root_uri} names an HTTP server other than the source; it was not read");
+            };
+            if http_origin(root_uri) != http_origin(server) {
+                bail!("artifact URI {root_uri} names an HTTP server other than the source {server}; it was not read");
+            }
             if let Some(at) = root_uri.find(PROXY) {
                 let base = root_uri[..at].to_string();
                 let path = root_uri[at + PROXY.len()..].trim_matches('/').to_string();
-                let client = match &self.server {
-                    Some((client, _)) => client.clone(),
-                    None => crate::rest::client()?,
-                };
-                return Ok(Location::Http { client, base, path });
+                return Ok(Location::Http { client: client.clone(), base, path });
             }
             bail!("artifact URI {root_uri} is not an MLflow artifact proxy URI");
         }
         if root_uri.starts_with("s3://") {
+            let named = self.allowed_roots.iter().filter(|r| r.starts_with("s3://")).any(|prefix| {
+                let prefix = prefix.trim_end_matches('/');
+                root_uri == prefix || root_uri.starts_with(&format!("{prefix}/"))
+            });
+            if !named {
+                bail!(
+                    "artifact URI {root_uri} is in a bucket not named on the command line; it was not read (name it \
+                     with --source-artifacts to import it)"
+                );
+            }
             let store = ArtifactStore::open(root_uri).map_err(err)?;
             return Ok(Location::Object(store));
         }
         if let Some(rest) = root_uri.strip_prefix("file://") {
-            // file:///abs or file://localhost/abs
-            let path = rest.strip_prefix("localhost").unwrap_or(rest);
-            return Ok(Location::Local(PathBuf::from(percent_decode(path))));
+            // file:///abs or file://localhost/abs; another host is not this machine's file.
+            let Some(path) = rest.strip_prefix("localhost").or_else(|| rest.starts_with('/').then_some(rest)) else {
+                bail!("artifact URI {root_uri} names a file on another host; it was not read");
+            };
+            let path = PathBuf::from(percent_decode(path));
+            self.check_local(root_uri, &path)?;
+            return Ok(Location::Local(path));
         }
         if let Some((scheme, _)) = root_uri.split_once("://") {
             bail!("artifact URI {root_uri}: the {scheme}:// scheme is not supported (mlflow-artifacts, file, s3 and paths are)");
         }
-        Ok(Location::Local(PathBuf::from(root_uri)))
+        let path = PathBuf::from(root_uri);
+        self.check_local(root_uri, &path)?;
+        Ok(Location::Local(path))
     }
 
     pub async fn list(&self, root_uri: &str) -> Result<Vec<ArtifactFile>> {
@@ -205,4 +293,52 @@ pub fn encode_path(path: &str) -> String {
 
 fn percent_decode(text: &str) -> String {
     tracking::validation::percent_decode_fully(text, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(artifacts: &UriArtifacts, uri: &str) -> String {
+        match artifacts.resolve(uri) {
+            Ok(_) => panic!("{uri} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn artifact_uris_are_followed_only_inside_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("mlartifacts");
+        std::fs::create_dir_all(root.join("1/abc/artifacts")).unwrap();
+        let artifacts = UriArtifacts {
+            server: Some((crate::rest::client().unwrap(), "http://mlflow.example:5000".into())),
+            proxied_root: Some(root.display().to_string()),
+            allowed_roots: vec![root.display().to_string(), "s3://bucket/mlflow".into()],
+            ..Default::default()
+        };
+        for ok in [
+            format!("file://{}/1/abc/artifacts", root.display()),
+            format!("{}/1/abc/artifacts", root.display()),
+            "s3://bucket/mlflow/1/abc/artifacts".to_string(),
+            "mlflow-artifacts:/1/abc/artifacts".to_string(),
+            "http://mlflow.example:5000/api/2.0/mlflow-artifacts/artifacts/1/abc".to_string(),
+        ] {
+            artifacts.resolve(&ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        assert!(refused(&artifacts, "file:///etc").contains("outside the source"));
+        assert!(refused(&artifacts, "/etc/passwd").contains("outside the source"));
+        assert!(refused(&artifacts, &format!("{}/../secrets", root.display())).contains("'..'"));
+        assert!(refused(&artifacts, "mlflow-artifacts:/%2e%2e/%2e%2e/etc").contains("'..'"));
+        assert!(
+            refused(&artifacts, "http://169.254.169.254/api/2.0/mlflow-artifacts/artifacts/x").contains("other than")
+        );
+        assert!(refused(&artifacts, "https://mlflow.example:5000.evil.example/x").contains("other than"));
+        assert!(refused(&artifacts, "s3://bucket/other/1").contains("not named"));
+        assert!(refused(&artifacts, "s3://bucket/mlflow-evil/1").contains("not named"));
+        assert!(refused(&artifacts, "file://fileserver/share/x").contains("another host"));
+        // A symbolic link inside the root that leads out of it is outside too.
+        std::os::unix::fs::symlink("/etc", root.join("1/abc/escape")).unwrap();
+        assert!(refused(&artifacts, &format!("{}/1/abc/escape", root.display())).contains("outside the source"));
+    }
 }

@@ -451,6 +451,9 @@ impl Parser<'_> {
         let mut out = vec![self.clause()?];
         while self.peek().is_some() {
             if self.word("AND") {
+                if out.len() == MAX_FILTER_CLAUSES {
+                    return self.fail(format!("a filter can join at most {MAX_FILTER_CLAUSES} comparisons"));
+                }
                 out.push(self.clause()?);
             } else if matches!(self.peek(), Some(Tok::Word(w)) if w == "OR") {
                 return self.fail("'OR' is not supported, only 'AND' joins comparisons");
@@ -597,6 +600,10 @@ impl Parser<'_> {
         }
     }
 }
+
+/// The most comparisons one filter may join: each becomes a condition of
+/// the store's query, and the databases bound how deep a query may nest.
+pub const MAX_FILTER_CLAUSES: usize = 200;
 
 fn parse_filter(target: Target, src: &str) -> Result<Vec<Clause>> {
     if src.trim().is_empty() {
@@ -751,6 +758,11 @@ mod tests {
     fn joins_with_and() {
         let v = parse_run_filter("metrics.a > 1 and params.b = 'x' AND tags.c != 'y'").unwrap();
         assert_eq!(v.len(), 3);
+        let many = |n: usize| vec!["params.a = '1'"; n].join(" AND ");
+        assert_eq!(parse_run_filter(&many(MAX_FILTER_CLAUSES)).unwrap().len(), MAX_FILTER_CLAUSES);
+        let err = parse_run_filter(&many(1000)).unwrap_err();
+        assert_eq!(err.error_code, crate::ErrorCode::InvalidParameterValue);
+        assert!(err.message.contains("at most 200 comparisons"), "{}", err.message);
         assert!(parse_run_filter("").unwrap().is_empty());
     }
 
