@@ -29,7 +29,7 @@ pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
 /// proxy and the UI, behind the Host and cross-origin checks of `policy`.
 pub fn app(store: store::Store, artifacts: artifacts::ArtifactRoots, policy: security::Policy) -> Router {
     Router::new()
-        .route("/health", get(|| async { "OK" }))
+        .route("/health", get(health).with_state(store.clone()))
         .route("/version", get(|| async { MLFLOW_COMPAT_VERSION }))
         .merge(api::router(api::AppState { store: store.clone(), artifacts: artifacts.clone() }))
         .merge(ui::router(store, artifacts.proxied().cloned()))
@@ -39,6 +39,25 @@ pub fn app(store: store::Store, artifacts: artifacts::ArtifactRoots, policy: sec
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(Arc::new(policy), security::guard))
         .layer(TraceLayer::new_for_http())
+}
+
+/// `/health`: OK only when the store answers a read and commits a write
+/// within a few seconds, so that a load balancer stops sending requests to
+/// a replica whose store is stuck.
+async fn health(axum::extract::State(store): axum::extract::State<store::Store>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let unavailable = |message: String| {
+        let body = tracking::Error::new(tracking::ErrorCode::TemporarilyUnavailable, message);
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), store.health()).await {
+        Ok(Ok(())) => "OK".into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "health check failed");
+            unavailable("The store cannot read or write.".into())
+        }
+        Err(_) => unavailable("The store did not answer within 5 seconds.".into()),
+    }
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send>) -> axum::response::Response {

@@ -172,6 +172,15 @@ def test_extreme_values_do_not_hang_pages(server, client, experiment_id):
     assert r.status_code == 200
     for path in (f"/experiments/{experiment_id}", f"/experiments/{experiment_id}/runs/{run.info.run_id}"):
         assert requests.get(server.url + path, timeout=30).status_code == 200, path
+    # max_results at int64's limit once overflowed in the store's readers
+    # and, after four such requests, left none to answer reads.
+    client.log_metric(run.info.run_id, "m", 1.0)
+    for _ in range(6):
+        r = requests.get(f"{server.url}/api/2.0/mlflow/metrics/get-history",
+                         params={"run_id": run.info.run_id, "metric_key": "m", "max_results": 2**63 - 1}, timeout=30)
+        assert r.status_code == 200 and len(r.json()["metrics"]) == 1
+    assert requests.get(f"{server.url}/health", timeout=30).text == "OK"
+    assert client.get_run(run.info.run_id).data.metrics == {"m": 1.0}
 
 
 def test_oversized_filters_are_bad_requests(server, experiment_id):

@@ -161,6 +161,9 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + Send + Sync + 'static {
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>>;
     /// Latest value, min, max and point count of each of a run's metrics.
     async fn metric_summaries(&self, run_id: &str) -> Result<Vec<MetricSummary>>;
+    /// Whether the store can read and commit now: `Ok` once a read and an
+    /// (empty) write transaction went through its workers.
+    async fn health(&self) -> Result<()>;
     /// Active-run counts and newest run start of every experiment that has runs.
     async fn experiment_stats(&self) -> Result<Vec<ExperimentStats>>;
     /// The distinct datasets (name, digest, context) logged in these

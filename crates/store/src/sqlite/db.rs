@@ -212,15 +212,22 @@ impl Db {
         params: &[Param],
         on_row: &mut impl FnMut(&Row) -> Result<()>,
     ) -> Result<u64> {
-        let result = self.step_all(stmt, sql, params, on_row);
-        let s = stmt.0.as_ptr();
-        // SAFETY: resetting a live statement readies it for reuse and
-        // releases its read transaction.
-        unsafe {
-            ffi::sqlite3_reset(s);
-            ffi::sqlite3_clear_bindings(s);
+        /// Resets the statement when dropped, also when `on_row` panics, so
+        /// that a cached statement is never left mid-run (holding its read
+        /// transaction and refusing new bindings) for the next job.
+        struct ResetOnDrop(*mut ffi::sqlite3_stmt);
+        impl Drop for ResetOnDrop {
+            fn drop(&mut self) {
+                // SAFETY: resetting a live statement readies it for reuse and
+                // releases its read transaction.
+                unsafe {
+                    ffi::sqlite3_reset(self.0);
+                    ffi::sqlite3_clear_bindings(self.0);
+                }
+            }
         }
-        result
+        let _reset = ResetOnDrop(stmt.0.as_ptr());
+        self.step_all(stmt, sql, params, on_row)
     }
 
     fn step_all(

@@ -325,6 +325,11 @@ impl TrackingStore for SqliteStore {
             .await
     }
 
+    async fn health(&self) -> Result<()> {
+        self.readers.read(|db| db.execute("SELECT 1", &[]).map(|_| ())).await?;
+        self.writer.write(|db| db.execute("SELECT 1", &[]).map(|_| ())).await
+    }
+
     async fn search_dataset_summaries(&self, experiment_ids: &[i64]) -> Result<Vec<DatasetSummary>> {
         let ids = serde_json::to_string(experiment_ids).map_err(|e| Error::internal(e.to_string()))?;
         self.readers

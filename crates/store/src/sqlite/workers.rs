@@ -11,6 +11,10 @@
 //!
 //! Jobs are plain synchronous closures over [`Db`]; the async side waits on
 //! a oneshot channel, so a request costs one hand-off to a thread and back.
+//!
+//! A job that panics (a bug, an overflow on a value a client chose) fails
+//! its own request with INTERNAL_ERROR; the thread goes on serving the
+//! others, and a panicking write is rolled back like any failed one.
 #![allow(unsafe_code)] // one call: `Db::new`, whose contract `with_db` keeps
 
 use super::db::Db;
@@ -24,6 +28,19 @@ const MAX_BATCH: usize = 256;
 type Deliver = Box<dyn FnOnce(Result<()>) + Send>;
 type WriteJob = Box<dyn FnOnce(&mut Db) -> (bool, Deliver) + Send>;
 type ReadJob = Box<dyn FnOnce(&mut Db) + Send>;
+
+/// Runs one job's closure, turning a panic into its request's error.
+fn supervised<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %detail, "a {what} job panicked; its request failed, the thread goes on");
+        Err(Error::internal(format!("The {what} failed inside the server; the failure is in its log.")))
+    })
+}
 
 /// Runs `work` with the raw handle of `conn` on the current (dedicated) thread.
 fn with_db(mut conn: SqliteConnection, runtime: tokio::runtime::Handle, work: impl FnOnce(&mut Db)) {
@@ -66,7 +83,7 @@ impl Writer {
     {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let job: WriteJob = Box::new(move |db| {
-            let outcome = f(db);
+            let outcome = supervised("write", || f(db));
             let ok = outcome.is_ok();
             let deliver: Deliver = Box::new(move |commit: Result<()>| {
                 let _ = tx.send(commit.and(outcome));
@@ -204,9 +221,55 @@ impl Readers {
     {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let job: ReadJob = Box::new(move |db| {
-            let _ = tx.send(f(db));
+            let _ = tx.send(supervised("read", || f(db)));
         });
         self.jobs.send(job).map_err(|_| Error::internal("the store's readers have stopped"))?;
         rx.await.map_err(|_| Error::internal("a database read failed"))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+    use tracking::ErrorCode;
+
+    async fn connection(path: &std::path::Path) -> SqliteConnection {
+        SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_job_fails_its_request_and_the_threads_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let writer = Writer::spawn(connection(&path).await).unwrap();
+        let readers = Readers::spawn(vec![connection(&path).await]).unwrap();
+        writer.write(|db| db.execute("CREATE TABLE t (x INTEGER)", &[]).map(|_| ())).await.unwrap();
+        // More panics than there are reader threads: each fails alone.
+        for _ in 0..5 {
+            let err = readers.read(|db| db.rows("SELECT 1", &[], |_| -> i64 { panic!("boom") })).await.unwrap_err();
+            assert_eq!(err.error_code, ErrorCode::InternalError);
+        }
+        // The statement that was mid-run when its job panicked is usable again.
+        assert_eq!(readers.read(|db| db.row("SELECT 1", &[], |r| r.int(0))).await.unwrap(), Some(1));
+        let err = writer
+            .write(|db| -> Result<()> {
+                db.execute("INSERT INTO t VALUES (1)", &[])?;
+                panic!("boom after a write")
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_code, ErrorCode::InternalError);
+        writer.write(|db| db.execute("INSERT INTO t VALUES (2)", &[]).map(|_| ())).await.unwrap();
+        // The panicking write was rolled back; the next one committed.
+        let rows = readers.read(|db| db.rows("SELECT x FROM t", &[], |r| r.int(0))).await.unwrap();
+        assert_eq!(rows, vec![2]);
     }
 }
