@@ -21,6 +21,9 @@ mod backend {
     }
 
     pub fn err(e: tracking::Error) -> ServerFnError {
+        if let Some(cause) = &e.cause {
+            tracing::error!(%cause, "{}", e.message);
+        }
         ServerFnError::new(e.message)
     }
 }

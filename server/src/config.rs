@@ -130,14 +130,14 @@ impl StorageConfig {
     pub async fn open_store(&self) -> anyhow::Result<store::Store> {
         store::open(&self.backend_store_uri, &self.artifact_root())
             .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))
+            .map_err(|e| anyhow::anyhow!("{}", e.detail()))
             .with_context(|| format!("could not open the backend store {}", self.backend_store_uri))
     }
 
     /// Opens the artifacts destination.
     pub fn open_artifacts(&self) -> anyhow::Result<artifacts::ArtifactStore> {
         artifacts::ArtifactStore::open(&self.artifacts_destination)
-            .map_err(|e| anyhow::anyhow!("{}", e.message))
+            .map_err(|e| anyhow::anyhow!("{}", e.detail()))
             .with_context(|| format!("could not open the artifacts destination {}", self.artifacts_destination))
     }
 

@@ -11,6 +11,8 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        // Colours only on a terminal: a log file gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();
     match Cli::parse().command {
@@ -36,7 +38,7 @@ async fn run(config: ServeConfig) -> anyhow::Result<()> {
     };
     let artifacts = artifacts::ArtifactRoots::new(proxied)
         .with_default_root(&root)
-        .map_err(|e| anyhow::anyhow!("could not open the default artifact root {root}: {}", e.message))?;
+        .map_err(|e| anyhow::anyhow!("could not open the default artifact root {root}: {}", e.detail()))?;
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("could not listen on {addr}"))?;
     tracing::info!(

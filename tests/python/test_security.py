@@ -188,3 +188,18 @@ def test_oversized_filters_are_bad_requests(server, experiment_id):
     r = requests.post(f"{server.url}/api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment_id], "filter": flt})
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert "at most 200 comparisons" in r.json()["message"]
+
+
+def test_internal_causes_stay_in_the_log(server, experiment_id):
+    """What went wrong inside (the database's own words, file paths) is
+    logged with a request id; the client gets a sentence and that id."""
+    ids = ",".join(f"'r{i}'" for i in range(40000))
+    r = requests.post(f"{server.url}/api/2.0/mlflow/runs/search",
+                      json={"experiment_ids": [experiment_id], "filter": f"attributes.run_id IN ({ids})"})
+    assert r.status_code in (400, 500)
+    body = r.json()
+    assert "SQL" not in body["message"] and "sqlite" not in body["message"].lower()
+    if r.status_code == 500:
+        request_id = re.search(r"\(request (\w+)\)", body["message"]).group(1)
+        log = (server.workdir / "server.log").read_text()
+        assert re.search(rf"request_id\W+{request_id}.*too many SQL variables", log), "the cause is logged with the id"

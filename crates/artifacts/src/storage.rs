@@ -244,7 +244,7 @@ impl ArtifactStore {
                 let dir = self.local_root.as_ref().map(|r| r.join(path.as_str())).unwrap_or_default();
                 tokio::fs::remove_dir_all(&dir)
                     .await
-                    .map_err(|e| Error::internal(format!("Could not delete the artifact folder '{path}': {e}")))
+                    .map_err(|e| Error::internal_cause(&format!("Deleting the artifact folder '{path}'"), e))
             }
             Err(e) => Err(storage_error(path, e)),
         }
@@ -364,7 +364,7 @@ impl ArtifactStore {
 async fn finish(path: &ArtifactPath, mut writer: BufWriter) -> Result<()> {
     if let Err(e) = writer.shutdown().await {
         let _ = writer.abort().await;
-        return Err(Error::internal(format!("Could not store the artifact '{path}': {e}")));
+        return Err(Error::internal_cause(&format!("Storing the artifact '{path}'"), e));
     }
     Ok(())
 }
@@ -395,6 +395,6 @@ fn storage_error(path: &ArtifactPath, e: object_store::Error) -> Error {
 fn storage_error_text(path: &str, e: object_store::Error) -> Error {
     match e {
         object_store::Error::NotFound { .. } => Error::not_found(format!("No artifact at '{path}'")),
-        e => Error::internal(format!("Artifact storage failed for '{path}': {e}")),
+        e => Error::internal_cause(&format!("Reading or writing the artifact '{path}'"), e),
     }
 }

@@ -521,7 +521,7 @@ impl Importer {
                 .store
                 .import_metric_points(run_id, key, chunk)
                 .await
-                .map_err(|e| anyhow!("metric '{key}': {}", e.message))?;
+                .map_err(|e| anyhow!("metric '{key}': {}", e.detail()))?;
             self.progress.points.add(chunk.len() as u64);
             let newest = chunk.iter().map(|p| p.timestamp).max();
             let mut report = self.report();
@@ -542,7 +542,7 @@ impl Importer {
             .ok_or_else(|| anyhow!("mltrack's artifact URI {dst_uri} is not one this import can write to"))?;
         self.progress.artifact_bytes.add_total(files.iter().map(|f| f.size).sum());
         for ArtifactFile { path, size } in files {
-            let rel = ArtifactPath::parse(&path).map_err(|e| anyhow!("artifact '{path}': {}", e.message))?;
+            let rel = ArtifactPath::parse(&path).map_err(|e| anyhow!("artifact '{path}': {}", e.detail()))?;
             let dst = dst_root.join(&rel);
             let have = self.artifacts.stat(&dst).await.map_err(err)?;
             if have == Some(size) {
@@ -558,7 +558,7 @@ impl Importer {
                 .inspect_ok(move |chunk| progress.artifact_bytes.add(chunk.len() as u64))
                 .map_err(|e| format!("{e:#}"));
             let written =
-                self.artifacts.put(&dst, stream).await.map_err(|e| anyhow!("artifact '{path}': {}", e.message))?;
+                self.artifacts.put(&dst, stream).await.map_err(|e| anyhow!("artifact '{path}': {}", e.detail()))?;
             let mut report = self.report();
             report.artifact_files += 1;
             report.artifact_bytes += written;
@@ -651,7 +651,7 @@ impl Importer {
                     self.store
                         .import_model_version(&v, storage.as_deref())
                         .await
-                        .map_err(|e| anyhow!("version {}: {}", v.version, e.message))?;
+                        .map_err(|e| anyhow!("version {}: {}", v.version, e.detail()))?;
                 }
                 Ok(())
             }

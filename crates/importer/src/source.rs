@@ -73,7 +73,7 @@ pub trait Source: Send + Sync {
 
 /// An mltrack error (store, artifacts) as the import's error type.
 pub(crate) fn err(e: tracking::Error) -> anyhow::Error {
-    anyhow::anyhow!("{}", e.message)
+    anyhow::anyhow!("{}", e.detail())
 }
 
 /// Sorts points as the import writes them: the latest point (MLflow's

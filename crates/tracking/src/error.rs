@@ -47,17 +47,23 @@ impl ErrorCode {
 
 /// An MLflow error: a code and a message meant for the user. Serialises to
 /// MLflow's wire shape `{"error_code": …, "message": …}`.
+///
+/// `cause` is what went wrong inside (a database's or a file system's own
+/// words, paths): it is logged and shown on the command line, never sent
+/// to a client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Error {
     pub error_code: ErrorCode,
     pub message: String,
+    #[serde(skip)]
+    pub cause: Option<String>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(error_code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { error_code, message: message.into() }
+        Error { error_code, message: message.into(), cause: None }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidParameterValue, message)
@@ -71,11 +77,27 @@ impl Error {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InternalError, message)
     }
+    /// An internal failure of `what` (e.g. "Reading the store"): the client
+    /// is told that much, the cause goes to the log.
+    pub fn internal_cause(what: &str, cause: impl fmt::Display) -> Self {
+        Error {
+            error_code: ErrorCode::InternalError,
+            message: format!("{what} failed on the server; the cause is in the server's log."),
+            cause: Some(cause.to_string()),
+        }
+    }
+    /// The message with its hidden cause, for logs and the command line.
+    pub fn detail(&self) -> String {
+        match &self.cause {
+            Some(cause) => format!("{} ({cause})", self.message),
+            None => self.message.clone(),
+        }
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.error_code.as_str(), self.message)
+        write!(f, "{}: {}", self.error_code.as_str(), self.detail())
     }
 }
 

@@ -47,7 +47,7 @@ async fn get_metric_history(State(store): State<AppStore>, Mlflow(req): Mlflow<G
     // buffer straight from the points, each tagged with the one key.
     let body = HistoryResponse { key: &key, points: &page.items, next_page_token: page.next_page_token.as_deref() };
     let mut buf = Vec::with_capacity(64 * page.items.len() + 64);
-    serde_json::to_writer(&mut buf, &body).map_err(|e| Error::internal(e.to_string()))?;
+    serde_json::to_writer(&mut buf, &body).map_err(|e| Error::internal_cause("Writing the history", e))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], buf).into_response())
 }
 

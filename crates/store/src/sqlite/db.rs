@@ -149,7 +149,7 @@ impl Db {
         // string owned by SQLite, copied here before any other call.
         let msg = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(self.raw.as_ptr())) }.to_string_lossy().into_owned();
         tracing::error!(error = %msg, sql = context, "database error");
-        Error::internal(format!("database error: {msg}"))
+        Error::internal_cause("A database operation", msg)
     }
 
     fn prepare(&mut self, sql: &str) -> Result<Stmt> {
@@ -162,7 +162,9 @@ impl Db {
         if rc != ffi::SQLITE_OK {
             return Err(self.error(sql));
         }
-        NonNull::new(stmt).map(Stmt).ok_or_else(|| Error::internal(format!("empty statement: {sql}")))
+        NonNull::new(stmt)
+            .map(Stmt)
+            .ok_or_else(|| Error::internal_cause("A database operation", format!("empty statement: {sql}")))
     }
 
     fn bind(&self, stmt: &Stmt, params: &[Param]) -> Result<()> {

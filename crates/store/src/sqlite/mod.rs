@@ -52,7 +52,7 @@ pub struct SqliteStore {
 /// Logs a database failure and turns it into MLflow's INTERNAL_ERROR.
 pub(crate) fn db_error(e: sqlx::Error) -> Error {
     tracing::error!(error = %e, "database error");
-    Error::internal(format!("database error: {e}"))
+    Error::internal_cause("A database operation", e)
 }
 
 /// The file path in `sqlite:///relative.db`, `sqlite:////absolute.db`
@@ -331,7 +331,7 @@ impl TrackingStore for SqliteStore {
     }
 
     async fn search_dataset_summaries(&self, experiment_ids: &[i64]) -> Result<Vec<DatasetSummary>> {
-        let ids = serde_json::to_string(experiment_ids).map_err(|e| Error::internal(e.to_string()))?;
+        let ids = serde_json::to_string(experiment_ids).map_err(|e| Error::internal_cause("Reading datasets", e))?;
         self.readers
             .read(move |db| {
                 db.rows(
