@@ -258,6 +258,9 @@ await test('model pages: registry list, model, version with its MLmodel, logged 
   await page.waitForSelector('#versions');
   assert.match(await page.textContent('.chips'), /@champion → v2/);
   assert.equal((await page.$$('#versions tbody tr')).length, 2);
+  // Source runs are links by run name, not raw ids.
+  const sources = await page.$$eval('#versions td.source-run a', as => as.map(a => a.textContent));
+  assert.ok(sources.length === 2 && sources.includes('artifacts-and-long-metric'), sources.join());
   await page.screenshot({ path: `${shots}model.png` });
   await page.click('#versions a:has-text("v2")');
   await page.waitForSelector('#mlmodel');
@@ -268,6 +271,8 @@ await test('model pages: registry list, model, version with its MLmodel, logged 
   await page.goto(`${base}/logged-models/${ids.model_id}`);
   await hydrated(page);
   assert.match(await page.textContent('#logged-model-info'), /ready/);
+  assert.doesNotMatch(await page.textContent('h1'), /Logged model/, 'the title is the model name alone');
+  assert.match(await page.textContent('#logged-model-info'), /artifacts-and-long-metric/, 'source run by name');
   await page.waitForSelector('#mlmodel');
 });
 
@@ -295,6 +300,21 @@ await test('hash links never lead off-site; pages carry the security headers', a
   assert.equal(headers['x-frame-options'], 'SAMEORIGIN');
   assert.equal(headers['x-content-type-options'], 'nosniff');
 }, { allow: /status of 404/ });
+
+await test('errors read as sentences; the Default experiment offers no delete', async page => {
+  await page.goto(base + '/');
+  await hydrated(page);
+  const defaultRow = await page.$('#experiments tr[data-experiment-id="0"]');
+  assert.ok(defaultRow, 'the Default experiment is listed');
+  assert.equal(await defaultRow.$('button:has-text("Delete")'), null);
+  // Renaming to a name another experiment has fails with MLflow's sentence.
+  page.once('dialog', d => d.accept('e2e-beta'));
+  await page.click(`#experiments tr[data-experiment-id="${exp}"] button:has-text("Rename")`);
+  await page.waitForSelector('p.error');
+  const text = await page.textContent('p.error');
+  assert.doesNotMatch(text, /error running server function|ServerFnError/);
+  assert.match(text, /e2e-beta/);
+}, { allow: /status of 500/ });
 
 await test('unknown pages say so, with a 404', async page => {
   const response = await page.goto(base + '/no/such/page');

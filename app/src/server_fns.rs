@@ -350,7 +350,15 @@ pub async fn list_registered_models() -> Result<Vec<RegisteredModel>, ServerFnEr
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelDetails {
     pub model: RegisteredModel,
-    pub versions: Vec<ModelVersion>,
+    /// Each version with the run it came from, when that run is here.
+    pub versions: Vec<(ModelVersion, Option<RunLink>)>,
+}
+
+/// A link to a run by its name, if the run exists in this store.
+#[cfg(feature = "ssr")]
+async fn run_link(store: &store::Store, run_id: Option<&str>) -> Option<RunLink> {
+    let run = store.get_run(run_id?).await.ok()?;
+    Some(RunLink { run_id: run.info.run_id, name: run.info.run_name, experiment_id: run.info.experiment_id })
 }
 
 #[server(prefix = "/_app")]
@@ -365,7 +373,12 @@ pub async fn model_page(name: String) -> Result<ModelDetails, ServerFnError> {
         .await
         .map_err(err)?
         .items;
-    Ok(ModelDetails { model, versions })
+    let mut linked = Vec::with_capacity(versions.len());
+    for v in versions {
+        let run = run_link(&store, v.run_id.as_deref()).await;
+        linked.push((v, run));
+    }
+    Ok(ModelDetails { model, versions: linked })
 }
 
 /// A model's files as the model info view shows them.
@@ -409,26 +422,22 @@ pub async fn version_page(name: String, version: String) -> Result<VersionDetail
     let number = tracking::registry::parse_version(&version).map_err(err)?;
     let version = store.get_model_version(&name, number).await.map_err(err)?;
     let uri = store.get_model_version_download_uri(&name, number).await.map_err(err)?;
-    let source_run = match &version.run_id {
-        Some(id) => store.get_run(id).await.ok().map(|r| RunLink {
-            run_id: r.info.run_id,
-            name: r.info.run_name,
-            experiment_id: r.info.experiment_id,
-        }),
-        None => None,
-    };
+    let source_run = run_link(&store, version.run_id.as_deref()).await;
     Ok(VersionDetails { version, source_run, files: model_files(&uri).await })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoggedModelDetails {
     pub model: LoggedModel,
+    pub source_run: Option<RunLink>,
     pub files: ModelFiles,
 }
 
 #[server(prefix = "/_app")]
 pub async fn logged_model_page(model_id: String) -> Result<LoggedModelDetails, ServerFnError> {
-    let model = store().get_logged_model(&model_id, false).await.map_err(err)?;
+    let store = store();
+    let model = store.get_logged_model(&model_id, false).await.map_err(err)?;
     let files = model_files(&model.info.artifact_uri).await;
-    Ok(LoggedModelDetails { model, files })
+    let source_run = run_link(&store, model.info.source_run_id.as_deref()).await;
+    Ok(LoggedModelDetails { model, source_run, files })
 }

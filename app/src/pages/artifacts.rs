@@ -2,7 +2,7 @@
 //! preview of the chosen file (text, logs, JSON, YAML, CSV/TSV as a table,
 //! Markdown, images, MLflow `MLmodel`), truncated for large files.
 
-use super::ErrorNote;
+use super::{error_sentence, ErrorNote};
 use crate::format::{encode, encode_path, format_size};
 use crate::server_fns::{list_run_artifacts, preview_artifact, Preview, PREVIEW_BYTES};
 use leptos::prelude::*;
@@ -90,7 +90,7 @@ pub fn ArtifactBrowser(
                                         view! { <p class="empty">"This run has no artifacts."</p> }.into_any()
                                     }
                                     Ok(files) => view! { <Tree files run_id=rid base selected /> }.into_any(),
-                                    Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                                    Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                                 }
                             })
                         }
@@ -109,7 +109,7 @@ pub fn ArtifactBrowser(
                                     Ok(None) => {
                                         view! { <p class="empty">"Select a file to preview it."</p> }.into_any()
                                     }
-                                    Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                                    Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                                 }
                             })
                         }
@@ -187,7 +187,7 @@ fn TreeNode(file: FileInfo, run_id: String, base: String, selected: Signal<Optio
                         Suspend::new(async move {
                             match children.await {
                                 Ok(files) => view! { <Tree files run_id base selected /> }.into_any(),
-                                Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                                Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                             }
                         })
                     }}

@@ -4,7 +4,7 @@
 //! parameter-vs-metric scatter. Every choice is in the URL.
 
 use super::run::x_title;
-use super::{ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loading};
 use crate::charts::{color, smooth, Chart, Figure, Trace};
 use crate::format::{encode, format_value};
 use crate::server_fns::CHART_POINTS;
@@ -101,7 +101,7 @@ pub fn ComparePage() -> impl IntoView {
                             <p class="empty">"Choose at least two runs in an experiment's run table to compare them."</p>
                         }.into_any(),
                         Ok(list) => view! { <CompareView runs=list view=view_state /> }.into_any(),
-                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                     }
                 })}
             </Transition>

@@ -1,7 +1,7 @@
 //! `/`: the experiments list: search by name, run counts, last activity;
 //! create, rename, delete and restore.
 
-use super::{ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loading};
 use crate::format::format_time;
 use crate::server_fns::{
     create_experiment, list_experiments, rename_experiment, set_experiment_deleted, ExperimentRow,
@@ -30,7 +30,7 @@ pub fn ExperimentsPage() -> impl IntoView {
                     set_action_error.set(None);
                     experiments.refetch();
                 }
-                Err(e) => set_action_error.set(Some(e.to_string())),
+                Err(e) => set_action_error.set(Some(error_sentence(&e))),
             }
         });
     };
@@ -70,7 +70,7 @@ pub fn ExperimentsPage() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -108,7 +108,7 @@ fn ExperimentTable(
                     spawn_local(async move {
                         match rename_experiment(id, name).await {
                             Ok(()) => on_change(),
-                            Err(e) => on_error.set(Some(e.to_string())),
+                            Err(e) => on_error.set(Some(error_sentence(&e))),
                         }
                     });
                 };
@@ -117,7 +117,7 @@ fn ExperimentTable(
                     spawn_local(async move {
                         match set_experiment_deleted(id, !deleted).await {
                             Ok(()) => on_change(),
-                            Err(e) => on_error.set(Some(e.to_string())),
+                            Err(e) => on_error.set(Some(error_sentence(&e))),
                         }
                     });
                 };
@@ -133,7 +133,15 @@ fn ExperimentTable(
                         <td>{if deleted { "deleted" } else { "active" }}</td>
                         <td class="actions">
                             <button class="link" on:click=rename>"Rename"</button>
-                            <button class="link" on:click=toggle>{if deleted { "Restore" } else { "Delete" }}</button>
+                            // The Default experiment (id 0) cannot be deleted: no button offers it.
+                            {(id != "0")
+                                .then(|| {
+                                    view! {
+                                        <button class="link" on:click=toggle>
+                                            {if deleted { "Restore" } else { "Delete" }}
+                                        </button>
+                                    }
+                                })}
                         </td>
                     </tr>
                 }

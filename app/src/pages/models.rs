@@ -4,9 +4,9 @@
 //! (a logged model's info from its MLmodel file).
 
 use super::artifacts::MlModel;
-use super::{ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loading};
 use crate::format::{encode, format_size, format_time};
-use crate::server_fns::{list_registered_models, logged_model_page, model_page, version_page, ModelFiles};
+use crate::server_fns::{list_registered_models, logged_model_page, model_page, version_page, ModelFiles, RunLink};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -45,7 +45,7 @@ pub fn ModelsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -79,7 +79,7 @@ pub fn ModelPage() -> impl IntoView {
                                 <table class="grid" id="versions">
                                     <thead><tr><th>"Version"</th><th>"Registered"</th><th>"Stage"</th><th>"Aliases"</th><th>"Source run"</th><th>"Tags"</th><th>"Description"</th></tr></thead>
                                     <tbody>
-                                        {p.versions.into_iter().map(|v| {
+                                        {p.versions.into_iter().map(|(v, run)| {
                                             let href = format!("/models/{}/versions/{}", encode(&name), v.version);
                                             view! {
                                                 <tr>
@@ -87,7 +87,7 @@ pub fn ModelPage() -> impl IntoView {
                                                     <td>{format_time(v.creation_timestamp)}</td>
                                                     <td>{v.current_stage.clone()}</td>
                                                     <td>{v.aliases.iter().map(|a| format!("@{a}")).collect::<Vec<_>>().join(" ")}</td>
-                                                    <td class="mono">{v.run_id.clone().unwrap_or_default()}</td>
+                                                    <td class="source-run">{run_cell(run, v.run_id.clone())}</td>
                                                     <td>{v.tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect::<Vec<_>>().join(", ")}</td>
                                                     <td>{v.description.clone().unwrap_or_default()}</td>
                                                 </tr>
@@ -97,7 +97,7 @@ pub fn ModelPage() -> impl IntoView {
                                 </table>
                             }.into_any()
                         }
-                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -117,9 +117,7 @@ pub fn VersionPage() -> impl IntoView {
                     match data.await {
                         Ok(p) => {
                             let v = p.version;
-                            let run = p.source_run.map(|r| view! {
-                                <A href=format!("/experiments/{}/runs/{}", r.experiment_id, r.run_id)>{r.name}</A>
-                            });
+                            let run = run_cell(p.source_run, v.run_id.clone());
                             view! {
                                 <div class="page-head">
                                     <h1>
@@ -142,7 +140,7 @@ pub fn VersionPage() -> impl IntoView {
                                 <ModelInfo files=p.files />
                             }.into_any()
                         }
-                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -162,11 +160,12 @@ pub fn LoggedModelView() -> impl IntoView {
                     match data.await {
                         Ok(p) => {
                             let i = p.model.info;
-                            let run = i.source_run_id.clone().map(|r| view! {
-                                <A href=format!("/experiments/{}/runs/{r}", i.experiment_id)>{r.clone()}</A>
-                            });
+                            let run = run_cell(p.source_run, i.source_run_id.clone());
                             view! {
-                                <div class="page-head"><h1>"Logged model " <span id="logged-model-name">{i.name.clone()}</span></h1></div>
+                                <div class="page-head">
+                                    <h1><span id="logged-model-name">{i.name.clone()}</span></h1>
+                                    <span class="muted">"Logged model"</span>
+                                </div>
                                 <table class="kv" id="logged-model-info"><tbody>
                                     <tr><th>"Model ID"</th><td class="mono">{i.model_id.clone()}</td></tr>
                                     <tr><th>"Status"</th><td>{i.status.label()}</td></tr>
@@ -179,7 +178,7 @@ pub fn LoggedModelView() -> impl IntoView {
                                 <ModelInfo files=p.files />
                             }.into_any()
                         }
-                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -206,5 +205,17 @@ fn ModelInfo(files: ModelFiles) -> impl IntoView {
                 }).collect_view()}
             </ul>
         })}
+    }
+}
+
+/// A source run as a link by its name, or its id when the run is not in
+/// this store (a version registered from another server's run).
+fn run_cell(run: Option<RunLink>, run_id: Option<String>) -> impl IntoView {
+    match run {
+        Some(r) => view! {
+            <A href=format!("/experiments/{}/runs/{}", r.experiment_id, r.run_id)>{r.name}</A>
+        }
+        .into_any(),
+        None => view! { <span class="mono">{run_id.unwrap_or_default()}</span> }.into_any(),
     }
 }

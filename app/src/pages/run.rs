@@ -3,7 +3,7 @@
 //! browser's file is the path after `/artifacts/`.
 
 use super::artifacts::{artifact_resources, markdown, ArtifactBrowser, PreviewData, RootListing};
-use super::{ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loading};
 use crate::charts::{color, smooth, Chart, Figure, Trace};
 use crate::format::{encode, format_duration, format_time, format_value};
 use crate::server_fns::CHART_POINTS;
@@ -29,7 +29,7 @@ pub fn RunPageView() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(page) => view! { <RunView page refetch=move || data.refetch() root preview /> }.into_any(),
-                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -132,7 +132,7 @@ fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static)
                     set_editing.set(false);
                     refetch();
                 }
-                Err(e) => set_error.set(Some(e.to_string())),
+                Err(e) => set_error.set(Some(error_sentence(&e))),
             }
         });
     };
@@ -146,7 +146,7 @@ fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static)
         spawn_local(async move {
             match set_run_tag(rid, k.trim().to_string(), v).await {
                 Ok(()) => refetch(),
-                Err(e) => set_error.set(Some(e.to_string())),
+                Err(e) => set_error.set(Some(error_sentence(&e))),
             }
         });
     };
@@ -161,7 +161,7 @@ fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static)
                 spawn_local(async move {
                     match delete_run_tag(rid, key).await {
                         Ok(()) => refetch(),
-                        Err(e) => set_error.set(Some(e.to_string())),
+                        Err(e) => set_error.set(Some(error_sentence(&e))),
                     }
                 });
             };

@@ -2,7 +2,7 @@
 //! sort order, visible columns and the deleted-runs view live in the query
 //! string, so a link reproduces the view.
 
-use super::{ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loading};
 use crate::format::{encode, format_duration, format_time, format_value};
 use crate::server_fns::{experiment_runs, set_runs_deleted, RunsPage};
 use leptos::prelude::*;
@@ -87,7 +87,7 @@ pub fn RunsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(p) => view! { <RunsView page=p view=view_state /> }.into_any(),
-                        Err(e) => view! { <ErrorNote message=e.to_string() /> }.into_any(),
+                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -185,7 +185,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                         set_runs.update(|r| r.extend(p.runs));
                         set_next_token.set(p.next_page_token);
                     }
-                    Err(e) => set_action_error.set(Some(e.to_string())),
+                    Err(e) => set_action_error.set(Some(error_sentence(&e))),
                 }
             });
         }
@@ -202,7 +202,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                     set_runs.update(|r| r.retain(|run| !ids.contains(&run.info.run_id)));
                     set_selected.set(BTreeSet::new());
                 }
-                Err(e) => set_action_error.set(Some(e.to_string())),
+                Err(e) => set_action_error.set(Some(error_sentence(&e))),
             }
         });
     };
