@@ -98,11 +98,24 @@ await test('runs table: filter, bad filter, sort, nested runs, select and compar
   await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 2);
   assert.deepEqual((await rowNames(page)).sort(), ['run-02', 'run-03']);
 
-  // A bad filter says where it is wrong, inline.
+  // A bad filter says where it is wrong, inline, and the table keeps the
+  // last good result; params are compared as text, and the error says so.
+  const goodUrl = page.url();
   await page.fill('#run-filter', 'metrics.val_loss <<< 1');
   await page.click('.filter-bar button');
   await page.waitForSelector('#filter-error');
   assert.match(await page.textContent('#filter-error'), /character/);
+  assert.deepEqual((await rowNames(page)).sort(), ['run-02', 'run-03']);
+  assert.equal(page.url(), goodUrl);
+  await page.fill('#run-filter', "params.lr < '0.001'");
+  await page.click('.filter-bar button');
+  await page.waitForFunction(() => /stored as text/.test(document.querySelector('#filter-error')?.textContent ?? ''));
+  assert.equal((await page.$$('#runs tbody tr')).length, 2);
+  // A link with a bad filter shows every run, with the reason above.
+  await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent('metrics.loss <<< 1')}`);
+  await hydrated(page);
+  assert.match(await page.textContent('#filter-error'), /Showing all runs/);
+  assert.ok((await rowNames(page)).includes('hp-sweep-depth'));
 
   // Sort by a metric column, descending then ascending; a reload keeps it.
   await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent("params.optimizer = 'adam'")}`);

@@ -110,28 +110,29 @@ pub async fn experiment_runs(
         order_by: order_by.into_iter().filter(|o| !o.is_empty()).collect(),
         page_token,
     };
-    Ok(match store.search_runs(&query).await {
-        Ok(page) => {
-            // The table shows these tags only; the page carries no more
-            // than it shows (it is serialised into the HTML for hydration).
-            const SHOWN: [&str; 3] =
-                [tracking::tags::PARENT_RUN_ID, tracking::tags::SOURCE_NAME, tracking::tags::GIT_COMMIT];
-            let runs = page
-                .items
-                .into_iter()
-                .map(|mut r| {
-                    r.data.tags.retain(|t| SHOWN.contains(&t.key.as_str()));
-                    r.inputs = Default::default();
-                    r
-                })
-                .collect();
-            RunsPage { experiment, runs, next_page_token: page.next_page_token, filter_error: None }
-        }
-        Err(e) if e.error_code == tracking::ErrorCode::InvalidParameterValue => {
-            RunsPage { experiment, runs: Vec::new(), next_page_token: None, filter_error: Some(e.message) }
+    // A filter that does not parse (a link with a typo, an old bookmark)
+    // still shows the experiment's runs, unfiltered, with the reason above.
+    let (page, filter_error) = match store.search_runs(&query).await {
+        Ok(page) => (page, None),
+        Err(e) if e.error_code == tracking::ErrorCode::InvalidParameterValue && !query.filter.is_empty() => {
+            let unfiltered = store::RunQuery { filter: String::new(), ..query };
+            (store.search_runs(&unfiltered).await.map_err(err)?, Some(e.message))
         }
         Err(e) => return Err(err(e)),
-    })
+    };
+    // The table shows these tags only; the page carries no more than it
+    // shows (it is serialised into the HTML for hydration).
+    const SHOWN: [&str; 3] = [tracking::tags::PARENT_RUN_ID, tracking::tags::SOURCE_NAME, tracking::tags::GIT_COMMIT];
+    let runs = page
+        .items
+        .into_iter()
+        .map(|mut r| {
+            r.data.tags.retain(|t| SHOWN.contains(&t.key.as_str()));
+            r.inputs = Default::default();
+            r
+        })
+        .collect();
+    Ok(RunsPage { experiment, runs, next_page_token: page.next_page_token, filter_error })
 }
 
 #[server(prefix = "/_app")]

@@ -134,13 +134,22 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         let exp_id = exp_id.clone();
         move |v: View| navigate(&v.url(&exp_id), Default::default())
     };
+    // A filter is checked here first, by the same parser the server uses:
+    // a bad one is explained above the table and the table stays as it was.
+    let (typed_error, set_typed_error) = signal(None::<String>);
     let apply_filter = {
         let go = go.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let mut v = view.get_untracked();
             v.filter = filter_text.get_untracked().trim().to_string();
-            go(v);
+            match tracking::filter::parse_run_filter(&v.filter) {
+                Err(e) => set_typed_error.set(Some(e.message)),
+                Ok(_) => {
+                    set_typed_error.set(None);
+                    go(v);
+                }
+            }
         }
     };
     let sort_by = {
@@ -341,7 +350,15 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             />
             <button type="submit">"Search"</button>
         </form>
-        {page.filter_error.clone().map(|e| view! { <p class="error" id="filter-error" role="alert">{e}</p> })}
+        {
+            let from_url = page.filter_error.clone().map(|e| format!("{e} Showing all runs."));
+            move || {
+                typed_error
+                    .get()
+                    .or_else(|| from_url.clone())
+                    .map(|e| view! { <p class="error" id="filter-error" role="alert">{e}</p> })
+            }
+        }
         {move || action_error.get().map(|e| view! { <ErrorNote message=e /> })}
         <div class="toolbar">
             <span class="muted" id="run-count">
@@ -380,7 +397,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             </table>
         </div>
         {move || {
-            if runs.read().is_empty() && page.filter_error.is_none() {
+            if runs.read().is_empty() {
                 Some(view! { <p class="empty">"No runs match."</p> })
             } else {
                 None

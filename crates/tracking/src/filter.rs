@@ -575,14 +575,19 @@ impl Parser<'_> {
             },
         };
         if ok {
-            Ok(())
-        } else {
-            Err(err_at(
-                self.src,
-                pos,
-                format!("comparator '{}' is not allowed for {} '{key}'", op.as_str(), entity.as_str()),
-            ))
+            return Ok(());
         }
+        let mut why = format!("comparator '{}' is not allowed for {} '{key}'", op.as_str(), entity.as_str());
+        if matches!(entity, Entity::Param | Entity::Tag) && op.is_numeric() && !matches!(op, Op::Eq | Op::Ne) {
+            // The common surprise: `params.lr < '0.001'`. MLflow stores
+            // params and tags as text, so an order on them would be text order.
+            why.push_str(&format!(
+                "; {}s are stored as text, so they take =, !=, LIKE, ILIKE, IS NULL (order comparisons work on \
+                 metrics and numeric attributes)",
+                entity.as_str()
+            ));
+        }
+        Err(err_at(self.src, pos, why))
     }
 
     fn check_value(&self, pos: usize, entity: Entity, key: &str, value: &Operand) -> Result<()> {
@@ -763,6 +768,8 @@ mod tests {
         let err = parse_run_filter(&many(1000)).unwrap_err();
         assert_eq!(err.error_code, crate::ErrorCode::InvalidParameterValue);
         assert!(err.message.contains("at most 200 comparisons"), "{}", err.message);
+        let err = parse_run_filter("params.lr < '0.001'").unwrap_err();
+        assert!(err.message.contains("parameters are stored as text"), "{}", err.message);
         assert!(parse_run_filter("").unwrap().is_empty());
     }
 
