@@ -360,13 +360,11 @@ impl ArtifactStore {
     }
 }
 
-/// Completes a write; on failure nothing of it stays visible.
+/// Completes a write; on failure nothing of it stays visible. (No abort
+/// after a failed shutdown: the shutdown already ended the upload, and
+/// object_store panics on an abort then.)
 async fn finish(path: &ArtifactPath, mut writer: BufWriter) -> Result<()> {
-    if let Err(e) = writer.shutdown().await {
-        let _ = writer.abort().await;
-        return Err(Error::internal_cause(&format!("Storing the artifact '{path}'"), e));
-    }
-    Ok(())
+    writer.shutdown().await.map_err(|e| Error::internal_cause(&format!("Storing the artifact '{path}'"), e))
 }
 
 fn object_path(path: &ArtifactPath) -> Result<ObjectPath> {

@@ -133,3 +133,21 @@ async fn multipart_uploads_join_parts_in_order() {
     let bad_id = store.put_part("../../etc", 1, body(vec![vec![0]])).await.unwrap_err();
     assert_eq!(bad_id.error_code, ErrorCode::InvalidParameterValue);
 }
+
+#[tokio::test]
+async fn a_write_the_file_system_refuses_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ArtifactStore::open(dir.path().to_str().unwrap()).unwrap();
+    store.put(&path("1/r/artifacts/a.txt"), body(vec![b"file".to_vec()])).await.unwrap();
+    // A file where a folder would have to be: the OS refuses the write.
+    let err = store.put(&path("1/r/artifacts/a.txt/b.txt"), body(vec![b"x".to_vec()])).await.unwrap_err();
+    assert_eq!(err.error_code, ErrorCode::InternalError);
+    // The client's message names the artifact; the OS's words stay in the cause.
+    assert!(
+        err.message.contains("a.txt/b.txt") && !err.message.contains(dir.path().to_str().unwrap()),
+        "{}",
+        err.message
+    );
+    assert!(err.cause.is_some());
+    assert_eq!(read(&store, "1/r/artifacts/a.txt").await, b"file");
+}

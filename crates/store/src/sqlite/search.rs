@@ -41,12 +41,12 @@ impl SqlArgs {
                     Operand::List(items) => items.as_slice(),
                     _ => &[],
                 };
-                let marks = vec!["?"; items.len()].join(",");
+                // One statement text and one parameter whatever the list's
+                // length: the list goes in as a JSON array (no per-length
+                // statement in the cache, no limit on SQL variables).
                 let not = if op == Op::NotIn { "NOT " } else { "" };
-                sql.push_str(&format!("{column} {not}IN ({marks})"));
-                for item in items {
-                    self.text(item);
-                }
+                sql.push_str(&format!("{column} {not}IN (SELECT value FROM json_each(?))"));
+                self.text(&serde_json::Value::from(items.to_vec()).to_string());
                 return;
             }
             Op::IsNull => {
