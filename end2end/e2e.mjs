@@ -300,6 +300,38 @@ await test("MLflow's hash links open the matching page", async page => {
   await page.waitForSelector('#compare-chart');
 });
 
+await test('one colour per run on every page; single-value metrics are never empty charts', async page => {
+  // The runs table: a dot per run, the four sweep runs in four colours.
+  await page.goto(`${base}/experiments/${exp}`);
+  await hydrated(page);
+  const dotOf = async id => page.$eval(`tr[data-run-id="${id}"] .run-dot`, d => getComputedStyle(d).backgroundColor);
+  const dots = [];
+  for (const id of ids.runs) dots.push(await dotOf(id));
+  assert.equal(new Set(dots).size, 4, dots.join());
+  // Compare shows the same colour for the same run, whichever order the URL names them in.
+  const swatches = async () => page.$$eval('#compare-params thead .swatch', s => s.map(e => getComputedStyle(e).backgroundColor));
+  await page.goto(`${base}/compare?runs=${ids.runs[2]},${ids.runs[0]}&metric=test_accuracy`);
+  await hydrated(page);
+  await page.waitForSelector('#compare-chart[data-drawn="true"]');
+  const seen = await swatches();
+  assert.equal(seen[0], dots[2]);
+  assert.equal(seen[1], dots[0]);
+  // A metric logged once per run is drawn as one bar per run.
+  const types = await page.$eval('#compare-chart', el => el.data.map(t => t.type));
+  assert.deepEqual(types, ['bar', 'bar']);
+  await page.screenshot({ path: `${shots}compare-single-value.png` });
+  // The run page: its single-value metric is a tile, its series are charts in its colour.
+  await page.goto(`${base}${runUrl(ids.runs[0])}?tab=charts`);
+  await hydrated(page);
+  await page.waitForSelector('#value-tiles');
+  assert.match(await page.textContent('#value-tiles'), /test_accuracy\s*0\.9/);
+  assert.equal(await page.$('figure.chart-card[data-metric="test_accuracy"]'), null);
+  await page.waitForSelector('figure.chart-card[data-metric="val_loss"] .chart[data-drawn="true"]');
+  const lineColor = await page.$eval('figure.chart-card[data-metric="val_loss"] .chart', el => el.data.at(-1).line.color);
+  const rgb = hex => `rgb(${[1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+  assert.equal(rgb(lineColor), dots[0]);
+});
+
 await test('hash links never lead off-site; pages carry the security headers', async page => {
   for (const hash of ['#//evil.example/x', '#/\\evil.example/x', '#/%2F%2Fevil.example']) {
     await page.goto(`${base}/${hash}`);

@@ -48,6 +48,8 @@ for i, (lr, opt) in enumerate([(0.001, "adam"), (0.003, "adam"), (0.01, "sgd"), 
         mlflow.log_params({"lr": lr, "optimizer": opt, "batch_size": 32 * (i + 1), "dropout": 0.1})
         mlflow.set_tag("team", "vision")
         curve(run.info.run_id, lr, 0.1 * i)
+        # A final score, logged once.
+        mlflow.log_metric("test_accuracy", 0.9 - 0.05 * i)
     ids.setdefault("runs", []).append(run.info.run_id)
 
 with mlflow.start_run(run_name="hp-sweep-depth") as parent:

@@ -14,6 +14,11 @@ pub struct Trace {
     /// Hover text per point (run names in a scatter).
     pub text: Vec<String>,
     pub color: String,
+    /// Marker colours point by point (each run's own in a scatter).
+    pub point_colors: Vec<String>,
+    /// Draw as bars at these category labels (one value per run) instead
+    /// of a line over `x`.
+    pub bar_labels: Vec<String>,
     pub markers: bool,
     pub dash: bool,
     /// Fill down to the previous trace (the lower edge of a min-max band).
@@ -33,12 +38,24 @@ pub struct Figure {
     pub x_dates: bool,
 }
 
-/// A qualitative palette that stays readable on light and dark backgrounds.
-pub const PALETTE: [&str; 10] =
-    ["#3b82f6", "#f97316", "#10b981", "#ef4444", "#8b5cf6", "#eab308", "#06b6d4", "#ec4899", "#84cc16", "#64748b"];
+/// 20 qualitative colours from Paul Tol's colour-blind-safe schemes
+/// (vibrant, muted, light), ordered so that neighbours differ most: runs
+/// created one after another never look alike, and no run is red by chance
+/// more than any other colour (failed runs are marked by a dashed line).
+pub const PALETTE: [&str; 20] = [
+    "#0077BB", "#EE7733", "#009988", "#CC3311", "#AA4499", "#33BBEE", "#117733", "#EE3377", "#DDCC77", "#332288",
+    "#999933", "#882255", "#77AADD", "#EE8866", "#44BB99", "#FFAABB", "#BBCC33", "#99DDFF", "#AAAA00", "#CC6677",
+];
 
 pub fn color(i: usize) -> String {
     PALETTE[i % PALETTE.len()].to_string()
+}
+
+/// A run's colour everywhere (table, run page, compare, scatter): chosen by
+/// its place in its experiment's creation order (`store::run_ordinals`),
+/// so it is the same on every page, reload and machine.
+pub fn run_color(ordinal: i64) -> String {
+    color(ordinal.rem_euclid(PALETTE.len() as i64) as usize)
 }
 
 /// About `max` points of `points` (in step order): each bucket of
@@ -197,6 +214,14 @@ mod draw {
         let grid = if dark { "#3f3f46" } else { "#e4e4e7" };
         let mut plot = Plot::new();
         for t in &fig.traces {
+            if !t.bar_labels.is_empty() {
+                let bar = plotly::Bar::new(t.bar_labels.clone(), t.y.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+                    .name(&t.name)
+                    .show_legend(t.show_legend)
+                    .marker(Marker::new().color(t.color.clone()));
+                plot.add_trace(bar);
+                continue;
+            }
             let mut line = Line::new().color(t.color.clone()).width(if t.width > 0.0 { t.width } else { 1.5 });
             if t.dash {
                 line = line.dash(DashType::Dash);
@@ -206,7 +231,11 @@ mod draw {
                 .show_legend(t.show_legend)
                 .mode(if t.markers { Mode::Markers } else { Mode::Lines })
                 .line(line)
-                .marker(Marker::new().color(t.color.clone()).size(9))
+                .marker(if t.point_colors.is_empty() {
+                    Marker::new().color(t.color.clone()).size(9)
+                } else {
+                    Marker::new().color_array(t.point_colors.clone()).size(9)
+                })
                 .connect_gaps(false);
             if !t.text.is_empty() {
                 trace = trace.text_array(t.text.clone()).hover_info(plotly::common::HoverInfo::All);
@@ -259,6 +288,15 @@ mod tests {
         assert!(kept.iter().any(|p| p.value.is_nan()));
         assert!(kept.windows(2).all(|w| w[0].step < w[1].step));
         assert_eq!(downsample(&points[..10], 2000).len(), 10);
+    }
+
+    #[test]
+    fn runs_created_together_get_different_colours() {
+        let first: Vec<String> = (0..20).map(run_color).collect();
+        let distinct: std::collections::HashSet<&String> = first.iter().collect();
+        assert_eq!(distinct.len(), 20);
+        assert_eq!(run_color(20), run_color(0));
+        assert_eq!(run_color(-1), run_color(19));
     }
 
     #[test]

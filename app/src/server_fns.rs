@@ -84,8 +84,17 @@ pub async fn set_experiment_deleted(experiment_id: String, deleted: bool) -> Res
 pub struct RunsPage {
     pub experiment: Experiment,
     pub runs: Vec<Run>,
+    /// Each run's colour (`charts::run_color`), by run id.
+    pub colors: Vec<(String, String)>,
     pub next_page_token: Option<String>,
     pub filter_error: Option<String>,
+}
+
+/// The colour of each of these runs, the same on every page.
+#[cfg(feature = "ssr")]
+async fn run_colors(store: &store::Store, run_ids: Vec<String>) -> Result<Vec<(String, String)>, ServerFnError> {
+    let ordinals = store.run_ordinals(&run_ids).await.map_err(err)?;
+    Ok(ordinals.into_iter().map(|(id, n)| (id, crate::charts::run_color(n))).collect())
 }
 
 /// Runs per page of the runs table; more load on demand. A page of 100
@@ -123,7 +132,7 @@ pub async fn experiment_runs(
     // The table shows these tags only; the page carries no more than it
     // shows (it is serialised into the HTML for hydration).
     const SHOWN: [&str; 3] = [tracking::tags::PARENT_RUN_ID, tracking::tags::SOURCE_NAME, tracking::tags::GIT_COMMIT];
-    let runs = page
+    let runs: Vec<Run> = page
         .items
         .into_iter()
         .map(|mut r| {
@@ -132,7 +141,8 @@ pub async fn experiment_runs(
             r
         })
         .collect();
-    Ok(RunsPage { experiment, runs, next_page_token: page.next_page_token, filter_error })
+    let colors = run_colors(&store, runs.iter().map(|r| r.info.run_id.clone()).collect()).await?;
+    Ok(RunsPage { experiment, runs, colors, next_page_token: page.next_page_token, filter_error })
 }
 
 #[server(prefix = "/_app")]
@@ -156,6 +166,8 @@ pub struct RunLink {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunDetails {
     pub run: Run,
+    /// The run's colour (`charts::run_color`), used by its charts.
+    pub color: String,
     pub experiment_name: String,
     pub metrics: Vec<MetricSummary>,
     pub parent: Option<RunLink>,
@@ -206,7 +218,9 @@ pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
         .await
         .map(|p| p.items)
         .unwrap_or_default();
-    Ok(RunDetails { run, experiment_name, metrics, parent, children, logged_models, registered })
+    let color =
+        run_colors(&store, vec![run_id]).await?.pop().map(|(_, c)| c).unwrap_or_else(|| crate::charts::run_color(0));
+    Ok(RunDetails { run, color, experiment_name, metrics, parent, children, logged_models, registered })
 }
 
 #[server(prefix = "/_app")]
@@ -329,14 +343,25 @@ pub async fn preview_artifact(run_id: String, path: String) -> Result<Preview, S
     Ok(Preview { path, size, kind, text, truncated })
 }
 
+/// Runs side by side, each with its colour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparedRuns {
+    pub runs: Vec<Run>,
+    /// `colors[i]` is the colour of `runs[i]`.
+    pub colors: Vec<String>,
+}
+
 #[server(prefix = "/_app")]
-pub async fn compare_runs(run_ids: Vec<String>) -> Result<Vec<Run>, ServerFnError> {
+pub async fn compare_runs(run_ids: Vec<String>) -> Result<ComparedRuns, ServerFnError> {
     let store = store();
     let mut runs = Vec::new();
     for id in run_ids.iter().take(100) {
         runs.push(store.get_run(id).await.map_err(err)?);
     }
-    Ok(runs)
+    let by_id: std::collections::HashMap<String, String> =
+        run_colors(&store, runs.iter().map(|r| r.info.run_id.clone()).collect()).await?.into_iter().collect();
+    let colors = runs.iter().map(|r| by_id.get(&r.info.run_id).cloned().unwrap_or_default()).collect();
+    Ok(ComparedRuns { runs, colors })
 }
 
 #[server(prefix = "/_app")]

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::{BTreeMap, BTreeSet};
-use tracking::Run;
+use tracking::{Run, RunStatus};
 
 #[derive(Clone, PartialEq, Default)]
 struct CompareView {
@@ -97,10 +97,10 @@ pub fn ComparePage() -> impl IntoView {
             <Transition fallback=|| view! { <Loading what="runs" /> }>
                 {move || Suspend::new(async move {
                     match runs.await {
-                        Ok(list) if list.len() < 2 => view! {
+                        Ok(list) if list.runs.len() < 2 => view! {
                             <p class="empty">"Choose at least two runs in an experiment's run table to compare them."</p>
                         }.into_any(),
-                        Ok(list) => view! { <CompareView runs=list view=view_state /> }.into_any(),
+                        Ok(list) => view! { <CompareView runs=list.runs colors=list.colors view=view_state /> }.into_any(),
                         Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                     }
                 })}
@@ -110,7 +110,7 @@ pub fn ComparePage() -> impl IntoView {
 }
 
 #[component]
-fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
+fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> impl IntoView {
     let navigate = use_navigate();
     let set = move |f: &dyn Fn(&mut CompareView)| {
         let mut v = view.get_untracked();
@@ -170,22 +170,25 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
     });
     let runs_for_chart = runs.clone();
     let names_for_chart = names.clone();
+    let colors_for_chart = colors.clone();
     let figure = Signal::derive(move || {
         let v = view.get();
         let data = series.get()?.ok()?;
         let xs = x_series.get().and_then(|r| r.ok()).unwrap_or_default();
-        Some(line_figure(&runs_for_chart, &names_for_chart, &data, &xs, &v, &metric.get()))
+        Some(line_figure(&runs_for_chart, &names_for_chart, &colors_for_chart, &data, &xs, &v, &metric.get()))
     });
 
     let runs_for_scatter = runs.clone();
+    let colors_for_scatter = colors.clone();
     let scatter_figure = Signal::derive(move || {
         let (fx, fy) = (scatter_x.get(), scatter_y.get());
         let mut x = Vec::new();
         let mut y = Vec::new();
         let mut text = Vec::new();
+        let mut point_colors = Vec::new();
         let mut categories: Vec<String> = Vec::new();
         let numeric = runs_for_scatter.iter().all(|r| value_of(r, &fx).is_none_or(|v| v.parse::<f64>().is_ok()));
-        for r in &runs_for_scatter {
+        for (r, c) in runs_for_scatter.iter().zip(&colors_for_scatter) {
             let (Some(vx), Some(vy)) = (value_of(r, &fx), value_of(r, &fy).and_then(|v| v.parse::<f64>().ok())) else {
                 continue;
             };
@@ -201,6 +204,7 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
             x.push(xv);
             y.push(vy.is_finite().then_some(vy));
             text.push(format!("{}<br>{fx} = {vx}<br>{fy} = {}", r.info.run_name, format_value(vy)));
+            point_colors.push(c.clone());
         }
         let x_title = if numeric { fx.clone() } else { format!("{fx} ({})", categories.join(" · ")) };
         Some(Figure {
@@ -210,6 +214,7 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
                 y,
                 text,
                 color: color(0),
+                point_colors,
                 markers: true,
                 ..Default::default()
             }],
@@ -266,11 +271,11 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
         runs
         .iter()
         .cloned()
-        .enumerate()
-        .map(|(i, r)| {
+        .zip(colors.clone())
+        .map(|(r, c)| {
             view! {
                 <th>
-                    <span class="swatch" style=format!("background:{}", color(i))></span>
+                    <span class="swatch" style=format!("background:{c}")></span>
                     <A href=format!("/experiments/{}/runs/{}", r.info.experiment_id, r.info.run_id)>{r.info.run_name.clone()}</A>
                 </th>
             }
@@ -381,6 +386,7 @@ fn CompareView(runs: Vec<Run>, view: Memo<CompareView>) -> impl IntoView {
 fn line_figure(
     runs: &[Run],
     names: &[String],
+    colors: &[String],
     data: &[Series],
     x_data: &[Series],
     v: &CompareView,
@@ -403,14 +409,39 @@ fn line_figure(
     };
     let x_title = x_metric.map(str::to_string).unwrap_or_else(|| x_title(&v.x).to_string());
     let mut traces = Vec::new();
+    if v.group.is_empty() && !data.is_empty() && data.iter().all(|s| s.steps.len() <= 1) {
+        // A metric logged once per run (a final score): a bar per run in
+        // its colour, not lines of one point.
+        for s in data {
+            let i = runs.iter().position(|r| r.info.run_id == s.run_id).unwrap_or(0);
+            let name = names.get(i).cloned().unwrap_or_default();
+            traces.push(Trace {
+                name: name.clone(),
+                bar_labels: vec![name],
+                y: vec![s.values.first().copied().flatten()],
+                color: colors.get(i).cloned().unwrap_or_else(|| color(i)),
+                ..Default::default()
+            });
+        }
+        return Figure {
+            traces,
+            x_title: "run".into(),
+            y_title: metric.to_string(),
+            y_log: v.log_y,
+            ..Default::default()
+        };
+    }
     if v.group.is_empty() {
         for s in data {
             let i = runs.iter().position(|r| r.info.run_id == s.run_id).unwrap_or(0);
+            // A failed or killed run is marked by its line, not by a colour.
+            let stopped = runs.get(i).is_some_and(|r| matches!(r.info.status, RunStatus::Failed | RunStatus::Killed));
             traces.push(Trace {
                 name: names.get(i).cloned().unwrap_or_default(),
                 x: xs_of(s),
                 y: smooth(&s.values, v.smooth),
-                color: color(i),
+                color: colors.get(i).cloned().unwrap_or_else(|| color(i)),
+                dash: stopped,
                 show_legend: true,
                 width: 1.8,
                 ..Default::default()

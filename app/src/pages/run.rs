@@ -4,7 +4,7 @@
 
 use super::artifacts::{artifact_resources, markdown, ArtifactBrowser, PreviewData, RootListing};
 use super::{error_sentence, ErrorNote, Loading};
-use crate::charts::{color, smooth, Chart, Figure, Trace};
+use crate::charts::{smooth, Chart, Figure, Trace};
 use crate::format::{encode, format_duration, format_time, format_value};
 use crate::server_fns::CHART_POINTS;
 use crate::server_fns::{delete_run_tag, metric_series, run_page, set_run_tag, RunDetails};
@@ -100,7 +100,7 @@ fn RunView(
             <Overview page=page_for_overview.clone() refetch />
         </Show>
         <Show when=move || tab.get() == "charts">
-            <RunCharts run_id=rid_charts.clone() metrics=summaries.clone() />
+            <RunCharts run_id=rid_charts.clone() metrics=summaries.clone() color=page.color.clone() />
         </Show>
         <Show when=move || is_artifacts.get()>
             <ArtifactBrowser run_id=rid_art.clone() experiment_id=exp_art.clone() selected=artifact_path root preview />
@@ -426,18 +426,40 @@ pub fn x_title(x: &str) -> &'static str {
     }
 }
 
+/// The run's metrics: one chart per metric with a history, in the run's
+/// own colour, and a value tile for each metric logged once (a chart of
+/// one point would be empty axes).
 #[component]
-fn RunCharts(run_id: String, metrics: Vec<MetricSummary>) -> impl IntoView {
+fn RunCharts(run_id: String, metrics: Vec<MetricSummary>, color: String) -> impl IntoView {
     let settings = chart_settings();
     if metrics.is_empty() {
         return view! { <p class="empty">"This run has no metrics."</p> }.into_any();
     }
-    let charts = metrics
+    let (single, series): (Vec<MetricSummary>, Vec<MetricSummary>) = metrics.into_iter().partition(|m| m.count <= 1);
+    let tiles = (!single.is_empty()).then(|| {
+        let tiles = single
+            .into_iter()
+            .map(|m| {
+                view! {
+                    <div class="value-tile" data-metric=m.key.clone()>
+                        <span class="mono">{m.key.clone()}</span>
+                        <strong title=m.latest.to_string()>{crate::format::format_value(m.latest)}</strong>
+                        <span class="muted">{format!("step {}", m.step)}</span>
+                    </div>
+                }
+            })
+            .collect_view();
+        view! { <div class="value-tiles" id="value-tiles">{tiles}</div> }
+    });
+    let charts = series
         .into_iter()
         .enumerate()
-        .map(|(i, m)| view! { <MetricChart run_id=run_id.clone() key=m.key.clone() index=i settings /> })
+        .map(|(i, m)| {
+            view! { <MetricChart run_id=run_id.clone() key=m.key.clone() index=i color=color.clone() settings /> }
+        })
         .collect_view();
     view! {
+        {tiles}
         <ChartControls settings />
         <div class="chart-grid">{charts}</div>
     }
@@ -445,7 +467,13 @@ fn RunCharts(run_id: String, metrics: Vec<MetricSummary>) -> impl IntoView {
 }
 
 #[component]
-fn MetricChart(run_id: String, key: String, index: usize, settings: Memo<ChartSettings>) -> impl IntoView {
+fn MetricChart(
+    run_id: String,
+    key: String,
+    index: usize,
+    color: String,
+    settings: Memo<ChartSettings>,
+) -> impl IntoView {
     let (rid, k) = (run_id.clone(), key.clone());
     // Chart data loads in the browser only: charts are drawn there, and the
     // server's render does not wait for it.
@@ -473,7 +501,7 @@ fn MetricChart(run_id: String, key: String, index: usize, settings: Memo<ChartSe
                 name: "raw".into(),
                 x: x.clone(),
                 y: one.values.clone(),
-                color: format!("{}55", color(index)),
+                color: format!("{color}55"),
                 ..Default::default()
             });
         }
@@ -481,7 +509,7 @@ fn MetricChart(run_id: String, key: String, index: usize, settings: Memo<ChartSe
             name: k.clone(),
             x,
             y: smooth(&one.values, s.smooth),
-            color: color(index),
+            color: color.clone(),
             width: 2.0,
             ..Default::default()
         });

@@ -101,6 +101,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
     let experiment = page.experiment.clone();
     let exp_id = experiment.experiment_id.clone();
     let (runs, set_runs) = signal(page.runs.clone());
+    let (colors, set_colors) = signal(page.colors.iter().cloned().collect::<HashMap<String, String>>());
     let (next_token, set_next_token) = signal(page.next_page_token.clone());
     let (selected, set_selected) = signal(BTreeSet::<String>::new());
     let (expanded, set_expanded) = signal(HashSet::<String>::new());
@@ -192,6 +193,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                 match experiment_runs(exp_id, v.filter, Some(v.order), v.deleted, Some(token)).await {
                     Ok(p) => {
                         set_runs.update(|r| r.extend(p.runs));
+                        set_colors.update(|c| c.extend(p.colors));
                         set_next_token.set(p.next_page_token);
                     }
                     Err(e) => set_action_error.set(Some(error_sentence(&e))),
@@ -247,12 +249,15 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             }
             let cols = columns.get();
             let open = expanded.get();
+            let colors = colors.get();
+            let color_of = |r: &Run| colors.get(&r.info.run_id).cloned().unwrap_or_default();
             let mut out = Vec::new();
             for r in top {
                 let kids = children.remove(&r.info.run_id).unwrap_or_default();
                 let is_open = open.contains(&r.info.run_id);
                 out.push(run_row(
                     r,
+                    color_of(r),
                     &cols,
                     &exp_id,
                     0,
@@ -263,7 +268,17 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                 ));
                 if is_open {
                     for k in kids {
-                        out.push(run_row(k, &cols, &exp_id, 1, None, set_expanded, selected, set_selected));
+                        out.push(run_row(
+                            k,
+                            color_of(k),
+                            &cols,
+                            &exp_id,
+                            1,
+                            None,
+                            set_expanded,
+                            selected,
+                            set_selected,
+                        ));
                     }
                 }
             }
@@ -413,6 +428,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
 #[allow(clippy::too_many_arguments)]
 fn run_row(
     r: &Run,
+    color: String,
     cols: &[String],
     exp_id: &str,
     depth: usize,
@@ -497,6 +513,7 @@ fn run_row(
             </td>
             <td class="name">
                 {toggle}
+                <span class="run-dot" style=format!("background:{color}")></span>
                 <A href=href>{run_name}</A>
             </td>
             <td>

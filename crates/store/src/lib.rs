@@ -161,6 +161,11 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + Send + Sync + 'static {
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>>;
     /// Latest value, min, max and point count of each of a run's metrics.
     async fn metric_summaries(&self, run_id: &str) -> Result<Vec<MetricSummary>>;
+    /// Each run's position in its experiment's creation order (0 for the
+    /// first run created there): the UI colours a run by it, so the runs of
+    /// one experiment differ as far as the palette goes and a run keeps its
+    /// colour on every page. Unknown ids are left out.
+    async fn run_ordinals(&self, run_ids: &[String]) -> Result<Vec<(String, i64)>>;
     /// Whether the store can read and commit now: `Ok` once a read and an
     /// (empty) write transaction went through its workers.
     async fn health(&self) -> Result<()>;

@@ -165,3 +165,24 @@ async fn search_runs_by_filter_and_order() {
     let err = store.search_runs(&search("metrics.acc >", &[])).await.unwrap_err();
     assert_eq!(err.error_code, ErrorCode::InvalidParameterValue);
 }
+
+#[tokio::test]
+async fn runs_are_numbered_in_creation_order_within_their_experiment() {
+    let (_dir, store) = open().await;
+    let a = store.create_experiment("a", None, &[]).await.unwrap();
+    let b = store.create_experiment("b", None, &[]).await.unwrap();
+    let mut in_a = Vec::new();
+    for i in 0..5 {
+        // Start times out of order: the number follows creation, not start time.
+        in_a.push(new_run(&store, &a, &format!("a{i}"), 1000 - i).await);
+        new_run(&store, &b, &format!("b{i}"), 1000).await;
+    }
+    store.delete_run(&in_a[1]).await.unwrap();
+    let mut asked = vec![in_a[4].clone(), in_a[0].clone(), "no-such-run".into(), in_a[2].clone()];
+    asked.sort();
+    let mut got = store.run_ordinals(&asked).await.unwrap();
+    got.sort();
+    let mut want = vec![(in_a[0].clone(), 0), (in_a[2].clone(), 2), (in_a[4].clone(), 4)];
+    want.sort();
+    assert_eq!(got, want, "deleted runs keep their place; unknown ids are left out");
+}

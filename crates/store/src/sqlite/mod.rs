@@ -325,6 +325,22 @@ impl TrackingStore for SqliteStore {
             .await
     }
 
+    async fn run_ordinals(&self, run_ids: &[String]) -> Result<Vec<(String, i64)>> {
+        let ids = serde_json::to_string(run_ids).map_err(|e| Error::internal_cause("Reading runs", e))?;
+        self.readers
+            .read(move |db| {
+                // Runs are numbered in creation order (`id`); the count walks
+                // the experiment's index, not the runs themselves.
+                db.rows(
+                    "SELECT r.run_uuid, (SELECT COUNT(*) FROM runs o WHERE o.experiment_id = r.experiment_id \
+                     AND o.id < r.id) FROM runs r WHERE r.run_uuid IN (SELECT value FROM json_each(?))",
+                    &[ids.as_str().into()],
+                    |r| (r.text(0), r.int(1)),
+                )
+            })
+            .await
+    }
+
     async fn health(&self) -> Result<()> {
         self.readers.read(|db| db.execute("SELECT 1", &[]).map(|_| ())).await?;
         self.writer.write(|db| db.execute("SELECT 1", &[]).map(|_| ())).await
