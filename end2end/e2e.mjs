@@ -332,6 +332,43 @@ await test('one colour per run on every page; single-value metrics are never emp
   assert.equal(rgb(lineColor), dots[0]);
 });
 
+await test('experiment chart view: every run the filter keeps, in its colour, by the URL', async page => {
+  await page.goto(`${base}/experiments/${exp}`);
+  await hydrated(page);
+  const tableDot = await page.$eval(`tr[data-run-id="${ids.runs[0]}"] .run-dot`, d => getComputedStyle(d).backgroundColor);
+  await page.click('#view-charts');
+  await page.waitForURL(/view=charts/);
+  const panel = key => `figure.chart-card[data-metric="${key}"] .chart`;
+  await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
+  // One line per run that logged the metric: 4 sweep runs, 3 nested, the failed one.
+  const traces = await page.$eval(panel('val_loss'), el => el.data.map(t => ({ name: t.name, color: t.line.color, dash: t.line.dash })));
+  assert.equal(traces.length, 8, traces.map(t => t.name).join());
+  assert.equal(traces.find(t => t.name === 'run-failed').dash, 'dash');
+  const rgb = hex => `rgb(${[1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+  assert.equal(rgb(traces.find(t => t.name === 'run-00').color), tableDot, 'the same colour as in the table');
+  // A metric logged once per run: bars, not empty axes.
+  await page.waitForSelector(`${panel('test_accuracy')}[data-drawn="true"]`);
+  assert.deepEqual(await page.$eval(panel('test_accuracy'), el => el.data.map(t => t.type)), ['bar', 'bar', 'bar', 'bar']);
+  await page.screenshot({ path: `${shots}experiment-charts.png`, fullPage: true });
+  // The panel search goes into the URL; a reload shows the same panels.
+  await page.fill('#panel-search', 'val');
+  await page.press('#panel-search', 'Enter');
+  await page.waitForURL(/q=val/);
+  await page.waitForFunction(() => document.querySelectorAll('figure.chart-card').length === 1);
+  await page.reload();
+  await hydrated(page);
+  await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
+  assert.equal((await page.$$('figure.chart-card')).length, 1);
+  // The table's filter applies to the charts; the toggle keeps it.
+  await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent("params.optimizer = 'sgd'")}&view=charts`);
+  await hydrated(page);
+  await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
+  assert.equal(await page.$eval(panel('val_loss'), el => el.data.length), 2);
+  await page.click('#view-table');
+  await page.waitForURL(url => !/view=charts/.test(url) && /filter=/.test(url));
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 2);
+});
+
 await test('hash links never lead off-site; pages carry the security headers', async page => {
   for (const hash of ['#//evil.example/x', '#/\\evil.example/x', '#/%2F%2Fevil.example']) {
     await page.goto(`${base}/${hash}`);

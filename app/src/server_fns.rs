@@ -246,6 +246,76 @@ pub struct Series {
 
 /// Points per series the charts ask for: enough for a screen's width.
 pub const CHART_POINTS: usize = 2000;
+/// The most runs one chart draws (the experiment chart view's limit).
+pub const MAX_CHART_RUNS: usize = 1000;
+
+/// A run as the experiment chart view draws it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartRun {
+    pub run_id: String,
+    pub name: String,
+    pub color: String,
+    /// Failed or killed: drawn dashed.
+    pub stopped: bool,
+}
+
+/// Every run a filter keeps (up to [`MAX_CHART_RUNS`]) and the metric keys
+/// they have: what the experiment chart view draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartData {
+    pub runs: Vec<ChartRun>,
+    pub metrics: Vec<String>,
+    /// More runs match than are drawn.
+    pub truncated: bool,
+}
+
+#[server(prefix = "/_app")]
+pub async fn chart_runs(
+    experiment_id: String,
+    filter: String,
+    order_by: String,
+    deleted: bool,
+) -> Result<ChartData, ServerFnError> {
+    let store = store();
+    let mut query = store::RunQuery {
+        experiment_ids: vec![experiment_id],
+        filter,
+        view_type: if deleted { tracking::ViewType::DeletedOnly } else { tracking::ViewType::ActiveOnly },
+        max_results: 1000,
+        order_by: Some(order_by).filter(|o| !o.is_empty()).into_iter().collect(),
+        page_token: None,
+    };
+    let mut found = Vec::new();
+    let mut truncated = false;
+    loop {
+        let page = store.search_runs(&query).await.map_err(err)?;
+        found.extend(page.items);
+        match page.next_page_token {
+            Some(token) if found.len() < MAX_CHART_RUNS => query.page_token = Some(token),
+            Some(_) => {
+                truncated = true;
+                break;
+            }
+            None => break,
+        }
+    }
+    truncated |= found.len() > MAX_CHART_RUNS;
+    found.truncate(MAX_CHART_RUNS);
+    let metrics: std::collections::BTreeSet<String> =
+        found.iter().flat_map(|r| r.data.metrics.iter().map(|m| m.key.clone())).collect();
+    let colors: std::collections::HashMap<String, String> =
+        run_colors(&store, found.iter().map(|r| r.info.run_id.clone()).collect()).await?.into_iter().collect();
+    let runs = found
+        .into_iter()
+        .map(|r| ChartRun {
+            color: colors.get(&r.info.run_id).cloned().unwrap_or_default(),
+            stopped: matches!(r.info.status, tracking::RunStatus::Failed | tracking::RunStatus::Killed),
+            run_id: r.info.run_id,
+            name: r.info.run_name,
+        })
+        .collect();
+    Ok(ChartData { runs, metrics: metrics.into_iter().collect(), truncated })
+}
 
 /// A metric's history for each run, downsampled on the server to about
 /// `max_points` (each bucket keeps its lowest and highest point, so spikes
@@ -260,7 +330,7 @@ pub async fn metric_series(
 ) -> Result<Vec<Series>, ServerFnError> {
     let store = store();
     let mut out = Vec::with_capacity(run_ids.len());
-    for run_id in run_ids.into_iter().take(100) {
+    for run_id in run_ids.into_iter().take(MAX_CHART_RUNS) {
         let history = match store.get_metric_history(&run_id, &key, None, None).await {
             Ok(page) => page.items,
             Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => continue,

@@ -1,5 +1,6 @@
 pub mod artifacts;
 pub mod compare;
+pub mod experiment_charts;
 pub mod experiments;
 pub mod models;
 pub mod run;

@@ -2,6 +2,7 @@
 //! sort order, visible columns and the deleted-runs view live in the query
 //! string, so a link reproduces the view.
 
+use super::experiment_charts::ExperimentCharts;
 use super::{error_sentence, ErrorNote, Loading};
 use crate::format::{encode, format_duration, format_time, format_value};
 use crate::server_fns::{experiment_runs, set_runs_deleted, RunsPage};
@@ -24,7 +25,15 @@ struct View {
     /// Visible metric/param columns (`metrics.loss`, `params.lr`); empty: all.
     cols: Vec<String>,
     deleted: bool,
+    /// The chart view (`view=charts`) instead of the table.
+    charts: bool,
+    /// The chart view's own settings (x axis, log, smoothing, panel
+    /// search), kept when the filter or order changes.
+    chart_params: Vec<(String, String)>,
 }
+
+/// Query parameters that belong to the chart view.
+const CHART_PARAMS: [&str; 4] = ["x", "log", "smooth", "q"];
 
 impl View {
     fn url(&self, experiment_id: &str) -> String {
@@ -40,6 +49,10 @@ impl View {
         }
         if self.deleted {
             q.push("deleted=1".into());
+        }
+        if self.charts {
+            q.push("view=charts".into());
+            q.extend(self.chart_params.iter().map(|(k, v)| format!("{k}={}", encode(v))));
         }
         let qs = if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) };
         format!("/experiments/{experiment_id}{qs}")
@@ -75,6 +88,8 @@ pub fn RunsPage() -> impl IntoView {
                 .map(|c| c.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
                 .unwrap_or_default(),
             deleted: q.get("deleted").is_some_and(|d| d == "1"),
+            charts: q.get("view").is_some_and(|v| v == "charts"),
+            chart_params: CHART_PARAMS.iter().filter_map(|k| q.get(k).map(|v| (k.to_string(), v))).collect(),
         }
     });
     let page = Resource::new(
@@ -130,6 +145,14 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         }
     });
 
+    // The Table | Charts toggle keeps the filter, order and columns.
+    let view_href = {
+        let exp_id = exp_id.clone();
+        move |charts: bool| {
+            let exp_id = exp_id.clone();
+            move || View { charts, ..view.get() }.url(&exp_id)
+        }
+    };
     let go = {
         let navigate = navigate.clone();
         let exp_id = exp_id.clone();
@@ -375,6 +398,21 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             }
         }
         {move || action_error.get().map(|e| view! { <ErrorNote message=e /> })}
+        <nav class="tabs view-toggle">
+            <A href=view_href(false) attr:class=move || if view.get().charts { "tab" } else { "tab active" } attr:id="view-table">
+                "Table"
+            </A>
+            <A href=view_href(true) attr:class=move || if view.get().charts { "tab active" } else { "tab" } attr:id="view-charts">
+                "Charts"
+            </A>
+        </nav>
+        <Show when=move || view.get().charts>
+            {
+                let v = view.get_untracked();
+                view! { <ExperimentCharts experiment_id=exp_id.clone() filter=v.filter order=v.order deleted=v.deleted /> }
+            }
+        </Show>
+        <div class="table-view" class:hidden=move || view.get().charts>
         <div class="toolbar">
             <span class="muted" id="run-count">
                 {move || {
@@ -421,6 +459,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         <Show when=move || next_token.read().is_some()>
             <button class="load-more" on:click=load_more.clone()>"Load more runs"</button>
         </Show>
+        </div>
     }
     .into_any()
 }
