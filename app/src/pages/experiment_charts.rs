@@ -7,7 +7,6 @@
 use super::run::{chart_settings, x_title, x_values, ChartControls, ChartSettings};
 use super::{error_sentence, ErrorNote, Loading};
 use crate::charts::{smooth, Chart, Figure, Trace};
-use crate::format::encode;
 use crate::server_fns::{chart_runs, metric_series, ChartRun, Series};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -29,14 +28,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     let navigate = use_navigate();
     let search = Memo::new(move |_| query.read().get("q").unwrap_or_default());
     let set_search = move |text: String| {
-        let mut pairs: Vec<(String, String)> =
-            query.get_untracked().into_iter().filter(|(k, _)| k != "q").map(|(k, v)| (k.to_string(), v)).collect();
-        if !text.is_empty() {
-            pairs.push(("q".into(), text));
-        }
-        let qs = pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
-        let path = window().location().pathname().unwrap_or_default();
-        navigate(&format!("{path}?{qs}"), Default::default());
+        navigate(&super::url_with_param(&query.get_untracked(), "q", &text), Default::default());
     };
     // Loaded in the browser: the charts are drawn there.
     let data = LocalResource::new(move || chart_runs(experiment_id.clone(), filter.clone(), order.clone(), deleted));

@@ -22,6 +22,20 @@ pub fn error_sentence(error: &ServerFnError) -> String {
     }
 }
 
+/// This page's URL with the query parameter `key` set to `value` (left out
+/// when empty) and the others kept: how a control puts its state in the
+/// URL, so that a reload or a shared link shows the same view.
+pub fn url_with_param(query: &leptos_router::params::ParamsMap, key: &str, value: &str) -> String {
+    let mut pairs: Vec<(String, String)> =
+        query.clone().into_iter().filter(|(k, _)| k != key).map(|(k, v)| (k.to_string(), v)).collect();
+    if !value.is_empty() {
+        pairs.push((key.to_string(), value.to_string()));
+    }
+    let qs = pairs.iter().map(|(k, v)| format!("{k}={}", crate::format::encode(v))).collect::<Vec<_>>().join("&");
+    let path = window().location().pathname().unwrap_or_default();
+    format!("{path}?{qs}")
+}
+
 /// A server error, shown where the data would be.
 #[component]
 pub fn ErrorNote(#[prop(into)] message: String) -> impl IntoView {

@@ -373,14 +373,7 @@ pub fn ChartControls(settings: Memo<ChartSettings>) -> impl IntoView {
     let navigate = use_navigate();
     let query = use_query_map();
     let set = move |key: &'static str, value: String| {
-        let mut pairs: Vec<(String, String)> =
-            query.get_untracked().into_iter().filter(|(k, _)| k != key).map(|(k, v)| (k.to_string(), v)).collect();
-        if !value.is_empty() {
-            pairs.push((key.to_string(), value));
-        }
-        let qs = pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
-        let path = window().location().pathname().unwrap_or_default();
-        navigate(&format!("{path}?{qs}"), Default::default());
+        navigate(&super::url_with_param(&query.get_untracked(), key, &value), Default::default());
     };
     let (set_x, set_log, set_smooth) = (set.clone(), set.clone(), set);
     view! {
