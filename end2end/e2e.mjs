@@ -344,6 +344,8 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   const traces = await page.$eval(panel('val_loss'), el => el.data.map(t => ({ name: t.name, color: t.line.color, dash: t.line.dash })));
   assert.equal(traces.length, 8, traces.map(t => t.name).join());
   assert.equal(traces.find(t => t.name === 'run-failed').dash, 'dash');
+  // Hovering lists every run at that step in one box.
+  assert.equal(await page.$eval(panel('val_loss'), el => el.layout.hovermode), 'x unified');
   const rgb = hex => `rgb(${[1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
   assert.equal(rgb(traces.find(t => t.name === 'run-00').color), tableDot, 'the same colour as in the table');
   // A metric logged once per run: bars, not empty axes.

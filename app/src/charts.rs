@@ -263,7 +263,13 @@ mod draw {
             .plot_background_color("rgba(0,0,0,0)")
             .margin(Margin::new().left(56).right(16).top(16).bottom(44))
             .legend(Legend::new().font(plotly::common::Font::new().color(ink)))
-            .hover_mode(plotly::layout::HoverMode::X)
+            // Lines: one hover box lists every run at that x, each with its
+            // colour; markers and bars: the point under the pointer.
+            .hover_mode(if fig.traces.iter().all(|t| !t.markers && t.bar_labels.is_empty()) {
+                plotly::layout::HoverMode::XUnified
+            } else {
+                plotly::layout::HoverMode::Closest
+            })
             .auto_size(true)
             .height(320);
         plot.set_layout(layout);
