@@ -11,5 +11,5 @@ mod roots;
 mod storage;
 
 pub use path::ArtifactPath;
-pub use roots::ArtifactRoots;
+pub use roots::{local_path, ArtifactRoots};
 pub use storage::{ArtifactStore, Download};

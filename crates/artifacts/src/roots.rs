@@ -51,8 +51,10 @@ impl ArtifactRoots {
 }
 
 /// A local URI (`file:` or a bare path) as an absolute path with `.` and
-/// `..` resolved lexically; `None` for any other scheme or another host.
-fn local_path(uri: &str) -> Option<PathBuf> {
+/// `..` resolved lexically (MLflow's `local_file_uri_to_path` then
+/// `Path.resolve`, without following links); `None` for any other scheme
+/// or another host.
+pub fn local_path(uri: &str) -> Option<PathBuf> {
     let (scheme, host, path) = tracking::registry::split_uri(uri);
     let path = match scheme.as_str() {
         "" => uri.to_string(),

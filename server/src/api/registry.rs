@@ -9,7 +9,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::path::{Component, PathBuf};
 use store::{NewModelVersion, RegistryQuery};
 use tracking::registry::{self, parse_version};
 use tracking::validation::missing_value;
@@ -333,7 +332,10 @@ async fn check_source(
             (None, None) => ("run_id", None),
         };
         let inside = root.is_some_and(|root| {
-            registry::is_local_source(&root).unwrap_or(false) && local_path(source).starts_with(local_path(&root))
+            registry::is_local_source(&root).unwrap_or(false)
+                && artifacts::local_path(source)
+                    .zip(artifacts::local_path(&root))
+                    .is_some_and(|(s, r)| s.starts_with(r))
         });
         if !inside {
             return Err(Error::invalid(format!(
@@ -377,25 +379,6 @@ async fn check_source(
         }
         _ => Err(unresolved("the URI names no model version".into())),
     }
-}
-
-/// A local source or artifact root as an absolute, lexically normalised
-/// path (MLflow's `local_file_uri_to_path` then `Path.resolve`).
-fn local_path(uri: &str) -> PathBuf {
-    let (scheme, _, path) = registry::split_uri(uri);
-    let path = if scheme == "file" { tracking::validation::percent_decode_fully(path, false) } else { uri.to_string() };
-    let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let mut out = PathBuf::new();
-    for part in base.join(path).components() {
-        match part {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[derive(Deserialize)]
