@@ -400,6 +400,55 @@ await test('errors read as sentences; the Default experiment offers no delete', 
   assert.match(text, /e2e-beta/);
 }, { allow: /status of 500/ });
 
+await test('live: charts, table and status move while a run logs, zoom kept', async page => {
+  const api = async (path, body) => {
+    const r = await fetch(`${base}/api/2.0/mlflow/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const text = await r.text();
+    assert.equal(r.status, 200, `${path}: ${text}`);
+    return JSON.parse(text);
+  };
+  const log = (run_id, step, value) => api('runs/log-batch', { run_id, metrics: [{ key: 'live_loss', value, timestamp: Date.now(), step }] });
+  const { experiment_id } = await api('experiments/create', { name: `e2e-live-${Date.now()}` });
+  const { run } = await api('runs/create', { experiment_id, run_name: 'live-run', start_time: Date.now() });
+  const id = run.info.run_id;
+  for (let step = 0; step < 5; step++) await log(id, step, 1 / (step + 1));
+
+  // The run page's chart grows in place, and keeps the user's zoom.
+  await page.goto(`${base}/experiments/${experiment_id}/runs/${id}?tab=charts`);
+  await hydrated(page);
+  await page.waitForSelector('#live-badge[data-live="live"]');
+  const chart = 'figure.chart-card[data-metric="live_loss"] .chart';
+  await page.waitForSelector(`${chart}[data-drawn="true"]`);
+  await page.$eval(chart, el => Plotly.relayout(el, { 'xaxis.range': [0.5, 3.5] }));
+  await log(id, 5, 0.1);
+  await page.waitForFunction(sel => document.querySelector(sel).data[0].x.includes(5), chart, { timeout: 5000 });
+  assert.deepEqual(await page.$eval(chart, el => el.layout.xaxis.range), [0.5, 3.5], 'zoom kept');
+  // The status follows the run.
+  await api('runs/update', { run_id: id, status: 'FINISHED', end_time: Date.now() });
+  await page.waitForFunction(() => document.querySelector('#run-status').textContent.trim() === 'finished', null, { timeout: 5000 });
+  await page.screenshot({ path: `${shots}live-run.png` });
+
+  // The runs table: a run that starts appears without a reload.
+  await page.goto(`${base}/experiments/${experiment_id}`);
+  await hydrated(page);
+  await page.waitForSelector('#live-badge[data-live="live"]');
+  const { run: second } = await api('runs/create', { experiment_id, run_name: 'second-run', start_time: Date.now() });
+  await page.waitForSelector(`tr[data-run-id="${second.info.run_id}"]`, { timeout: 5000 });
+
+  // The chart view: the new run's points join the panel in its colour.
+  await page.click('#view-charts');
+  await page.waitForURL(/view=charts/);
+  const panel = 'figure.chart-card[data-metric="live_loss"] .chart';
+  await page.waitForSelector(`${panel}[data-drawn="true"]`);
+  assert.equal(await page.$eval(panel, el => el.data.length), 1);
+  await log(second.info.run_id, 0, 2.0);
+  await log(second.info.run_id, 1, 1.5);
+  await page.waitForFunction(sel => document.querySelector(sel).data.length === 2, panel, { timeout: 5000 });
+  await log(id, 6, 0.05);
+  await page.waitForFunction(sel => [...document.querySelector(sel).data].some(t => t.x.includes(6)), panel, { timeout: 5000 });
+  await page.screenshot({ path: `${shots}live-charts.png` });
+});
+
 await test('unknown pages say so, with a 404', async page => {
   const response = await page.goto(base + '/no/such/page');
   assert.equal(response.status(), 404);

@@ -140,7 +140,9 @@ mod draw {
             set_timeout(move || when_attached(el, fig, on_zoom), std::time::Duration::from_millis(30));
         } else if el.is_connected() {
             leptos::task::spawn_local(async move {
-                plotly::bindings::react(&el.id(), &plot(&fig)).await;
+                // A new x axis or scale starts a new view; new data keeps it.
+                let revision = format!("{}|{}|{}|{}", fig.x_title, fig.x_dates, fig.x_log, fig.y_log);
+                react(&el.id(), &plot(&fig), &revision).await;
                 let _ = el.set_attribute("data-drawn", "true");
                 if let Some(cb) = on_zoom {
                     listen_for_zoom(&el, cb);
@@ -148,6 +150,28 @@ mod draw {
             });
         } else {
             request_animation_frame(move || when_attached(el, fig, on_zoom));
+        }
+    }
+
+    #[wasm_bindgen::prelude::wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(catch, js_namespace = Plotly, js_name = react)]
+        async fn plotly_react(
+            id: &str,
+            figure: &js_sys::Object,
+        ) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
+    }
+
+    /// `Plotly.react` with a `uirevision`: redrawing with new data (live
+    /// points, smoothing) under the same revision keeps what the user did
+    /// to the chart: zoom, pan, hidden traces.
+    async fn react(id: &str, plot: &Plot, revision: &str) {
+        let figure = plot.to_js_object();
+        if let Ok(layout) = js_sys::Reflect::get(&figure, &"layout".into()) {
+            let _ = js_sys::Reflect::set(&layout, &"uirevision".into(), &revision.into());
+        }
+        if let Err(e) = plotly_react(id, &figure).await {
+            leptos::logging::warn!("plotly could not draw {id}: {e:?}");
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod charts;
 pub mod format;
+pub mod live;
 pub mod pages;
 pub mod server_fns;
 

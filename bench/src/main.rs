@@ -7,6 +7,10 @@
 //! Usage:
 //!   mltrack-bench [--quick] [--out FILE] NAME=URL@PID …   measure servers (one after the other)
 //!   mltrack-bench --report FILE …                          print saved results side by side
+//! `--subscribers N` keeps N live-update streams (`/api/2.0/mltrack/events`,
+//! mltrack only) open while it measures: `--subscribe-to other` (default)
+//! on another experiment, as pages watching other work; `same` on the
+//! experiment being written, each stream read as fast as it comes.
 //! In reports the first server is the one the ratios compare with the others.
 
 use bytes::Bytes;
@@ -105,6 +109,11 @@ struct Report {
     search_s: f64,
     search_hits: usize,
     peak_rss_mb: f64,
+    #[serde(default)]
+    subscribers: usize,
+    /// Bytes the subscribers received, in MB.
+    #[serde(default)]
+    subscriber_mb: f64,
 }
 
 struct Plan {
@@ -116,6 +125,42 @@ struct Plan {
     history_points: usize,
     search_runs: usize,
     repeats: usize,
+    subscribers: usize,
+    subscribe_to_same: bool,
+}
+
+/// Opens `n` event streams on `experiment_id` that read and count every byte.
+async fn subscribe(
+    base: &str,
+    experiment_id: &str,
+    n: usize,
+) -> Result<(Vec<tokio::task::JoinHandle<()>>, std::sync::Arc<std::sync::atomic::AtomicU64>)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let bytes = std::sync::Arc::new(AtomicU64::new(0));
+    let host = base.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut tasks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut send = handshake(&host).await?;
+        let req = Request::builder()
+            .uri(format!("/api/2.0/mltrack/events?experiment_id={experiment_id}"))
+            .header("host", &host)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let res = send.send_request(req).await.map_err(|e| e.to_string())?;
+        if !res.status().is_success() {
+            return Err(format!("events: HTTP {}", res.status()));
+        }
+        let counter = bytes.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut body = res.into_body();
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Some(data) = frame.data_ref() {
+                    counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    Ok((tasks, bytes))
 }
 
 fn now_ms() -> i64 {
@@ -184,6 +229,9 @@ async fn measure(target: &Target, plan: &Plan) -> Result<Report> {
     let name = format!("bench-{}", now_ms());
     let created = conn.post_json("experiments/create", json!({"name": name})).await?;
     let experiment_id = created["experiment_id"].as_str().ok_or("no experiment id")?.to_string();
+    let watched = if plan.subscribe_to_same { experiment_id.as_str() } else { "0" };
+    let (subscribers, received) = subscribe(&target.url, watched, plan.subscribers).await?;
+    report.subscribers = plan.subscribers;
 
     // create-run latency
     let mut lat = Vec::new();
@@ -336,12 +384,16 @@ async fn measure(target: &Target, plan: &Plan) -> Result<Report> {
     );
 
     report.peak_rss_mb = peak_rss_mb(target.pid);
+    report.subscriber_mb = received.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
+    for s in subscribers {
+        s.abort();
+    }
     Ok(report)
 }
 
 fn print(reports: &[Report]) {
     type Row = (&'static str, fn(&Report) -> f64, bool);
-    let rows: [Row; 9] = [
+    let rows: [Row; 11] = [
         ("log-batch ingest (points/s)", |r| r.ingest_points_per_s, true),
         ("log-metric p50 (ms)", |r| r.log_metric_p50_ms, false),
         ("log-metric p99 (ms)", |r| r.log_metric_p99_ms, false),
@@ -351,6 +403,8 @@ fn print(reports: &[Report]) {
         ("search-runs (s)", |r| r.search_s, false),
         ("peak memory (MB)", |r| r.peak_rss_mb, false),
         ("history points returned", |r| r.history_points as f64, true),
+        ("live subscribers", |r| r.subscribers as f64, true),
+        ("bytes to subscribers (MB)", |r| r.subscriber_mb, true),
     ];
     let mut header = format!("{:<32}", "");
     for r in reports {
@@ -394,6 +448,9 @@ async fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let subscribers: usize = flag("--subscribers").map(|n| n.parse().expect("--subscribers N")).unwrap_or(0);
+    let subscribe_to_same = flag("--subscribe-to").is_some_and(|s| s == "same");
     let out = args.iter().position(|a| a == "--out").and_then(|i| args.get(i + 1)).cloned();
     let targets: Vec<Target> = args
         .iter()
@@ -418,6 +475,8 @@ async fn main() {
             history_points: 10_000,
             search_runs: 400,
             repeats: 3,
+            subscribers,
+            subscribe_to_same,
         }
     } else {
         Plan {
@@ -429,6 +488,8 @@ async fn main() {
             history_points: 100_000,
             search_runs: 5000,
             repeats: 5,
+            subscribers,
+            subscribe_to_same,
         }
     };
     let mut reports = Vec::new();

@@ -7,7 +7,8 @@
 use super::run::{chart_settings, x_title, x_values, ChartControls, ChartSettings};
 use super::{error_sentence, ErrorNote, Loading};
 use crate::charts::{smooth, Chart, Figure, Trace};
-use crate::server_fns::{chart_runs, metric_series, ChartRun, Series};
+use crate::live::{use_live, LiveEvent};
+use crate::server_fns::{chart_runs, metric_series, ChartData, ChartRun, Series};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeMap;
@@ -32,6 +33,39 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     };
     // Loaded in the browser: the charts are drawn there.
     let data = LocalResource::new(move || chart_runs(experiment_id.clone(), filter.clone(), order.clone(), deleted));
+    // The last answer, kept while a live reload is under way; panels hang
+    // on `runs` and `metrics` only, so a run that starts or ends redraws
+    // their lines but keeps the panels (and their zoom).
+    let loaded = Memo::new(move |prev: Option<&Option<Result<ChartData, String>>>| match data.get() {
+        Some(r) => Some(r.map_err(|e| error_sentence(&e))),
+        None => prev.cloned().flatten(),
+    });
+    let runs = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.runs).unwrap_or_default());
+    let metrics = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.metrics).unwrap_or_default());
+    let truncated = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).is_some_and(|d| d.truncated));
+    let state = Memo::new(move |_| match loaded.get() {
+        None => Err(None),
+        Some(Err(e)) => Err(Some(e)),
+        Some(Ok(d)) if d.runs.is_empty() => Ok("No runs match."),
+        Some(Ok(d)) if d.metrics.is_empty() => Ok("These runs have no metrics."),
+        Some(Ok(_)) => Ok(""),
+    });
+    if let Some(live) = use_live() {
+        // Runs that start, end or change, and metrics new to the view,
+        // reload the run list; points of known runs go straight to the panels.
+        let reload = crate::live::debounced(1000, move || data.refetch());
+        live.on(move |event| {
+            let known = |run: &str| runs.try_with_untracked(|r| r.iter().any(|r| r.run_id == run)).unwrap_or(true);
+            let new_key = |points: &[crate::live::LivePoint]| {
+                metrics.try_with_untracked(|m| points.iter().any(|p| !m.contains(&p.key))).unwrap_or(false)
+            };
+            match &event {
+                LiveEvent::Metrics { run_id, points, .. } if known(run_id) && !new_key(points) => {}
+                LiveEvent::Experiment { .. } => {}
+                _ => reload(),
+            }
+        });
+    }
     view! {
         <div class="toolbar">
             <input
@@ -43,30 +77,20 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
             />
         </div>
         <ChartControls settings />
-        {move || match data.get() {
-            None => view! { <Loading what="charts" /> }.into_any(),
-            Some(Err(e)) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-            Some(Ok(d)) if d.runs.is_empty() => view! { <p class="empty">"No runs match."</p> }.into_any(),
-            Some(Ok(d)) if d.metrics.is_empty() => {
-                view! { <p class="empty">"These runs have no metrics."</p> }.into_any()
-            }
-            Some(Ok(d)) => {
-                let q = search.get().to_lowercase();
-                let mut sections: BTreeMap<String, Vec<String>> = BTreeMap::new();
-                for key in d.metrics.iter().filter(|k| q.is_empty() || k.to_lowercase().contains(&q)) {
-                    sections.entry(section_of(key).to_string()).or_default().push(key.clone());
-                }
-                let note = d.truncated.then(|| {
-                    view! {
-                        <p class="muted" id="charts-truncated">
-                            {format!("Showing the first {} runs the filter keeps.", d.runs.len())}
-                        </p>
+        {move || match state.get() {
+            Err(None) => view! { <Loading what="charts" /> }.into_any(),
+            Err(Some(e)) => view! { <ErrorNote message=e /> }.into_any(),
+            Ok(empty) if !empty.is_empty() => view! { <p class="empty">{empty}</p> }.into_any(),
+            Ok(_) => {
+                let body = move || {
+                    let q = search.get().to_lowercase();
+                    let mut sections: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                    for key in metrics.get().into_iter().filter(|k| q.is_empty() || k.to_lowercase().contains(&q)) {
+                        sections.entry(section_of(&key).to_string()).or_default().push(key);
                     }
-                });
-                let runs = d.runs.clone();
-                let body = if sections.is_empty() {
-                    view! { <p class="empty">"No panel matches the search."</p> }.into_any()
-                } else {
+                    if sections.is_empty() {
+                        return view! { <p class="empty">"No panel matches the search."</p> }.into_any();
+                    }
                     sections
                         .into_iter()
                         .map(|(name, keys)| {
@@ -74,10 +98,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                                 1 => format!("{name} (1 panel)"),
                                 n => format!("{name} ({n} panels)"),
                             };
-                            let panels = keys
-                                .into_iter()
-                                .map(|key| view! { <Panel key runs=runs.clone() settings /> })
-                                .collect_view();
+                            let panels = keys.into_iter().map(|key| view! { <Panel key runs settings /> }).collect_view();
                             view! {
                                 <details class="panel-section" open data-section=name.clone()>
                                     <summary>{count}</summary>
@@ -89,8 +110,12 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                         .into_any()
                 };
                 view! {
-                    <p class="muted" id="charts-run-count">{format!("{} runs", d.runs.len())}</p>
-                    {note}
+                    <p class="muted" id="charts-run-count">{move || format!("{} runs", runs.read().len())}</p>
+                    {move || truncated.get().then(|| view! {
+                        <p class="muted" id="charts-truncated">
+                            {format!("Showing the first {} runs the filter keeps.", runs.read_untracked().len())}
+                        </p>
+                    })}
                     <div id="experiment-charts">{body}</div>
                 }
                 .into_any()
@@ -100,17 +125,28 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
 }
 
 /// One metric of every run: a line per run in the run's colour (dashed
-/// when it failed), or a bar per run when each logged it once.
+/// when it failed), or a bar per run when each logged it once. Points the
+/// runs log while the view is open are appended in place.
 #[component]
-fn Panel(key: String, runs: Vec<ChartRun>, settings: Memo<ChartSettings>) -> impl IntoView {
-    let ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
-    let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
+fn Panel(key: String, runs: Memo<Vec<ChartRun>>, settings: Memo<ChartSettings>) -> impl IntoView {
+    let ids = Memo::new(move |_| runs.with(|r| r.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>()));
     let k = key.clone();
-    let series = LocalResource::new(move || metric_series(ids.clone(), k.clone(), None, None, per_run));
+    let loaded = LocalResource::new(move || {
+        let ids = ids.get();
+        let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
+        metric_series(ids, k.clone(), None, None, per_run)
+    });
+    let series = crate::live::live_series(
+        key.clone(),
+        Signal::derive(move || loaded.get().and_then(|r| r.ok())),
+        move |run| ids.try_with_untracked(|ids| ids.iter().any(|i| i == run)).unwrap_or(false),
+        PANEL_POINTS / 4,
+        move || loaded.refetch(),
+    );
     let k = key.clone();
     let figure = Signal::derive(move || {
-        let data = series.get()?.ok()?;
-        Some(panel_figure(&runs, &data, &settings.get(), &k))
+        let data = series.get()?;
+        Some(runs.with(|runs| panel_figure(runs, &data, &settings.get(), &k)))
     });
     let id = format!("panel-{}", key.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
     view! {

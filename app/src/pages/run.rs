@@ -74,9 +74,26 @@ fn RunView(
     };
     let is_artifacts = Memo::new(move |_| tab.get() == "artifacts");
     let title = run.info.run_name.clone();
-    let status = run.info.status;
+    // What moves while the run logs: status, end time, metric summaries.
+    // Refetched (at most twice a second) when the run's events arrive;
+    // the rest of the page stays as it is (an open editor keeps its text).
+    let live_page = RwSignal::new(page.clone());
+    let live = crate::live::provide_live(vec![], vec![run_id.clone()]);
+    let refresh = crate::live::debounced(500, {
+        let rid = run_id.clone();
+        move || {
+            let rid = rid.clone();
+            spawn_local(async move {
+                if let Ok(fresh) = run_page(rid).await {
+                    live_page.try_set(fresh);
+                }
+            });
+        }
+    });
+    live.on(move |_| refresh());
+    let status = Memo::new(move |_| live_page.with(|p| p.run.info.status));
     let page_for_overview = page.clone();
-    let summaries = page.metrics.clone();
+    let summaries = Signal::derive(move || live_page.with(|p| p.metrics.clone()));
     let rid_charts = run_id.clone();
     let rid_art = run_id.clone();
     let exp_art = exp_id.clone();
@@ -89,7 +106,10 @@ fn RunView(
                 " / "
                 <span id="run-name">{title}</span>
             </h1>
-            <span class=format!("status {}", status.as_str().to_lowercase())>{status.as_str().to_lowercase()}</span>
+            <span id="run-status" class=move || format!("status {}", status.get().as_str().to_lowercase())>
+                {move || status.get().as_str().to_lowercase()}
+            </span>
+            <crate::live::LiveBadge />
         </div>
         <nav class="tabs">
             {tab_link("overview", "Overview")}
@@ -97,10 +117,10 @@ fn RunView(
             {tab_link("artifacts", "Artifacts")}
         </nav>
         <Show when=move || tab.get() == "overview">
-            <Overview page=page_for_overview.clone() refetch />
+            <Overview page=page_for_overview.clone() live_page refetch />
         </Show>
         <Show when=move || tab.get() == "charts">
-            <RunCharts run_id=rid_charts.clone() metrics=summaries.clone() color=page.color.clone() />
+            <RunCharts run_id=rid_charts.clone() metrics=summaries color=page.color.clone() />
         </Show>
         <Show when=move || is_artifacts.get()>
             <ArtifactBrowser run_id=rid_art.clone() experiment_id=exp_art.clone() selected=artifact_path root preview />
@@ -110,11 +130,14 @@ fn RunView(
 }
 
 #[component]
-fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Overview(
+    page: RunDetails,
+    live_page: RwSignal<RunDetails>,
+    refetch: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let run = page.run.clone();
     let info = run.info.clone();
     let tag = |k: &str| run.data.tags.iter().find(|t| t.key == k).map(|t| t.value.clone());
-    let duration = info.end_time.map(|e| format_duration(e.saturating_sub(info.start_time)));
     let note = tag(tags::NOTE).unwrap_or_default();
     let (editing, set_editing) = signal(false);
     let (draft, set_draft) = signal(note.clone());
@@ -183,10 +206,20 @@ fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static)
             .map(|p| view! { <tr><td class="mono">{p.key.clone()}</td><td>{p.value.clone()}</td></tr> })
             .collect_view()
     };
-    let metrics = page.metrics.clone();
     let metric_rows = move || {
         let q = metric_query.get().to_lowercase();
-        metrics.iter().filter(|m| q.is_empty() || m.key.to_lowercase().contains(&q)).map(metric_row).collect_view()
+        live_page.with(|p| {
+            p.metrics
+                .iter()
+                .filter(|m| q.is_empty() || m.key.to_lowercase().contains(&q))
+                .map(metric_row)
+                .collect_view()
+        })
+    };
+    let live_info = move || live_page.with(|p| p.run.info.clone());
+    let duration = move || {
+        let info = live_info();
+        info.end_time.map(|e| format_duration(e.saturating_sub(info.start_time))).unwrap_or_else(|| "–".into())
     };
     let parent = page.parent.clone().map(|p| {
         view! { <A href=format!("/experiments/{}/runs/{}", p.experiment_id, p.run_id)>{p.name}</A> }
@@ -241,7 +274,7 @@ fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static)
             }
         })
         .collect_view();
-    let status = info.status;
+    let status = move || live_info().status;
     view! {
         {move || error.get().map(|e| view! { <ErrorNote message=e /> })}
         <div class="overview">
@@ -306,10 +339,10 @@ fn Overview(page: RunDetails, refetch: impl Fn() + Copy + Send + Sync + 'static)
             <aside class="side-col">
                 <table class="kv" id="run-info"><tbody>
                     <tr><th>"Run ID"</th><td class="mono">{info.run_id.clone()}</td></tr>
-                    <tr><th>"Status"</th><td>{status.as_str().to_lowercase()}{(status == RunStatus::Running).then_some(" (still logging)")}</td></tr>
+                    <tr><th>"Status"</th><td>{move || status().as_str().to_lowercase()}{move || (status() == RunStatus::Running).then_some(" (still logging)")}</td></tr>
                     <tr><th>"Started"</th><td>{format_time(info.start_time)}</td></tr>
-                    <tr><th>"Ended"</th><td>{info.end_time.map(format_time).unwrap_or_else(|| "–".into())}</td></tr>
-                    <tr><th>"Duration"</th><td>{duration.unwrap_or_else(|| "–".into())}</td></tr>
+                    <tr><th>"Ended"</th><td>{move || live_info().end_time.map(format_time).unwrap_or_else(|| "–".into())}</td></tr>
+                    <tr><th>"Duration"</th><td>{duration}</td></tr>
                     <tr><th>"User"</th><td>{info.user_id.clone()}</td></tr>
                     <tr><th>"Source"</th><td class="mono wrap">{tag(tags::SOURCE_NAME).unwrap_or_default()}</td></tr>
                     <tr><th>"Git commit"</th><td class="mono">{tag(tags::GIT_COMMIT).unwrap_or_default()}</td></tr>
@@ -421,42 +454,50 @@ pub fn x_title(x: &str) -> &'static str {
 
 /// The run's metrics: one chart per metric with a history, in the run's
 /// own colour, and a value tile for each metric logged once (a chart of
-/// one point would be empty axes).
+/// one point would be empty axes). Live: a metric's second point turns its
+/// tile into a chart, and a new metric adds its chart, without redrawing
+/// the charts already there.
 #[component]
-fn RunCharts(run_id: String, metrics: Vec<MetricSummary>, color: String) -> impl IntoView {
+fn RunCharts(run_id: String, metrics: Signal<Vec<MetricSummary>>, color: String) -> impl IntoView {
     let settings = chart_settings();
-    if metrics.is_empty() {
-        return view! { <p class="empty">"This run has no metrics."</p> }.into_any();
-    }
-    let (single, series): (Vec<MetricSummary>, Vec<MetricSummary>) = metrics.into_iter().partition(|m| m.count <= 1);
-    let tiles = (!single.is_empty()).then(|| {
-        let tiles = single
-            .into_iter()
-            .map(|m| {
-                view! {
-                    <div class="value-tile" data-metric=m.key.clone()>
-                        <span class="mono">{m.key.clone()}</span>
-                        <strong title=m.latest.to_string()>{crate::format::format_value(m.latest)}</strong>
-                        <span class="muted">{format!("step {}", m.step)}</span>
-                    </div>
-                }
-            })
-            .collect_view();
-        view! { <div class="value-tiles" id="value-tiles">{tiles}</div> }
+    let (run_id, color) = (StoredValue::new(run_id), StoredValue::new(color));
+    let single = Memo::new(move |_| metrics.with(|m| m.iter().filter(|m| m.count <= 1).cloned().collect::<Vec<_>>()));
+    let series = Memo::new(move |_| {
+        metrics.with(|m| m.iter().filter(|m| m.count > 1).map(|m| m.key.clone()).collect::<Vec<_>>())
     });
-    let charts = series
-        .into_iter()
-        .enumerate()
-        .map(|(i, m)| {
-            view! { <MetricChart run_id=run_id.clone() key=m.key.clone() index=i color=color.clone() settings /> }
+    let tiles = move || {
+        let single = single.get();
+        (!single.is_empty()).then(|| {
+            let tiles = single
+                .into_iter()
+                .map(|m| {
+                    view! {
+                        <div class="value-tile" data-metric=m.key.clone()>
+                            <span class="mono">{m.key.clone()}</span>
+                            <strong title=m.latest.to_string()>{crate::format::format_value(m.latest)}</strong>
+                            <span class="muted">{format!("step {}", m.step)}</span>
+                        </div>
+                    }
+                })
+                .collect_view();
+            view! { <div class="value-tiles" id="value-tiles">{tiles}</div> }
         })
-        .collect_view();
+    };
     view! {
-        {tiles}
-        <ChartControls settings />
-        <div class="chart-grid">{charts}</div>
+        <Show when=move || metrics.with(|m| !m.is_empty()) fallback=|| view! { <p class="empty">"This run has no metrics."</p> }>
+            {tiles}
+            <ChartControls settings />
+            <div class="chart-grid">
+                <For
+                    each=move || series.get().into_iter().enumerate()
+                    key=|(_, k)| k.clone()
+                    children=move |(i, key)| {
+                        view! { <MetricChart run_id=run_id.get_value() key index=i color=color.get_value() settings /> }
+                    }
+                />
+            </div>
+        </Show>
     }
-    .into_any()
 }
 
 #[component]
@@ -472,7 +513,7 @@ fn MetricChart(
     // server's render does not wait for it.
     // Zooming in on steps fetches that range again at full detail.
     let (zoom, set_zoom) = signal(None::<(i64, i64)>);
-    let series = LocalResource::new(move || {
+    let loaded = LocalResource::new(move || {
         let range = zoom.get();
         metric_series(vec![rid.clone()], k.clone(), range.map(|r| r.0), range.map(|r| r.1), CHART_POINTS)
     });
@@ -481,10 +522,19 @@ fn MetricChart(
             set_zoom.set(range.map(|(a, b)| (a.floor() as i64, b.ceil() as i64)));
         }
     });
+    // Points logged while the page is open are appended in place.
+    let rid = run_id.clone();
+    let series = crate::live::live_series(
+        key.clone(),
+        Signal::derive(move || loaded.get().and_then(|r| r.ok())),
+        move |r| r == rid,
+        CHART_POINTS / 2,
+        move || loaded.refetch(),
+    );
     let k = key.clone();
     let figure = Signal::derive(move || {
         let s = settings.get();
-        let data = series.get()?.ok()?;
+        let data = series.get()?;
         let one = data.into_iter().next()?;
         let start = one.times.first().copied().unwrap_or(0);
         let mut traces = Vec::new();
@@ -515,7 +565,7 @@ fn MetricChart(
             ..Default::default()
         })
     });
-    let total = move || series.get().and_then(|r| r.ok()).and_then(|d| d.first().map(|s| (s.total, s.steps.len())));
+    let total = move || series.get().and_then(|d| d.first().map(|s| (s.total, s.steps.len())));
     let id = format!("chart-{index}");
     view! {
         <figure class="chart-card" data-metric=key.clone()>

@@ -59,6 +59,19 @@ impl View {
     }
 }
 
+/// A refetched first page followed by the rows loaded beyond it earlier
+/// (in their order): new runs take their sorted place, known rows their
+/// new values, and nothing the user paged to disappears.
+fn merge_runs(fresh: Vec<Run>, old: Vec<Run>) -> Vec<Run> {
+    if old.len() <= fresh.len() {
+        return fresh;
+    }
+    let ids: HashSet<String> = fresh.iter().map(|r| r.info.run_id.clone()).collect();
+    let mut rows = fresh;
+    rows.extend(old.into_iter().filter(|r| !ids.contains(&r.info.run_id)));
+    rows
+}
+
 fn tag<'a>(run: &'a Run, key: &str) -> Option<&'a str> {
     run.data.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
 }
@@ -224,6 +237,32 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             });
         }
     };
+    // Live: runs that start appear where the order puts them, and the
+    // shown rows' status and values follow what the runs log. The first
+    // page is refetched (at most twice a second); rows loaded beyond it
+    // stay, and selection, expansion and scroll are untouched.
+    let live = crate::live::provide_live(vec![exp_id.clone()], vec![]);
+    let refresh = crate::live::debounced(500, {
+        let exp_id = exp_id.clone();
+        move || {
+            let v = view.get_untracked();
+            let exp_id = exp_id.clone();
+            spawn_local(async move {
+                if let Ok(p) = experiment_runs(exp_id, v.filter, Some(v.order), v.deleted, None).await {
+                    set_colors.update(|c| c.extend(p.colors));
+                    let more = set_runs.try_update(|r| {
+                        let loaded_beyond = r.len() > p.runs.len();
+                        *r = merge_runs(p.runs, std::mem::take(r));
+                        loaded_beyond
+                    });
+                    if more == Some(false) {
+                        set_next_token.set(p.next_page_token);
+                    }
+                }
+            });
+        }
+    });
+    live.on(move |_| refresh());
     let delete_selected = move |_| {
         let ids: Vec<String> = selected.get_untracked().into_iter().collect();
         if ids.is_empty() {
@@ -377,6 +416,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                 {experiment.name.clone()}
             </h1>
             <span class="muted">"ID " {exp_id.clone()}</span>
+            <crate::live::LiveBadge />
         </div>
         <form class="filter-bar" on:submit=apply_filter>
             <input

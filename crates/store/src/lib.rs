@@ -5,6 +5,7 @@
 //! embedded default; the interface keeps SQL out of its callers so that a
 //! PostgreSQL implementation can fill it.
 
+pub mod changes;
 pub mod import;
 mod names;
 pub(crate) mod page;
@@ -18,6 +19,7 @@ use tracking::{
     MetricSummary, ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo, RunStatus, ViewType,
 };
 
+pub use changes::{Change, ChangeFeed, ChangeKind, Since};
 pub use import::ImportTarget;
 pub use names::generate_run_name;
 pub use page::{decode_offset, encode_offset};
@@ -166,6 +168,8 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + Send + Sync + 'static {
     /// one experiment differ as far as the palette goes and a run keeps its
     /// colour on every page. Unknown ids are left out.
     async fn run_ordinals(&self, run_ids: &[String]) -> Result<Vec<(String, i64)>>;
+    /// Every committed change to runs and experiments, for live pages.
+    fn changes(&self) -> &ChangeFeed;
     /// Whether the store can read and commit now: `Ok` once a read and an
     /// (empty) write transaction went through its workers.
     async fn health(&self) -> Result<()>;

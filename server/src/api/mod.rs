@@ -4,6 +4,7 @@
 
 pub mod artifacts;
 mod error;
+mod events;
 mod experiments;
 pub mod extract;
 mod logged_models;
@@ -55,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/ajax-api/2.0/mlflow", api)
         .nest("/api/2.0/mlflow-artifacts", proxy.clone())
         .nest("/ajax-api/2.0/mlflow-artifacts", proxy)
+        .route("/api/2.0/mltrack/events", get(events::events))
+        .route("/ajax-api/2.0/mltrack/events", get(events::events))
         .route("/get-artifact", get(artifacts::get_artifact))
         .route("/model-versions/get-artifact", get(artifacts::get_model_version_artifact))
         .with_state(state)

@@ -2,6 +2,7 @@
 
 use super::db::{Db, Param};
 use super::{find_active_run, SqliteStore};
+use crate::changes::ChangeKind;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use tracking::validation::{
@@ -410,7 +411,10 @@ impl SqliteStore {
     ) -> Result<()> {
         validate_batch(&metrics, &params, &tags)?;
         let uuid = run_id.to_string();
-        self.writer
+        let other = !params.is_empty() || !tags.is_empty();
+        // The closure hands the points back for the change feed: no copy.
+        let (experiment_id, metrics) = self
+            .writer
             .write(move |db| {
                 let run = find_active_run(db, &uuid)?;
                 insert_params(db, run.id, &uuid, &params)?;
@@ -424,9 +428,16 @@ impl SqliteStore {
                         recount(db, run.id, &summaries, &ids)?;
                     }
                 }
-                Ok(())
+                Ok((run.experiment_id, metrics))
             })
-            .await
+            .await?;
+        if other {
+            self.changes.publish(experiment_id, run_id, ChangeKind::RunUpdated);
+        }
+        if !metrics.is_empty() {
+            self.changes.publish(experiment_id, run_id, ChangeKind::Metrics(metrics));
+        }
+        Ok(())
     }
 
     pub(super) async fn delete_tag_impl(&self, run_id: &str, key: &str) -> Result<()> {
@@ -440,9 +451,10 @@ impl SqliteStore {
                 if deleted == 0 {
                     return Err(Error::not_found(format!("No tag with name: {key} in run with id {uuid}")));
                 }
-                Ok(())
+                Ok(run.experiment_id)
             })
             .await
+            .map(|experiment_id| self.changes.publish(experiment_id, run_id, ChangeKind::RunUpdated))
     }
 
     pub(super) async fn log_inputs_impl(&self, run_id: &str, inputs: Vec<DatasetInput>) -> Result<()> {

@@ -17,6 +17,7 @@ mod runs;
 mod search;
 mod workers;
 
+use crate::changes::{ChangeFeed, ChangeKind};
 use crate::{
     ExperimentQuery, HistoryInterval, LoggedModelQuery, NewLoggedModel, NewRun, RunQuery, RunUpdate, TrackingStore,
 };
@@ -47,6 +48,7 @@ pub struct SqliteStore {
     readers: Readers,
     _checkpointer: Checkpointer,
     default_artifact_root: String,
+    changes: ChangeFeed,
 }
 
 /// Logs a database failure and turns it into MLflow's INTERNAL_ERROR.
@@ -104,6 +106,11 @@ pub async fn migrate(path: &Path) -> Result<()> {
 }
 
 impl SqliteStore {
+    fn experiment_changed(&self, experiment_id: &str) -> Result<()> {
+        self.changes.publish(experiment_id, "", ChangeKind::ExperimentUpdated);
+        Ok(())
+    }
+
     /// Opens (creating if needed) the database, migrates it and makes sure
     /// the `Default` experiment (id 0) exists.
     pub async fn open(path: &Path, default_artifact_root: &str) -> Result<Self> {
@@ -136,6 +143,7 @@ impl SqliteStore {
             readers: Readers::spawn(readers)?,
             _checkpointer: Checkpointer::spawn(checkpoints)?,
             default_artifact_root: root,
+            changes: ChangeFeed::new(),
         })
     }
 }
@@ -190,19 +198,24 @@ impl TrackingStore for SqliteStore {
         self.search_experiments_impl(query).await
     }
     async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
-        self.rename_experiment_impl(experiment_id, new_name).await
+        self.rename_experiment_impl(experiment_id, new_name).await?;
+        self.experiment_changed(experiment_id)
     }
     async fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LifecycleStage::Deleted).await
+        self.set_experiment_stage(experiment_id, LifecycleStage::Deleted).await?;
+        self.experiment_changed(experiment_id)
     }
     async fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LifecycleStage::Active).await
+        self.set_experiment_stage(experiment_id, LifecycleStage::Active).await?;
+        self.experiment_changed(experiment_id)
     }
     async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> Result<()> {
-        self.set_experiment_tag_impl(experiment_id, key, Some(value)).await
+        self.set_experiment_tag_impl(experiment_id, key, Some(value)).await?;
+        self.experiment_changed(experiment_id)
     }
     async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
-        self.set_experiment_tag_impl(experiment_id, key, None).await
+        self.set_experiment_tag_impl(experiment_id, key, None).await?;
+        self.experiment_changed(experiment_id)
     }
     async fn create_run(&self, run: NewRun) -> Result<Run> {
         self.create_run_impl(run).await
@@ -341,6 +354,9 @@ impl TrackingStore for SqliteStore {
             .await
     }
 
+    fn changes(&self) -> &ChangeFeed {
+        &self.changes
+    }
     async fn health(&self) -> Result<()> {
         self.readers.read(|db| db.execute("SELECT 1", &[]).map(|_| ())).await?;
         self.writer.write(|db| db.execute("SELECT 1", &[]).map(|_| ())).await

@@ -3,6 +3,7 @@
 use super::db::{Db, Param, Row};
 use super::experiments::experiment_stage;
 use super::{find_active_run, find_run, parse_experiment_id, SqliteStore};
+use crate::changes::ChangeKind;
 use crate::{NewRun, RunUpdate};
 use std::collections::HashMap;
 use tracking::validation::{validate_tag, Item};
@@ -177,7 +178,8 @@ impl SqliteStore {
             new.user_id.clone()
         };
         let start_time = new.start_time;
-        self.writer
+        let run = self
+            .writer
             .write(move |db| {
                 if experiment_stage(db, experiment_id)? != LifecycleStage::Active {
                     return Err(Error::invalid(format!(
@@ -239,12 +241,15 @@ impl SqliteStore {
                     outputs: RunOutputs::default(),
                 })
             })
-            .await
+            .await?;
+        self.changes.publish(&run.info.experiment_id, &run.info.run_id, ChangeKind::RunCreated);
+        Ok(run)
     }
 
     pub(super) async fn update_run_impl(&self, run_id: &str, update: RunUpdate) -> Result<RunInfo> {
         let uuid = run_id.to_string();
-        self.writer
+        let info = self
+            .writer
             .write(move |db| {
                 let run = find_active_run(db, &uuid)?;
                 if let Some(status) = update.status {
@@ -258,12 +263,15 @@ impl SqliteStore {
                 }
                 Ok(load_run(db, run.id, &uuid)?.info)
             })
-            .await
+            .await?;
+        self.changes.publish(&info.experiment_id, run_id, ChangeKind::RunUpdated);
+        Ok(info)
     }
 
     pub(super) async fn set_run_stage(&self, run_id: &str, stage: LifecycleStage) -> Result<()> {
         let uuid = run_id.to_string();
-        self.writer
+        let experiment_id = self
+            .writer
             .write(move |db| {
                 let run = find_run(db, &uuid)?;
                 let deleted_time = (stage == LifecycleStage::Deleted).then(crate::now_millis);
@@ -271,8 +279,11 @@ impl SqliteStore {
                     "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE id = ?",
                     &[stage.as_str().into(), deleted_time.into(), run.id.into()],
                 )?;
-                Ok(())
+                Ok(run.experiment_id)
             })
-            .await
+            .await?;
+        let kind = if stage == LifecycleStage::Deleted { ChangeKind::RunDeleted } else { ChangeKind::RunRestored };
+        self.changes.publish(experiment_id, run_id, kind);
+        Ok(())
     }
 }
