@@ -371,6 +371,43 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 2);
 });
 
+await test('dashboards: save the chart view, share its URL, add a note, snapshot', async page => {
+  await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent("params.optimizer = 'sgd'")}&view=charts&q=val`);
+  await hydrated(page);
+  const panel = key => `figure.chart-card[data-metric="${key}"] .chart`;
+  await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
+  page.once('dialog', d => d.accept('sgd sweep'));
+  await page.click('#save-dashboard');
+  await page.waitForURL(/\/dashboards\/d-[0-9a-f]+$/);
+  const url = page.url();
+  await hydrated(page);
+  assert.equal(await page.textContent('#dashboard-name'), 'sgd sweep');
+  // The saved view: the filter's runs, the searched panels only.
+  await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
+  assert.equal(await page.$eval(panel('val_loss'), el => el.data.length), 2);
+  assert.equal((await page.$$('figure.chart-card')).length, 1);
+  // A note between panels, kept on reload (a teammate opening the URL sees it).
+  await page.fill('#add-note textarea', '## Why\n- We dropped adamw: it diverged.');
+  await page.click('#add-note button');
+  await page.waitForSelector('.dashboard-note li');
+  const fresh = await browser.newPage();
+  await fresh.goto(url);
+  await fresh.waitForSelector('body[data-hydrated="true"]');
+  assert.equal(await fresh.textContent('.dashboard-note li'), 'We dropped adamw: it diverged.');
+  await fresh.close();
+  await page.screenshot({ path: `${shots}dashboard.png`, fullPage: true });
+  // A snapshot pins today's runs.
+  await page.click('#snapshot');
+  await page.waitForURL(u => /\/dashboards\/d-/.test(u) && u.toString() !== url);
+  await hydrated(page);
+  assert.match(await page.textContent('#snapshot-note'), /A snapshot of 2 runs/);
+  // Both are listed.
+  await page.goto(`${base}/dashboards`);
+  await hydrated(page);
+  const names = await page.$$eval('#dashboards td.name', tds => tds.map(t => t.textContent));
+  assert.ok(names.includes('sgd sweep') && names.some(n => n.startsWith('sgd sweep (snapshot')), names.join());
+});
+
 await test('hash links never lead off-site; pages carry the security headers', async page => {
   for (const hash of ['#//evil.example/x', '#/\\evil.example/x', '#/%2F%2Fevil.example']) {
     await page.goto(`${base}/${hash}`);
@@ -447,6 +484,15 @@ await test('live: charts, table and status move while a run logs, zoom kept', as
   await log(id, 6, 0.05);
   await page.waitForFunction(sel => [...document.querySelector(sel).data].some(t => t.x.includes(6)), panel, { timeout: 5000 });
   await page.screenshot({ path: `${shots}live-charts.png` });
+
+  // Compare: the compared runs' lines grow too.
+  await page.goto(`${base}/compare?runs=${id},${second.info.run_id}&metric=live_loss`);
+  await hydrated(page);
+  await page.waitForSelector('#live-badge[data-live="live"]');
+  const compared = '#compare-chart';
+  await page.waitForSelector(`${compared}[data-drawn="true"]`);
+  await log(second.info.run_id, 2, 1.2);
+  await page.waitForFunction(sel => [...document.querySelector(sel).data].some(t => t.x.includes(2) && t.y.includes(1.2)), compared, { timeout: 5000 });
 });
 
 await test('unknown pages say so, with a 404', async page => {

@@ -82,6 +82,7 @@ pub fn App() -> impl IntoView {
                 </A>
                 <nav>
                     <A href="/">"Experiments"</A>
+                    <A href="/dashboards">"Dashboards"</A>
                     <A href="/models">"Models"</A>
                 </nav>
             </header>
@@ -93,6 +94,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/experiments/:id/runs/:run_id/artifacts") view=pages::run::RunPageView />
                     <Route path=path!("/experiments/:id/runs/:run_id/artifacts/*path") view=pages::run::RunPageView />
                     <Route path=path!("/compare") view=pages::compare::ComparePage />
+                    <Route path=path!("/dashboards") view=pages::dashboards::DashboardsPage />
+                    <Route path=path!("/dashboards/:id") view=pages::dashboards::DashboardPage />
                     <Route path=path!("/models") view=pages::models::ModelsPage />
                     <Route path=path!("/models/:name") view=pages::models::ModelPage />
                     <Route path=path!("/models/:name/versions/:version") view=pages::models::VersionPage />

@@ -253,12 +253,12 @@ pub fn debounced(ms: u64, f: impl Fn() + Send + Sync + 'static) -> impl Fn() + C
 }
 
 /// A chart's series with the points that arrived live since it loaded:
-/// each point of `key` for a run that `accepts` is appended (after the
+/// each point of metric `key` (the one the chart shows now) for a run that `accepts` is appended (after the
 /// last point the load had, in step order). Once more than `refetch_after`
 /// points were appended, `reload` runs, so that a long series is again
 /// downsampled by the server as on its first load; a resync reloads too.
 pub fn live_series(
-    key: String,
+    key: Signal<String>,
     base: Signal<Option<Vec<Series>>>,
     accepts: impl Fn(&str) -> bool + Send + Sync + 'static,
     refetch_after: usize,
@@ -269,13 +269,15 @@ pub fn live_series(
     // points a reload brought are dropped from `arrived`.
     Effect::new(move |_| {
         if let Some(data) = base.get() {
-            arrived.update(|a| a.retain(|(run, p)| is_after_load(&data, run, p)));
+            let key = key.get_untracked();
+            arrived.update(|a| a.retain(|(run, p)| p.key == key && is_after_load(&data, run, p)));
         }
     });
     if let Some(live) = use_live() {
         let reload = Callback::new(move |()| reload());
         live.on(move |event| match event {
             LiveEvent::Metrics { run_id, points, .. } if accepts(&run_id) => {
+                let key = key.get_untracked();
                 let new: Vec<(String, LivePoint)> =
                     points.into_iter().filter(|p| p.key == key).map(|p| (run_id.clone(), p)).collect();
                 if new.is_empty() {
@@ -295,7 +297,11 @@ pub fn live_series(
     }
     Signal::derive(move || {
         let mut data = base.get()?;
-        arrived.with(|a| append_points(&mut data, a));
+        let key = key.get();
+        arrived.with(|a| {
+            let same: Vec<(String, LivePoint)> = a.iter().filter(|(_, p)| p.key == key).cloned().collect();
+            append_points(&mut data, &same)
+        });
         Some(data)
     })
 }

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use tracking::registry::{ModelVersion, RegisteredModel};
 use tracking::{Experiment, FileInfo, LoggedModel, MetricSummary, Run};
 
+pub mod dashboards;
+
 #[cfg(feature = "ssr")]
 mod backend {
     use leptos::prelude::*;

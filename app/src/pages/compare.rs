@@ -74,8 +74,8 @@ fn url(v: &CompareView) -> String {
     format!("/compare?{}", q.join("&"))
 }
 
-/// A param, metric or tag of a run by `kind.key`.
-fn value_of(run: &Run, field: &str) -> Option<String> {
+/// A param, metric (latest value) or tag of a run by `kind.key`.
+pub fn value_of(run: &Run, field: &str) -> Option<String> {
     let (kind, key) = field.split_once('.')?;
     match kind {
         "params" => run.data.params.iter().find(|p| p.key == key).map(|p| p.value.clone()),
@@ -154,8 +154,18 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
     let names: Vec<String> = runs.iter().map(|r| r.info.run_name.clone()).collect();
     let ids_for_series = ids.clone();
     // Chart data loads in the browser only (charts are drawn there).
-    let series =
+    let loaded =
         LocalResource::new(move || metric_series(ids_for_series.clone(), metric.get(), None, None, CHART_POINTS));
+    // Live: the compared runs' new points join their lines in place.
+    let live_ids = ids.clone();
+    crate::live::provide_live(vec![], ids.clone());
+    let series = crate::live::live_series(
+        metric.into(),
+        Signal::derive(move || loaded.get().and_then(|r| r.ok())),
+        move |run| live_ids.iter().any(|i| i == run),
+        CHART_POINTS / 2,
+        move || loaded.refetch(),
+    );
     // The x metric when the x axis is another metric.
     let ids_for_x = ids.clone();
     let x_metric = Memo::new(move |_| view.get().x.strip_prefix("metric:").map(str::to_string));
@@ -173,7 +183,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
     let colors_for_chart = colors.clone();
     let figure = Signal::derive(move || {
         let v = view.get();
-        let data = series.get()?.ok()?;
+        let data = series.get()?;
         let xs = x_series.get().and_then(|r| r.ok()).unwrap_or_default();
         Some(line_figure(&runs_for_chart, &names_for_chart, &colors_for_chart, &data, &xs, &v, &metric.get()))
     });
@@ -302,7 +312,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
     let (s1, s2, s3, s4, s5, s6, s7, s8, s9) =
         (set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set);
     view! {
-        <h2>"Metric"</h2>
+        <h2 class="page-head">"Metric" <crate::live::LiveBadge /></h2>
         <div class="toolbar">
             <label>"Metric "
                 <select id="compare-metric" prop:value=move || metric.get()

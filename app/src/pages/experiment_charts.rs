@@ -8,8 +8,10 @@ use super::run::{chart_settings, x_title, x_values, ChartControls, ChartSettings
 use super::{error_sentence, ErrorNote, Loading};
 use crate::charts::{smooth, Chart, Figure, Trace};
 use crate::live::{use_live, LiveEvent};
+use crate::server_fns::dashboards::{save_chart_view, ShownView};
 use crate::server_fns::{chart_runs, metric_series, ChartData, ChartRun, Series};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeMap;
 
@@ -28,11 +30,15 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     let query = use_query_map();
     let navigate = use_navigate();
     let search = Memo::new(move |_| query.read().get("q").unwrap_or_default());
-    let set_search = move |text: String| {
-        navigate(&super::url_with_param(&query.get_untracked(), "q", &text), Default::default());
+    let set_search = {
+        let navigate = navigate.clone();
+        move |text: String| navigate(&super::url_with_param(&query.get_untracked(), "q", &text), Default::default())
     };
     // Loaded in the browser: the charts are drawn there.
-    let data = LocalResource::new(move || chart_runs(experiment_id.clone(), filter.clone(), order.clone(), deleted));
+    let data = {
+        let (experiment_id, filter, order) = (experiment_id.clone(), filter.clone(), order.clone());
+        LocalResource::new(move || chart_runs(experiment_id.clone(), filter.clone(), order.clone(), deleted))
+    };
     // The last answer, kept while a live reload is under way; panels hang
     // on `runs` and `metrics` only, so a run that starts or ends redraws
     // their lines but keeps the panels (and their zoom).
@@ -42,6 +48,42 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     });
     let runs = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.runs).unwrap_or_default());
     let metrics = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.metrics).unwrap_or_default());
+    let metrics_shown = move |q: &str| -> Vec<String> {
+        metrics.get_untracked().into_iter().filter(|k| q.is_empty() || k.to_lowercase().contains(q)).collect()
+    };
+    // "Save as dashboard": this view as it is shown, under a name.
+    let (save_error, set_save_error) = signal(None::<String>);
+    let save = {
+        let (experiment_id, filter, order) = (experiment_id.clone(), filter.clone(), order.clone());
+        let navigate = navigate.clone();
+        move |_| {
+            let Some(name) = window().prompt_with_message("Name of the dashboard").ok().flatten() else { return };
+            if name.trim().is_empty() {
+                return;
+            }
+            let q = search.get_untracked().to_lowercase();
+            let shown: Vec<String> = metrics_shown(&q);
+            let s = settings.get_untracked();
+            let (experiment_id, filter, order, navigate) =
+                (experiment_id.clone(), filter.clone(), order.clone(), navigate.clone());
+            spawn_local(async move {
+                let view = ShownView {
+                    name,
+                    experiment_id,
+                    filter,
+                    order_by: order,
+                    metrics: shown,
+                    x: s.x,
+                    smoothing: s.smooth,
+                    log_y: s.log_y,
+                };
+                match save_chart_view(view).await {
+                    Ok(id) => navigate(&format!("/dashboards/{id}"), Default::default()),
+                    Err(e) => set_save_error.set(Some(error_sentence(&e))),
+                }
+            });
+        }
+    };
     let truncated = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).is_some_and(|d| d.truncated));
     let state = Memo::new(move |_| match loaded.get() {
         None => Err(None),
@@ -75,7 +117,11 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                 prop:value=move || search.get()
                 on:change=move |ev| set_search(event_target_value(&ev))
             />
+            <button id="save-dashboard" on:click=save title="Save these panels, this filter and these settings as a dashboard to share">
+                "Save as dashboard"
+            </button>
         </div>
+        {move || save_error.get().map(|e| view! { <ErrorNote message=e /> })}
         <ChartControls settings />
         {move || match state.get() {
             Err(None) => view! { <Loading what="charts" /> }.into_any(),
@@ -128,7 +174,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
 /// when it failed), or a bar per run when each logged it once. Points the
 /// runs log while the view is open are appended in place.
 #[component]
-fn Panel(key: String, runs: Memo<Vec<ChartRun>>, settings: Memo<ChartSettings>) -> impl IntoView {
+pub fn Panel(key: String, runs: Memo<Vec<ChartRun>>, settings: Memo<ChartSettings>) -> impl IntoView {
     let ids = Memo::new(move |_| runs.with(|r| r.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>()));
     let k = key.clone();
     let loaded = LocalResource::new(move || {
@@ -137,7 +183,7 @@ fn Panel(key: String, runs: Memo<Vec<ChartRun>>, settings: Memo<ChartSettings>) 
         metric_series(ids, k.clone(), None, None, per_run)
     });
     let series = crate::live::live_series(
-        key.clone(),
+        Signal::stored(key.clone()),
         Signal::derive(move || loaded.get().and_then(|r| r.ok())),
         move |run| ids.try_with_untracked(|ids| ids.iter().any(|i| i == run)).unwrap_or(false),
         PANEL_POINTS / 4,

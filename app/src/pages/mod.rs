@@ -1,5 +1,6 @@
 pub mod artifacts;
 pub mod compare;
+pub mod dashboards;
 pub mod experiment_charts;
 pub mod experiments;
 pub mod models;

@@ -525,7 +525,7 @@ fn MetricChart(
     // Points logged while the page is open are appended in place.
     let rid = run_id.clone();
     let series = crate::live::live_series(
-        key.clone(),
+        Signal::stored(key.clone()),
         Signal::derive(move || loaded.get().and_then(|r| r.ok())),
         move |r| r == rid,
         CHART_POINTS / 2,

@@ -6,6 +6,7 @@
 //! PostgreSQL implementation can fill it.
 
 pub mod changes;
+pub mod dashboards;
 pub mod import;
 mod names;
 pub(crate) mod page;
@@ -20,6 +21,7 @@ use tracking::{
 };
 
 pub use changes::{Change, ChangeFeed, ChangeKind, Since};
+pub use dashboards::{DashboardQuery, DashboardStore};
 pub use import::ImportTarget;
 pub use names::generate_run_name;
 pub use page::{decode_offset, encode_offset};
@@ -113,7 +115,7 @@ pub struct LoggedModelOrder {
 /// Writes return only once they are committed: a caller that saw `Ok` can
 /// rely on the data surviving a crash of the process.
 #[async_trait]
-pub trait TrackingStore: ModelRegistry + ImportTarget + Send + Sync + 'static {
+pub trait TrackingStore: ModelRegistry + ImportTarget + DashboardStore + Send + Sync + 'static {
     /// Creates an experiment and returns its id.
     async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[KeyValue])
         -> Result<String>;

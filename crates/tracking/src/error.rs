@@ -16,6 +16,8 @@ pub enum ErrorCode {
     EndpointNotFound,
     NotImplemented,
     TemporarilyUnavailable,
+    /// A write based on a version someone else has since replaced.
+    ResourceConflict,
 }
 
 impl ErrorCode {
@@ -25,6 +27,7 @@ impl ErrorCode {
             ErrorCode::InternalError | ErrorCode::InvalidState => 500,
             ErrorCode::NotImplemented => 501,
             ErrorCode::TemporarilyUnavailable => 503,
+            ErrorCode::ResourceConflict => 409,
             ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => 404,
             ErrorCode::InvalidParameterValue | ErrorCode::ResourceAlreadyExists | ErrorCode::BadRequest => 400,
         }
@@ -41,6 +44,7 @@ impl ErrorCode {
             ErrorCode::EndpointNotFound => "ENDPOINT_NOT_FOUND",
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
             ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+            ErrorCode::ResourceConflict => "RESOURCE_CONFLICT",
         }
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! Everything here compiles to wasm: no I/O, no async runtime.
 
+pub mod dashboards;
 pub mod entities;
 pub mod error;
 pub mod filter;
 pub mod registry;
+pub mod time;
 pub mod validation;
 
 pub use entities::*;

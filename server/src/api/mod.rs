@@ -3,6 +3,7 @@
 //! encode MLflow's JSON; the rules live in `tracking` and `store`.
 
 pub mod artifacts;
+mod dashboards;
 mod error;
 mod events;
 mod experiments;
@@ -50,14 +51,19 @@ pub fn router(state: AppState) -> Router {
         .merge(registry::router())
         .fallback(endpoint_not_found)
         .with_state(state.clone());
+    // mltrack's own endpoints: dashboards and the live events stream.
+    let mltrack = dashboards::router()
+        .route("/events", get(events::events))
+        .fallback(endpoint_not_found)
+        .with_state(state.clone());
     let proxy = artifacts::proxy_router().fallback(endpoint_not_found).with_state(state.clone());
     Router::new()
         .nest("/api/2.0/mlflow", api.clone())
         .nest("/ajax-api/2.0/mlflow", api)
         .nest("/api/2.0/mlflow-artifacts", proxy.clone())
         .nest("/ajax-api/2.0/mlflow-artifacts", proxy)
-        .route("/api/2.0/mltrack/events", get(events::events))
-        .route("/ajax-api/2.0/mltrack/events", get(events::events))
+        .nest("/api/2.0/mltrack", mltrack.clone())
+        .nest("/ajax-api/2.0/mltrack", mltrack)
         .route("/get-artifact", get(artifacts::get_artifact))
         .route("/model-versions/get-artifact", get(artifacts::get_model_version_artifact))
         .with_state(state)

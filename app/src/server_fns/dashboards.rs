@@ -1,0 +1,209 @@
+//! Server functions of the dashboard pages: the same store core
+//! (`store::dashboards`) the REST API calls.
+
+use super::ChartRun;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use tracking::dashboards::Dashboard;
+#[cfg(feature = "ssr")]
+use tracking::dashboards::Panel;
+use tracking::Run;
+
+#[cfg(feature = "ssr")]
+use super::backend::{err, store};
+
+/// A dashboards-list row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardRow {
+    pub dashboard_id: String,
+    pub name: String,
+    pub description: String,
+    pub experiment_ids: Vec<String>,
+    pub snapshot: bool,
+    pub panels: usize,
+    pub last_update_time: i64,
+}
+
+#[server(prefix = "/_app")]
+pub async fn list_dashboards(name: String) -> Result<Vec<DashboardRow>, ServerFnError> {
+    let store = store();
+    let mut query = store::DashboardQuery { name_contains: name, max_results: 1000, ..Default::default() };
+    let mut rows = Vec::new();
+    loop {
+        let page = store.search_dashboards(&query).await.map_err(err)?;
+        rows.extend(page.items.into_iter().map(|d| DashboardRow {
+            snapshot: !d.spec.run_ids.is_empty(),
+            panels: d.spec.panels.iter().filter(|p| !matches!(p, Panel::Section { .. })).count(),
+            dashboard_id: d.dashboard_id,
+            name: d.spec.name,
+            description: d.spec.description,
+            experiment_ids: d.spec.experiment_ids,
+            last_update_time: d.last_update_time,
+        }));
+        match page.next_page_token {
+            Some(token) if rows.len() < 10_000 => query.page_token = Some(token),
+            _ => break,
+        }
+    }
+    Ok(rows)
+}
+
+/// A dashboard with the runs it selects now (or the runs it pinned).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardData {
+    pub dashboard: Dashboard,
+    pub runs: Vec<ChartRun>,
+    /// The runs' latest metrics, params and tags, for bars, scatters and tables.
+    pub values: Vec<Run>,
+    /// Pinned runs that no longer exist.
+    pub missing: Vec<String>,
+    pub truncated: bool,
+}
+
+#[cfg(feature = "ssr")]
+async fn selected_runs(store: &store::Store, d: &Dashboard) -> Result<(Vec<Run>, Vec<String>, bool), ServerFnError> {
+    if !d.spec.run_ids.is_empty() {
+        let (mut found, mut missing) = (Vec::new(), Vec::new());
+        for id in &d.spec.run_ids {
+            match store.get_run(id).await {
+                Ok(run) => found.push(run),
+                Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => missing.push(id.clone()),
+                Err(e) => return Err(err(e)),
+            }
+        }
+        return Ok((found, missing, false));
+    }
+    let mut query = store::RunQuery {
+        experiment_ids: d.spec.experiment_ids.clone(),
+        filter: d.spec.filter.clone(),
+        view_type: tracking::ViewType::ActiveOnly,
+        max_results: 1000,
+        order_by: d.spec.order_by.clone(),
+        page_token: None,
+    };
+    let mut found = Vec::new();
+    loop {
+        let page = store.search_runs(&query).await.map_err(err)?;
+        found.extend(page.items);
+        match page.next_page_token {
+            Some(token) if found.len() < super::MAX_CHART_RUNS => query.page_token = Some(token),
+            Some(_) => return Ok((found.into_iter().take(super::MAX_CHART_RUNS).collect(), vec![], true)),
+            None => return Ok((found, vec![], false)),
+        }
+    }
+}
+
+#[server(prefix = "/_app")]
+pub async fn dashboard_view(dashboard_id: String) -> Result<DashboardData, ServerFnError> {
+    let store = store();
+    let dashboard = store.get_dashboard(&dashboard_id).await.map_err(err)?;
+    let (mut values, missing, truncated) = selected_runs(&store, &dashboard).await?;
+    let colors: std::collections::HashMap<String, String> =
+        super::run_colors(&store, values.iter().map(|r| r.info.run_id.clone()).collect()).await?.into_iter().collect();
+    let runs = values
+        .iter()
+        .map(|r| ChartRun {
+            color: dashboard
+                .spec
+                .colors
+                .get(&r.info.run_id)
+                .or_else(|| colors.get(&r.info.run_id))
+                .cloned()
+                .unwrap_or_default(),
+            stopped: matches!(r.info.status, tracking::RunStatus::Failed | tracking::RunStatus::Killed),
+            run_id: r.info.run_id.clone(),
+            name: r.info.run_name.clone(),
+        })
+        .collect();
+    for r in &mut values {
+        r.inputs = Default::default();
+        r.outputs = Default::default();
+    }
+    Ok(DashboardData { dashboard, runs, values, missing, truncated })
+}
+
+/// The experiment chart view as it is shown, to save as a dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShownView {
+    pub name: String,
+    pub experiment_id: String,
+    pub filter: String,
+    pub order_by: String,
+    /// The panels the search keeps, in their order.
+    pub metrics: Vec<String>,
+    pub x: String,
+    pub smoothing: f64,
+    pub log_y: bool,
+}
+
+/// Saves the chart view (its filter, order, settings and the panels the
+/// search keeps, in their sections) as a new dashboard; returns its id.
+#[server(prefix = "/_app")]
+pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
+    let ShownView { name, experiment_id, filter, order_by, metrics, x, smoothing, log_y } = view;
+    let mut panels = Vec::new();
+    let mut section = None;
+    for key in metrics {
+        let s = crate::pages::experiment_charts::section_of(&key).to_string();
+        if section.as_ref() != Some(&s) {
+            panels.push(Panel::Section { title: s.clone() });
+            section = Some(s);
+        }
+        panels.push(Panel::Line { metrics: vec![key], x: x.clone(), smoothing, log_y, title: String::new() });
+    }
+    let spec = tracking::dashboards::DashboardSpec {
+        name,
+        experiment_ids: vec![experiment_id],
+        filter,
+        order_by: Some(order_by).filter(|o| !o.is_empty()).into_iter().collect(),
+        panels,
+        ..Default::default()
+    };
+    let d = store::dashboards::create(&store(), spec, "").await.map_err(err)?;
+    Ok(d.dashboard_id)
+}
+
+/// A copy of the dashboard that shows the runs it shows now, whatever
+/// starts or changes later: what a review can quote.
+#[server(prefix = "/_app")]
+pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, ServerFnError> {
+    let store = store();
+    let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
+    let (runs, _, _) = selected_runs(&store, &d).await?;
+    let mut spec = d.spec.clone();
+    spec.name = format!("{} (snapshot {} UTC)", d.spec.name, tracking::time::format_time(store::now_millis()));
+    spec.run_ids = runs.into_iter().map(|r| r.info.run_id).collect();
+    if spec.run_ids.is_empty() {
+        return Err(ServerFnError::new("The dashboard shows no runs now; a snapshot of nothing would show nothing."));
+    }
+    let copy = store::dashboards::create(&store, spec, "").await.map_err(err)?;
+    Ok(copy.dashboard_id)
+}
+
+#[server(prefix = "/_app")]
+pub async fn delete_dashboard(dashboard_id: String) -> Result<(), ServerFnError> {
+    store().delete_dashboard(&dashboard_id).await.map_err(err)
+}
+
+/// Adds a Markdown note at the end (or changes note `index`), as the
+/// version the page read: a newer save in between is refused with who made it.
+#[server(prefix = "/_app")]
+pub async fn save_note(
+    dashboard_id: String,
+    version: i64,
+    index: Option<usize>,
+    text: String,
+) -> Result<(), ServerFnError> {
+    let store = store();
+    let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
+    let mut panels = d.spec.panels.clone();
+    match index {
+        Some(i) if matches!(panels.get(i), Some(Panel::Note { .. })) => panels[i] = Panel::Note { text },
+        Some(_) => return Err(ServerFnError::new("That note is gone; reload the dashboard.")),
+        None => panels.push(Panel::Note { text }),
+    }
+    let mut changes = serde_json::Map::new();
+    changes.insert("panels".into(), serde_json::to_value(panels).map_err(|e| ServerFnError::new(e.to_string()))?);
+    store::dashboards::update(&store, &dashboard_id, version, changes, "").await.map_err(err)?;
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! Team dashboards: saved views of panels and notes over the runs they
+//! select, shared by URL (`/dashboards/{id}`) and written by scripts through
+//! `/api/2.0/mltrack/dashboards/*`.
+//!
+//! The types are the wire format (JSON in MLflow's snake_case style) and
+//! what the UI draws; [`DashboardSpec::checked`] holds every rule, so the
+//! REST API, the UI's server functions and any backend share one set of
+//! messages. A backend stores the checked spec as it is.
+
+use crate::filter::parse_run_filter;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const MAX_NAME_LENGTH: usize = 256;
+pub const MAX_DESCRIPTION_LENGTH: usize = 16_384;
+pub const MAX_PANELS: usize = 200;
+pub const MAX_EXPERIMENTS: usize = 20;
+/// A pinned run list as long as the chart view draws.
+pub const MAX_PINNED_RUNS: usize = 1000;
+pub const MAX_NOTE_LENGTH: usize = 16_384;
+pub const MAX_METRICS_PER_PANEL: usize = 20;
+
+/// What a dashboard is, without the bookkeeping the server adds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct DashboardSpec {
+    pub name: String,
+    pub description: String,
+    /// The experiments whose runs it shows (with `filter` and `order_by`).
+    pub experiment_ids: Vec<String>,
+    /// MLflow's search syntax over those experiments' runs.
+    pub filter: String,
+    pub order_by: Vec<String>,
+    /// A fixed list of runs instead (a snapshot): when not empty, the
+    /// dashboard shows exactly these.
+    pub run_ids: Vec<String>,
+    /// A colour per run id (`#rrggbb`), over each run's own colour.
+    pub colors: BTreeMap<String, String>,
+    pub panels: Vec<Panel>,
+}
+
+/// One panel, in the order the dashboard shows them. A `section` starts a
+/// new titled group of the panels after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Panel {
+    Section {
+        title: String,
+    },
+    /// Per-step lines of one or more metrics, a line per run (and metric).
+    Line {
+        metrics: Vec<String>,
+        #[serde(default = "step")]
+        x: String,
+        #[serde(default)]
+        smoothing: f64,
+        #[serde(default)]
+        log_y: bool,
+        #[serde(default)]
+        title: String,
+    },
+    /// The latest value of a metric, a bar per run.
+    Bar {
+        metric: String,
+        #[serde(default)]
+        title: String,
+    },
+    /// One point per run: `x` and `y` are `metrics.<key>` or `params.<key>`.
+    Scatter {
+        x: String,
+        y: String,
+        #[serde(default)]
+        title: String,
+    },
+    /// The runs as a table of `columns` (`metrics.<key>`, `params.<key>`, `tags.<key>`).
+    Table {
+        columns: Vec<String>,
+        #[serde(default)]
+        title: String,
+    },
+    /// Markdown text between panels.
+    Note {
+        text: String,
+    },
+}
+
+fn step() -> String {
+    "step".into()
+}
+
+/// A stored dashboard: its spec and the server's bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Dashboard {
+    pub dashboard_id: String,
+    #[serde(flatten)]
+    pub spec: DashboardSpec,
+    /// 1 when created; each update adds one. An update names the version
+    /// it read and is refused when another came in between.
+    pub version: i64,
+    pub created_by: String,
+    pub creation_time: i64,
+    pub last_updated_by: String,
+    pub last_update_time: i64,
+}
+
+fn invalid(field: &str, why: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("Invalid value for '{field}': {why}"))
+}
+
+fn check_field(field: &str, key: &str, kinds: &[&str]) -> Result<()> {
+    match key.split_once('.') {
+        Some((kind, name)) if kinds.contains(&kind) && !name.is_empty() => Ok(()),
+        _ => Err(invalid(field, format!("'{key}' must look like {}.<key>", kinds.join(".<key> or ")))),
+    }
+}
+
+impl DashboardSpec {
+    /// The spec with names trimmed, or the first rule it breaks, in a
+    /// sentence that names the field.
+    pub fn checked(mut self) -> Result<Self> {
+        self.name = self.name.trim().to_string();
+        if self.name.is_empty() {
+            return Err(Error::invalid("A dashboard needs a name: 'name' is missing or empty."));
+        }
+        if self.name.chars().count() > MAX_NAME_LENGTH {
+            return Err(invalid("name", format!("at most {MAX_NAME_LENGTH} characters")));
+        }
+        if self.description.chars().count() > MAX_DESCRIPTION_LENGTH {
+            return Err(invalid("description", format!("at most {MAX_DESCRIPTION_LENGTH} characters")));
+        }
+        if self.experiment_ids.is_empty() && self.run_ids.is_empty() {
+            return Err(Error::invalid(
+                "A dashboard shows runs: give 'experiment_ids' (with an optional 'filter') or 'run_ids'.",
+            ));
+        }
+        if self.experiment_ids.len() > MAX_EXPERIMENTS {
+            return Err(invalid("experiment_ids", format!("at most {MAX_EXPERIMENTS} experiments")));
+        }
+        if let Some(bad) = self.experiment_ids.iter().find(|e| e.parse::<i64>().is_err()) {
+            return Err(invalid("experiment_ids", format!("'{bad}' is not an experiment id")));
+        }
+        if self.run_ids.len() > MAX_PINNED_RUNS {
+            return Err(invalid("run_ids", format!("at most {MAX_PINNED_RUNS} runs")));
+        }
+        if let Some(bad) = self.run_ids.iter().find(|r| crate::validation::validate_run_id("run_ids", r).is_err()) {
+            return Err(invalid("run_ids", format!("'{bad}' is not a run id")));
+        }
+        parse_run_filter(&self.filter).map_err(|e| invalid("filter", e.message))?;
+        for (run, color) in &self.colors {
+            let hex = color.strip_prefix('#').unwrap_or("");
+            if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(invalid("colors", format!("'{color}' for run {run} is not a colour like #1f77b4")));
+            }
+        }
+        if self.panels.len() > MAX_PANELS {
+            return Err(invalid("panels", format!("at most {MAX_PANELS} panels")));
+        }
+        for (i, panel) in self.panels.iter().enumerate() {
+            let field = format!("panels[{i}]");
+            match panel {
+                Panel::Line { metrics, x, smoothing, .. } => {
+                    if metrics.is_empty() || metrics.iter().any(|m| m.trim().is_empty()) {
+                        return Err(invalid(&field, "a line panel needs 'metrics', a list of metric keys"));
+                    }
+                    if metrics.len() > MAX_METRICS_PER_PANEL {
+                        return Err(invalid(&field, format!("at most {MAX_METRICS_PER_PANEL} metrics")));
+                    }
+                    if !["step", "time", "relative"].contains(&x.as_str()) {
+                        return Err(invalid(&field, format!("'x' is '{x}'; it must be step, time or relative")));
+                    }
+                    if !(0.0..1.0).contains(smoothing) {
+                        return Err(invalid(&field, "'smoothing' must be at least 0 and below 1"));
+                    }
+                }
+                Panel::Bar { metric, .. } if metric.trim().is_empty() => {
+                    return Err(invalid(&field, "a bar panel needs 'metric'"));
+                }
+                Panel::Scatter { x, y, .. } => {
+                    check_field(&field, x, &["metrics", "params"])?;
+                    check_field(&field, y, &["metrics", "params"])?;
+                }
+                Panel::Table { columns, .. } => {
+                    for c in columns {
+                        check_field(&field, c, &["metrics", "params", "tags"])?;
+                    }
+                }
+                Panel::Note { text } if text.chars().count() > MAX_NOTE_LENGTH => {
+                    return Err(invalid(&field, format!("a note has at most {MAX_NOTE_LENGTH} characters")));
+                }
+                _ => {}
+            }
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> DashboardSpec {
+        serde_json::from_str(
+            r#"{"name": " sweep ", "experiment_ids": ["1"], "panels": [{"type": "line", "metrics": ["loss"]}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_minimal_body_reads_with_defaults() {
+        let spec = minimal().checked().unwrap();
+        assert_eq!(spec.name, "sweep");
+        assert_eq!(
+            spec.panels,
+            vec![Panel::Line {
+                metrics: vec!["loss".into()],
+                x: "step".into(),
+                smoothing: 0.0,
+                log_y: false,
+                title: "".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn broken_rules_name_their_field() {
+        let with = |f: &dyn Fn(&mut DashboardSpec)| {
+            let mut s = minimal();
+            f(&mut s);
+            s.checked().unwrap_err().message
+        };
+        assert!(with(&|s| s.name = "  ".into()).contains("'name'"));
+        assert!(with(&|s| s.experiment_ids.clear()).contains("'experiment_ids'"));
+        assert!(with(&|s| s.experiment_ids = vec!["x".into()]).contains("'x' is not an experiment id"));
+        assert!(with(&|s| s.filter = "metrics.loss <<< 1".into()).contains("'filter'"));
+        assert!(with(&|s| {
+            s.colors.insert("r".into(), "red".into());
+        })
+        .contains("#1f77b4"));
+        assert!(with(
+            &|s| s.panels = vec![Panel::Scatter { x: "loss".into(), y: "metrics.acc".into(), title: "".into() }]
+        )
+        .contains("panels[0]"));
+        assert!(with(&|s| s.panels =
+            vec![Panel::Line { metrics: vec![], x: "step".into(), smoothing: 0.0, log_y: false, title: "".into() }])
+        .contains("'metrics'"));
+    }
+
+    #[test]
+    fn unknown_panel_types_are_refused_when_read() {
+        let r: std::result::Result<DashboardSpec, _> =
+            serde_json::from_str(r#"{"name": "d", "experiment_ids": ["1"], "panels": [{"type": "pie"}]}"#);
+        assert!(r.unwrap_err().to_string().contains("unknown variant `pie`"));
+    }
+}
