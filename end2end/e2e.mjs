@@ -4,6 +4,10 @@
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:5000';
 const ids = JSON.parse(process.argv[3] ?? '{}');
@@ -38,7 +42,7 @@ async function test(name, fn, { allow = null } = {}) {
     console.log(`ok - ${name}`);
     passed++;
   } catch (e) {
-    console.log(`FAILED - ${name}\n${e.stack}\n${errors.join('\n')}`);
+    console.log(`FAILED - ${name} (at ${page.url()})\n${e.stack}\n${errors.join('\n')}`);
     await page.screenshot({ path: `${shots}FAILED-${name.replace(/\W+/g, '-')}.png` }).catch(() => {});
     failed++;
   } finally {
@@ -387,26 +391,80 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   assert.equal(await page.$eval(panel('val_loss'), el => el.data.length), 2);
   assert.equal((await page.$$('figure.chart-card')).length, 1);
   // A note between panels, kept on reload (a teammate opening the URL sees it).
-  await page.fill('#add-note textarea', '## Why\n- We dropped adamw: it diverged.');
+  await page.fill('#add-note textarea', '## Why\n- We dropped **adamw**: it diverged.');
   await page.click('#add-note button');
-  await page.waitForSelector('.dashboard-note li');
+  await page.waitForSelector('.dashboard-note li strong');
   const fresh = await browser.newPage();
   await fresh.goto(url);
   await fresh.waitForSelector('body[data-hydrated="true"]');
   assert.equal(await fresh.textContent('.dashboard-note li'), 'We dropped adamw: it diverged.');
+  assert.equal(await fresh.textContent('.dashboard-note li strong'), 'adamw');
   await fresh.close();
   await page.screenshot({ path: `${shots}dashboard.png`, fullPage: true });
-  // A snapshot pins today's runs.
+  // Two people edit at once: the second save is refused with who saved when; nothing is lost.
+  const other = await browser.newPage();
+  await other.goto(url);
+  await other.waitForSelector('body[data-hydrated="true"]');
+  await page.fill('#add-note textarea', 'first note wins');
+  await page.click('#add-note button');
+  await page.waitForFunction(() => [...document.querySelectorAll('.dashboard-note')].some(n => n.textContent.includes('first note wins')));
+  await other.fill('#add-note textarea', 'second, from a stale page');
+  await other.click('#add-note button');
+  await other.waitForSelector('p.error');
+  assert.match(await other.textContent('p.error'), /was saved by someone at .* UTC \(version \d+\) after version \d+/);
+  await other.reload();
+  await other.waitForSelector('body[data-hydrated="true"]');
+  assert.equal((await other.$$('.dashboard-note')).length, 2, 'both saved notes kept');
+  await other.close();
+
+  // A snapshot pins today's runs: a run that starts later joins the
+  // dashboard, not the snapshot.
   await page.click('#snapshot');
   await page.waitForURL(u => /\/dashboards\/d-/.test(u) && u.toString() !== url);
   await hydrated(page);
   assert.match(await page.textContent('#snapshot-note'), /A snapshot of 2 runs/);
+  const snapshotUrl = page.url();
+  const post = async (path, body) => (await fetch(`${base}/api/2.0/mlflow/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+  const { run: late } = await post('runs/create', { experiment_id: exp, run_name: 'late-sgd', start_time: Date.now() });
+  await post('runs/log-batch', { run_id: late.info.run_id, params: [{ key: 'optimizer', value: 'sgd' }], metrics: [{ key: 'val_loss', value: 0.5, timestamp: Date.now(), step: 0 }, { key: 'val_loss', value: 0.4, timestamp: Date.now(), step: 1 }] });
+  try {
+    await page.goto(snapshotUrl);
+    await hydrated(page);
+    await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
+    assert.equal(await page.$eval(panel('val_loss'), el => el.data.length), 2, 'the snapshot still shows its 2 runs');
+    await page.goto(url);
+    await hydrated(page);
+    await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
+    assert.equal(await page.$eval(panel('val_loss'), el => el.data.length), 3, 'the live dashboard has the new run');
+  } finally {
+    await post('runs/delete', { run_id: late.info.run_id });
+  }
   // Both are listed.
   await page.goto(`${base}/dashboards`);
   await hydrated(page);
   const names = await page.$$eval('#dashboards td.name', tds => tds.map(t => t.textContent));
   assert.ok(names.includes('sgd sweep') && names.some(n => n.startsWith('sgd sweep (snapshot')), names.join());
-});
+
+  // A dashboard over two experiments, made by a script; a note's HTML stays text.
+  const beta = (await (await fetch(`${base}/api/2.0/mlflow/experiments/get-by-name?experiment_name=e2e-beta`)).json()).experiment.experiment_id;
+  const count = async e => (await post('runs/search', { experiment_ids: [e], max_results: 1000 })).runs?.length ?? 0;
+  const expected = (await count(exp)) + (await count(beta));
+  const hostile = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">';
+  const made = await (await fetch(`${base}/api/2.0/mltrack/dashboards/create`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'both', experiment_ids: [exp, beta], panels: [
+      { type: 'note', text: hostile },
+      { type: 'table', columns: ['params.optimizer', 'metrics.val_loss'] },
+      { type: 'line', metrics: ['no_such_metric'] },
+    ] }) })).json();
+  await page.goto(`${base}/dashboards/${made.dashboard.dashboard_id}`);
+  await hydrated(page);
+  assert.match(await page.textContent('#dashboard-runs'), new RegExp(`· ${expected} runs`));
+  assert.equal((await page.$$('.dashboard-table tbody tr')).length, expected);
+  assert.equal(await page.textContent('.dashboard-note'), hostile);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  // A metric no run has says so instead of drawing empty axes.
+  await page.waitForSelector('figure.chart-card[data-metric="no_such_metric"] .chart-empty');
+}, { allow: /Content Security Policy|status of 409/ });
 
 await test('hash links never lead off-site; pages carry the security headers', async page => {
   for (const hash of ['#//evil.example/x', '#/\\evil.example/x', '#/%2F%2Fevil.example']) {
@@ -457,7 +515,9 @@ await test('live: charts, table and status move while a run logs, zoom kept', as
   const chart = 'figure.chart-card[data-metric="live_loss"] .chart';
   await page.waitForSelector(`${chart}[data-drawn="true"]`);
   await page.$eval(chart, el => Plotly.relayout(el, { 'xaxis.range': [0.5, 3.5] }));
-  await log(id, 5, 0.1);
+  // Logged by the real mlflow client, as a training script does.
+  execFileSync('.venv/bin/python', ['-c',
+    `import mlflow; mlflow.MlflowClient(${JSON.stringify(base)}).log_metric(${JSON.stringify(id)}, "live_loss", 0.1, step=5)`]);
   await page.waitForFunction(sel => document.querySelector(sel).data[0].x.includes(5), chart, { timeout: 5000 });
   assert.deepEqual(await page.$eval(chart, el => el.layout.xaxis.range), [0.5, 3.5], 'zoom kept');
   // The status follows the run.
@@ -494,6 +554,45 @@ await test('live: charts, table and status move while a run logs, zoom kept', as
   await log(second.info.run_id, 2, 1.2);
   await page.waitForFunction(sel => [...document.querySelector(sel).data].some(t => t.x.includes(2) && t.y.includes(1.2)), compared, { timeout: 5000 });
 });
+
+await test('live: a page reconnects after the server restarts and catches up', async page => {
+  // A server of this test's own, to kill and start again on the same port and data.
+  const dir = mkdtempSync(join(tmpdir(), 'mltrack-restart-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const url = `http://127.0.0.1:${port}`;
+  const start = async () => {
+    const proc = spawn(process.env.MLTRACK_BIN, ['ui', '--port', String(port)], { cwd: dir, stdio: 'ignore' });
+    for (let i = 0; i < 300; i++) {
+      try { if ((await fetch(`${url}/health`)).ok) return proc; } catch {}
+      await new Promise(r => setTimeout(r, 100));
+    }
+    throw new Error('mltrack did not start');
+  };
+  let server = await start();
+  try {
+    const post = async (path, body) => (await fetch(`${url}/api/2.0/mlflow/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+    const { experiment_id } = await post('experiments/create', { name: 'restart' });
+    const { run } = await post('runs/create', { experiment_id, start_time: Date.now() });
+    const log = (step) => post('runs/log-batch', { run_id: run.info.run_id, metrics: [{ key: 'loss', value: 1 / (step + 1), timestamp: Date.now(), step }] });
+    for (let step = 0; step < 3; step++) await log(step);
+    await page.goto(`${url}/experiments/${experiment_id}/runs/${run.info.run_id}?tab=charts`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.waitForSelector('#live-badge[data-live="live"]');
+    const chart = 'figure.chart-card[data-metric="loss"] .chart';
+    await page.waitForSelector(`${chart}[data-drawn="true"]`);
+    server.kill('SIGKILL');
+    await page.waitForSelector('#live-badge[data-live="reconnecting"]', { timeout: 10000 });
+    server = await start();
+    // Logged before the page is back: it catches up on reconnecting.
+    await log(3);
+    await page.waitForSelector('#live-badge[data-live="live"]', { timeout: 15000 });
+    await page.waitForFunction(sel => document.querySelector(sel).data[0].x.includes(3), chart, { timeout: 10000 });
+    await log(4);
+    await page.waitForFunction(sel => document.querySelector(sel).data[0].x.includes(4), chart, { timeout: 5000 });
+  } finally {
+    server.kill('SIGKILL');
+  }
+}, { allow: /ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_INCOMPLETE_CHUNKED_ENCODING|net::ERR|EventSource/ });
 
 await test('unknown pages say so, with a 404', async page => {
   const response = await page.goto(base + '/no/such/page');

@@ -16,4 +16,4 @@ for _ in $(seq 100); do
 done
 # The client prints run links on stdout too; the ids are the last line.
 ids=$(.venv/bin/python end2end/populate.py "http://127.0.0.1:$port" 2>"$work/populate.log" | tail -n 1)
-node end2end/e2e.mjs "http://127.0.0.1:$port" "$ids"
+MLTRACK_BIN="$bin" node end2end/e2e.mjs "http://127.0.0.1:$port" "$ids"

@@ -103,22 +103,36 @@ pub fn smooth(values: &[Option<f64>], weight: f64) -> Vec<Option<f64>> {
 
 /// A chart placeholder on the server, drawn by plotly.js once hydrated.
 /// `on_zoom` hears the x range the user zoomed to (`None`: zoomed back out).
+/// A figure with nothing to draw shows `empty` (a sentence) instead of
+/// empty axes.
 #[component]
 pub fn Chart(
     #[prop(into)] id: String,
     #[prop(into)] figure: Signal<Option<Figure>>,
     #[prop(optional)] on_zoom: Option<Callback<Option<(f64, f64)>>>,
+    #[prop(optional, into)] empty: Option<String>,
 ) -> impl IntoView {
     let node = NodeRef::<leptos::html::Div>::new();
+    let nothing = Memo::new(move |_| {
+        figure.with(|f| f.as_ref().is_some_and(|f| f.traces.iter().all(|t| t.y.iter().all(Option::is_none))))
+    });
     #[cfg(all(feature = "hydrate", target_family = "wasm"))]
     Effect::new(move |_| {
         if let (Some(el), Some(fig)) = (node.get(), figure.get()) {
-            draw::when_attached(el, fig, on_zoom);
+            if !nothing.get() {
+                draw::when_attached(el, fig, on_zoom);
+            }
         }
     });
     #[cfg(not(all(feature = "hydrate", target_family = "wasm")))]
-    let _ = (figure, on_zoom);
-    view! { <div class="chart" id=id node_ref=node data-drawn="false"></div> }
+    let _ = on_zoom;
+    let empty = empty.unwrap_or_else(|| "No run has logged this yet.".into());
+    view! {
+        <div class="chart" id=id node_ref=node data-drawn="false" class:hidden=nothing></div>
+        <Show when=move || nothing.get()>
+            <p class="empty chart-empty">{empty.clone()}</p>
+        </Show>
+    }
 }
 
 #[cfg(all(feature = "hydrate", target_family = "wasm"))]

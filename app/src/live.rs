@@ -36,6 +36,12 @@ pub enum LiveEvent {
         experiment_id: String,
         points: Vec<LivePoint>,
     },
+    /// A large batch, announced by key only: refetch these keys of the run.
+    MetricsRange {
+        run_id: String,
+        experiment_id: String,
+        keys: Vec<String>,
+    },
     Run {
         run_id: String,
         experiment_id: String,
@@ -52,18 +58,27 @@ impl LiveEvent {
     /// The event named `name` with JSON `data`, as the server sends it.
     pub fn parse(name: &str, data: &str) -> Option<LiveEvent> {
         #[derive(Deserialize)]
-        struct Wire {
+        struct Wire<M> {
             #[serde(default)]
             run_id: String,
             #[serde(default)]
             experiment_id: String,
-            #[serde(default)]
-            metrics: Vec<LivePoint>,
+            #[serde(default = "Vec::new")]
+            metrics: Vec<M>,
+        }
+        #[derive(Deserialize)]
+        struct Range {
+            key: String,
         }
         if name == "resync" {
             return Some(LiveEvent::Resync);
         }
-        let w: Wire = serde_json::from_str(data).ok()?;
+        if name == "metrics_range" {
+            let w: Wire<Range> = serde_json::from_str(data).ok()?;
+            let keys = w.metrics.into_iter().map(|r| r.key).collect();
+            return Some(LiveEvent::MetricsRange { run_id: w.run_id, experiment_id: w.experiment_id, keys });
+        }
+        let w: Wire<LivePoint> = serde_json::from_str(data).ok()?;
         let run =
             |change| Some(LiveEvent::Run { run_id: w.run_id.clone(), experiment_id: w.experiment_id.clone(), change });
         match name {
@@ -81,8 +96,17 @@ impl LiveEvent {
 }
 
 /// The names of the events the server sends.
-pub const EVENT_NAMES: [&str; 7] =
-    ["metrics", "run_created", "run_updated", "run_deleted", "run_restored", "experiment_updated", "resync"];
+pub const EVENT_NAMES: [&str; 9] = [
+    "ready",
+    "metrics",
+    "metrics_range",
+    "run_created",
+    "run_updated",
+    "run_deleted",
+    "run_restored",
+    "experiment_updated",
+    "resync",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiveState {
@@ -275,7 +299,13 @@ pub fn live_series(
     });
     if let Some(live) = use_live() {
         let reload = Callback::new(move |()| reload());
+        let reload_soon = debounced(300, move || reload.run(()));
         live.on(move |event| match event {
+            LiveEvent::MetricsRange { run_id, keys, .. } if accepts(&run_id) => {
+                if keys.contains(&key.get_untracked()) {
+                    reload_soon();
+                }
+            }
             LiveEvent::Metrics { run_id, points, .. } if accepts(&run_id) => {
                 let key = key.get_untracked();
                 let new: Vec<(String, LivePoint)> =
@@ -399,6 +429,13 @@ mod tests {
             Some(LiveEvent::Run { run_id: "r".into(), experiment_id: "1".into(), change: RunChange::Created })
         );
         assert_eq!(LiveEvent::parse("resync", r#"{"reason":"x"}"#), Some(LiveEvent::Resync));
+        assert_eq!(
+            LiveEvent::parse(
+                "metrics_range",
+                r#"{"run_id":"r","experiment_id":"1","metrics":[{"key":"loss","first_step":0,"last_step":99,"count":100}]}"#
+            ),
+            Some(LiveEvent::MetricsRange { run_id: "r".into(), experiment_id: "1".into(), keys: vec!["loss".into()] })
+        );
         assert_eq!(LiveEvent::parse("nonsense", "{}"), None);
     }
 

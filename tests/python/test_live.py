@@ -58,7 +58,12 @@ class Stream:
             pass
 
     def next(self, timeout=10):
-        return self.queue.get(timeout=timeout)
+        """The next event after the `ready` each stream starts with."""
+        while True:
+            event = self.queue.get(timeout=timeout)
+            if event[0] != "ready":
+                return event
+            self.ready_id = event[1]
 
     def until(self, pred, timeout=10):
         deadline = time.time() + timeout
@@ -88,6 +93,8 @@ def events_url(server):
 def test_logged_points_arrive_after_the_commit(tracking, client, experiment_id):
     stream = Stream(events_url(tracking), {"experiment_id": experiment_id})
     try:
+        first = stream.queue.get(timeout=10)
+        assert first[0] == "ready" and first[1]  # an id to resume from, before anything happened
         run = client.create_run(experiment_id, run_name="live")
         name, _, data = stream.next()
         assert (name, data) == ("run_created", {"run_id": run.info.run_id, "experiment_id": experiment_id})
@@ -191,5 +198,59 @@ def test_an_id_from_before_a_restart_asks_for_a_resync(tmp_path):
             assert again.next()[0] == "resync"
         finally:
             again.close()
+    finally:
+        srv.stop()
+
+
+def test_large_batches_are_announced_by_range(tracking, client, experiment_id):
+    run = client.create_run(experiment_id)
+    stream = Stream(events_url(tracking), {"run_id": run.info.run_id})
+    try:
+        metrics = [mlflow.entities.Metric(k, float(s), 1000 + s, s) for k in ("a", "b") for s in range(75)]
+        client.log_batch(run.info.run_id, metrics=metrics)
+        name, _, data = stream.next()
+        assert name == "metrics_range"
+        assert data["metrics"] == [
+            {"key": "a", "first_step": 0, "last_step": 74, "count": 75},
+            {"key": "b", "first_step": 0, "last_step": 74, "count": 75},
+        ]
+    finally:
+        stream.close()
+
+
+def test_bad_subscriptions_get_sentences(tracking):
+    r = requests.get(events_url(tracking), params=[("run_id", f"r{i}") for i in range(1001)], timeout=10)
+    assert r.status_code == 400 and "at most 1000" in r.json()["message"]
+    # Ids that name nothing are simply quiet: the stream opens.
+    quiet = Stream(events_url(tracking), {"run_id": "no-such-run", "experiment_id": "424242"})
+    quiet.close()
+
+
+def test_a_subscriber_that_never_reads_neither_slows_nor_grows_the_server(tmp_path):
+    srv = Server(tmp_path).start()
+    try:
+        rss = lambda: int(next(l for l in open(f"/proc/{srv.proc.pid}/status") if l.startswith("VmRSS")).split()[1]) // 1024
+        exp = requests.post(f"{srv.url}/api/2.0/mlflow/experiments/create", json={"name": "e"}, timeout=10).json()["experiment_id"]
+        run_id = requests.post(f"{srv.url}/api/2.0/mlflow/runs/create", json={"experiment_id": exp}, timeout=10).json()["run"]["info"]["run_id"]
+        # A socket with a small buffer that is never read.
+        stuck = socket.create_connection(("127.0.0.1", srv.port))
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.sendall(f"GET /api/2.0/mltrack/events?experiment_id={exp} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        before = rss()
+        session = requests.Session()
+        started = time.time()
+        for b in range(400):  # 400 batches of 50 points: inline events, 20,000 points
+            metrics = [{"key": f"m{k}", "value": float(b), "timestamp": 1000 + b, "step": b} for k in range(50)]
+            r = session.post(f"{srv.url}/api/2.0/mlflow/runs/log-batch", json={"run_id": run_id, "metrics": metrics}, timeout=10)
+            assert r.status_code == 200, r.text
+        elapsed = time.time() - started
+        assert elapsed < 60, f"ingest took {elapsed:.1f} s beside a stuck subscriber"
+        assert rss() - before < 100, f"server grew from {before} MB to {rss()} MB"
+        stuck.close()
+        # The server goes on serving streams.
+        s = Stream(f"{srv.url}/api/2.0/mltrack/events", {"run_id": run_id})
+        session.post(f"{srv.url}/api/2.0/mlflow/runs/log-batch", json={"run_id": run_id, "metrics": [{"key": "x", "value": 1, "timestamp": 1, "step": 0}]}, timeout=10)
+        assert s.next()[0] == "metrics"
+        s.close()
     finally:
         srv.stop()

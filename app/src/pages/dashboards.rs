@@ -87,8 +87,8 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
     let d = data.dashboard.clone();
     let navigate = use_navigate();
     let (error, set_error) = signal(None::<String>);
-    // The runs move while the page is open: lines grow in place, and a run
-    // that starts, ends or changes reloads the run list (panels stay).
+    // The runs move while the page is open: lines grow in place, and the
+    // run list and values are refetched (panels stay, so does their zoom).
     let runs = RwSignal::new(data.runs.clone());
     let values = RwSignal::new(data.values.clone());
     let live = crate::live::provide_live(d.spec.experiment_ids.clone(), d.spec.run_ids.clone());
@@ -104,11 +104,9 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
             });
         }
     });
-    live.on(move |event| {
-        if !matches!(event, crate::live::LiveEvent::Metrics { .. }) {
-            refresh();
-        }
-    });
+    // Bars, scatters and tables show latest values: every change refreshes
+    // them (at most once a second); the lines append their own points.
+    live.on(move |_| refresh());
     let runs_memo = Memo::new(move |_| runs.get());
 
     let snapshot = {

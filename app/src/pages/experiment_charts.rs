@@ -101,8 +101,12 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
             let new_key = |points: &[crate::live::LivePoint]| {
                 metrics.try_with_untracked(|m| points.iter().any(|p| !m.contains(&p.key))).unwrap_or(false)
             };
+            let new_range_key = |keys: &[String]| {
+                metrics.try_with_untracked(|m| keys.iter().any(|k| !m.contains(k))).unwrap_or(false)
+            };
             match &event {
                 LiveEvent::Metrics { run_id, points, .. } if known(run_id) && !new_key(points) => {}
+                LiveEvent::MetricsRange { run_id, keys, .. } if known(run_id) && !new_range_key(keys) => {}
                 LiveEvent::Experiment { .. } => {}
                 _ => reload(),
             }

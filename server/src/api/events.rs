@@ -14,11 +14,15 @@
 //!
 //! Events (`event:` name, JSON `data:`):
 //! - `metrics`: `{run_id, experiment_id, metrics: [{key, value, timestamp, step}]}`
-//!   (a value that is not finite is `null`);
+//!   (a value that is not finite is `null`), for a batch of up to 100 points;
+//! - `metrics_range`: `{run_id, experiment_id, metrics: [{key, first_step,
+//!   last_step, count}]}` for a larger one: refetch those keys;
 //! - `run_created`, `run_updated`, `run_deleted`, `run_restored`: `{run_id, experiment_id}`;
 //! - `experiment_updated`: `{experiment_id}`;
+//! - `ready`: `{}`, first, with the id a reconnect resumes from;
 //! - `resync`: `{reason}`.
 
+use super::error::ApiResult;
 use super::extract::{wire, Mlflow};
 use super::AppStore;
 use axum::extract::State;
@@ -31,10 +35,48 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Change, ChangeKind, Since};
+use tracking::{Error, ErrorCode};
 
 /// Changes sent to a subscriber in one wake-up at most; a burst larger
 /// than this is caught up over the next turns.
 const MAX_PER_TURN: usize = 512;
+/// Open streams at most (each costs a task and a socket, about 10 KB plus
+/// what its socket buffers hold); past it, new ones are refused for now.
+const MAX_SUBSCRIBERS: usize = 10_000;
+/// Ids one stream may name (a page shows at most 1,000 runs).
+const MAX_IDS: usize = 1000;
+/// A subscriber takes a turn at most this often: under heavy ingest it
+/// sends what came in the meantime together, instead of waking for every
+/// commit (200 watchers of a 300-commits-a-second ingest would otherwise
+/// wake 60,000 times a second).
+const MIN_TURN: Duration = Duration::from_millis(50);
+/// Points a `metrics` event carries at most; a larger batch (a bulk upload,
+/// an import) is announced as `metrics_range`, and the pages that show it
+/// fetch it downsampled, as on their first load.
+pub const MAX_INLINE_POINTS: usize = 100;
+
+static SUBSCRIBERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts an open stream while it lives.
+struct Slot;
+
+impl Slot {
+    fn take() -> Option<Slot> {
+        use std::sync::atomic::Ordering;
+        let n = SUBSCRIBERS.fetch_add(1, Ordering::Relaxed);
+        if n >= MAX_SUBSCRIBERS {
+            SUBSCRIBERS.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(Slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        SUBSCRIBERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 #[derive(Deserialize)]
 pub(crate) struct EventsQuery {
@@ -70,7 +112,21 @@ pub(crate) async fn events(
     State(store): State<AppStore>,
     headers: HeaderMap,
     Mlflow(q): Mlflow<EventsQuery>,
-) -> Response {
+) -> ApiResult<Response> {
+    if q.experiment_id.len() + q.run_id.len() > MAX_IDS {
+        return Err(Error::invalid(format!(
+            "A stream follows at most {MAX_IDS} experiments and runs; this one names {}.",
+            q.experiment_id.len() + q.run_id.len()
+        ))
+        .into());
+    }
+    let Some(slot) = Slot::take() else {
+        return Err(Error::new(
+            ErrorCode::TemporarilyUnavailable,
+            format!("The server has {MAX_SUBSCRIBERS} live streams open; try again later."),
+        )
+        .into());
+    };
     let feed_epoch = store.changes().epoch().to_string();
     let scope = Scope { experiments: q.experiment_id, runs: q.run_id };
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string).or(q.last_event_id);
@@ -83,7 +139,8 @@ pub(crate) async fn events(
         },
     };
     let watch = store.changes().watch();
-    let state = Subscriber { store, scope, epoch: feed_epoch, cursor, pending: Vec::new(), first_resync, watch };
+    let state =
+        Subscriber { store, scope, epoch: feed_epoch, cursor, pending: Vec::new(), greet: !first_resync, first_resync, watch, last_turn: std::time::Instant::now() - MIN_TURN, _slot: slot };
     let stream = futures::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
         Some((Ok::<Event, Infallible>(event), s))
@@ -92,7 +149,7 @@ pub(crate) async fn events(
     // Proxies (nginx) must pass events on as they come.
     response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response
+    Ok(response)
 }
 
 struct Subscriber {
@@ -104,6 +161,9 @@ struct Subscriber {
     pending: Vec<Arc<Change>>,
     first_resync: bool,
     watch: tokio::sync::watch::Receiver<u64>,
+    last_turn: std::time::Instant,
+    greet: bool,
+    _slot: Slot,
 }
 
 impl Subscriber {
@@ -113,11 +173,22 @@ impl Subscriber {
         if std::mem::take(&mut self.first_resync) {
             return Some(self.resync("The server restarted or the changes since your last event are gone."));
         }
+        if std::mem::take(&mut self.greet) {
+            // Gives the client an id from the start: a reconnect (after a
+            // drop or a restart) then says where it was, even if nothing
+            // had happened yet, and learns what it missed.
+            return Some(Event::default().event("ready").id(self.id()).data("{}"));
+        }
         loop {
             if let Some(change) = self.pending.pop() {
                 self.cursor = change.seq;
                 return Some(self.event(&change));
             }
+            let since_turn = self.last_turn.elapsed();
+            if since_turn < MIN_TURN {
+                tokio::time::sleep(MIN_TURN - since_turn).await;
+            }
+            self.last_turn = std::time::Instant::now();
             match self.store.changes().since(self.cursor) {
                 Since::Resync { latest } => {
                     self.cursor = latest;
@@ -161,6 +232,7 @@ impl Subscriber {
 
 fn event_name(kind: &ChangeKind) -> &'static str {
     match kind {
+        ChangeKind::Metrics(m) if m.len() > MAX_INLINE_POINTS => "metrics_range",
         ChangeKind::Metrics(_) => "metrics",
         ChangeKind::RunCreated => "run_created",
         ChangeKind::RunUpdated => "run_updated",
@@ -173,6 +245,21 @@ fn event_name(kind: &ChangeKind) -> &'static str {
 /// An event's JSON data.
 fn encode(c: &Change) -> serde_json::Value {
     match &c.kind {
+        ChangeKind::Metrics(metrics) if metrics.len() > MAX_INLINE_POINTS => {
+            // Per key: the steps the batch covered and how many points.
+            let mut ranges: std::collections::BTreeMap<&str, (i64, i64, usize)> = Default::default();
+            for m in metrics {
+                let r = ranges.entry(&m.key).or_insert((m.step, m.step, 0));
+                (r.0, r.1, r.2) = (r.0.min(m.step), r.1.max(m.step), r.2 + 1);
+            }
+            json!({
+                "run_id": c.run_id,
+                "experiment_id": c.experiment_id,
+                "metrics": ranges.into_iter().map(|(key, (first, last, count))| json!({
+                    "key": key, "first_step": first, "last_step": last, "count": count,
+                })).collect::<Vec<_>>(),
+            })
+        }
         ChangeKind::Metrics(metrics) => json!({
             "run_id": c.run_id,
             "experiment_id": c.experiment_id,
