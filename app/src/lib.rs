@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
+use leptos_router::SsrMode;
 
 /// MLflow's UI uses hash routes (`/#/experiments/1/runs/<id>`), and the
 /// client prints such links after each run. The fragment never reaches the
@@ -87,19 +88,22 @@ pub fn App() -> impl IntoView {
                 </nav>
             </header>
             <main>
+                // Each page is sent whole, once its data is read: hydration
+                // never races a chunk still streaming in (out-of-order
+                // streaming failed to hydrate now and then under load).
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=pages::experiments::ExperimentsPage />
-                    <Route path=path!("/experiments/:id") view=pages::runs::RunsPage />
-                    <Route path=path!("/experiments/:id/runs/:run_id") view=pages::run::RunPageView />
-                    <Route path=path!("/experiments/:id/runs/:run_id/artifacts") view=pages::run::RunPageView />
-                    <Route path=path!("/experiments/:id/runs/:run_id/artifacts/*path") view=pages::run::RunPageView />
-                    <Route path=path!("/compare") view=pages::compare::ComparePage />
-                    <Route path=path!("/dashboards") view=pages::dashboards::DashboardsPage />
-                    <Route path=path!("/dashboards/:id") view=pages::dashboards::DashboardPage />
-                    <Route path=path!("/models") view=pages::models::ModelsPage />
-                    <Route path=path!("/models/:name") view=pages::models::ModelPage />
-                    <Route path=path!("/models/:name/versions/:version") view=pages::models::VersionPage />
-                    <Route path=path!("/logged-models/:model_id") view=pages::models::LoggedModelView />
+                    <Route path=path!("/") view=pages::experiments::ExperimentsPage ssr=SsrMode::Async />
+                    <Route path=path!("/experiments/:id") view=pages::runs::RunsPage ssr=SsrMode::Async />
+                    <Route path=path!("/experiments/:id/runs/:run_id") view=pages::run::RunPageView ssr=SsrMode::Async />
+                    <Route path=path!("/experiments/:id/runs/:run_id/artifacts") view=pages::run::RunPageView ssr=SsrMode::Async />
+                    <Route path=path!("/experiments/:id/runs/:run_id/artifacts/*path") view=pages::run::RunPageView ssr=SsrMode::Async />
+                    <Route path=path!("/compare") view=pages::compare::ComparePage ssr=SsrMode::Async />
+                    <Route path=path!("/dashboards") view=pages::dashboards::DashboardsPage ssr=SsrMode::Async />
+                    <Route path=path!("/dashboards/:id") view=pages::dashboards::DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/models") view=pages::models::ModelsPage ssr=SsrMode::Async />
+                    <Route path=path!("/models/:name") view=pages::models::ModelPage ssr=SsrMode::Async />
+                    <Route path=path!("/models/:name/versions/:version") view=pages::models::VersionPage ssr=SsrMode::Async />
+                    <Route path=path!("/logged-models/:model_id") view=pages::models::LoggedModelView ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
