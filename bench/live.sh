@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Live updates, measured: (1) ingest with 0 and with 200 open event streams
-# (watching another experiment, then the one being written), side by side in
-# one run; (2) the lag from a log-batch's acknowledgement to its point being
-# in a browser chart's trace (headless Chromium, bench/live_lag.mjs).
+# Live updates and dashboards, measured: (1) ingest with 0 and with 200 open
+# event streams (watching another experiment, then the one being written),
+# side by side in one run; (2) the lag from a log-batch's acknowledgement to
+# its point being in a browser chart's trace (headless Chromium,
+# bench/live_lag.mjs); (3) the time to open a dashboard of 12 panels over
+# 200 runs (bench/dashboard_open.mjs).
 # Usage: bench/live.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,4 +45,7 @@ target/release/mltrack-bench --report "$work/none.json" "$work/other.json" "$wor
 
 start lag
 node bench/live_lag.mjs "$url"
+stop
+start dashboard
+node bench/dashboard_open.mjs "$url"
 stop
