@@ -153,7 +153,44 @@ mod draw {
             load_plotly();
             set_timeout(move || when_attached(el, fig, on_zoom), std::time::Duration::from_millis(30));
         } else if el.is_connected() {
-            leptos::task::spawn_local(async move {
+            enqueue(Job { el, fig, on_zoom });
+        } else {
+            request_animation_frame(move || when_attached(el, fig, on_zoom));
+        }
+    }
+
+    struct Job {
+        el: leptos::web_sys::HtmlDivElement,
+        fig: Figure,
+        on_zoom: Option<Callback<Option<(f64, f64)>>>,
+    }
+
+    thread_local! {
+        static QUEUE: std::cell::RefCell<std::collections::VecDeque<Job>> = Default::default();
+        static BUSY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Charts are drawn one at a time, a frame apart: a page of many panels
+    /// shows its first ones while the others are still to come, instead of
+    /// all at once after every one is done. A newer figure for a chart
+    /// replaces one still waiting.
+    fn enqueue(job: Job) {
+        QUEUE.with_borrow_mut(|q| {
+            q.retain(|j| j.el != job.el);
+            q.push_back(job);
+        });
+        if !BUSY.replace(true) {
+            pump();
+        }
+    }
+
+    fn pump() {
+        let Some(Job { el, fig, on_zoom }) = QUEUE.with_borrow_mut(|q| q.pop_front()) else {
+            BUSY.set(false);
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if el.is_connected() {
                 // A new x axis or scale starts a new view; new data keeps it.
                 let revision = format!("{}|{}|{}|{}", fig.x_title, fig.x_dates, fig.x_log, fig.y_log);
                 react(&el.id(), &plot(&fig), &revision).await;
@@ -161,10 +198,9 @@ mod draw {
                 if let Some(cb) = on_zoom {
                     listen_for_zoom(&el, cb);
                 }
-            });
-        } else {
-            request_animation_frame(move || when_attached(el, fig, on_zoom));
-        }
+            }
+            request_animation_frame(pump);
+        });
     }
 
     #[wasm_bindgen::prelude::wasm_bindgen]

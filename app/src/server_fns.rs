@@ -330,10 +330,24 @@ pub async fn metric_series(
     max_step: Option<i64>,
     max_points: usize,
 ) -> Result<Vec<Series>, ServerFnError> {
+    use futures::StreamExt;
     let store = store();
-    let mut out = Vec::with_capacity(run_ids.len());
-    for run_id in run_ids.into_iter().take(MAX_CHART_RUNS) {
-        let history = match store.get_metric_history(&run_id, &key, None, None).await {
+    // Several histories are read at once (the store has several readers),
+    // answered in the order asked.
+    let reads = futures::stream::iter(run_ids.into_iter().take(MAX_CHART_RUNS))
+        .map(|run_id| {
+            let (store, key) = (store.clone(), key.clone());
+            async move {
+                let history = store.get_metric_history(&run_id, &key, None, None).await;
+                (run_id, history)
+            }
+        })
+        .buffered(8)
+        .collect::<Vec<_>>()
+        .await;
+    let mut out = Vec::with_capacity(reads.len());
+    for (run_id, history) in reads {
+        let history = match history {
             Ok(page) => page.items,
             Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => continue,
             Err(e) => return Err(err(e)),

@@ -120,7 +120,9 @@ async fn get_requests_take_repeated_query_parameters() {
     assert_eq!((s, body), (StatusCode::OK, json!({})));
 }
 
-#[tokio::test]
+// Pages render whole (SsrMode::Async), which needs a runtime with worker
+// threads, as the server has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_version_and_ui_shell() {
     let api = Api::new().await;
     let res = api.app.clone().oneshot(Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();

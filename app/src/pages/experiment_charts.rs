@@ -15,9 +15,10 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeMap;
 
-/// Points per run and panel: all runs' lines together stay about this many
-/// points, at least 100 per run.
-const PANEL_POINTS: usize = 200_000;
+/// Points per panel: all runs' lines together stay about this many points
+/// (at least 100 per run), several per pixel of a panel's width; each
+/// run's bucket keeps its lowest and highest value, so spikes stay.
+const PANEL_POINTS: usize = 40_000;
 
 /// The section a metric key belongs in: its prefix before the first `/`.
 pub fn section_of(key: &str) -> &str {
@@ -101,9 +102,8 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
             let new_key = |points: &[crate::live::LivePoint]| {
                 metrics.try_with_untracked(|m| points.iter().any(|p| !m.contains(&p.key))).unwrap_or(false)
             };
-            let new_range_key = |keys: &[String]| {
-                metrics.try_with_untracked(|m| keys.iter().any(|k| !m.contains(k))).unwrap_or(false)
-            };
+            let new_range_key =
+                |keys: &[String]| metrics.try_with_untracked(|m| keys.iter().any(|k| !m.contains(k))).unwrap_or(false);
             match &event {
                 LiveEvent::Metrics { run_id, points, .. } if known(run_id) && !new_key(points) => {}
                 LiveEvent::MetricsRange { run_id, keys, .. } if known(run_id) && !new_range_key(keys) => {}

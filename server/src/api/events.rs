@@ -139,8 +139,18 @@ pub(crate) async fn events(
         },
     };
     let watch = store.changes().watch();
-    let state =
-        Subscriber { store, scope, epoch: feed_epoch, cursor, pending: Vec::new(), greet: !first_resync, first_resync, watch, last_turn: std::time::Instant::now() - MIN_TURN, _slot: slot };
+    let state = Subscriber {
+        store,
+        scope,
+        epoch: feed_epoch,
+        cursor,
+        pending: Vec::new(),
+        greet: !first_resync,
+        first_resync,
+        watch,
+        last_turn: std::time::Instant::now() - MIN_TURN,
+        _slot: slot,
+    };
     let stream = futures::stream::unfold(state, |mut s| async move {
         let event = s.next_event().await?;
         Some((Ok::<Event, Infallible>(event), s))
