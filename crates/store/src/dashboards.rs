@@ -102,12 +102,7 @@ pub async fn update(
     else {
         return Err(Error::internal("A stored dashboard is not a JSON object"));
     };
-    if let Some(bad) = changes.keys().find(|k| !SPEC_FIELDS.contains(&k.as_str())) {
-        return Err(Error::invalid(format!(
-            "'{bad}' cannot be changed; an update changes {}.",
-            SPEC_FIELDS.join(", ")
-        )));
-    }
+    // A field that is not the spec's is refused by `spec_from_fields`.
     fields.extend(changes);
     let spec = spec_from_fields(fields)?;
     let next = Dashboard {
