@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs what they need, builds mltrack (debug), then runs
 # the Rust tests, the Python integration suite (real mlflow client against
-# the real binary) and the browser tests (headless Chromium).
+# the real binary) and the browser tests (headless Chromium). The store's
+# tests and the Python suite run twice: on SQLite, then on a private
+# PostgreSQL cluster (tests/pg-cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -9,11 +11,19 @@ export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh --test
 scripts/build.sh
 
+pg_dir=$(mktemp -d /tmp/mltrack-pg.XXXXXX)
+trap 'tests/pg-cluster.sh stop "$pg_dir"' EXIT
+postgres=$(tests/pg-cluster.sh start "$pg_dir")
+
 echo "==> Rust tests"
 MLTRACK_SITE_DIR="$PWD/target/site" cargo test -p tracking -p store -p artifacts -p importer -p server -p app
+echo "==> The store's tests on PostgreSQL"
+MLTRACK_TEST_POSTGRES=$postgres cargo test -p store --test story --test models --test import
 
 echo "==> Python integration tests (mlflow $(.venv/bin/python -c 'import mlflow; print(mlflow.__version__)'))"
 .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
+echo "==> Python integration tests on PostgreSQL"
+MLTRACK_TEST_POSTGRES=$postgres .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
 
 echo "==> Browser tests"
 end2end/run.sh target/debug/mltrack

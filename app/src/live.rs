@@ -301,10 +301,8 @@ pub fn live_series(
         let reload = Callback::new(move |()| reload());
         let reload_soon = debounced(300, move || reload.run(()));
         live.on(move |event| match event {
-            LiveEvent::MetricsRange { run_id, keys, .. } if accepts(&run_id) => {
-                if keys.contains(&key.get_untracked()) {
-                    reload_soon();
-                }
+            LiveEvent::MetricsRange { run_id, keys, .. } if accepts(&run_id) && keys.contains(&key.get_untracked()) => {
+                reload_soon();
             }
             LiveEvent::Metrics { run_id, points, .. } if accepts(&run_id) => {
                 let key = key.get_untracked();

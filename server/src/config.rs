@@ -101,10 +101,17 @@ impl SecurityConfig {
 #[derive(Debug, Clone, Args)]
 pub struct StorageConfig {
     /// Where experiments and runs are stored: `sqlite:///relative.db`,
-    /// `sqlite:////absolute/path.db` or a file path. The default is a SQLite
-    /// file in the working directory.
+    /// `sqlite:////absolute/path.db` or a file path, or a PostgreSQL
+    /// database, `postgresql://user:password@host:5432/db` (also
+    /// `postgresql+psycopg2://…`, as MLflow spells it). The default is a
+    /// SQLite file in the working directory.
     #[arg(long, env = "MLTRACK_BACKEND_STORE_URI", default_value = "sqlite:///mltrack.db")]
     pub backend_store_uri: String,
+
+    /// Most connections this process opens to a PostgreSQL backend store
+    /// (a quarter write, the rest read). Replicas each open their own.
+    #[arg(long, env = "MLTRACK_DB_POOL_SIZE", default_value_t = store::DEFAULT_POOL_SIZE)]
+    pub db_pool_size: u32,
 
     /// The artifact location given to new experiments. Defaults to
     /// `mlflow-artifacts:/` (artifacts go through this server) when artifacts
@@ -128,10 +135,15 @@ pub struct StorageConfig {
 impl StorageConfig {
     /// Opens (and migrates) the backend store.
     pub async fn open_store(&self) -> anyhow::Result<store::Store> {
-        store::open(&self.backend_store_uri, &self.artifact_root())
+        store::open_with(&self.backend_store_uri, &self.artifact_root(), self.db_pool_size)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.detail()))
-            .with_context(|| format!("could not open the backend store {}", self.backend_store_uri))
+            .with_context(|| format!("could not open the backend store {}", self.backend_store_shown()))
+    }
+
+    /// The backend store URI without its password, for logs and messages.
+    pub fn backend_store_shown(&self) -> String {
+        redact_password(&self.backend_store_uri)
     }
 
     /// Opens the artifacts destination.
@@ -221,4 +233,26 @@ pub struct ExportConfig {
 
     #[command(flatten)]
     pub storage: StorageConfig,
+}
+
+/// `scheme://user:password@host/…` with the password replaced by `***`.
+pub fn redact_password(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else { return uri.to_string() };
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let Some((credentials, host)) = authority.rsplit_once('@') else { return uri.to_string() };
+    let Some((user, _)) = credentials.split_once(':') else { return uri.to_string() };
+    let path = path.map(|p| format!("/{p}")).unwrap_or_default();
+    format!("{scheme}://{user}:***@{host}{path}")
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redact_password;
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(redact_password("postgresql://bob:s3cr@t@db:5432/ml"), "postgresql://bob:***@db:5432/ml");
+        assert_eq!(redact_password("postgresql://bob@db/ml"), "postgresql://bob@db/ml");
+        assert_eq!(redact_password("sqlite:///mltrack.db"), "sqlite:///mltrack.db");
+    }
 }

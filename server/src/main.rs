@@ -20,9 +20,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Import(config) => std::process::exit(server::transfer::import(config).await?),
         Command::Export(config) => server::transfer::export(config).await,
         Command::Db { command: DbCommand::Upgrade { url } } => {
-            let path = store::sqlite::path_from_uri(&url)?;
-            store::sqlite::migrate(&path).await?;
-            println!("Database at {} is up to date", path.display());
+            let place = store::migrate(&url).await.map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            println!("Database at {place} is up to date");
             Ok(())
         }
     }
@@ -42,7 +41,7 @@ async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("could not listen on {addr}"))?;
     tracing::info!(
-        backend_store = %storage.backend_store_uri,
+        backend_store = %storage.backend_store_shown(),
         artifact_root = %root,
         artifacts_destination = artifacts.proxied().map_or("(not served)", |a| a.location()),
         "mltrack is listening on http://{}",

@@ -92,8 +92,15 @@ class Postgres:
             shutil.chown(workdir, "postgres")
             shutil.chown(self.socket_dir, "postgres")
         self.run("initdb", "-D", str(self.dir), "-A", "trust", "-U", "postgres", "--no-sync")
-        self.run("pg_ctl", "-D", str(self.dir), "-w", "-l", str(workdir / "postgres.log"), "-o",
+        self.start()
+
+    def start(self):
+        self.run("pg_ctl", "-D", str(self.dir), "-w", "-l", str(self.workdir / "postgres.log"), "-o",
                  f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def crash(self):
+        """Stops the server at once, as a crash or a failover would."""
+        self.run("pg_ctl", "-D", str(self.dir), "-m", "immediate", "stop")
 
     def run(self, tool, *args):
         subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True, capture_output=True)

@@ -3,6 +3,10 @@
 Each test session starts mltrack on a free port in a temporary working
 directory (its SQLite file and artifacts live there). Set MLTRACK_BIN to test
 another build than target/debug/mltrack.
+
+With MLTRACK_TEST_POSTGRES set to a PostgreSQL server's base URI
+(`postgresql://user@host:port`, as tests/pg-cluster.sh prints), every
+server the tests start stores its runs in a fresh database there instead.
 """
 
 import os
@@ -19,6 +23,20 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("MLTRACK_BIN", ROOT / "target" / "debug" / "mltrack"))
+POSTGRES = os.environ.get("MLTRACK_TEST_POSTGRES", "").rstrip("/")
+
+on_postgres = pytest.mark.skipif(not POSTGRES, reason="needs MLTRACK_TEST_POSTGRES")
+sqlite_only = pytest.mark.skipif(bool(POSTGRES), reason="about the SQLite file itself")
+
+
+def new_postgres_database() -> str:
+    """A fresh, empty database on the test PostgreSQL server; its URI."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{POSTGRES}/{name}"
 
 
 def free_port() -> int:
@@ -35,6 +53,9 @@ class Server:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.args = list(args)
+        if POSTGRES and "--backend-store-uri" not in self.args:
+            # Made once: a restarted server finds its runs again.
+            self.args += ["--backend-store-uri", new_postgres_database()]
         self.env = {**os.environ, **(env or {})}
         self.proc = None
 
@@ -57,6 +78,13 @@ class Server:
             except requests.ConnectionError:
                 time.sleep(0.05)
         raise RuntimeError("mltrack did not become healthy")
+
+    def store_env(self):
+        """The environment for a CLI command (import, export) on this server's store."""
+        env = dict(os.environ)
+        if "--backend-store-uri" in self.args:
+            env["MLTRACK_BACKEND_STORE_URI"] = self.args[self.args.index("--backend-store-uri") + 1]
+        return env
 
     def kill(self, sig=signal.SIGKILL):
         self.proc.send_signal(sig)

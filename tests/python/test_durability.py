@@ -52,7 +52,7 @@ def run_ingest_then(tmp_path, stop_server):
     stop.set()
     for t in threads:
         t.join()
-    restarted = Server(tmp_path).start()
+    restarted = Server(tmp_path, args=server.args).start()
     try:
         total = 0
         for key, steps in acked.items():

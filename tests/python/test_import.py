@@ -107,7 +107,8 @@ def mltrack(tmp_path):
 
 
 def mltrack_cmd(server, *args, timeout=300, check=True):
-    out = subprocess.run([str(BINARY), *args], cwd=server.workdir, capture_output=True, text=True, timeout=timeout)
+    out = subprocess.run([str(BINARY), *args], cwd=server.workdir, capture_output=True, text=True, timeout=timeout,
+                         env=server.store_env())
     if check:
         assert out.returncode == 0, f"exit {out.returncode}\n{out.stdout}\n{out.stderr}"
     return out
@@ -392,7 +393,8 @@ def test_interrupted_import_completes_on_the_next_run(sources, server_snapshot, 
     bulk = make_big_database(sources, big)
     source = f"sqlite:///{big}"
     args = [str(BINARY), "import", "--from", source, "--source-artifacts", str(sources.artifacts)]
-    proc = subprocess.Popen(args, cwd=mltrack.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, cwd=mltrack.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=mltrack.store_env())
     client = mlflow.MlflowClient(mltrack.url)
     seen = 0
     deadline = time.time() + 120
@@ -430,7 +432,7 @@ def test_watch_mirrors_a_run_while_it_is_logging(sources, mltrack):
     exp = client.create_experiment(f"import-watch-{uuid.uuid4().hex[:6]}")
     watcher = subprocess.Popen(
         [str(BINARY), "import", "--from", sources.url, "--watch", "--interval", "0.5", "--experiment", exp],
-        cwd=mltrack.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=mltrack.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mltrack.store_env(),
     )
     mirror = mlflow.MlflowClient(mltrack.url)
 

@@ -20,7 +20,7 @@ pub struct SqlSource {
     pool: AnyPool,
     /// For SQLite, the same file through mltrack's own reader threads: the
     /// metric histories, millions of rows, are read there.
-    sqlite: Option<store::sqlite::ForeignDb>,
+    sqlite: Option<store::sql::ForeignDb>,
     id: String,
     revision: String,
     tables: HashSet<String>,
@@ -106,7 +106,7 @@ impl SqlSource {
         }
         let sqlite = match id.strip_prefix("sqlite://") {
             Some(path) => Some(
-                store::sqlite::ForeignDb::open(std::path::Path::new(path), 2)
+                store::sql::ForeignDb::open(std::path::Path::new(path), 2)
                     .await
                     .map_err(crate::source::err)
                     .with_context(|| format!("could not open the MLflow database {id}"))?,

@@ -1,9 +1,9 @@
 //! mltrack's storage layer.
 //!
 //! [`TrackingStore`] is the one interface the REST API and the web UI call;
-//! [`open`] picks the implementation from a backend-store URI. SQLite is the
-//! embedded default; the interface keeps SQL out of its callers so that a
-//! PostgreSQL implementation can fill it.
+//! [`open`] picks the database from a backend-store URI: SQLite (the
+//! embedded default) or PostgreSQL. Both run the same queries ([`sql`]),
+//! over a narrow per-database connection layer.
 
 pub mod changes;
 pub mod dashboards;
@@ -11,7 +11,7 @@ pub mod import;
 mod names;
 pub(crate) mod page;
 pub mod registry;
-pub mod sqlite;
+pub mod sql;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -198,21 +198,39 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + DashboardStore + Send + 
     async fn log_model_inputs(&self, run_id: &str, model_ids: Vec<String>) -> Result<()>;
 }
 
-/// Opens the store named by a backend-store URI (`sqlite:///relative.db`,
-/// `sqlite:////absolute.db` or a bare file path), applying migrations. The
-/// store needs a file: its writer and readers use separate connections.
+/// Connections a PostgreSQL store opens unless told otherwise.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
+/// Opens the store named by a backend-store URI, applying migrations:
+/// `sqlite:///relative.db`, `sqlite:////absolute.db` or a bare file path
+/// (the embedded default), or `postgresql://user:password@host:port/db`
+/// (also `postgres://` and SQLAlchemy's `postgresql+psycopg2://`), where
+/// the process opens at most `pool_size` connections.
 ///
 /// `default_artifact_root` is where new experiments put their artifacts.
-pub async fn open(uri: &str, default_artifact_root: &str) -> Result<Store> {
-    if uri.starts_with("postgresql://") || uri.starts_with("postgres://") {
-        return Err(tracking::Error::new(
-            tracking::ErrorCode::NotImplemented,
-            "PostgreSQL backend stores are not supported yet; use a sqlite:/// URI",
-        ));
+pub async fn open_with(uri: &str, default_artifact_root: &str, pool_size: u32) -> Result<Store> {
+    if sql::is_postgres_uri(uri) {
+        return Ok(Arc::new(sql::SqlStore::open_postgres(uri, default_artifact_root, pool_size).await?));
     }
-    let path = sqlite::path_from_uri(uri)?;
-    let store = sqlite::SqliteStore::open(&path, default_artifact_root).await?;
-    Ok(Arc::new(store))
+    let path = sql::path_from_uri(uri)?;
+    Ok(Arc::new(sql::SqlStore::open(&path, default_artifact_root).await?))
+}
+
+/// [`open_with`] the default pool size.
+pub async fn open(uri: &str, default_artifact_root: &str) -> Result<Store> {
+    open_with(uri, default_artifact_root, DEFAULT_POOL_SIZE).await
+}
+
+/// Applies pending migrations to the database a backend-store URI names;
+/// returns where it is, for messages.
+pub async fn migrate(uri: &str) -> Result<String> {
+    if sql::is_postgres_uri(uri) {
+        sql::migrate_postgres(uri).await?;
+        return Ok("the PostgreSQL database".to_string());
+    }
+    let path = sql::path_from_uri(uri)?;
+    sql::migrate(&path).await?;
+    Ok(path.display().to_string())
 }
 
 /// Milliseconds since the Unix epoch, MLflow's time unit.

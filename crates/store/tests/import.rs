@@ -1,17 +1,16 @@
-//! The import writes (`ImportTarget`) on a real SQLite file: ids kept,
+//! The import writes (`ImportTarget`) on a real database (SQLite, or
+//! PostgreSQL with `MLTRACK_TEST_POSTGRES`): ids kept,
 //! deleted runs writable, repeated points stored and counted once.
 
-use store::{RunQuery, Store};
+mod common;
+
+use store::RunQuery;
 use tracking::{
     Experiment, KeyValue, LifecycleStage, Metric, Point, Run, RunData, RunInfo, RunInputs, RunOutputs, RunStatus,
     ViewType,
 };
 
-async fn open() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let uri = format!("sqlite:///{}", dir.path().join("t.db").display());
-    (dir, store::open(&uri, "mlflow-artifacts:").await.unwrap())
-}
+use common::open;
 
 fn experiment(id: &str, name: &str) -> Experiment {
     Experiment {

@@ -1,13 +1,12 @@
-//! Logged models and the registry on a real SQLite file.
+//! Logged models and the registry on a real database (SQLite, or PostgreSQL
+//! with `MLTRACK_TEST_POSTGRES`).
 
-use store::{LoggedModelQuery, NewLoggedModel, NewModelVersion, RegistryQuery, Store};
+mod common;
+
+use store::{LoggedModelQuery, NewLoggedModel, NewModelVersion, RegistryQuery};
 use tracking::{ErrorCode, KeyValue, LoggedModelStatus, ModelMetric};
 
-async fn open() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let uri = format!("sqlite:///{}", dir.path().join("t.db").display());
-    (dir, store::open(&uri, "mlflow-artifacts:").await.unwrap())
-}
+use common::open;
 
 #[tokio::test]
 async fn logged_models_live_under_their_experiment() {

@@ -1,14 +1,12 @@
-//! The store's behaviour on a real SQLite file, as the API layers rely on it.
+//! The store's behaviour on a real database (SQLite, or PostgreSQL with
+//! `MLTRACK_TEST_POSTGRES`), as the API layers rely on it.
+
+mod common;
 
 use store::{ExperimentQuery, HistoryInterval, NewRun, RunQuery, RunUpdate, Store};
 use tracking::{ErrorCode, KeyValue, Metric, RunStatus, ViewType};
 
-async fn open() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let uri = format!("sqlite:///{}", dir.path().join("t.db").display());
-    let store = store::open(&uri, "mlflow-artifacts:").await.unwrap();
-    (dir, store)
-}
+use common::open;
 
 fn metric(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
     Metric { key: key.into(), value, timestamp, step, run_id: None }

@@ -13,9 +13,12 @@ mod history;
 mod import;
 mod logged_models;
 mod logging;
+mod pg_db;
+mod postgres;
 mod registry;
 mod runs;
 mod search;
+mod sqlite_db;
 mod workers;
 
 use crate::changes::{ChangeFeed, ChangeKind};
@@ -25,7 +28,7 @@ use crate::{
 use async_trait::async_trait;
 use db::Db;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use sqlx::{ConnectOptions, Connection as _, SqliteConnection};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,10 +36,11 @@ use tracking::{
     DatasetInput, DatasetSummary, Error, Experiment, ExperimentStats, KeyValue, LifecycleStage, LoggedModel,
     LoggedModelStatus, Metric, MetricSummary, ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo,
 };
-use workers::{Checkpointer, Readers, Writer};
+use workers::{Checkpointer, Connection, Readers, Writer};
 
-pub use db::Row;
+pub use db::{Dialect, Row};
 pub use foreign::ForeignDb;
+pub use postgres::{is_postgres_uri, migrate_postgres};
 
 /// Reader threads (and read-only connections).
 const READERS: usize = 4;
@@ -44,10 +48,11 @@ const READERS: usize = 4;
 /// The schema, applied at start and by `mltrack db upgrade`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
-pub struct SqliteStore {
+pub struct SqlStore {
     writer: Writer,
     readers: Readers,
-    _checkpointer: Checkpointer,
+    /// SQLite's WAL checkpoints; PostgreSQL keeps its own.
+    _checkpointer: Option<Checkpointer>,
     default_artifact_root: String,
     changes: ChangeFeed,
 }
@@ -102,11 +107,23 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
 /// Applies pending migrations to the database at `path`.
 pub async fn migrate(path: &Path) -> Result<()> {
     let mut conn = connect_options(path).connect().await.map_err(db_error)?;
-    MIGRATOR.run(&mut conn).await.map_err(|e| Error::internal(format!("migration failed: {e}")))?;
+    MIGRATOR.run(&mut conn).await.map_err(migration_error)?;
     conn.close().await.map_err(db_error)
 }
 
-impl SqliteStore {
+/// A failed migration as a sentence; a schema from a newer mltrack names
+/// its revision.
+pub(crate) fn migration_error(e: sqlx::migrate::MigrateError) -> Error {
+    match e {
+        sqlx::migrate::MigrateError::VersionMissing(revision) => Error::internal(format!(
+            "The database was migrated by a newer mltrack (schema revision {revision} is unknown to this one); \
+             run the newer mltrack, or upgrade this one"
+        )),
+        e => Error::internal(format!("Migrating the database failed: {e}")),
+    }
+}
+
+impl SqlStore {
     fn experiment_changed(&self, experiment_id: &str) -> Result<()> {
         self.changes.publish(experiment_id, "", ChangeKind::ExperimentUpdated);
         Ok(())
@@ -119,7 +136,7 @@ impl SqliteStore {
         // Page caches: 16 MB for the writer, SQLite's default 2 MB for the others.
         let mut conn: SqliteConnection =
             options.clone().pragma("cache_size", "-16384").connect().await.map_err(db_error)?;
-        MIGRATOR.run(&mut conn).await.map_err(|e| Error::internal(format!("migration failed: {e}")))?;
+        MIGRATOR.run(&mut conn).await.map_err(migration_error)?;
         let root = default_artifact_root.trim_end_matches('/').to_string();
         let now = crate::now_millis();
         sqlx::query(
@@ -139,10 +156,10 @@ impl SqliteStore {
         for _ in 0..READERS {
             readers.push(options.clone().read_only(true).connect().await.map_err(db_error)?);
         }
-        Ok(SqliteStore {
-            writer: Writer::spawn(conn)?,
-            readers: Readers::spawn(readers)?,
-            _checkpointer: Checkpointer::spawn(checkpoints)?,
+        Ok(SqlStore {
+            writer: Writer::spawn(vec![Connection::Sqlite(conn)])?,
+            readers: Readers::spawn(readers.into_iter().map(Connection::Sqlite).collect())?,
+            _checkpointer: Some(Checkpointer::spawn(checkpoints)?),
             default_artifact_root: root,
             changes: ChangeFeed::new(),
         })
@@ -185,7 +202,7 @@ pub(crate) fn parse_experiment_id(experiment_id: &str) -> Result<i64> {
 }
 
 #[async_trait]
-impl TrackingStore for SqliteStore {
+impl TrackingStore for SqlStore {
     async fn create_experiment(&self, name: &str, location: Option<&str>, tags: &[KeyValue]) -> Result<String> {
         self.create_experiment_impl(name, location, tags).await
     }
@@ -371,7 +388,7 @@ impl TrackingStore for SqliteStore {
                     "SELECT DISTINCT d.experiment_id, d.name, d.digest, t.value FROM datasets d \
                      JOIN run_inputs i ON i.dataset_id = d.id \
                      LEFT JOIN input_tags t ON t.run_id = i.run_id AND t.dataset_id = d.id AND t.key = 'mlflow.data.context' \
-                     WHERE d.experiment_id IN (SELECT value FROM json_each(?)) LIMIT 1000",
+                     WHERE d.experiment_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) LIMIT 1000",
                     &[ids.as_str().into()],
                     |r| DatasetSummary {
                         experiment_id: r.int(0).to_string(),

@@ -1,7 +1,7 @@
 //! Writes to a run's data: metrics, params, tags and dataset inputs.
 
-use super::db::{Db, Param};
-use super::{find_active_run, SqliteStore};
+use super::db::{Db, Dialect, Param};
+use super::{find_active_run, SqlStore};
 use crate::changes::ChangeKind;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -47,20 +47,26 @@ fn insert_metrics_sql(rows: usize) -> &'static str {
     static SQL: OnceLock<Vec<String>> = OnceLock::new();
     &SQL.get_or_init(|| {
         chunk_statements(MAX_ROWS_PER_INSERT, |n| {
-            values_sql("INSERT OR IGNORE INTO metrics (run_id, key_id, step, timestamp, bits)", 5, n, "")
+            values_sql("INSERT INTO metrics (run_id, key_id, step, timestamp, bits)", 5, n, " ON CONFLICT DO NOTHING")
         })
     })[rows.trailing_zeros() as usize]
 }
 
-fn upsert_summaries_sql(rows: usize) -> &'static str {
-    static SQL: OnceLock<Vec<String>> = OnceLock::new();
-    &SQL.get_or_init(|| {
+fn upsert_summaries_sql(dialect: Dialect, rows: usize) -> &'static str {
+    static SQLITE: OnceLock<Vec<String>> = OnceLock::new();
+    static POSTGRES: OnceLock<Vec<String>> = OnceLock::new();
+    let cell = match dialect {
+        Dialect::Sqlite => &SQLITE,
+        Dialect::Postgres => &POSTGRES,
+    };
+    &cell.get_or_init(|| {
+        let upsert = upsert_summary(dialect);
         chunk_statements(MAX_ROWS_PER_UPSERT, |n| {
             values_sql(
                 "INSERT INTO latest_metrics (run_id, key, value, is_nan, bits, timestamp, step, min_value, max_value, count)",
                 10,
                 n,
-                UPSERT_SUMMARY,
+                &upsert,
             )
         })
     })[rows.trailing_zeros() as usize]
@@ -226,26 +232,41 @@ fn recount(db: &mut Db, run_id: i64, summaries: &[Summary], ids: &HashMap<&str, 
 /// The number of a metric name, registering it if new.
 pub(super) fn key_id(db: &mut Db, key: &str) -> Result<i64> {
     let param: Param = key.into();
-    match db.row("SELECT id FROM metric_keys WHERE key = ?", &[param], |r| r.int(0))? {
+    let select = "SELECT id FROM metric_keys WHERE key = ?";
+    if let Some(id) = db.row(select, &[param], |r| r.int(0))? {
+        return Ok(id);
+    }
+    // Another writer (a second replica) may register the same name at the
+    // same time: then this insert does nothing and the select finds its row.
+    let inserted = "INSERT INTO metric_keys (key) VALUES (?) ON CONFLICT DO NOTHING RETURNING id";
+    match db.row(inserted, &[param], |r| r.int(0))? {
         Some(id) => Ok(id),
-        None => db
-            .row("INSERT INTO metric_keys (key) VALUES (?) RETURNING id", &[param], |r| r.int(0))?
-            .ok_or_else(|| Error::internal("no metric key id returned")),
+        None => db.row(select, &[param], |r| r.int(0))?.ok_or_else(|| Error::internal("no metric key id returned")),
     }
 }
 
 /// Merges the batch into the summary rows; `newer` is MLflow's latest rule
 /// evaluated against the stored row.
-const UPSERT_SUMMARY: &str = "\
- ON CONFLICT (run_id, key) DO UPDATE SET \
-  value = CASE WHEN (excluded.step, excluded.timestamp, excluded.value) > (step, timestamp, value) THEN excluded.value ELSE value END, \
-  is_nan = CASE WHEN (excluded.step, excluded.timestamp, excluded.value) > (step, timestamp, value) THEN excluded.is_nan ELSE is_nan END, \
-  bits = CASE WHEN (excluded.step, excluded.timestamp, excluded.value) > (step, timestamp, value) THEN excluded.bits ELSE bits END, \
-  timestamp = CASE WHEN (excluded.step, excluded.timestamp, excluded.value) > (step, timestamp, value) THEN excluded.timestamp ELSE timestamp END, \
-  step = CASE WHEN (excluded.step, excluded.timestamp, excluded.value) > (step, timestamp, value) THEN excluded.step ELSE step END, \
-  min_value = coalesce(min(min_value, excluded.min_value), min_value, excluded.min_value), \
-  max_value = coalesce(max(max_value, excluded.max_value), max_value, excluded.max_value), \
-  count = count + excluded.count";
+fn upsert_summary(dialect: Dialect) -> String {
+    let newer = "(excluded.step, excluded.timestamp, excluded.value) > \
+                 (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)";
+    let take =
+        |column: &str| format!("{column} = CASE WHEN {newer} THEN excluded.{column} ELSE latest_metrics.{column} END");
+    let (least, greatest) = (dialect.least(), dialect.greatest());
+    format!(
+        " ON CONFLICT (run_id, key) DO UPDATE SET {}, {}, {}, {}, {}, \
+         min_value = coalesce({least}(latest_metrics.min_value, excluded.min_value), \
+                              latest_metrics.min_value, excluded.min_value), \
+         max_value = coalesce({greatest}(latest_metrics.max_value, excluded.max_value), \
+                              latest_metrics.max_value, excluded.max_value), \
+         count = latest_metrics.count + excluded.count",
+        take("value"),
+        take("is_nan"),
+        take("bits"),
+        take("timestamp"),
+        take("step"),
+    )
+}
 
 fn update_summaries(db: &mut Db, run_id: i64, summaries: &[Summary]) -> Result<()> {
     let mut rest = summaries;
@@ -268,7 +289,7 @@ fn update_summaries(db: &mut Db, run_id: i64, summaries: &[Summary]) -> Result<(
                 s.count.into(),
             ]);
         }
-        db.execute(upsert_summaries_sql(n), &params)?;
+        db.execute(upsert_summaries_sql(db.dialect(), n), &params)?;
     }
     Ok(())
 }
@@ -276,7 +297,7 @@ fn update_summaries(db: &mut Db, run_id: i64, summaries: &[Summary]) -> Result<(
 pub(super) fn insert_params(db: &mut Db, run_id: i64, run_uuid: &str, params: &[KeyValue]) -> Result<()> {
     for p in params {
         let inserted = db.execute(
-            "INSERT OR IGNORE INTO params (run_id, key, value) VALUES (?, ?, ?)",
+            "INSERT INTO params (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             &[run_id.into(), (&p.key).into(), (&p.value).into()],
         )?;
         if inserted == 0 {
@@ -301,7 +322,7 @@ pub(super) fn insert_params(db: &mut Db, run_id: i64, run_uuid: &str, params: &[
 pub(super) fn set_run_name(db: &mut Db, run_id: i64, name: &str) -> Result<()> {
     db.execute("UPDATE runs SET name = ? WHERE id = ?", &[name.into(), run_id.into()])?;
     db.execute(
-        "INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)",
+        "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
         &[run_id.into(), tags::RUN_NAME.into(), name.into()],
     )?;
     Ok(())
@@ -313,7 +334,7 @@ fn set_tags(db: &mut Db, run_id: i64, tags: &[KeyValue]) -> Result<()> {
             set_run_name(db, run_id, &t.value)?;
         } else {
             db.execute(
-                "INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)",
+                "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
                 &[run_id.into(), (&t.key).into(), (&t.value).into()],
             )?;
         }
@@ -387,13 +408,13 @@ pub(super) fn insert_inputs(db: &mut Db, run_id: i64, experiment_id: i64, inputs
             )?
             .ok_or_else(|| Error::internal("no dataset id returned"))?;
         db.execute(
-            "INSERT OR IGNORE INTO run_inputs (run_id, dataset_id, position) \
-             VALUES (?, ?, (SELECT count(*) FROM run_inputs WHERE run_id = ?))",
+            "INSERT INTO run_inputs (run_id, dataset_id, position) \
+             VALUES (?, ?, (SELECT count(*) FROM run_inputs WHERE run_id = ?)) ON CONFLICT DO NOTHING",
             &[run_id.into(), dataset_id.into(), run_id.into()],
         )?;
         for t in &input.tags {
             db.execute(
-                "INSERT OR REPLACE INTO input_tags (run_id, dataset_id, key, value) VALUES (?, ?, ?, ?)",
+                "INSERT INTO input_tags (run_id, dataset_id, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, dataset_id, key) DO UPDATE SET value = excluded.value",
                 &[run_id.into(), dataset_id.into(), (&t.key).into(), (&t.value).into()],
             )?;
         }
@@ -401,7 +422,7 @@ pub(super) fn insert_inputs(db: &mut Db, run_id: i64, experiment_id: i64, inputs
     Ok(())
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn log_batch_impl(
         &self,
         run_id: &str,
@@ -480,7 +501,7 @@ mod tests {
         for n in chunk_sizes(1023, super::MAX_ROWS_PER_INSERT) {
             assert_eq!(super::insert_metrics_sql(n).matches('(').count(), n + 1);
         }
-        assert_eq!(super::upsert_summaries_sql(128).matches("(?,").count(), 128);
+        assert_eq!(super::upsert_summaries_sql(super::Dialect::Sqlite, 128).matches("(?,").count(), 128);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reading metric histories: whole, paged, or sampled across runs.
 
 use super::db::{Db, Param};
-use super::{find_run, SqliteStore};
+use super::{find_run, SqlStore};
 use crate::page::page_of;
 use crate::{decode_offset, HistoryInterval};
 use std::collections::BTreeSet;
@@ -36,7 +36,7 @@ fn sample_steps(steps: &[i64], start: i64, end: i64, max_results: usize) -> BTre
     out
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn get_metric_history_impl(
         &self,
         run_id: &str,
@@ -54,8 +54,9 @@ impl SqliteStore {
         self.readers
             .read(move |db| {
                 let run = find_run(db, &run_id)?;
-                // One more than asked for tells whether another page exists.
-                let fetch = if limit < 0 { -1 } else { limit.saturating_add(1) };
+                // One more than asked for tells whether another page exists;
+                // "no limit" is the largest one (PostgreSQL refuses -1).
+                let fetch = if limit < 0 { i64::MAX } else { limit.saturating_add(1) };
                 let items = db.rows(
                     "SELECT step, timestamp, bits FROM metrics \
                      WHERE run_id = ? AND key_id = (SELECT id FROM metric_keys WHERE key = ?) \

@@ -1,8 +1,8 @@
 //! Experiments: create, read, search, rename, delete/restore and tags.
 
-use super::db::{Db, Param};
+use super::db::{already, Db, Param};
 use super::search::SqlArgs;
-use super::{parse_experiment_id, SqliteStore};
+use super::{parse_experiment_id, SqlStore};
 use crate::page::page_of;
 use crate::{decode_offset, ExperimentQuery};
 use std::collections::HashMap;
@@ -75,7 +75,7 @@ fn get_one(db: &mut Db, column: &str, value: Param) -> Result<Option<Experiment>
     Ok(Some(exp))
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn create_experiment_impl(
         &self,
         name: &str,
@@ -96,13 +96,16 @@ impl SqliteStore {
                     return Err(name_taken(&name));
                 }
                 let now = crate::now_millis();
+                // The check above reads; the name's unique constraint decides
+                // a race with another replica creating the same name.
                 let id = db
                     .row(
                         "INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) \
                          VALUES (?, '', ?, ?) RETURNING experiment_id",
                         &[(&name).into(), now.into(), now.into()],
                         |r| r.int(0),
-                    )?
+                    )
+                    .map_err(already(|| name_taken(&name)))?
                     .ok_or_else(|| Error::internal("no experiment id returned"))?;
                 let location = location.unwrap_or_else(|| format!("{root}/{id}"));
                 db.execute(
@@ -111,7 +114,7 @@ impl SqliteStore {
                 )?;
                 for tag in &tags {
                     db.execute(
-                        "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
+                        "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
                         &[id.into(), (&tag.key).into(), (&tag.value).into()],
                     )?;
                 }
@@ -148,7 +151,7 @@ impl SqliteStore {
         sql.push_str(match query.view_type {
             ViewType::ActiveOnly => "e.lifecycle_stage = 'active'",
             ViewType::DeletedOnly => "e.lifecycle_stage = 'deleted'",
-            ViewType::All => "1",
+            ViewType::All => "1 = 1",
         });
         for clause in &clauses {
             sql.push_str(" AND ");
@@ -194,7 +197,7 @@ impl SqliteStore {
         }
         sql.push_str(if saw_id { "1" } else { "e.experiment_id ASC" });
         sql.push_str(" LIMIT ? OFFSET ?");
-        args.int(query.max_results + 1);
+        args.int(query.max_results.saturating_add(1));
         args.int(offset);
 
         let max_results = query.max_results;
@@ -227,7 +230,8 @@ impl SqliteStore {
                 db.execute(
                     "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
                     &[(&new_name).into(), crate::now_millis().into(), id.into()],
-                )?;
+                )
+                .map_err(already(|| name_taken(&new_name)))?;
                 Ok(())
             })
             .await
@@ -304,7 +308,7 @@ impl SqliteStore {
                 match value {
                     Some(value) => {
                         db.execute(
-                            "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
+                            "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
                             &[id.into(), (&key).into(), (&value).into()],
                         )?;
                     }

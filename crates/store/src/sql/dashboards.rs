@@ -2,7 +2,7 @@
 //! the experiments it shows for searching by experiment.
 
 use super::db::{Db, Param, Row};
-use super::SqliteStore;
+use super::SqlStore;
 use crate::dashboards::{conflict, not_found, DashboardQuery, DashboardStore};
 use crate::page::page_of;
 use async_trait::async_trait;
@@ -38,7 +38,7 @@ fn link_experiments(db: &mut Db, d: &Dashboard) -> Result<()> {
     for id in &d.spec.experiment_ids {
         let id: i64 = id.parse().map_err(|_| Error::invalid(format!("'{id}' is not an experiment id")))?;
         db.execute(
-            "INSERT OR IGNORE INTO dashboard_experiments (dashboard_id, experiment_id) VALUES (?, ?)",
+            "INSERT INTO dashboard_experiments (dashboard_id, experiment_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             &[(&d.dashboard_id).into(), id.into()],
         )?;
     }
@@ -46,7 +46,7 @@ fn link_experiments(db: &mut Db, d: &Dashboard) -> Result<()> {
 }
 
 #[async_trait]
-impl DashboardStore for SqliteStore {
+impl DashboardStore for SqlStore {
     async fn insert_dashboard(&self, dashboard: &Dashboard) -> Result<()> {
         let d = dashboard.clone();
         let spec = spec_json(&d)?;

@@ -1,9 +1,9 @@
 //! [`ImportTarget`] for SQLite: upserts that keep the source's ids.
 
-use super::db::{Db, Param};
+use super::db::{Db, Dialect, Param};
 use super::logged_models::insert_metric;
 use super::logging::{add_to_summary, insert_inputs, insert_points, key_id};
-use super::{find_run, parse_experiment_id, SqliteStore};
+use super::{find_run, parse_experiment_id, SqlStore};
 use crate::import::ImportTarget;
 use async_trait::async_trait;
 use tracking::registry::{ModelVersion, RegisteredModel};
@@ -46,9 +46,18 @@ fn import_experiment(db: &mut Db, e: &Experiment) -> Result<()> {
             e.last_update_time.into(),
         ],
     )?;
+    if db.dialect() == Dialect::Postgres {
+        // New experiments take ids from a sequence: move it past the ids
+        // imported as they were, so the next one created does not collide.
+        db.execute(
+            "SELECT setval(pg_get_serial_sequence('experiments', 'experiment_id'), \
+             GREATEST((SELECT MAX(experiment_id) FROM experiments), 1))",
+            &[],
+        )?;
+    }
     replace_pairs(
         db,
-        "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
+        "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
         &[id.into()],
         &e.tags,
     )
@@ -84,26 +93,26 @@ fn import_run(db: &mut Db, run: &Run) -> Result<()> {
     let stored = find_run(db, &info.run_id)?;
     replace_pairs(
         db,
-        "INSERT OR REPLACE INTO params (run_id, key, value) VALUES (?, ?, ?)",
+        "INSERT INTO params (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
         &[stored.id.into()],
         &run.data.params,
     )?;
     replace_pairs(
         db,
-        "INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)",
+        "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
         &[stored.id.into()],
         &run.data.tags,
     )?;
     insert_inputs(db, stored.id, stored.experiment_id, &run.inputs.dataset_inputs)?;
     for input in &run.inputs.model_inputs {
         db.execute(
-            "INSERT OR IGNORE INTO run_model_inputs (run_id, model_id) VALUES (?, ?)",
+            "INSERT INTO run_model_inputs (run_id, model_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             &[stored.id.into(), (&input.model_id).into()],
         )?;
     }
     for output in &run.outputs.model_outputs {
         db.execute(
-            "INSERT OR REPLACE INTO run_model_outputs (run_id, model_id, step) VALUES (?, ?, ?)",
+            "INSERT INTO run_model_outputs (run_id, model_id, step) VALUES (?, ?, ?) ON CONFLICT (run_id, model_id) DO UPDATE SET step = excluded.step",
             &[stored.id.into(), (&output.model_id).into(), output.step.into()],
         )?;
     }
@@ -140,13 +149,13 @@ fn import_logged_model(db: &mut Db, model: &LoggedModel, metrics: &[ModelMetric]
     let owner = [Param::from(&info.model_id)];
     replace_pairs(
         db,
-        "INSERT OR REPLACE INTO logged_model_params (model_id, key, value) VALUES (?, ?, ?)",
+        "INSERT INTO logged_model_params (model_id, key, value) VALUES (?, ?, ?) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
         &owner,
         &model.data.params,
     )?;
     replace_pairs(
         db,
-        "INSERT OR REPLACE INTO logged_model_tags (model_id, key, value) VALUES (?, ?, ?)",
+        "INSERT INTO logged_model_tags (model_id, key, value) VALUES (?, ?, ?) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
         &owner,
         &info.tags,
     )?;
@@ -171,14 +180,14 @@ fn import_registered_model(db: &mut Db, model: &RegisteredModel) -> Result<()> {
     let owner = [Param::from(&model.name)];
     replace_pairs(
         db,
-        "INSERT OR REPLACE INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)",
+        "INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
         &owner,
         &model.tags,
     )?;
     for alias in &model.aliases {
         let version = tracking::registry::parse_version(&alias.version)?;
         db.execute(
-            "INSERT OR REPLACE INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)",
+            "INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
             &[(&model.name).into(), (&alias.alias).into(), version.into()],
         )?;
     }
@@ -215,14 +224,14 @@ fn import_model_version(db: &mut Db, v: &ModelVersion, storage_location: Option<
     )?;
     replace_pairs(
         db,
-        "INSERT OR REPLACE INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)",
+        "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
         &[(&v.name).into(), version.into()],
         &v.tags,
     )
 }
 
 #[async_trait]
-impl ImportTarget for SqliteStore {
+impl ImportTarget for SqlStore {
     async fn import_experiment(&self, experiment: &Experiment) -> Result<()> {
         let experiment = experiment.clone();
         self.writer.write(move |db| import_experiment(db, &experiment)).await
@@ -284,7 +293,7 @@ impl ImportTarget for SqliteStore {
         self.writer
             .write(move |db| {
                 db.execute(
-                    "INSERT OR REPLACE INTO import_markers (source, object, fingerprint, imported_at) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO import_markers (source, object, fingerprint, imported_at) VALUES (?, ?, ?, ?) ON CONFLICT (source, object) DO UPDATE SET fingerprint = excluded.fingerprint, imported_at = excluded.imported_at",
                     &[(&source).into(), (&object).into(), (&fingerprint).into(), crate::now_millis().into()],
                 )?;
                 Ok(())

@@ -1,4 +1,4 @@
-//! Synchronous statements on a connection that sqlx opened.
+//! Synchronous statements on a SQLite connection that sqlx opened.
 //!
 //! sqlx runs each SQLite connection on a worker thread and passes every
 //! statement and every row through a channel; on this class of machine each
@@ -12,58 +12,20 @@
 //! the invariant it relies on stated next to it.
 #![allow(unsafe_code)]
 
+use super::db::Param;
 use libsqlite3_sys as ffi;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr};
 use std::ptr::{self, NonNull};
 use tracking::{Error, Result};
 
-/// A value bound to a `?` placeholder.
-#[derive(Debug, Clone, Copy)]
-pub enum Param<'a> {
-    Int(i64),
-    Real(f64),
-    Text(&'a str),
-    Null,
-}
-
-impl From<i64> for Param<'_> {
-    fn from(v: i64) -> Self {
-        Param::Int(v)
-    }
-}
-impl From<bool> for Param<'_> {
-    fn from(v: bool) -> Self {
-        Param::Int(v as i64)
-    }
-}
-impl From<f64> for Param<'_> {
-    fn from(v: f64) -> Self {
-        Param::Real(v)
-    }
-}
-impl<'a> From<&'a str> for Param<'a> {
-    fn from(v: &'a str) -> Self {
-        Param::Text(v)
-    }
-}
-impl<'a> From<&'a String> for Param<'a> {
-    fn from(v: &'a String) -> Self {
-        Param::Text(v)
-    }
-}
-impl<'a, T: Into<Param<'a>>> From<Option<T>> for Param<'a> {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Param::Null, Into::into)
-    }
-}
-
 /// One result row; valid only inside the callback it is passed to.
-pub struct Row<'s> {
+#[derive(Clone, Copy)]
+pub struct SqliteRow<'s> {
     stmt: &'s Stmt,
 }
 
-impl Row<'_> {
+impl SqliteRow<'_> {
     pub fn int(&self, col: usize) -> i64 {
         // SAFETY: the statement has just returned SQLITE_ROW, so its columns are readable.
         unsafe { ffi::sqlite3_column_int64(self.stmt.0.as_ptr(), col as c_int) }
@@ -122,32 +84,38 @@ impl Drop for Stmt {
 unsafe impl Send for Stmt {}
 
 /// A connection's raw handle with a cache of prepared statements.
-pub struct Db {
+pub struct SqliteDb {
     raw: NonNull<ffi::sqlite3>,
     cache: HashMap<String, Stmt>,
 }
 
 // SAFETY: see `Stmt`: one `Db` is owned and used by one thread at a time.
-unsafe impl Send for Db {}
+unsafe impl Send for SqliteDb {}
 
 /// Prepared statements kept per connection; a statement text outside the
 /// cache (rare: odd batch sizes) is prepared and finalized each time.
 const CACHE_CAPACITY: usize = 256;
 
-impl Db {
+impl SqliteDb {
     /// Wraps a handle obtained from `LockedSqliteHandle::as_raw_handle`.
     ///
     /// # Safety
     /// The handle must stay locked (its guard alive) and otherwise unused
     /// for as long as the `Db` lives.
     pub unsafe fn new(raw: NonNull<ffi::sqlite3>) -> Self {
-        Db { raw, cache: HashMap::new() }
+        SqliteDb { raw, cache: HashMap::new() }
     }
 
     fn error(&self, context: &str) -> Error {
         // SAFETY: the handle is open; sqlite3_errmsg returns a NUL-terminated
         // string owned by SQLite, copied here before any other call.
         let msg = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(self.raw.as_ptr())) }.to_string_lossy().into_owned();
+        // SAFETY: the handle is open.
+        let code = unsafe { ffi::sqlite3_extended_errcode(self.raw.as_ptr()) };
+        if code == ffi::SQLITE_CONSTRAINT_UNIQUE || code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY {
+            tracing::debug!(error = %msg, sql = context, "unique constraint");
+            return super::db::unique_violation();
+        }
         tracing::error!(error = %msg, sql = context, "database error");
         Error::internal_cause("A database operation", msg)
     }
@@ -180,7 +148,7 @@ impl Db {
                     Param::Text(t) => {
                         ffi::sqlite3_bind_text(s, idx, t.as_ptr().cast(), t.len() as c_int, ffi::SQLITE_TRANSIENT())
                     }
-                    Param::Null => ffi::sqlite3_bind_null(s, idx),
+                    Param::Null(_) => ffi::sqlite3_bind_null(s, idx),
                 }
             };
             if rc != ffi::SQLITE_OK {
@@ -195,7 +163,12 @@ impl Db {
     ///
     /// `on_row` gets rows, not the `Db`, so a statement is never re-entered
     /// while it runs and the cached one can be used in place.
-    pub fn run(&mut self, sql: &str, params: &[Param], mut on_row: impl FnMut(&Row) -> Result<()>) -> Result<u64> {
+    pub fn run(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        mut on_row: impl FnMut(&SqliteRow) -> Result<()>,
+    ) -> Result<u64> {
         if !self.cache.contains_key(sql) {
             let stmt = self.prepare(sql)?;
             if self.cache.len() >= CACHE_CAPACITY {
@@ -212,7 +185,7 @@ impl Db {
         stmt: &Stmt,
         sql: &str,
         params: &[Param],
-        on_row: &mut impl FnMut(&Row) -> Result<()>,
+        on_row: &mut impl FnMut(&SqliteRow) -> Result<()>,
     ) -> Result<u64> {
         /// Resets the statement when dropped, also when `on_row` panics, so
         /// that a cached statement is never left mid-run (holding its read
@@ -237,46 +210,18 @@ impl Db {
         stmt: &Stmt,
         sql: &str,
         params: &[Param],
-        on_row: &mut impl FnMut(&Row) -> Result<()>,
+        on_row: &mut impl FnMut(&SqliteRow) -> Result<()>,
     ) -> Result<u64> {
         self.bind(stmt, params)?;
         loop {
             // SAFETY: a live, bound statement.
             match unsafe { ffi::sqlite3_step(stmt.0.as_ptr()) } {
-                ffi::SQLITE_ROW => on_row(&Row { stmt })?,
+                ffi::SQLITE_ROW => on_row(&SqliteRow { stmt })?,
                 ffi::SQLITE_DONE => break,
                 _ => return Err(self.error(sql)),
             }
         }
         // SAFETY: the handle is open.
         Ok(unsafe { ffi::sqlite3_changes64(self.raw.as_ptr()) } as u64)
-    }
-
-    /// Runs a statement for its effect; returns the number of changed rows.
-    pub fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64> {
-        self.run(sql, params, |_| Ok(()))
-    }
-
-    /// All result rows, each mapped by `f`.
-    pub fn rows<T>(&mut self, sql: &str, params: &[Param], mut f: impl FnMut(&Row) -> T) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        self.run(sql, params, |row| {
-            out.push(f(row));
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    /// The first result row mapped by `f`, if there is one.
-    pub fn row<T>(&mut self, sql: &str, params: &[Param], f: impl FnOnce(&Row) -> T) -> Result<Option<T>> {
-        let mut f = Some(f);
-        let mut out = None;
-        self.run(sql, params, |row| {
-            if let Some(f) = f.take() {
-                out = Some(f(row));
-            }
-            Ok(())
-        })?;
-        Ok(out)
     }
 }

@@ -18,6 +18,9 @@
 #![allow(unsafe_code)] // one call: `Db::new`, whose contract `with_db` keeps
 
 use super::db::Db;
+use super::pg_db::PgDb;
+use super::sqlite_db::SqliteDb;
+use sqlx::postgres::PgPool;
 use sqlx::SqliteConnection;
 use tokio::sync::oneshot;
 use tracking::{Error, Result};
@@ -26,8 +29,18 @@ use tracking::{Error, Result};
 const MAX_BATCH: usize = 256;
 
 type Deliver = Box<dyn FnOnce(Result<()>) + Send>;
-type WriteJob = Box<dyn FnOnce(&mut Db) -> (bool, Deliver) + Send>;
+/// A write job runs on the writer's transaction, or is told (`None`) that
+/// no transaction could be started; either way it hands back how to answer.
+type WriteJob = Box<dyn FnOnce(Option<&mut Db>) -> (bool, Deliver) + Send>;
 type ReadJob = Box<dyn FnOnce(&mut Db) + Send>;
+
+/// What a worker thread opens its [`Db`] on.
+pub(crate) enum Connection {
+    /// A connection of its own, used through its raw handle.
+    Sqlite(SqliteConnection),
+    /// Connections taken from a shared pool, one job (or batch) at a time.
+    Postgres(PgPool),
+}
 
 /// Runs one job's closure, turning a panic into its request's error.
 fn supervised<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -42,21 +55,30 @@ fn supervised<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     })
 }
 
-/// Runs `work` with the raw handle of `conn` on the current (dedicated) thread.
-fn with_db(mut conn: SqliteConnection, runtime: tokio::runtime::Handle, work: impl FnOnce(&mut Db)) {
-    let mut guard = match runtime.block_on(conn.lock_handle()) {
-        Ok(guard) => guard,
-        Err(e) => {
-            tracing::error!(error = %e, "could not take the database handle");
-            return;
+/// Runs `work` with a [`Db`] over `conn` on the current (dedicated) thread.
+fn with_db(conn: Connection, runtime: tokio::runtime::Handle, work: impl FnOnce(&mut Db)) {
+    match conn {
+        Connection::Sqlite(mut conn) => {
+            let mut guard = match runtime.block_on(conn.lock_handle()) {
+                Ok(guard) => guard,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not take the database handle");
+                    return;
+                }
+            };
+            // SAFETY: the guard keeps the handle locked for sqlx's worker, and it
+            // outlives `db`, which is dropped (finalizing its statements) first.
+            let mut db = Db::Sqlite(unsafe { SqliteDb::new(guard.as_raw_handle()) });
+            work(&mut db);
+            drop(db);
+            drop(guard);
         }
-    };
-    // SAFETY: the guard keeps the handle locked for sqlx's worker, and it
-    // outlives `db`, which is dropped (finalizing its statements) first.
-    let mut db = unsafe { Db::new(guard.as_raw_handle()) };
-    work(&mut db);
-    drop(db);
-    drop(guard);
+        Connection::Postgres(pool) => {
+            // sqlx hands a pooled connection back with a task of the runtime's.
+            let _context = runtime.enter();
+            work(&mut Db::Postgres(PgDb::new(pool, runtime.clone())))
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -65,13 +87,18 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn spawn(conn: SqliteConnection) -> Result<Self> {
+    /// One writer thread per connection, all taking jobs from one queue
+    /// (SQLite has one writer; PostgreSQL can commit several batches at once).
+    pub(crate) fn spawn(conns: Vec<Connection>) -> Result<Self> {
         let (jobs, rx) = flume::bounded(4 * MAX_BATCH);
-        let runtime = tokio::runtime::Handle::current();
-        std::thread::Builder::new()
-            .name("mltrack-writer".into())
-            .spawn(move || with_db(conn, runtime, |db| write_loop(db, rx)))
-            .map_err(|e| Error::internal(format!("could not start the writer thread: {e}")))?;
+        for (i, conn) in conns.into_iter().enumerate() {
+            let rx = rx.clone();
+            let runtime = tokio::runtime::Handle::current();
+            std::thread::Builder::new()
+                .name(format!("mltrack-writer-{i}"))
+                .spawn(move || with_db(conn, runtime, |db| write_loop(db, rx)))
+                .map_err(|e| Error::internal(format!("could not start the writer thread: {e}")))?;
+        }
         Ok(Writer { jobs })
     }
 
@@ -83,7 +110,11 @@ impl Writer {
     {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let job: WriteJob = Box::new(move |db| {
-            let outcome = supervised("write", || f(db));
+            let outcome = match db {
+                Some(db) => supervised("write", || f(db)),
+                // The caller hears why the transaction could not start.
+                None => Err(Error::internal("The write was not run.")),
+            };
             let ok = outcome.is_ok();
             let deliver: Deliver = Box::new(move |commit: Result<()>| {
                 let _ = tx.send(commit.and(outcome));
@@ -101,9 +132,13 @@ fn write_loop(db: &mut Db, rx: flume::Receiver<WriteJob>) {
         batch.push(first);
         batch.extend(rx.try_iter().take(MAX_BATCH - 1));
         if let Err(e) = db.execute("BEGIN IMMEDIATE", &[]) {
-            // Never run a job outside a transaction: its caller gets an error.
+            // Never run a job outside a transaction: its caller gets the error.
             tracing::error!(error = %e, "could not start a write transaction");
-            batch.clear();
+            db.release();
+            for job in batch.drain(..) {
+                let (_, deliver) = job(None);
+                deliver(Err(e.clone()));
+            }
             continue;
         }
         let single = batch.len() == 1;
@@ -116,7 +151,7 @@ fn write_loop(db: &mut Db, rx: flume::Receiver<WriteJob>) {
                     result = Err(e);
                 }
             }
-            let (ok, deliver) = job(db);
+            let (ok, deliver) = job(Some(db));
             any_ok |= ok;
             if !single {
                 let undo = if ok { db.execute("RELEASE job", &[]) } else { rollback_to_savepoint(db) };
@@ -133,6 +168,7 @@ fn write_loop(db: &mut Db, rx: flume::Receiver<WriteJob>) {
             let _ = db.execute("ROLLBACK", &[]);
             tracing::error!(error = ?result, "write transaction failed");
         }
+        db.release();
         for deliver in deliveries {
             deliver(result.clone());
         }
@@ -158,6 +194,7 @@ const WAL_FRAMES_LIMIT: i64 = 16_384;
 
 impl Checkpointer {
     pub(crate) fn spawn(conn: SqliteConnection) -> Result<Self> {
+        let conn = Connection::Sqlite(conn);
         let (stop, stopped) = flume::bounded::<()>(0);
         let runtime = tokio::runtime::Handle::current();
         std::thread::Builder::new()
@@ -194,7 +231,7 @@ pub(crate) struct Readers {
 }
 
 impl Readers {
-    pub(crate) fn spawn(conns: Vec<SqliteConnection>) -> Result<Self> {
+    pub(crate) fn spawn(conns: Vec<Connection>) -> Result<Self> {
         let (jobs, rx) = flume::unbounded::<ReadJob>();
         for (i, conn) in conns.into_iter().enumerate() {
             let rx = rx.clone();
@@ -205,6 +242,7 @@ impl Readers {
                     with_db(conn, runtime, |db| {
                         while let Ok(job) = rx.recv() {
                             job(db);
+                            db.release();
                         }
                     })
                 })
@@ -249,8 +287,8 @@ mod tests {
     async fn a_panicking_job_fails_its_request_and_the_threads_go_on() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let writer = Writer::spawn(connection(&path).await).unwrap();
-        let readers = Readers::spawn(vec![connection(&path).await]).unwrap();
+        let writer = Writer::spawn(vec![Connection::Sqlite(connection(&path).await)]).unwrap();
+        let readers = Readers::spawn(vec![Connection::Sqlite(connection(&path).await)]).unwrap();
         writer.write(|db| db.execute("CREATE TABLE t (x INTEGER)", &[]).map(|_| ())).await.unwrap();
         // More panics than there are reader threads: each fails alone.
         for _ in 0..5 {

@@ -1,9 +1,9 @@
 //! The model registry on SQLite: registered models, versions, stages, tags
 //! and aliases, with MLflow's rules and messages.
 
-use super::db::{Db, Param, Row};
+use super::db::{already, Db, Param, Row};
 use super::search::SqlArgs;
-use super::SqliteStore;
+use super::SqlStore;
 use crate::decode_offset;
 use crate::page::page_of;
 use crate::registry::{ModelRegistry, NewModelVersion, RegistryQuery};
@@ -21,6 +21,10 @@ const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
 
 fn model_not_found(name: &str) -> Error {
     Error::not_found(format!("Registered Model with name={name} not found"))
+}
+
+fn model_taken(name: &str) -> Error {
+    Error::already_exists(format!("Registered Model (name={name}) already exists."))
 }
 
 fn version_not_found(name: &str, version: i64) -> Error {
@@ -259,7 +263,7 @@ fn order_sql(order_by: &[filter::OrderBy], versions: bool) -> String {
 }
 
 #[async_trait]
-impl ModelRegistry for SqliteStore {
+impl ModelRegistry for SqlStore {
     async fn create_registered_model(
         &self,
         name: &str,
@@ -274,16 +278,18 @@ impl ModelRegistry for SqliteStore {
         self.writer
             .write(move |db| {
                 if db.row("SELECT 1 FROM registered_models WHERE name = ?", &[(&name).into()], |_| ())?.is_some() {
-                    return Err(Error::already_exists(format!("Registered Model (name={name}) already exists.")));
+                    return Err(model_taken(&name));
                 }
                 let now = crate::now_millis();
                 db.execute(
-                    "INSERT INTO registered_models (name, creation_time, last_updated_time, description) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO registered_models (name, creation_time, last_updated_time, description) \
+                     VALUES (?, ?, ?, ?)",
                     &[(&name).into(), now.into(), now.into(), description.as_deref().into()],
-                )?;
+                )
+                .map_err(already(|| model_taken(&name)))?;
                 for t in &tags {
                     db.execute(
-                        "INSERT OR REPLACE INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)",
+                        "INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
                         &[(&name).into(), (&t.key).into(), (&t.value).into()],
                     )?;
                 }
@@ -310,13 +316,14 @@ impl ModelRegistry for SqliteStore {
                         .row("SELECT 1 FROM registered_models WHERE name = ?", &[(&new_name).into()], |_| ())?
                         .is_some()
                 {
-                    return Err(Error::already_exists(format!("Registered Model (name={new_name}) already exists.")));
+                    return Err(model_taken(&new_name));
                 }
                 let now = crate::now_millis();
                 db.execute(
                     "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?",
                     &[(&new_name).into(), now.into(), (&name).into()],
-                )?;
+                )
+                .map_err(already(|| model_taken(&new_name)))?;
                 for table in
                     ["registered_model_tags", "registered_model_aliases", "model_versions", "model_version_tags"]
                 {
@@ -417,7 +424,7 @@ impl ModelRegistry for SqliteStore {
             .write(move |db| {
                 require_model(db, &name)?;
                 db.execute(
-                    "INSERT OR REPLACE INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)",
+                    "INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
                     &[(&name).into(), (&key).into(), (&value).into()],
                 )?;
                 touch_model(db, &name, crate::now_millis())
@@ -450,7 +457,7 @@ impl ModelRegistry for SqliteStore {
                 require_model(db, &name)?;
                 require_version(db, &name, version)?;
                 db.execute(
-                    "INSERT OR REPLACE INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)",
+                    "INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
                     &[(&name).into(), (&alias).into(), version.into()],
                 )?;
                 touch_model(db, &name, crate::now_millis())
@@ -527,7 +534,7 @@ impl ModelRegistry for SqliteStore {
                 )?;
                 for t in &new.tags {
                     db.execute(
-                        "INSERT OR REPLACE INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)",
+                        "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
                         &[(&new.name).into(), version.into(), (&t.key).into(), (&t.value).into()],
                     )?;
                 }
@@ -672,7 +679,7 @@ impl ModelRegistry for SqliteStore {
             .write(move |db| {
                 require_version(db, &name, version)?;
                 db.execute(
-                    "INSERT OR REPLACE INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
                     &[(&name).into(), version.into(), (&key).into(), (&value).into()],
                 )?;
                 Ok(())

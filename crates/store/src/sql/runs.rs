@@ -2,7 +2,7 @@
 
 use super::db::{Db, Param, Row};
 use super::experiments::experiment_stage;
-use super::{find_active_run, find_run, parse_experiment_id, SqliteStore};
+use super::{find_active_run, find_run, parse_experiment_id, SqlStore};
 use crate::changes::ChangeKind;
 use crate::{NewRun, RunUpdate};
 use std::collections::HashMap;
@@ -139,7 +139,7 @@ fn load_run(db: &mut Db, id: i64, run_uuid: &str) -> Result<Run> {
     load_runs(db, &[id])?.pop().ok_or_else(|| Error::not_found(format!("Run with id={run_uuid} not found")))
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn get_run_impl(&self, run_id: &str) -> Result<Run> {
         let run_uuid = run_id.to_string();
         self.readers
@@ -211,7 +211,7 @@ impl SqliteStore {
                     .ok_or_else(|| Error::internal("no run id returned"))?;
                 for tag in &run_tags {
                     db.execute(
-                        "INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)",
+                        "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
                         &[id.into(), (&tag.key).into(), (&tag.value).into()],
                     )?;
                 }

@@ -6,7 +6,7 @@
 
 use super::db::Param;
 use super::runs::load_runs;
-use super::SqliteStore;
+use super::SqlStore;
 use crate::page::page_of;
 use crate::{decode_offset, RunQuery};
 use tracking::filter::{self, Clause, Entity, Op, Operand};
@@ -137,7 +137,7 @@ fn push_clause(sql: &mut String, args: &mut SqlArgs, clause: &Clause) {
     }
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn search_runs_impl(&self, query: &RunQuery) -> Result<Page<Run>> {
         validate_max_results(query.max_results, MAX_RESULTS_PER_PAGE)?;
         let clauses = filter::parse_run_filter(&query.filter)?;
@@ -195,7 +195,7 @@ impl SqliteStore {
             push_clause(&mut sql, &mut args, clause);
         }
         sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", order_sql.join(", ")));
-        args.int(query.max_results + 1);
+        args.int(query.max_results.saturating_add(1));
         args.int(offset);
 
         let max_results = query.max_results;

@@ -5,7 +5,7 @@
 
 use super::db::{Param, Row};
 use super::db_error;
-use super::workers::Readers;
+use super::workers::{Connection, Readers};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::ConnectOptions;
 use std::path::Path;
@@ -26,7 +26,7 @@ impl ForeignDb {
             .disable_statement_logging();
         let mut conns = Vec::with_capacity(threads);
         for _ in 0..threads.max(1) {
-            conns.push(options.clone().connect().await.map_err(db_error)?);
+            conns.push(Connection::Sqlite(options.clone().connect().await.map_err(db_error)?));
         }
         Ok(ForeignDb { readers: Readers::spawn(conns)? })
     }

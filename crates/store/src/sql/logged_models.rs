@@ -4,7 +4,7 @@
 use super::db::{Db, Param, Row};
 use super::experiments::experiment_stage;
 use super::search::SqlArgs;
-use super::{find_active_run, parse_experiment_id, SqliteStore};
+use super::{find_active_run, parse_experiment_id, SqlStore};
 use crate::page::page_of;
 use crate::{decode_offset, LoggedModelOrder, LoggedModelQuery, NewLoggedModel};
 use std::collections::HashMap;
@@ -127,7 +127,7 @@ fn touch(db: &mut Db, model_id: &str) -> Result<()> {
 }
 
 fn upsert(db: &mut Db, table: &str, model_id: &str, items: &[KeyValue]) -> Result<()> {
-    let sql = format!("INSERT OR REPLACE INTO {table} (model_id, key, value) VALUES (?, ?, ?)");
+    let sql = format!("INSERT INTO {table} (model_id, key, value) VALUES (?, ?, ?) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value");
     for kv in items {
         db.execute(&sql, &[model_id.into(), (&kv.key).into(), (&kv.value).into()])?;
     }
@@ -137,9 +137,11 @@ fn upsert(db: &mut Db, table: &str, model_id: &str, items: &[KeyValue]) -> Resul
 /// Stores one point of a model's metric (a repeat replaces the stored one).
 pub(super) fn insert_metric(db: &mut Db, model_id: &str, m: &ModelMetric) -> Result<()> {
     db.execute(
-        "INSERT OR REPLACE INTO logged_model_metrics \
+        "INSERT INTO logged_model_metrics \
          (model_id, key, step, timestamp, bits, value, run_id, dataset_name, dataset_digest) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (model_id, key, step, timestamp, run_id, dataset_name, dataset_digest) \
+         DO UPDATE SET bits = excluded.bits, value = excluded.value",
         &[
             model_id.into(),
             (&m.key).into(),
@@ -155,7 +157,7 @@ pub(super) fn insert_metric(db: &mut Db, model_id: &str, m: &ModelMetric) -> Res
     Ok(())
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn create_logged_model_impl(&self, new: NewLoggedModel) -> Result<LoggedModel> {
         if let Some(name) = &new.name {
             validate_name(name)?;
@@ -318,7 +320,7 @@ impl SqliteStore {
                 for m in &models {
                     find_model(db, &m.model_id, false)?;
                     db.execute(
-                        "INSERT OR REPLACE INTO run_model_outputs (run_id, model_id, step) VALUES (?, ?, ?)",
+                        "INSERT INTO run_model_outputs (run_id, model_id, step) VALUES (?, ?, ?) ON CONFLICT (run_id, model_id) DO UPDATE SET step = excluded.step",
                         &[run.id.into(), (&m.model_id).into(), m.step.into()],
                     )?;
                 }
@@ -338,7 +340,7 @@ impl SqliteStore {
                 for model_id in &model_ids {
                     find_model(db, model_id, false)?;
                     db.execute(
-                        "INSERT OR IGNORE INTO run_model_inputs (run_id, model_id) VALUES (?, ?)",
+                        "INSERT INTO run_model_inputs (run_id, model_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                         &[run.id.into(), model_id.into()],
                     )?;
                 }
@@ -399,7 +401,7 @@ impl SqliteStore {
             push_order(&mut sql, &mut args, order)?;
         }
         sql.push_str("m.creation_timestamp_ms DESC, m.model_id LIMIT ? OFFSET ?");
-        args.int(max_results + 1);
+        args.int(max_results.saturating_add(1));
         args.int(offset);
         self.readers
             .read(move |db| {
