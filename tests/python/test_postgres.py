@@ -83,6 +83,33 @@ def test_two_replicas_behave_as_one_server(replicas, tmp_path, monkeypatch):
     assert len(set(generated)) == 10
 
 
+def test_live_events_reach_pages_connected_to_another_replica(replicas):
+    from test_live import Stream
+
+    a, b = replicas
+    exp = api(a, "experiments/create", json={"name": f"live-{uuid.uuid4().hex[:6]}"}).json()["experiment_id"]
+    stream = Stream(f"{b.url}/api/2.0/mltrack/events", params={"experiment_id": exp})
+    try:
+        assert stream.queue.get(timeout=10)[0] == "ready"
+        run_id = api(a, "runs/create", json={"experiment_id": exp, "start_time": 1}).json()["run"]["info"]["run_id"]
+        assert stream.next()[0:3:2] == ("run_created", {"run_id": run_id, "experiment_id": exp})
+        small = [{"key": "loss", "value": 0.5, "timestamp": 7, "step": 3}]
+        assert api(a, "runs/log-batch", json={"run_id": run_id, "metrics": small}).status_code == 200
+        name, _, data = stream.next()
+        assert name == "metrics"
+        assert data["metrics"] == [{"key": "loss", "value": 0.5, "timestamp": 7, "step": 3}]
+        # A batch too large for one notification arrives as its step ranges.
+        large = [{"key": f"k{i % 3}", "value": float(i), "timestamp": 7, "step": i} for i in range(900)]
+        assert api(a, "runs/log-batch", json={"run_id": run_id, "metrics": large}).status_code == 200
+        name, _, data = stream.next()
+        assert name == "metrics_range"
+        assert data["metrics"][0] == {"key": "k0", "first_step": 0, "last_step": 897, "count": 300}
+        assert api(a, "runs/update", json={"run_id": run_id, "status": "FINISHED"}).status_code == 200
+        assert stream.next()[0] == "run_updated"
+    finally:
+        stream.close()
+
+
 def test_the_same_name_created_on_two_replicas_at_once_gives_one_experiment(replicas):
     a, b = replicas
     names = [f"race-{uuid.uuid4().hex[:8]}" for _ in range(20)]

@@ -9,6 +9,10 @@
 //! offline too long) is told to resync instead: it refetches what it shows.
 //! Publishing never waits for a subscriber; subscribers wait on a `watch`
 //! of the newest number, which coalesces wake-ups under heavy ingest.
+//!
+//! With several replicas on one database, each change is also handed to a
+//! relay (see `sql::relay`), which announces it to the other replicas;
+//! what they hear is published into their own feeds with [`ChangeFeed::publish_relayed`].
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -43,8 +47,20 @@ pub enum ChangeKind {
     /// New metric points (with `log_batch`'s params and tags, if any, also
     /// announced as `RunUpdated`).
     Metrics(Vec<Metric>),
+    /// New metric points known only by their keys and steps (a batch too
+    /// large to carry, relayed from another replica): refetch them.
+    MetricsRange(Vec<MetricRange>),
     /// Renamed, deleted, restored or retagged.
     ExperimentUpdated,
+}
+
+/// The steps a batch covered for one key, and how many points it had.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MetricRange {
+    pub key: String,
+    pub first_step: i64,
+    pub last_step: i64,
+    pub count: usize,
 }
 
 impl ChangeKind {
@@ -54,7 +70,25 @@ impl ChangeKind {
             _ => 0,
         }
     }
+
+    /// Per key (in key order), the steps these points cover.
+    pub fn ranges(metrics: &[Metric]) -> Vec<MetricRange> {
+        let mut ranges: std::collections::BTreeMap<&str, MetricRange> = Default::default();
+        for m in metrics {
+            let r = ranges.entry(&m.key).or_insert_with(|| MetricRange {
+                key: m.key.clone(),
+                first_step: m.step,
+                last_step: m.step,
+                count: 0,
+            });
+            (r.first_step, r.last_step, r.count) = (r.first_step.min(m.step), r.last_step.max(m.step), r.count + 1);
+        }
+        ranges.into_values().collect()
+    }
 }
+
+/// Where a published change goes besides this process's ring.
+pub type Relay = Box<dyn Fn(&Change) + Send + Sync>;
 
 /// What a subscriber gets for "everything after `seq`".
 #[derive(Debug)]
@@ -73,6 +107,7 @@ pub struct ChangeFeed {
     epoch: String,
     ring: Mutex<Ring>,
     latest: watch::Sender<u64>,
+    relay: OnceLock<Relay>,
 }
 
 #[derive(Default)]
@@ -95,16 +130,35 @@ impl ChangeFeed {
             // Numbers start at 1: 0 means "nothing seen yet".
             ring: Mutex::new(Ring { next: 1, ..Default::default() }),
             latest: watch::channel(0).0,
+            relay: OnceLock::new(),
         }
+    }
+
+    /// Sends every change published from now on to `relay` too (once).
+    pub fn set_relay(&self, relay: Relay) {
+        let _ = self.relay.set(relay);
     }
 
     pub fn epoch(&self) -> &str {
         &self.epoch
     }
 
-    /// Records a committed change and wakes the subscribers.
+    /// Records a change this process committed, wakes the subscribers and
+    /// hands it to the relay.
     pub fn publish(&self, experiment_id: impl ToString, run_id: impl ToString, kind: ChangeKind) {
-        let seq = {
+        let change = self.record(experiment_id, run_id, kind);
+        if let Some(relay) = self.relay.get() {
+            relay(&change);
+        }
+    }
+
+    /// Records a change another replica committed (not relayed again).
+    pub fn publish_relayed(&self, experiment_id: impl ToString, run_id: impl ToString, kind: ChangeKind) {
+        self.record(experiment_id, run_id, kind);
+    }
+
+    fn record(&self, experiment_id: impl ToString, run_id: impl ToString, kind: ChangeKind) -> Arc<Change> {
+        let (seq, change) = {
             let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
             let seq = ring.next;
             ring.next += 1;
@@ -116,15 +170,17 @@ impl ChangeFeed {
                 kind,
                 encoded: OnceLock::new(),
             };
-            ring.changes.push_back(Arc::new(change));
+            let change = Arc::new(change);
+            ring.changes.push_back(change.clone());
             while ring.changes.len() > MAX_CHANGES || (ring.points > MAX_POINTS && ring.changes.len() > 1) {
                 if let Some(old) = ring.changes.pop_front() {
                     ring.points -= old.kind.points();
                 }
             }
-            seq
+            (seq, change)
         };
         self.latest.send_replace(seq);
+        change
     }
 
     /// The newest number published (0 before the first change).

@@ -20,7 +20,7 @@ use tracking::{
     MetricSummary, ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo, RunStatus, ViewType,
 };
 
-pub use changes::{Change, ChangeFeed, ChangeKind, Since};
+pub use changes::{Change, ChangeFeed, ChangeKind, MetricRange, Since};
 pub use dashboards::{DashboardQuery, DashboardStore};
 pub use import::ImportTarget;
 pub use names::generate_run_name;

@@ -244,6 +244,7 @@ fn event_name(kind: &ChangeKind) -> &'static str {
     match kind {
         ChangeKind::Metrics(m) if m.len() > MAX_INLINE_POINTS => "metrics_range",
         ChangeKind::Metrics(_) => "metrics",
+        ChangeKind::MetricsRange(_) => "metrics_range",
         ChangeKind::RunCreated => "run_created",
         ChangeKind::RunUpdated => "run_updated",
         ChangeKind::RunDeleted => "run_deleted",
@@ -252,24 +253,18 @@ fn event_name(kind: &ChangeKind) -> &'static str {
     }
 }
 
+fn ranges_json(c: &Change, ranges: &[store::MetricRange]) -> serde_json::Value {
+    json!({ "run_id": c.run_id, "experiment_id": c.experiment_id, "metrics": ranges })
+}
+
 /// An event's JSON data.
 fn encode(c: &Change) -> serde_json::Value {
     match &c.kind {
         ChangeKind::Metrics(metrics) if metrics.len() > MAX_INLINE_POINTS => {
             // Per key: the steps the batch covered and how many points.
-            let mut ranges: std::collections::BTreeMap<&str, (i64, i64, usize)> = Default::default();
-            for m in metrics {
-                let r = ranges.entry(&m.key).or_insert((m.step, m.step, 0));
-                (r.0, r.1, r.2) = (r.0.min(m.step), r.1.max(m.step), r.2 + 1);
-            }
-            json!({
-                "run_id": c.run_id,
-                "experiment_id": c.experiment_id,
-                "metrics": ranges.into_iter().map(|(key, (first, last, count))| json!({
-                    "key": key, "first_step": first, "last_step": last, "count": count,
-                })).collect::<Vec<_>>(),
-            })
+            ranges_json(c, &ChangeKind::ranges(metrics))
         }
+        ChangeKind::MetricsRange(ranges) => ranges_json(c, ranges),
         ChangeKind::Metrics(metrics) => json!({
             "run_id": c.run_id,
             "experiment_id": c.experiment_id,

@@ -16,6 +16,7 @@ mod logging;
 mod pg_db;
 mod postgres;
 mod registry;
+mod relay;
 mod runs;
 mod search;
 mod sqlite_db;
@@ -54,7 +55,7 @@ pub struct SqlStore {
     /// SQLite's WAL checkpoints; PostgreSQL keeps its own.
     _checkpointer: Option<Checkpointer>,
     default_artifact_root: String,
-    changes: ChangeFeed,
+    changes: std::sync::Arc<ChangeFeed>,
 }
 
 /// Logs a database failure and turns it into MLflow's INTERNAL_ERROR.
@@ -161,7 +162,7 @@ impl SqlStore {
             readers: Readers::spawn(readers.into_iter().map(Connection::Sqlite).collect())?,
             _checkpointer: Some(Checkpointer::spawn(checkpoints)?),
             default_artifact_root: root,
-            changes: ChangeFeed::new(),
+            changes: Default::default(),
         })
     }
 }

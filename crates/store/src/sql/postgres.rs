@@ -61,7 +61,8 @@ async fn connect(uri: &str, pool_size: u32) -> Result<PgPool> {
     let probe = options.connect().await.map_err(|e| Error::internal(format!("Could not connect to {target}: {e}")))?;
     probe.close().await.ok();
     PgPoolOptions::new()
-        .max_connections(pool_size.max(2))
+        // Besides the threads' connections: the relay's listener and sender.
+        .max_connections(pool_size.max(2) + 2)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await
@@ -95,6 +96,8 @@ impl SqlStore {
         .execute(&pool)
         .await
         .map_err(|e| Error::internal_cause("Creating the Default experiment", e))?;
+        let changes = std::sync::Arc::new(ChangeFeed::new());
+        super::relay::start(pool.clone(), &changes);
         // One connection per thread: no thread ever waits for another's.
         let pool_size = pool_size.max(2);
         let writers = (pool_size / 4).clamp(1, MAX_WRITERS);
@@ -105,7 +108,7 @@ impl SqlStore {
             readers: Readers::spawn(threads(readers))?,
             _checkpointer: None,
             default_artifact_root: root,
-            changes: ChangeFeed::new(),
+            changes,
         })
     }
 }
