@@ -5,7 +5,10 @@
 # the same Rust client. Each server runs alone while it is measured (on two
 # cores an idle neighbour still takes CPU), each in a fresh directory; the
 # results are printed side by side with mltrack's ratios.
-# Usage: bench/run.sh [--quick]
+#
+# With --postgres: mltrack and MLflow's server each on their own database of
+# one private PostgreSQL cluster (fsync on), and mltrack on SQLite beside them.
+# Usage: bench/run.sh [--quick] [--postgres]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -47,7 +50,31 @@ measure() {
 
 sync   # let the build's writes reach the disk before anything fsyncs
 quick=()
-[[ "${1:-}" == "--quick" ]] && quick=(--quick)
+postgres=
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=(--quick) ;;
+    --postgres) postgres=1 ;;
+    *) echo "usage: bench/run.sh [--quick] [--postgres]" >&2; exit 2 ;;
+  esac
+done
+
+if [[ -n "$postgres" ]]; then
+  pg_dir=$(mktemp -d /tmp/mltrack-bench-pg.XXXXXX)
+  trap 'cleanup; tests/pg-cluster.sh stop "$pg_dir"' EXIT
+  pg=$(PG_FSYNC=on tests/pg-cluster.sh start "$pg_dir")
+  pg_port=${pg##*:}
+  for db in mltrack mlflow; do psql -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "CREATE DATABASE $db"; done
+  measure mltrack-pg "$repo/target/release/mltrack" ui --port "$port" --backend-store-uri "$pg/mltrack"
+  # MLflow's SQLAlchemy URI with the psycopg (3) driver the venv has.
+  measure mlflow-pg "$repo/.venv/bin/mlflow" server --host 127.0.0.1 --port "$port" \
+    --backend-store-uri "postgresql+psycopg://postgres@127.0.0.1:$pg_port/mlflow"
+  measure mltrack-sqlite "$repo/target/release/mltrack" ui --port "$port"
+  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%FT%TZ); PostgreSQL $(psql -h 127.0.0.1 -p "$pg_port" -U postgres -Atc 'SHOW server_version')"
+  target/release/mltrack-bench --report "$work/mltrack-pg.json" "$work/mlflow-pg.json" "$work/mltrack-sqlite.json"
+  exit 0
+fi
+
 measure mltrack "$repo/target/release/mltrack" ui --port "$port"
 measure mlflow "$repo/.venv/bin/mlflow" server --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port "$port"
 measure fasttrackml "$repo/.venv-bench/bin/fml" server --listen-address "127.0.0.1:$port" --database-uri sqlite://fml.db

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A private PostgreSQL cluster on loopback for the tests (Debian's server
-# binaries, installed by scripts/setup.sh --test), trusting local
-# connections; fsync is off, as the data is thrown away.
+# A private PostgreSQL cluster on loopback for the tests and benchmarks
+# (Debian's server binaries, installed by scripts/setup.sh --test), trusting
+# local connections. fsync is off, as test data is thrown away; the
+# benchmarks set PG_FSYNC=on, so that a commit is on disk as in production.
 #
 #   tests/pg-cluster.sh start DIR   starts it, prints its base URI
 #                                   (postgresql://postgres@127.0.0.1:PORT)
@@ -23,7 +24,7 @@ start)
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "${as_user[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync >"$dir/initdb.log" 2>&1
     "${as_user[@]}" "$bin/pg_ctl" -D "$dir/data" -w -l "$dir/postgres.log" \
-        -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400" start >/dev/null
+        -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=400" start >/dev/null
     echo "postgresql://postgres@127.0.0.1:$port"
     ;;
 stop)

@@ -196,7 +196,7 @@ pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
     let children = store
         .search_runs(&store::RunQuery {
             experiment_ids: vec![run.info.experiment_id.clone()],
-            filter: format!("tags.`{}` = '{}'", tracking::tags::PARENT_RUN_ID, run_id.replace('\'', "")),
+            filter: format!("tags.`{}` = {}", tracking::tags::PARENT_RUN_ID, tracking::filter::literal(&run_id)),
             max_results: 1000,
             ..Default::default()
         })
@@ -206,7 +206,7 @@ pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
     let logged_models = store
         .search_logged_models(&store::LoggedModelQuery {
             experiment_ids: vec![run.info.experiment_id.clone()],
-            filter: format!("source_run_id = '{}'", run_id.replace('\'', "")),
+            filter: format!("source_run_id = {}", tracking::filter::literal(&run_id)),
             ..Default::default()
         })
         .await
@@ -214,7 +214,7 @@ pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
         .unwrap_or_default();
     let registered = store
         .search_model_versions(&store::RegistryQuery {
-            filter: format!("run_id = '{}'", run_id.replace('\'', "")),
+            filter: format!("run_id = {}", tracking::filter::literal(&run_id)),
             ..Default::default()
         })
         .await
@@ -479,7 +479,7 @@ pub async fn model_page(name: String) -> Result<ModelDetails, ServerFnError> {
     let model = store.get_registered_model(&name).await.map_err(err)?;
     let versions = store
         .search_model_versions(&store::RegistryQuery {
-            filter: format!("name = '{}'", name.replace('\'', "\\'")),
+            filter: format!("name = {}", tracking::filter::literal(&name)),
             ..Default::default()
         })
         .await

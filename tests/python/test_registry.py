@@ -2,6 +2,7 @@
 full flow (train, log, register twice, alias, load by alias, predict)."""
 
 import uuid
+from urllib.parse import quote
 
 import mlflow
 import numpy as np
@@ -206,3 +207,22 @@ def test_registry_rest_shapes(server):
     assert r.status_code == 200
     r = requests.get(f"{base}/registered-models/search", params={"max_results": "10"}, timeout=10)
     assert r.status_code == 200
+
+
+def test_names_with_quotes_work_everywhere(tracking, tmp_path):
+    """`bob's model`: through the API, its search filters and the UI's own queries."""
+    client = mlflow.MlflowClient(tracking.url)
+    name = f"bob's model {uuid.uuid4().hex[:6]}"
+    client.create_registered_model(name)
+    with mlflow.start_run() as run:
+        mlflow.set_tag("note", "it's done")
+    client.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    assert [m.name for m in client.search_registered_models(f'name = "{name}"')] == [name]
+    assert [v.version for v in client.search_model_versions(f'name = "{name}"')] == ["1"]
+    found = client.search_runs([run.info.experiment_id], "tags.note = \"it's done\"")
+    assert [r.info.run_id for r in found] == [run.info.run_id]
+    # The model's page lists its version (the page searches versions by name).
+    page = requests.get(f"{tracking.url}/models/{quote(name)}", timeout=30)
+    assert page.status_code == 200
+    # The page's links percent-encode everything but unreserved characters.
+    assert f"/models/{quote(name, safe='')}/versions/1" in page.text

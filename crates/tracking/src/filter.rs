@@ -649,6 +649,18 @@ fn parse_order(target: Target, src: &str) -> Result<OrderBy> {
 }
 
 /// Parses a `search-runs` filter string.
+/// `value` as a string literal of MLflow's filter grammar, for filters a
+/// program builds (the UI's own queries): in single quotes, or in double
+/// quotes when it holds a single quote (`name = "bob's model"`), as MLflow
+/// keeps a backslash or a doubled quote inside a literal as it is.
+pub fn literal(value: &str) -> String {
+    if value.contains('\'') {
+        format!("\"{value}\"")
+    } else {
+        format!("'{value}'")
+    }
+}
+
 pub fn parse_run_filter(filter: &str) -> Result<Vec<Clause>> {
     parse_filter(Target::Runs, filter)
 }
@@ -729,6 +741,18 @@ pub fn like(text: &str, pattern: &str, fold: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn built_literals_read_back_as_the_value() {
+        for value in ["bob's model", "plain", "a\"b", "it's \"quoted\"-ish"] {
+            if value.contains('\'') && value.contains('"') {
+                continue; // not expressible in MLflow's grammar
+            }
+            let clauses = parse_run_filter(&format!("tags.note = {}", literal(value))).unwrap();
+            assert_eq!(clauses[0].value, Operand::Text(value.to_string()), "{value}");
+        }
+    }
+
     use super::*;
 
     fn one(f: &str) -> Clause {
