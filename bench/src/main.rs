@@ -7,11 +7,14 @@
 //! Usage:
 //!   mltrack-bench [--quick] [--out FILE] NAME=URL@PID …   measure servers (one after the other)
 //!   mltrack-bench --report FILE …                          print saved results side by side
+//!   mltrack-bench --scale RUNS METRICS STEPS NAME=URL@PID  fill one server, time reads (see `scale`)
 //! `--subscribers N` keeps N live-update streams (`/api/2.0/mltrack/events`,
 //! mltrack only) open while it measures: `--subscribe-to other` (default)
 //! on another experiment, as pages watching other work; `same` on the
 //! experiment being written, each stream read as fast as it comes.
 //! In reports the first server is the one the ratios compare with the others.
+
+mod scale;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -93,6 +96,15 @@ struct Target {
     name: String,
     url: String,
     pid: u32,
+}
+
+impl Target {
+    /// `NAME=URL@PID`.
+    fn parse(arg: &str) -> Option<Target> {
+        let (name, rest) = arg.split_once('=')?;
+        let (url, pid) = rest.rsplit_once('@')?;
+        Some(Target { name: name.into(), url: url.into(), pid: pid.parse().ok()? })
+    }
 }
 
 /// Everything measured on one server.
@@ -447,6 +459,17 @@ async fn main() {
         print(&reports);
         return;
     }
+    if args.first().map(String::as_str) == Some("--scale") {
+        let number =
+            |i: usize| args.get(i).and_then(|n| n.parse().ok()).expect("--scale RUNS METRICS STEPS NAME=URL@PID");
+        let scale = scale::Scale { runs: number(1), metrics: number(2), steps: number(3) };
+        let target = args.get(4).and_then(|a| Target::parse(a)).expect("--scale RUNS METRICS STEPS NAME=URL@PID");
+        if let Err(e) = scale::run(&target, &scale).await {
+            eprintln!("{}: {e}", target.name);
+            std::process::exit(1);
+        }
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let subscribers: usize = flag("--subscribers").map(|n| n.parse().expect("--subscribers N")).unwrap_or(0);
@@ -455,11 +478,7 @@ async fn main() {
     let targets: Vec<Target> = args
         .iter()
         .filter(|a| a.contains('=') && a.contains('@'))
-        .map(|a| {
-            let (name, rest) = a.split_once('=').expect("NAME=URL@PID");
-            let (url, pid) = rest.rsplit_once('@').expect("NAME=URL@PID");
-            Target { name: name.into(), url: url.into(), pid: pid.parse().expect("pid") }
-        })
+        .map(|a| Target::parse(a).expect("NAME=URL@PID"))
         .collect();
     if targets.is_empty() {
         eprintln!("usage: mltrack-bench [--quick] [--out FILE] NAME=URL@PID … | mltrack-bench --report FILE …");
