@@ -48,6 +48,8 @@ pub enum Param<'a> {
     Real(f64),
     Text(&'a str),
     Null(NullType),
+    /// A `bigint[]` (PostgreSQL only: `UNNEST(?::bigint[])`).
+    IntArray(&'a [i64]),
 }
 
 impl From<i64> for Param<'_> {
@@ -168,6 +170,26 @@ impl Db {
         match self {
             Db::Sqlite(_) => Dialect::Sqlite,
             Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// A condition `<column> …` matching any of `ids`, with its parameters:
+    /// `= ANY(?)` over one array on PostgreSQL, `IN (?, …)` on SQLite.
+    pub fn any_of<'a>(&self, ids: &'a [i64]) -> (String, Vec<Param<'a>>) {
+        match self.dialect() {
+            Dialect::Postgres => ("= ANY(?)".to_string(), vec![Param::IntArray(ids)]),
+            Dialect::Sqlite => {
+                (format!("IN ({})", vec!["?"; ids.len()].join(",")), ids.iter().map(|&id| Param::Int(id)).collect())
+            }
+        }
+    }
+
+    /// How many ids one [`Db::any_of`] condition takes: SQLite limits the
+    /// parameters of a statement, PostgreSQL's array has no such limit.
+    pub fn ids_per_query(&self) -> usize {
+        match self.dialect() {
+            Dialect::Postgres => 100_000,
+            Dialect::Sqlite => 500,
         }
     }
 

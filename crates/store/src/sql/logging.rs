@@ -158,47 +158,38 @@ fn key_ids<'m>(db: &mut Db, summaries: &[Summary<'m>]) -> Result<HashMap<&'m str
 /// Inserts the points; returns how many were new (a point identical in
 /// every field to a stored one is stored once).
 fn insert_metrics(db: &mut Db, run_id: i64, metrics: &[Metric], ids: &HashMap<&str, i64>) -> Result<u64> {
-    let mut inserted = 0;
-    let mut rest = metrics;
-    let mut params: Vec<Param> = Vec::with_capacity(5 * MAX_ROWS_PER_INSERT);
-    for n in chunk_sizes(metrics.len(), MAX_ROWS_PER_INSERT) {
-        let (chunk, tail) = rest.split_at(n);
-        rest = tail;
-        params.clear();
-        for m in chunk {
-            let key_id = ids[m.key.as_str()];
-            params.extend::<[Param; 5]>([
-                run_id.into(),
-                key_id.into(),
-                m.step.into(),
-                m.timestamp.into(),
-                to_bits(m.value).into(),
-            ]);
-        }
-        inserted += db.execute(insert_metrics_sql(n), &params)?;
-    }
-    Ok(inserted)
+    let rows: Vec<[i64; 5]> =
+        metrics.iter().map(|m| [run_id, ids[m.key.as_str()], m.step, m.timestamp, to_bits(m.value)]).collect();
+    insert_rows(db, &rows)
 }
 
-/// Inserts one metric's points in the order given, in chunks; returns how
-/// many were new.
+/// Inserts one metric's points in the order given; returns how many were new.
 pub(super) fn insert_points(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -> Result<u64> {
+    let rows: Vec<[i64; 5]> = points.iter().map(|p| [run_id, key_id, p.step, p.timestamp, to_bits(p.value)]).collect();
+    insert_rows(db, &rows)
+}
+
+/// PostgreSQL's insert of a whole batch: five arrays, one statement.
+const INSERT_UNNESTED: &str = "INSERT INTO metrics (run_id, key_id, step, timestamp, bits) \
+     SELECT * FROM UNNEST(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) ON CONFLICT DO NOTHING";
+
+/// Inserts rows of `(run_id, key_id, step, timestamp, bits)`; returns how many were new.
+fn insert_rows(db: &mut Db, rows: &[[i64; 5]]) -> Result<u64> {
+    if db.dialect() == Dialect::Postgres {
+        // One statement and five parameters whatever the batch's size.
+        let columns: [Vec<i64>; 5] = std::array::from_fn(|c| rows.iter().map(|r| r[c]).collect());
+        let params: Vec<Param> = columns.iter().map(|c| Param::IntArray(c)).collect();
+        return db.execute(INSERT_UNNESTED, &params);
+    }
+    // SQLite: a few multi-row statements of power-of-two sizes.
     let mut inserted = 0;
-    let mut rest = points;
+    let mut rest = rows;
     let mut params: Vec<Param> = Vec::with_capacity(5 * MAX_ROWS_PER_INSERT);
-    for n in chunk_sizes(points.len(), MAX_ROWS_PER_INSERT) {
+    for n in chunk_sizes(rows.len(), MAX_ROWS_PER_INSERT) {
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
         params.clear();
-        for p in chunk {
-            params.extend::<[Param; 5]>([
-                run_id.into(),
-                key_id.into(),
-                p.step.into(),
-                p.timestamp.into(),
-                to_bits(p.value).into(),
-            ]);
-        }
+        params.extend(chunk.iter().flatten().map(|&v| Param::Int(v)));
         inserted += db.execute(insert_metrics_sql(n), &params)?;
     }
     Ok(inserted)

@@ -197,6 +197,7 @@ impl PgDb {
                 Param::Null(NullType::Int) => query.bind(None::<i64>),
                 Param::Null(NullType::Real) => query.bind(None::<f64>),
                 Param::Null(NullType::Text) => query.bind(None::<&str>),
+                Param::IntArray(values) => query.bind(values),
             };
         }
         // A callback's own error (not the database's) stops the statement.

@@ -12,9 +12,6 @@ use tracking::{
     RunData, RunInfo, RunInputs, RunOutputs, RunStatus,
 };
 
-/// SQLite allows a limited number of bound values per statement.
-const IDS_PER_QUERY: usize = 500;
-
 const RUN_COLUMNS: &str =
     "id, run_uuid, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage";
 
@@ -39,10 +36,9 @@ fn to_info(r: &Row) -> RunInfo {
 /// ids, never one per run.
 pub(super) fn load_runs(db: &mut Db, ids: &[i64]) -> Result<Vec<Run>> {
     let mut runs: HashMap<i64, Run> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(IDS_PER_QUERY) {
-        let marks = vec!["?"; chunk.len()].join(",");
-        let params: Vec<Param> = chunk.iter().map(|&id| id.into()).collect();
-        db.run(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({marks})"), &params, |r| {
+    for chunk in ids.chunks(db.ids_per_query()) {
+        let (any, params) = db.any_of(chunk);
+        db.run(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id {any}"), &params, |r| {
             runs.insert(
                 r.int(0),
                 Run {
@@ -55,7 +51,7 @@ pub(super) fn load_runs(db: &mut Db, ids: &[i64]) -> Result<Vec<Run>> {
             Ok(())
         })?;
         for (table, is_param) in [("params", true), ("tags", false)] {
-            let sql = format!("SELECT run_id, key, value FROM {table} WHERE run_id IN ({marks}) ORDER BY run_id, key");
+            let sql = format!("SELECT run_id, key, value FROM {table} WHERE run_id {any} ORDER BY run_id, key");
             db.run(&sql, &params, |r| {
                 if let Some(run) = runs.get_mut(&r.int(0)) {
                     let list = if is_param { &mut run.data.params } else { &mut run.data.tags };
@@ -65,7 +61,7 @@ pub(super) fn load_runs(db: &mut Db, ids: &[i64]) -> Result<Vec<Run>> {
             })?;
         }
         let sql = format!(
-            "SELECT run_id, key, bits, timestamp, step FROM latest_metrics WHERE run_id IN ({marks}) ORDER BY run_id, key"
+            "SELECT run_id, key, bits, timestamp, step FROM latest_metrics WHERE run_id {any} ORDER BY run_id, key"
         );
         db.run(&sql, &params, |r| {
             if let Some(run) = runs.get_mut(&r.int(0)) {
@@ -79,15 +75,15 @@ pub(super) fn load_runs(db: &mut Db, ids: &[i64]) -> Result<Vec<Run>> {
             }
             Ok(())
         })?;
-        load_inputs(db, &marks, &params, &mut runs)?;
+        load_inputs(db, &any, &params, &mut runs)?;
     }
     Ok(ids.iter().filter_map(|id| runs.remove(id)).collect())
 }
 
-fn load_inputs(db: &mut Db, marks: &str, params: &[Param], runs: &mut HashMap<i64, Run>) -> Result<()> {
+fn load_inputs(db: &mut Db, any: &str, params: &[Param], runs: &mut HashMap<i64, Run>) -> Result<()> {
     let mut tags: HashMap<(i64, i64), Vec<KeyValue>> = HashMap::new();
     db.run(
-        &format!("SELECT run_id, dataset_id, key, value FROM input_tags WHERE run_id IN ({marks}) ORDER BY key"),
+        &format!("SELECT run_id, dataset_id, key, value FROM input_tags WHERE run_id {any} ORDER BY key"),
         params,
         |r| {
             tags.entry((r.int(0), r.int(1))).or_default().push(KeyValue { key: r.text(2), value: r.text(3) });
@@ -96,7 +92,7 @@ fn load_inputs(db: &mut Db, marks: &str, params: &[Param], runs: &mut HashMap<i6
     )?;
     let sql = format!(
         "SELECT ri.run_id, d.id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile \
-         FROM run_inputs ri JOIN datasets d ON d.id = ri.dataset_id WHERE ri.run_id IN ({marks}) \
+         FROM run_inputs ri JOIN datasets d ON d.id = ri.dataset_id WHERE ri.run_id {any} \
          ORDER BY ri.run_id, ri.position"
     );
     db.run(&sql, params, |r| {
@@ -115,8 +111,7 @@ fn load_inputs(db: &mut Db, marks: &str, params: &[Param], runs: &mut HashMap<i6
         }
         Ok(())
     })?;
-    let sql =
-        format!("SELECT run_id, model_id FROM run_model_inputs WHERE run_id IN ({marks}) ORDER BY run_id, model_id");
+    let sql = format!("SELECT run_id, model_id FROM run_model_inputs WHERE run_id {any} ORDER BY run_id, model_id");
     db.run(&sql, params, |r| {
         if let Some(run) = runs.get_mut(&r.int(0)) {
             run.inputs.model_inputs.push(ModelInput { model_id: r.text(1) });
@@ -124,7 +119,7 @@ fn load_inputs(db: &mut Db, marks: &str, params: &[Param], runs: &mut HashMap<i6
         Ok(())
     })?;
     let sql = format!(
-        "SELECT run_id, model_id, step FROM run_model_outputs WHERE run_id IN ({marks}) ORDER BY run_id, step, model_id"
+        "SELECT run_id, model_id, step FROM run_model_outputs WHERE run_id {any} ORDER BY run_id, step, model_id"
     );
     db.run(&sql, params, |r| {
         if let Some(run) = runs.get_mut(&r.int(0)) {

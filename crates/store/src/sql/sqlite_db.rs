@@ -149,6 +149,9 @@ impl SqliteDb {
                         ffi::sqlite3_bind_text(s, idx, t.as_ptr().cast(), t.len() as c_int, ffi::SQLITE_TRANSIENT())
                     }
                     Param::Null(_) => ffi::sqlite3_bind_null(s, idx),
+                    Param::IntArray(_) => {
+                        return Err(Error::internal("an array parameter was bound on SQLite"));
+                    }
                 }
             };
             if rc != ffi::SQLITE_OK {
