@@ -88,7 +88,7 @@ impl ChangeKind {
 }
 
 /// Where a published change goes besides this process's ring.
-pub type Relay = Box<dyn Fn(&Change) + Send + Sync>;
+pub type Relay = Box<dyn Fn(&Arc<Change>) + Send + Sync>;
 
 /// What a subscriber gets for "everything after `seq`".
 #[derive(Debug)]

@@ -121,19 +121,19 @@ fn decode(own: &str, payload: &str) -> Option<(String, String, ChangeKind)> {
 /// into it, until the feed is dropped.
 pub(super) fn start(pool: PgPool, feed: &Arc<ChangeFeed>) {
     let origin = feed.epoch().to_string();
-    let (tx, rx) = flume::bounded::<String>(QUEUE);
-    let own = origin.clone();
+    let (tx, rx) = flume::bounded::<Arc<Change>>(QUEUE);
     feed.set_relay(Box::new(move |change| {
-        let _ = tx.try_send(encode(&own, change));
+        let _ = tx.try_send(change.clone());
     }));
-    tokio::spawn(announce(pool.clone(), rx));
+    tokio::spawn(announce(pool.clone(), rx, origin.clone()));
     tokio::spawn(listen(pool, Arc::downgrade(feed), origin));
 }
 
-async fn announce(pool: PgPool, rx: flume::Receiver<String>) {
+/// Sends the queued changes, encoded here rather than on the request's path.
+async fn announce(pool: PgPool, rx: flume::Receiver<Arc<Change>>, origin: String) {
     while let Ok(first) = rx.recv_async().await {
-        let mut batch = vec![first];
-        batch.extend(rx.try_iter().take(BATCH - 1));
+        let batch: Vec<String> =
+            std::iter::once(first).chain(rx.try_iter().take(BATCH - 1)).map(|c| encode(&origin, &c)).collect();
         let sent = sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
             .bind(CHANNEL)
             .bind(&batch)

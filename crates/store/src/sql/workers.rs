@@ -9,6 +9,11 @@
 //! with a read-only connection (WAL lets them run beside the writer), take
 //! read jobs from a shared queue.
 //!
+//! On PostgreSQL the same loops run over a pool: several writer threads
+//! take batches from one queue (the database orders their transactions),
+//! and each thread holds a pooled connection only while a batch or a read
+//! job runs.
+//!
 //! Jobs are plain synchronous closures over [`Db`]; the async side waits on
 //! a oneshot channel, so a request costs one hand-off to a thread and back.
 //!
