@@ -45,6 +45,10 @@ pub async fn import(config: ImportConfig) -> anyhow::Result<i32> {
 /// Mirrors until Ctrl-C: a pass, a line about it, a pause.
 async fn watch(importer: &Importer, config: &ImportConfig) -> anyhow::Result<i32> {
     let interval = Duration::from_secs_f64(config.interval.max(0.1));
+    // Listened to once, before the first pass: a Ctrl-C that arrives while a
+    // pass runs is kept and ends the watch after it (a listener made anew
+    // for each pause would miss it).
+    let mut stop = std::pin::pin!(tokio::signal::ctrl_c());
     let mut pass = 0u64;
     loop {
         pass += 1;
@@ -80,7 +84,7 @@ async fn watch(importer: &Importer, config: &ImportConfig) -> anyhow::Result<i32
         };
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = tokio::signal::ctrl_c() => {
+            _ = &mut stop => {
                 println!("stopped after {pass} passes");
                 return Ok(if failing { 1 } else { 0 });
             }
