@@ -18,7 +18,7 @@ postgres=$(tests/pg-cluster.sh start "$pg_dir")
 echo "==> Rust tests"
 MLTRACK_SITE_DIR="$PWD/target/site" cargo test -p tracking -p store -p artifacts -p importer -p server -p app
 echo "==> The store's tests on PostgreSQL"
-MLTRACK_TEST_POSTGRES=$postgres cargo test -p store --test story --test models --test import
+MLTRACK_TEST_POSTGRES=$postgres cargo test -p store --test story --test models --test import --test auth
 
 echo "==> Python integration tests (mlflow $(.venv/bin/python -c 'import mlflow; print(mlflow.__version__)'))"
 .venv/bin/python -m pytest tests/python -q -p no:cacheprovider

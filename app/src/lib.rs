@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <A href="/dashboards">"Dashboards"</A>
                     <A href="/models">"Models"</A>
                 </nav>
+                <SignedIn />
             </header>
             <main>
                 // Each page is sent whole, once its data is read: hydration
@@ -107,6 +108,24 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Who is signed in, with a way out; nothing when there are no users.
+#[component]
+fn SignedIn() -> impl IntoView {
+    let user = Resource::new(|| (), |_| server_fns::signed_in_user());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                user.await.ok().flatten().map(|name| view! {
+                    <form class="signed-in" method="post" action="/logout">
+                        <span class="user" title="Signed in">{name}</span>
+                        <button type="submit">"Sign out"</button>
+                    </form>
+                })
+            })}
+        </Suspense>
     }
 }
 

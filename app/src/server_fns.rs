@@ -12,6 +12,8 @@ pub mod dashboards;
 mod backend {
     use leptos::prelude::*;
 
+    use tracking::permissions::{Capability, EXPERIMENT, REGISTERED_MODEL};
+
     pub fn store() -> store::Store {
         expect_context::<store::Store>()
     }
@@ -20,6 +22,52 @@ mod backend {
         use_context::<Option<artifacts::ArtifactStore>>()
             .flatten()
             .ok_or_else(|| ServerFnError::new("This server does not serve artifacts (--no-serve-artifacts)"))
+    }
+
+    /// Who is signed in, when users and permissions are on (the server's
+    /// guard leaves them on the request).
+    pub fn viewer() -> Option<store::auth::Viewer> {
+        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<store::auth::Viewer>().cloned())
+    }
+
+    fn denied(what: &str) -> ServerFnError {
+        ServerFnError::new(format!("You do not have permission to {what}; ask someone who manages it for access."))
+    }
+
+    /// Refuses unless the signed-in user may `cap` the experiment.
+    pub fn need_experiment(experiment_id: &str, cap: Capability, what: &str) -> Result<(), ServerFnError> {
+        match viewer() {
+            Some(v) if !v.permission(EXPERIMENT, experiment_id).allows(cap) => Err(denied(what)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses unless the signed-in user may `cap` the runs of the experiment.
+    pub fn need_runs_of(experiment_id: &str, cap: Capability, what: &str) -> Result<(), ServerFnError> {
+        match viewer() {
+            Some(v) if !v.may_on_runs(experiment_id, cap) => Err(denied(what)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses unless the signed-in user may `cap` the run; returns it.
+    pub async fn need_run(
+        store: &store::Store,
+        run_id: &str,
+        cap: Capability,
+        what: &str,
+    ) -> Result<tracking::Run, ServerFnError> {
+        let run = store.get_run(run_id).await.map_err(err)?;
+        need_runs_of(&run.info.experiment_id, cap, what)?;
+        Ok(run)
+    }
+
+    /// Refuses unless the signed-in user may `cap` the registered model.
+    pub fn need_model(name: &str, cap: Capability, what: &str) -> Result<(), ServerFnError> {
+        match viewer() {
+            Some(v) if !v.permission(REGISTERED_MODEL, name).allows(cap) => Err(denied(what)),
+            _ => Ok(()),
+        }
     }
 
     pub fn err(e: tracking::Error) -> ServerFnError {
@@ -31,7 +79,15 @@ mod backend {
 }
 
 #[cfg(feature = "ssr")]
-use backend::{err, store};
+use backend::{err, need_experiment, need_model, need_run, need_runs_of, store, viewer};
+#[cfg(feature = "ssr")]
+use tracking::permissions::Capability;
+
+/// The signed-in user's name, when users and permissions are on.
+#[server(prefix = "/_app")]
+pub async fn signed_in_user() -> Result<Option<String>, ServerFnError> {
+    Ok(viewer().map(|v| v.user.username))
+}
 
 /// An experiments-list row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,8 +101,12 @@ pub struct ExperimentRow {
 #[server(prefix = "/_app")]
 pub async fn list_experiments() -> Result<Vec<ExperimentRow>, ServerFnError> {
     let store = store();
-    let query =
-        store::ExperimentQuery { view_type: tracking::ViewType::All, max_results: 50_000, ..Default::default() };
+    let query = store::ExperimentQuery {
+        visible: viewer().and_then(|v| v.visible_experiments()),
+        view_type: tracking::ViewType::All,
+        max_results: 50_000,
+        ..Default::default()
+    };
     let page = store.search_experiments(&query).await.map_err(err)?;
     let stats = store.experiment_stats().await.map_err(err)?;
     Ok(page
@@ -65,16 +125,33 @@ pub async fn list_experiments() -> Result<Vec<ExperimentRow>, ServerFnError> {
 
 #[server(prefix = "/_app")]
 pub async fn create_experiment(name: String) -> Result<String, ServerFnError> {
-    store().create_experiment(name.trim(), None, &[]).await.map_err(err)
+    let viewer = viewer();
+    if viewer.as_ref().is_some_and(|v| {
+        v.permission(tracking::permissions::EXPERIMENT, "*") == tracking::permissions::Permission::Deny
+    }) {
+        return Err(ServerFnError::new("You do not have permission to create experiments."));
+    }
+    let store = store();
+    let id = store.create_experiment(name.trim(), None, &[]).await.map_err(err)?;
+    if let Some(v) = viewer {
+        // The creator manages what they made, as through the REST API.
+        let manage = tracking::permissions::Permission::Manage;
+        store::auth::grant(store.as_ref(), &v.user, tracking::permissions::EXPERIMENT, &id, manage)
+            .await
+            .map_err(err)?;
+    }
+    Ok(id)
 }
 
 #[server(prefix = "/_app")]
 pub async fn rename_experiment(experiment_id: String, name: String) -> Result<(), ServerFnError> {
+    need_experiment(&experiment_id, Capability::Update, "rename this experiment")?;
     store().rename_experiment(&experiment_id, name.trim()).await.map_err(err)
 }
 
 #[server(prefix = "/_app")]
 pub async fn set_experiment_deleted(experiment_id: String, deleted: bool) -> Result<(), ServerFnError> {
+    need_experiment(&experiment_id, Capability::Delete, "delete or restore this experiment")?;
     let store = store();
     if deleted { store.delete_experiment(&experiment_id).await } else { store.restore_experiment(&experiment_id).await }
         .map_err(err)
@@ -111,6 +188,7 @@ pub async fn experiment_runs(
     deleted: bool,
     page_token: Option<String>,
 ) -> Result<RunsPage, ServerFnError> {
+    need_runs_of(&experiment_id, Capability::Read, "see this experiment's runs")?;
     let store = store();
     let experiment = store.get_experiment(&experiment_id).await.map_err(err)?;
     let query = store::RunQuery {
@@ -151,6 +229,7 @@ pub async fn experiment_runs(
 pub async fn set_runs_deleted(run_ids: Vec<String>, deleted: bool) -> Result<(), ServerFnError> {
     let store = store();
     for id in run_ids {
+        need_run(&store, &id, Capability::Delete, "delete or restore these runs").await?;
         if deleted { store.delete_run(&id).await } else { store.restore_run(&id).await }.map_err(err)?;
     }
     Ok(())
@@ -181,7 +260,7 @@ pub struct RunDetails {
 #[server(prefix = "/_app")]
 pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
     let store = store();
-    let run = store.get_run(&run_id).await.map_err(err)?;
+    let run = need_run(&store, &run_id, Capability::Read, "see this run").await?;
     let experiment_name = store.get_experiment(&run.info.experiment_id).await.map(|e| e.name).unwrap_or_default();
     let metrics = store.metric_summaries(&run_id).await.map_err(err)?;
     let link = |r: &Run| RunLink {
@@ -227,11 +306,13 @@ pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
 
 #[server(prefix = "/_app")]
 pub async fn set_run_tag(run_id: String, key: String, value: String) -> Result<(), ServerFnError> {
+    need_run(&store(), &run_id, Capability::Update, "change this run's tags").await?;
     store().log_batch(&run_id, vec![], vec![], vec![tracking::KeyValue::new(key, value)]).await.map_err(err)
 }
 
 #[server(prefix = "/_app")]
 pub async fn delete_run_tag(run_id: String, key: String) -> Result<(), ServerFnError> {
+    need_run(&store(), &run_id, Capability::Update, "change this run's tags").await?;
     store().delete_tag(&run_id, &key).await.map_err(err)
 }
 
@@ -278,6 +359,7 @@ pub async fn chart_runs(
     order_by: String,
     deleted: bool,
 ) -> Result<ChartData, ServerFnError> {
+    need_runs_of(&experiment_id, Capability::Read, "see this experiment's runs")?;
     let store = store();
     let mut query = store::RunQuery {
         experiment_ids: vec![experiment_id],
@@ -332,6 +414,11 @@ pub async fn metric_series(
 ) -> Result<Vec<Series>, ServerFnError> {
     use futures::StreamExt;
     let store = store();
+    if viewer().is_some_and(|v| !v.is_admin()) {
+        for run_id in run_ids.iter().take(MAX_CHART_RUNS) {
+            need_run(&store, run_id, Capability::Read, "see these runs").await?;
+        }
+    }
     // Several histories are read at once (the store has several readers),
     // answered in the order asked.
     let reads = futures::stream::iter(run_ids.into_iter().take(MAX_CHART_RUNS))
@@ -385,7 +472,7 @@ async fn run_artifact_path(
     run_id: &str,
     path: &str,
 ) -> Result<(artifacts::ArtifactStore, artifacts::ArtifactPath, artifacts::ArtifactPath), ServerFnError> {
-    let run = store().get_run(run_id).await.map_err(err)?;
+    let run = need_run(&store(), run_id, Capability::Read, "see this run's artifacts").await?;
     let root = artifacts::ArtifactPath::from_root_uri(&run.info.artifact_uri).ok_or_else(|| {
         ServerFnError::new(format!("The artifacts at {} are not stored by this server", run.info.artifact_uri))
     })?;
@@ -442,7 +529,7 @@ pub async fn compare_runs(run_ids: Vec<String>) -> Result<ComparedRuns, ServerFn
     let store = store();
     let mut runs = Vec::new();
     for id in run_ids.iter().take(100) {
-        runs.push(store.get_run(id).await.map_err(err)?);
+        runs.push(need_run(&store, id, Capability::Read, "see these runs").await?);
     }
     let by_id: std::collections::HashMap<String, String> =
         run_colors(&store, runs.iter().map(|r| r.info.run_id.clone()).collect()).await?.into_iter().collect();
@@ -453,7 +540,11 @@ pub async fn compare_runs(run_ids: Vec<String>) -> Result<ComparedRuns, ServerFn
 #[server(prefix = "/_app")]
 pub async fn list_registered_models() -> Result<Vec<RegisteredModel>, ServerFnError> {
     let page = store()
-        .search_registered_models(&store::RegistryQuery { max_results: Some(1000), ..Default::default() })
+        .search_registered_models(&store::RegistryQuery {
+            visible: viewer().and_then(|v| v.visible_models()),
+            max_results: Some(1000),
+            ..Default::default()
+        })
         .await
         .map_err(err)?;
     Ok(page.items)
@@ -475,6 +566,7 @@ async fn run_link(store: &store::Store, run_id: Option<&str>) -> Option<RunLink>
 
 #[server(prefix = "/_app")]
 pub async fn model_page(name: String) -> Result<ModelDetails, ServerFnError> {
+    need_model(&name, Capability::Read, "see this model")?;
     let store = store();
     let model = store.get_registered_model(&name).await.map_err(err)?;
     let versions = store
@@ -530,6 +622,7 @@ async fn model_files(uri: &str) -> ModelFiles {
 
 #[server(prefix = "/_app")]
 pub async fn version_page(name: String, version: String) -> Result<VersionDetails, ServerFnError> {
+    need_model(&name, Capability::Read, "see this model")?;
     let store = store();
     let number = tracking::registry::parse_version(&version).map_err(err)?;
     let version = store.get_model_version(&name, number).await.map_err(err)?;
@@ -549,6 +642,7 @@ pub struct LoggedModelDetails {
 pub async fn logged_model_page(model_id: String) -> Result<LoggedModelDetails, ServerFnError> {
     let store = store();
     let model = store.get_logged_model(&model_id, false).await.map_err(err)?;
+    need_experiment(&model.info.experiment_id, Capability::Read, "see this model")?;
     let files = model_files(&model.info.artifact_uri).await;
     let source_run = run_link(&store, model.info.source_run_id.as_deref()).await;
     Ok(LoggedModelDetails { model, source_run, files })

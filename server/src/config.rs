@@ -56,6 +56,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub security: SecurityConfig,
 
+    #[command(flatten)]
+    pub auth: AuthConfig,
+
     /// Accepted for compatibility with `mlflow server` launch scripts; mltrack
     /// serves every request from one process with an async runtime.
     #[arg(long, short = 'w', hide = true)]
@@ -95,6 +98,63 @@ impl SecurityConfig {
         }
         crate::security::Policy::new(&self.allowed_hosts, &self.cors_allowed_origins, &self.x_frame_options)
     }
+}
+
+/// Users and permissions (MLflow's basic-auth app).
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// `basic-auth` turns on users and permissions, as `mlflow server
+    /// --app-name basic-auth` does: every request then needs a user's
+    /// password (HTTP Basic), an API token (Bearer) or a UI login.
+    #[arg(long, env = "MLTRACK_APP_NAME", value_parser = ["basic-auth"])]
+    pub app_name: Option<String>,
+
+    /// What a user may do where no grant says otherwise: READ (MLflow's
+    /// default), USE, EDIT, MANAGE or NO_PERMISSIONS.
+    #[arg(long, env = "MLTRACK_AUTH_DEFAULT_PERMISSION", default_value = "READ")]
+    pub auth_default_permission: String,
+
+    /// Serve on a non-loopback address with no users and permissions:
+    /// anyone who can reach the port may read and change everything.
+    #[arg(long, env = "MLTRACK_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+}
+
+impl AuthConfig {
+    pub fn enabled(&self) -> bool {
+        self.app_name.is_some()
+    }
+
+    pub fn default_permission(&self) -> anyhow::Result<tracking::permissions::Permission> {
+        use tracking::permissions::Permission;
+        match Permission::parse(&self.auth_default_permission.to_ascii_uppercase()) {
+            Some(p) if p != Permission::Deny => Ok(p),
+            _ => anyhow::bail!(
+                "--auth-default-permission {} is not one of READ, USE, EDIT, MANAGE, NO_PERMISSIONS",
+                self.auth_default_permission
+            ),
+        }
+    }
+
+    /// The first admin from `MLTRACK_ADMIN_USERNAME` and
+    /// `MLTRACK_ADMIN_PASSWORD` (MLflow's `MLFLOW_AUTH_ADMIN_*` names too).
+    pub fn admin_from_env() -> anyhow::Result<Option<(String, String)>> {
+        let var = |names: [&str; 2]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
+        let user = var(["MLTRACK_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_USERNAME"]);
+        let password = var(["MLTRACK_ADMIN_PASSWORD", "MLFLOW_AUTH_ADMIN_PASSWORD"]);
+        match (user, password) {
+            (Some(u), Some(p)) => Ok(Some((u, p))),
+            (None, None) => Ok(None),
+            (Some(u), None) => anyhow::bail!("MLTRACK_ADMIN_USERNAME is {u} but MLTRACK_ADMIN_PASSWORD is not set"),
+            (None, Some(_)) => anyhow::bail!("MLTRACK_ADMIN_PASSWORD is set but MLTRACK_ADMIN_USERNAME is not"),
+        }
+    }
+}
+
+/// Whether `host` (the listen address) is reachable only from this machine.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Where mltrack keeps its data: shared by `ui`/`server`, `import` and `export`.

@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod security;
 pub mod transfer;
@@ -26,13 +27,26 @@ use tower_http::trace::TraceLayer;
 pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
 
 /// The whole HTTP application: health checks, the REST API, the artifact
-/// proxy and the UI, behind the Host and cross-origin checks of `policy`.
-pub fn app(store: store::Store, artifacts: artifacts::ArtifactRoots, policy: security::Policy) -> Router {
-    Router::new()
+/// proxy and the UI, behind the Host and cross-origin checks of `policy`
+/// and, with `auth`, users and permissions.
+pub fn app(
+    store: store::Store,
+    artifacts: artifacts::ArtifactRoots,
+    policy: security::Policy,
+    auth: Option<auth::Auth>,
+) -> Router {
+    let mut router = Router::new()
         .route("/health", get(health).with_state(store.clone()))
         .route("/version", get(|| async { MLFLOW_COMPAT_VERSION }))
         .merge(api::router(api::AppState { store: store.clone(), artifacts: artifacts.clone() }))
-        .merge(ui::router(store, artifacts.proxied().cloned()))
+        .merge(ui::router(store, artifacts.proxied().cloned()));
+    if let Some(auth) = auth {
+        router = router
+            .merge(auth::routes::router(auth.clone()))
+            .merge(auth::login::router(auth.clone()))
+            .layer(axum::middleware::from_fn_with_state(auth, auth::guard));
+    }
+    router
         // A panic while answering (rendering a page, a bug in a handler)
         // becomes a 500 for that request instead of a connection that never
         // finishes.
@@ -80,7 +94,9 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
     });
     let app = tower::util::MapRequestLayer::new(merge_slashes).layer(app);
-    axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(app))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Routes a path with repeated slashes (`//model-versions/get-artifact`,

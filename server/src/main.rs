@@ -38,6 +38,23 @@ async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let artifacts = artifacts::ArtifactRoots::new(proxied)
         .with_default_root(&root)
         .map_err(|e| anyhow::anyhow!("could not open the default artifact root {root}: {}", e.detail()))?;
+    let auth = match config.auth.enabled() {
+        true => {
+            let auth = server::auth::Auth::new(store.clone(), config.auth.default_permission()?);
+            let setup = auth
+                .bootstrap(server::config::AuthConfig::admin_from_env()?)
+                .await
+                .map_err(|e| anyhow::anyhow!("could not set up the first admin: {}", e.detail()))?;
+            Some((auth, setup))
+        }
+        false if !server::config::is_loopback(&config.host) && !config.auth.insecure_no_auth => anyhow::bail!(
+            "refusing to serve on {} without users and permissions: anyone who can reach it could read and change \
+             everything. Start with --app-name basic-auth (and MLTRACK_ADMIN_USERNAME / MLTRACK_ADMIN_PASSWORD for \
+             the first admin), or say --insecure-no-auth if a proxy in front does authentication.",
+            config.host
+        ),
+        false => None,
+    };
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("could not listen on {addr}"))?;
     tracing::info!(
@@ -47,7 +64,24 @@ async fn run(config: ServeConfig) -> anyhow::Result<()> {
         "mltrack is listening on http://{}",
         listener.local_addr()?
     );
-    server::serve(listener, server::app(store, artifacts, config.security.policy()), server::shutdown_signal()).await?;
+    let local = listener.local_addr()?;
+    match &auth {
+        Some((_, Some(token))) => tracing::warn!(
+            "users and permissions are on and no user exists yet: open http://{local}/setup?token={token} to create \
+             the first admin (this link works once, until then)"
+        ),
+        Some((_, None)) => {
+            tracing::info!(default_permission = %config.auth.auth_default_permission, "users and permissions are on")
+        }
+        None if config.auth.insecure_no_auth && !server::config::is_loopback(&config.host) => tracing::warn!(
+            "serving on {} with NO users and permissions (--insecure-no-auth): anyone who can reach it may read and \
+             change everything",
+            config.host
+        ),
+        None => tracing::info!("users and permissions are off (loopback only); --app-name basic-auth turns them on"),
+    }
+    let app = server::app(store, artifacts, config.security.policy(), auth.map(|(a, _)| a));
+    server::serve(listener, app, server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -17,7 +17,7 @@ impl Api {
         let uri = format!("sqlite:///{}", dir.path().join("api.db").display());
         let store = store::open(&uri, "mlflow-artifacts:").await.unwrap();
         Api {
-            app: server::app(store, artifacts::ArtifactRoots::default(), server::security::Policy::permissive()),
+            app: server::app(store, artifacts::ArtifactRoots::default(), server::security::Policy::permissive(), None),
             _dir: dir,
         }
     }

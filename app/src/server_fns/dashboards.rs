@@ -10,7 +10,13 @@ use tracking::dashboards::Panel;
 use tracking::Run;
 
 #[cfg(feature = "ssr")]
-use super::backend::{err, store};
+use super::backend::{err, store, viewer};
+
+/// Who saves a dashboard: the signed-in user's name, when there are users.
+#[cfg(feature = "ssr")]
+fn author() -> String {
+    viewer().map(|v| v.user.username).unwrap_or_default()
+}
 
 /// A dashboards-list row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,8 +70,17 @@ pub struct DashboardData {
 async fn selected_runs(store: &store::Store, d: &Dashboard) -> Result<(Vec<Run>, Vec<String>, bool), ServerFnError> {
     if !d.spec.run_ids.is_empty() {
         let (mut found, mut missing) = (Vec::new(), Vec::new());
+        let viewer = viewer();
         for id in &d.spec.run_ids {
             match store.get_run(id).await {
+                // A run the user may not read is as good as gone for them.
+                Ok(run)
+                    if viewer.as_ref().is_some_and(|v| {
+                        !v.may_on_runs(&run.info.experiment_id, tracking::permissions::Capability::Read)
+                    }) =>
+                {
+                    missing.push(id.clone())
+                }
                 Ok(run) => found.push(run),
                 Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => missing.push(id.clone()),
                 Err(e) => return Err(err(e)),
@@ -73,8 +88,12 @@ async fn selected_runs(store: &store::Store, d: &Dashboard) -> Result<(Vec<Run>,
         }
         return Ok((found, missing, false));
     }
+    let experiment_ids = match viewer() {
+        Some(v) => v.readable_experiment_ids(d.spec.experiment_ids.clone(), "run"),
+        None => d.spec.experiment_ids.clone(),
+    };
     let mut query = store::RunQuery {
-        experiment_ids: d.spec.experiment_ids.clone(),
+        experiment_ids,
         filter: d.spec.filter.clone(),
         view_type: tracking::ViewType::ActiveOnly,
         max_results: 1000,
@@ -159,7 +178,7 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
         panels,
         ..Default::default()
     };
-    let d = store::dashboards::create(&store(), spec, "").await.map_err(err)?;
+    let d = store::dashboards::create(&store(), spec, &author()).await.map_err(err)?;
     Ok(d.dashboard_id)
 }
 
@@ -176,7 +195,7 @@ pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, ServerFn
     if spec.run_ids.is_empty() {
         return Err(ServerFnError::new("The dashboard shows no runs now; a snapshot of nothing would show nothing."));
     }
-    let copy = store::dashboards::create(&store, spec, "").await.map_err(err)?;
+    let copy = store::dashboards::create(&store, spec, &author()).await.map_err(err)?;
     Ok(copy.dashboard_id)
 }
 
@@ -204,6 +223,6 @@ pub async fn save_note(
     }
     let mut changes = serde_json::Map::new();
     changes.insert("panels".into(), serde_json::to_value(panels).map_err(|e| ServerFnError::new(e.to_string()))?);
-    store::dashboards::update(&store, &dashboard_id, version, changes, "").await.map_err(err)?;
+    store::dashboards::update(&store, &dashboard_id, version, changes, &author()).await.map_err(err)?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! embedded default) or PostgreSQL. Both run the same queries ([`sql`]),
 //! over a narrow per-database connection layer.
 
+pub mod auth;
 pub mod changes;
 pub mod dashboards;
 pub mod import;
@@ -20,6 +21,7 @@ use tracking::{
     MetricSummary, ModelMetric, ModelOutput, Page, Point, Result, Run, RunInfo, RunStatus, ViewType,
 };
 
+pub use auth::AuthStore;
 pub use changes::{Change, ChangeFeed, ChangeKind, MetricRange, Since};
 pub use dashboards::{DashboardQuery, DashboardStore};
 pub use import::ImportTarget;
@@ -54,6 +56,8 @@ pub struct RunQuery {
 /// `search-experiments` arguments.
 #[derive(Debug, Clone, Default)]
 pub struct ExperimentQuery {
+    /// Only the experiments a user may read (`None`: all).
+    pub visible: Option<tracking::permissions::Visible>,
     pub filter: String,
     pub view_type: ViewType,
     pub max_results: i64,
@@ -115,7 +119,7 @@ pub struct LoggedModelOrder {
 /// Writes return only once they are committed: a caller that saw `Ok` can
 /// rely on the data surviving a crash of the process.
 #[async_trait]
-pub trait TrackingStore: ModelRegistry + ImportTarget + DashboardStore + Send + Sync + 'static {
+pub trait TrackingStore: ModelRegistry + ImportTarget + DashboardStore + AuthStore + Send + Sync + 'static {
     /// Creates an experiment and returns its id.
     async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[KeyValue])
         -> Result<String>;

@@ -22,6 +22,9 @@ pub struct NewModelVersion {
 /// `registered-models/search` and `model-versions/search` arguments.
 #[derive(Debug, Clone, Default)]
 pub struct RegistryQuery {
+    /// Only the registered models (and their versions) a user may read,
+    /// by name (`None`: all).
+    pub visible: Option<tracking::permissions::Visible>,
     pub filter: String,
     pub max_results: Option<i64>,
     pub order_by: Vec<String>,

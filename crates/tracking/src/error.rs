@@ -18,6 +18,12 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     /// A write based on a version someone else has since replaced.
     ResourceConflict,
+    /// No credentials, or wrong ones (the basic-auth app's 401).
+    Unauthenticated,
+    /// Authenticated, but the permission does not allow it (403).
+    PermissionDenied,
+    /// Too many failed logins in a row: wait, then try again (429).
+    RequestLimitExceeded,
 }
 
 impl ErrorCode {
@@ -28,6 +34,9 @@ impl ErrorCode {
             ErrorCode::NotImplemented => 501,
             ErrorCode::TemporarilyUnavailable => 503,
             ErrorCode::ResourceConflict => 409,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::PermissionDenied => 403,
+            ErrorCode::RequestLimitExceeded => 429,
             ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => 404,
             ErrorCode::InvalidParameterValue | ErrorCode::ResourceAlreadyExists | ErrorCode::BadRequest => 400,
         }
@@ -45,6 +54,9 @@ impl ErrorCode {
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
             ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
             ErrorCode::ResourceConflict => "RESOURCE_CONFLICT",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod dashboards;
 pub mod entities;
 pub mod error;
 pub mod filter;
+pub mod permissions;
 pub mod registry;
 pub mod time;
 pub mod validation;

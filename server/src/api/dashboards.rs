@@ -6,8 +6,10 @@
 use super::error::ApiResult;
 use super::extract::{wire, Mlflow};
 use super::{required, AppStore};
+use crate::auth::Viewer;
 use axum::extract::State;
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -24,11 +26,18 @@ pub fn router() -> Router<super::AppState> {
 }
 
 /// Who saves: the signed-in user once mltrack has users; until then no one.
-const ANONYMOUS: &str = "";
+/// Who saves: the signed-in user, or no one when there are no users.
+fn author(viewer: &Option<Extension<Viewer>>) -> String {
+    viewer.as_ref().map(|Extension(v)| v.user.username.clone()).unwrap_or_default()
+}
 
-async fn create(State(store): State<AppStore>, Mlflow(body): Mlflow<Map<String, Value>>) -> ApiResult<Json<Value>> {
+async fn create(
+    State(store): State<AppStore>,
+    viewer: Option<Extension<Viewer>>,
+    Mlflow(body): Mlflow<Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
     let spec = dashboards::spec_from_fields(body)?;
-    let dashboard = dashboards::create(&store, spec, ANONYMOUS).await?;
+    let dashboard = dashboards::create(&store, spec, &author(&viewer)).await?;
     Ok(Json(json!({ "dashboard": dashboard })))
 }
 
@@ -73,7 +82,11 @@ async fn search(State(store): State<AppStore>, Mlflow(req): Mlflow<Search>) -> A
     Ok(Json(body))
 }
 
-async fn update(State(store): State<AppStore>, Mlflow(mut body): Mlflow<Map<String, Value>>) -> ApiResult<Json<Value>> {
+async fn update(
+    State(store): State<AppStore>,
+    viewer: Option<Extension<Viewer>>,
+    Mlflow(mut body): Mlflow<Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
     let id = required(body.remove("dashboard_id").and_then(|v| v.as_str().map(str::to_string)), "dashboard_id")?;
     let version = body.remove("version").ok_or_else(|| {
         Error::invalid("An update names the 'version' it read, so that it never overwrites a newer one unseen.")
@@ -82,7 +95,7 @@ async fn update(State(store): State<AppStore>, Mlflow(mut body): Mlflow<Map<Stri
         .as_i64()
         .or_else(|| version.as_str().and_then(|s| s.parse().ok()))
         .ok_or_else(|| Error::invalid(format!("Invalid value {version} for parameter 'version': an integer")))?;
-    let dashboard = dashboards::update(&store, &id, version, body, ANONYMOUS).await?;
+    let dashboard = dashboards::update(&store, &id, version, body, &author(&viewer)).await?;
     Ok(Json(json!({ "dashboard": dashboard })))
 }
 

@@ -3,8 +3,10 @@
 use super::error::ApiResult;
 use super::extract::{wire, Mlflow};
 use super::{required, view_type, AppStore};
+use crate::auth::Viewer;
 use axum::extract::State;
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -107,9 +109,11 @@ struct SearchExperiments {
 /// <https://mlflow.org/docs/latest/rest-api.html#search-experiments>
 async fn search_experiments(
     State(store): State<AppStore>,
+    viewer: Option<Extension<Viewer>>,
     Mlflow(req): Mlflow<SearchExperiments>,
 ) -> ApiResult<Json<Value>> {
     let query = ExperimentQuery {
+        visible: viewer.and_then(|Extension(v)| v.visible_experiments()),
         filter: req.filter.unwrap_or_default(),
         view_type: view_type(req.view_type.as_ref())?,
         max_results: req.max_results.unwrap_or(1000),

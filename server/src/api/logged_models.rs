@@ -5,10 +5,12 @@ use super::artifacts::{locate, send_file};
 use super::error::{ApiError, ApiResult};
 use super::extract::{wire, Mlflow};
 use super::{key_values, required, AppState, AppStore, PairIn};
+use crate::auth::Viewer;
 use artifacts::ArtifactPath;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{delete, get, patch, post};
+use axum::Extension;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -170,9 +172,19 @@ struct Search {
     page_token: Option<String>,
 }
 
-async fn search(State(store): State<AppStore>, Mlflow(req): Mlflow<Search>) -> ApiResult<Json<Value>> {
-    let experiment_ids =
+async fn search(
+    State(store): State<AppStore>,
+    viewer: Option<Extension<Viewer>>,
+    Mlflow(req): Mlflow<Search>,
+) -> ApiResult<Json<Value>> {
+    let mut experiment_ids =
         req.experiment_ids.filter(|ids| !ids.is_empty()).ok_or_else(|| missing_value("experiment_ids"))?;
+    if let Some(Extension(viewer)) = &viewer {
+        experiment_ids = viewer.readable_experiment_ids(experiment_ids, "logged_model");
+        if experiment_ids.is_empty() {
+            return Ok(Json(json!({})));
+        }
+    }
     let datasets = req
         .datasets
         .into_iter()

@@ -4,8 +4,10 @@
 use super::error::{ApiError, ApiResult};
 use super::extract::{wire, Mlflow};
 use super::{key_values, required, AppState, AppStore, PairIn};
+use crate::auth::Viewer;
 use axum::extract::State;
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -116,6 +118,7 @@ struct Search {
 impl Search {
     fn query(self) -> RegistryQuery {
         RegistryQuery {
+            visible: None,
             filter: self.filter.unwrap_or_default(),
             max_results: self.max_results,
             order_by: self.order_by,
@@ -135,8 +138,14 @@ fn page_json<T: serde::Serialize>(field: &str, page: tracking::Page<T>) -> Value
     body
 }
 
-async fn search_models(State(store): State<AppStore>, Mlflow(req): Mlflow<Search>) -> ApiResult<Json<Value>> {
-    let page = store.search_registered_models(&req.query()).await?;
+async fn search_models(
+    State(store): State<AppStore>,
+    viewer: Option<Extension<Viewer>>,
+    Mlflow(req): Mlflow<Search>,
+) -> ApiResult<Json<Value>> {
+    let mut query = req.query();
+    query.visible = viewer.and_then(|Extension(v)| v.visible_models());
+    let page = store.search_registered_models(&query).await?;
     Ok(Json(page_json("registered_models", page)))
 }
 
@@ -436,8 +445,14 @@ async fn transition_stage(State(store): State<AppStore>, Mlflow(req): Mlflow<Tra
     Ok(Json(json!({ "model_version": v })))
 }
 
-async fn search_versions(State(store): State<AppStore>, Mlflow(req): Mlflow<Search>) -> ApiResult<Json<Value>> {
-    let page = store.search_model_versions(&req.query()).await?;
+async fn search_versions(
+    State(store): State<AppStore>,
+    viewer: Option<Extension<Viewer>>,
+    Mlflow(req): Mlflow<Search>,
+) -> ApiResult<Json<Value>> {
+    let mut query = req.query();
+    query.visible = viewer.and_then(|Extension(v)| v.visible_models());
+    let page = store.search_model_versions(&query).await?;
     Ok(Json(page_json("model_versions", page)))
 }
 

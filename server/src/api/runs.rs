@@ -3,8 +3,10 @@
 use super::error::ApiResult;
 use super::extract::{wire, Mlflow, MlflowWithLen};
 use super::{key_values, required, view_type, AppStore, PairIn};
+use crate::auth::Viewer;
 use axum::extract::State;
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -133,10 +135,17 @@ struct SearchRuns {
 /// <https://mlflow.org/docs/latest/rest-api.html#search-runs>
 async fn search_runs(
     State(store): State<AppStore>,
+    viewer: Option<Extension<Viewer>>,
     Mlflow(req): Mlflow<SearchRuns>,
 ) -> ApiResult<Json<SearchRunsResponse>> {
+    let experiment_ids = match &viewer {
+        // Only the experiments this user may read: the store's query
+        // then pages and counts what they see.
+        Some(Extension(viewer)) => viewer.readable_experiment_ids(req.experiment_ids, "run"),
+        None => req.experiment_ids,
+    };
     let query = RunQuery {
-        experiment_ids: req.experiment_ids,
+        experiment_ids,
         filter: req.filter.unwrap_or_default(),
         view_type: view_type(req.run_view_type.as_ref())?,
         max_results: req.max_results.unwrap_or(DEFAULT_SEARCH_RUNS_MAX_RESULTS),

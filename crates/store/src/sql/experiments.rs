@@ -153,6 +153,7 @@ impl SqlStore {
             ViewType::DeletedOnly => "e.lifecycle_stage = 'deleted'",
             ViewType::All => "1 = 1",
         });
+        args.visible(&mut sql, "e.experiment_id", query.visible.as_ref(), true);
         for clause in &clauses {
             sql.push_str(" AND ");
             match clause.entity {

@@ -5,6 +5,7 @@
 //! readers (WAL mode lets them run beside the writer). Queries run on those
 //! threads through [`db::Db`].
 
+mod auth;
 mod dashboards;
 mod db;
 mod experiments;

@@ -383,6 +383,7 @@ impl ModelRegistry for SqlStore {
         let offset = decode_offset(query.page_token.as_deref())?;
         let mut sql = String::from("SELECT m.name FROM registered_models m WHERE 1 = 1");
         let mut args = SqlArgs::default();
+        args.visible(&mut sql, "m.name", query.visible.as_ref(), false);
         for clause in &clauses {
             sql.push_str(" AND ");
             push_clause(&mut sql, &mut args, clause, false);
@@ -601,6 +602,7 @@ impl ModelRegistry for SqlStore {
         let offset = decode_offset(query.page_token.as_deref())?;
         let mut sql = format!("v.current_stage != '{STAGE_DELETED}'");
         let mut args = SqlArgs::default();
+        args.visible(&mut sql, "v.name", query.visible.as_ref(), false);
         for clause in &clauses {
             sql.push_str(" AND ");
             push_clause(&mut sql, &mut args, clause, true);

@@ -10,6 +10,7 @@ use super::SqlStore;
 use crate::page::page_of;
 use crate::{decode_offset, RunQuery};
 use tracking::filter::{self, Clause, Entity, Op, Operand};
+use tracking::permissions::Visible;
 use tracking::validation::{validate_max_results, MAX_RESULTS_PER_PAGE};
 use tracking::{tags, Page, Result, Run, ViewType};
 
@@ -29,6 +30,20 @@ impl SqlArgs {
     }
     pub(super) fn text(&mut self, v: &str) {
         self.0.push(Arg::Text(v.to_string()));
+    }
+
+    /// Appends ` AND <column>` limited to what a user may see (`None`: no
+    /// limit); `int` compares the ids as numbers.
+    pub(super) fn visible(&mut self, sql: &mut String, column: &str, visible: Option<&Visible>, int: bool) {
+        let Some(visible) = visible else { return };
+        let (not, ids) = match visible {
+            Visible::AllBut(ids) if ids.is_empty() => return,
+            Visible::AllBut(ids) => ("NOT ", ids),
+            Visible::Only(ids) => ("", ids),
+        };
+        let value = if int { "CAST(value AS BIGINT)" } else { "value" };
+        sql.push_str(&format!(" AND {column} {not}IN (SELECT {value} FROM json_each(?))"));
+        self.text(&serde_json::Value::from(ids.clone()).to_string());
     }
 
     /// Appends `<column> <op> <value>` with the value bound.
