@@ -632,6 +632,7 @@ await test('users: sign in, see only what you may, sign out; a stale session goe
     await page.waitForURL(`${url}/experiments/${open}`);
     await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
     assert.match(await page.textContent('.signed-in .user'), /viewer/);
+    await page.waitForSelector('#live-badge[data-live="live"]', { timeout: 10000 });
     const cookie = (await page.context().cookies()).find(c => c.name === 'mltrack_session');
     assert.ok(cookie.httpOnly, 'the session cookie is HttpOnly');
     assert.equal(cookie.sameSite, 'Lax');

@@ -181,6 +181,18 @@ def test_read_users_read_and_creators_manage(auth_server, monkeypatch):
     with pytest.raises(MlflowException) as e:
         apps.grant_user_permission(bob[0], "experiment", shared, "EDIT")
     assert denied(e)
+    # Grants on things that are not there are refused, and change nothing.
+    admin = admin_client(monkeypatch, auth_server)
+    with pytest.raises(RestException, match="RESOURCE_DOES_NOT_EXIST"):
+        admin.grant_user_permission(bob[0], "experiment", "987654", "EDIT")
+    with pytest.raises(RestException, match="RESOURCE_DOES_NOT_EXIST"):
+        admin.grant_user_permission(bob[0], "registered_model", "no such model", "READ")
+    with pytest.raises(RestException, match="not found"):
+        admin.grant_user_permission("nobody-" + uuid.uuid4().hex, "experiment", own, "READ")
+    with pytest.raises(RestException, match="Invalid resource type"):
+        admin.grant_user_permission(bob[0], "dataset", own, "READ")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", alice[0])
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", alice[1])
     with as_user(monkeypatch, auth_server, *bob) as client:
         client.log_metric(mine.info.run_id, "acc", 0.95, step=1)
         assert [m.value for m in client.get_metric_history(mine.info.run_id, "acc")] == [0.9, 0.95]

@@ -385,6 +385,7 @@ async fn grant(
     }
     let user = find_user(&auth, &username).await?;
     validate_grant(&resource_type, &id, permission)?;
+    resource_exists(&auth, &resource_type, &id).await?;
     let role = rules::personal_role(auth.store().as_ref(), &user).await?;
     auth.store().insert_role_permission(role.id, &resource_type, &id, permission.name()).await.map_err(|e| {
         if e.error_code == ErrorCode::ResourceAlreadyExists {
@@ -397,6 +398,20 @@ async fn grant(
     })?;
     tracing::info!(by = %viewer.user.username, user = %username, %resource_type, %id, permission = permission.name(), "granted");
     Ok(Json(json!({})))
+}
+
+/// A grant naming an experiment or registered model that does not exist
+/// is refused (MLflow stores it, to apply to whatever gets that id later).
+async fn resource_exists(auth: &Auth, resource_type: &str, id: &str) -> ApiResult<()> {
+    if id == "*" {
+        return Ok(());
+    }
+    match resource_type {
+        tracking::permissions::EXPERIMENT => auth.store().get_experiment(id).await.map(|_| ()),
+        tracking::permissions::REGISTERED_MODEL => auth.store().get_registered_model(id).await.map(|_| ()),
+        _ => Ok(()),
+    }
+    .map_err(ApiError)
 }
 
 #[derive(Deserialize)]
