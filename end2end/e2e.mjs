@@ -642,6 +642,8 @@ await test('users: sign in, see only what you may, sign out; a stale session goe
     const names = await page.$$eval('table tbody tr', rows => rows.map(r => r.textContent));
     assert.ok(names.some(n => n.includes('open to all')), names.join('|'));
     assert.ok(!names.some(n => n.includes('secret plans')), 'a denied experiment is not listed');
+    // A READ user is offered no rename or delete.
+    assert.equal(await page.$$eval('#experiments td.actions button', bs => bs.length), 0);
     await page.screenshot({ path: `${shots}signed-in.png` });
 
     await page.goto(`${url}/experiments/${secret}`);

@@ -95,6 +95,10 @@ pub struct ExperimentRow {
     pub experiment: Experiment,
     pub runs: i64,
     pub last_run_start: Option<i64>,
+    /// Whether the signed-in user may rename it, and delete or restore it
+    /// (always, when there are no users): the page offers only what works.
+    pub may_update: bool,
+    pub may_delete: bool,
 }
 
 /// Every experiment, active and deleted, with run counts and last activity.
@@ -109,6 +113,10 @@ pub async fn list_experiments() -> Result<Vec<ExperimentRow>, ServerFnError> {
     };
     let page = store.search_experiments(&query).await.map_err(err)?;
     let stats = store.experiment_stats().await.map_err(err)?;
+    let viewer = viewer();
+    let may = |id: &str, cap: Capability| {
+        viewer.as_ref().is_none_or(|v| v.permission(tracking::permissions::EXPERIMENT, id).allows(cap))
+    };
     Ok(page
         .items
         .into_iter()
@@ -117,6 +125,8 @@ pub async fn list_experiments() -> Result<Vec<ExperimentRow>, ServerFnError> {
             ExperimentRow {
                 runs: s.map_or(0, |s| s.runs),
                 last_run_start: s.and_then(|s| s.last_run_start),
+                may_update: may(&experiment.experiment_id, Capability::Update),
+                may_delete: may(&experiment.experiment_id, Capability::Delete),
                 experiment,
             }
         })

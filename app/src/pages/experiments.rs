@@ -132,9 +132,9 @@ fn ExperimentTable(
                         <td>{format_time(e.creation_time)}</td>
                         <td>{if deleted { "deleted" } else { "active" }}</td>
                         <td class="actions">
-                            <button class="link" on:click=rename>"Rename"</button>
+                            {r.may_update.then(|| view! { <button class="link" on:click=rename>"Rename"</button> })}
                             // The Default experiment (id 0) cannot be deleted: no button offers it.
-                            {(id != "0")
+                            {(id != "0" && r.may_delete)
                                 .then(|| {
                                     view! {
                                         <button class="link" on:click=toggle>
