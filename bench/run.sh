@@ -8,7 +8,14 @@
 #
 # With --postgres: mltrack and MLflow's server each on their own database of
 # one private PostgreSQL cluster (fsync on), and mltrack on SQLite beside them.
-# Usage: bench/run.sh [--quick] [--postgres]
+#
+# With --auth: mltrack with users and permissions on (a non-admin user
+# sending HTTP Basic on every request, as the mlflow client does) beside
+# mltrack without them: what authentication and grant checks cost.
+#
+# With --against BIN: target/release/mltrack beside another mltrack binary
+# (an earlier build), to see what a change costs or saves.
+# Usage: bench/run.sh [--quick] [--postgres] [--auth] [--against BIN]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -40,9 +47,10 @@ measure() {
   (cd "$work/$name" && exec "$@" >log 2>&1) &
   pid=$!
   for _ in $(seq 600); do
-    curl -fs -o /dev/null "$url/api/2.0/mlflow/experiments/get?experiment_id=0" && break
+    curl -fs -o /dev/null "$url/health" && break
     sleep 0.1
   done
+  if [[ -n "${before_measure:-}" ]]; then eval "$before_measure"; fi
   target/release/mltrack-bench "${quick[@]}" --out "$work/$name.json" "$name=$url@$pid"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   pid=
@@ -51,13 +59,40 @@ measure() {
 sync   # let the build's writes reach the disk before anything fsyncs
 quick=()
 postgres=
-for arg in "$@"; do
-  case $arg in
+auth=
+against=
+while [[ $# -gt 0 ]]; do
+  case $1 in
     --quick) quick=(--quick) ;;
     --postgres) postgres=1 ;;
-    *) echo "usage: bench/run.sh [--quick] [--postgres]" >&2; exit 2 ;;
+    --auth) auth=1 ;;
+    --against) against=$(realpath "$2"); shift ;;
+    *) echo "usage: bench/run.sh [--quick] [--postgres] [--auth] [--against BIN]" >&2; exit 2 ;;
   esac
+  shift
 done
+
+if [[ -n "$against" ]]; then
+  measure mltrack "$repo/target/release/mltrack" ui --port "$port"
+  measure mltrack-other "$against" ui --port "$port"
+  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%FT%TZ)"
+  target/release/mltrack-bench --report "$work/mltrack.json" "$work/mltrack-other.json"
+  exit 0
+fi
+
+if [[ -n "$auth" ]]; then
+  measure mltrack "$repo/target/release/mltrack" ui --port "$port"
+  export MLTRACK_ADMIN_USERNAME=admin MLTRACK_ADMIN_PASSWORD=bench-admin-password
+  # A user who is no admin: every request resolves their grants.
+  before_measure='curl -fs -o /dev/null -u "admin:$MLTRACK_ADMIN_PASSWORD" -H "content-type: application/json" \
+    -d "{\"username\": \"bench\", \"password\": \"bench-user-password\"}" "$url/api/2.0/mlflow/users/create"'
+  export MLTRACK_BENCH_AUTH=bench:bench-user-password
+  measure mltrack-auth "$repo/target/release/mltrack" ui --port "$port" --app-name basic-auth
+  unset MLTRACK_BENCH_AUTH before_measure
+  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%FT%TZ)"
+  target/release/mltrack-bench --report "$work/mltrack-auth.json" "$work/mltrack.json"
+  exit 0
+fi
 
 if [[ -n "$postgres" ]]; then
   pg_dir=$(mktemp -d /tmp/mltrack-bench-pg.XXXXXX)

@@ -42,6 +42,21 @@ async fn handshake(host: &str) -> Result<SendRequest<Full<Bytes>>> {
     Ok(send)
 }
 
+/// `Authorization` for every request: HTTP Basic from `MLTRACK_BENCH_AUTH`
+/// (`user:password`), to measure a server with users and permissions on.
+fn authorization() -> Option<String> {
+    use base64::Engine;
+    let credentials = std::env::var("MLTRACK_BENCH_AUTH").ok().filter(|c| !c.is_empty())?;
+    Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials)))
+}
+
+fn with_auth(builder: hyper::http::request::Builder) -> hyper::http::request::Builder {
+    match authorization() {
+        Some(value) => builder.header("authorization", value),
+        None => builder,
+    }
+}
+
 impl Conn {
     async fn open(base: &str) -> Result<Conn> {
         let host = base.trim_start_matches("http://").trim_end_matches('/').to_string();
@@ -51,7 +66,7 @@ impl Conn {
 
     async fn call(&mut self, method: Method, path: &str, body: Bytes) -> Result<Bytes> {
         let req = || {
-            Request::builder()
+            with_auth(Request::builder())
                 .method(method.clone())
                 .uri(path)
                 .header("host", &self.host)
@@ -153,7 +168,7 @@ async fn subscribe(
     let mut tasks = Vec::with_capacity(n);
     for _ in 0..n {
         let mut send = handshake(&host).await?;
-        let req = Request::builder()
+        let req = with_auth(Request::builder())
             .uri(format!("/api/2.0/mltrack/events?experiment_id={experiment_id}"))
             .header("host", &host)
             .body(Full::new(Bytes::new()))

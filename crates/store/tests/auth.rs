@@ -5,7 +5,7 @@
 mod common;
 
 use common::open;
-use store::auth::{self, AuthStore};
+use store::auth;
 use store::{ExperimentQuery, RegistryQuery};
 use tracking::permissions::{Capability, Permission, Visible, EXPERIMENT, REGISTERED_MODEL};
 use tracking::ErrorCode;

@@ -4,10 +4,8 @@
 //! makes reading millions of metric points fast.
 
 use super::db::{Param, Row};
-use super::db_error;
+use super::sqlite_db::{self, Role};
 use super::workers::{Connection, Readers};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::ConnectOptions;
 use std::path::Path;
 use tracking::Result;
 
@@ -19,14 +17,12 @@ impl ForeignDb {
     /// Opens `path` read-only with `threads` connections. Its journal mode
     /// and contents are left alone; a missing file is an error.
     pub async fn open(path: &Path, threads: usize) -> Result<Self> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .read_only(true)
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .disable_statement_logging();
+        if !path.is_file() {
+            return Err(tracking::Error::invalid(format!("No SQLite database at {}", path.display())));
+        }
         let mut conns = Vec::with_capacity(threads);
         for _ in 0..threads.max(1) {
-            conns.push(Connection::Sqlite(options.clone().connect().await.map_err(db_error)?));
+            conns.push(Connection::Sqlite(sqlite_db::open(path, Role::Foreign)?));
         }
         Ok(ForeignDb { readers: Readers::spawn(conns)? })
     }

@@ -1,9 +1,10 @@
 //! The SQLite implementation of [`TrackingStore`](crate::TrackingStore).
 //!
-//! sqlx opens the connections and applies the migrations; [`workers`] gives
-//! each connection a thread of its own: one writer that group-commits, a few
-//! readers (WAL mode lets them run beside the writer). Queries run on those
-//! threads through [`db::Db`].
+//! sqlx applies the migrations; [`workers`] gives each connection (opened
+//! by `rusqlite` in [`sqlite_db`], or pooled by sqlx on PostgreSQL) a
+//! thread of its own: one writer that group-commits, a few readers (WAL mode
+//! lets them run beside the writer). Queries run on those threads through
+//! [`db::Db`].
 
 mod auth;
 mod dashboards;
@@ -135,9 +136,9 @@ impl SqlStore {
     /// the `Default` experiment (id 0) exists.
     pub async fn open(path: &Path, default_artifact_root: &str) -> Result<Self> {
         let options = connect_options(path);
-        // Page caches: 16 MB for the writer, SQLite's default 2 MB for the others.
-        let mut conn: SqliteConnection =
-            options.clone().pragma("cache_size", "-16384").connect().await.map_err(db_error)?;
+        // sqlx migrates (and sets WAL mode, which stays with the file);
+        // the workers then run on connections of their own.
+        let mut conn: SqliteConnection = options.clone().connect().await.map_err(db_error)?;
         MIGRATOR.run(&mut conn).await.map_err(migration_error)?;
         let root = default_artifact_root.trim_end_matches('/').to_string();
         let now = crate::now_millis();
@@ -151,15 +152,18 @@ impl SqlStore {
         .execute(&mut conn)
         .await
         .map_err(db_error)?;
-        // Checkpoints run on their own connection, never inside the writer's commits.
-        sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut conn).await.map_err(db_error)?;
-        let checkpoints = options.connect().await.map_err(db_error)?;
+        conn.close().await.map_err(db_error)?;
+        // Page caches: 16 MB for the writer, SQLite's default 2 MB for the
+        // others. Checkpoints run on their own connection, never inside the
+        // writer's commits.
+        let writer = sqlite_db::open(path, sqlite_db::Role::Writer)?;
+        let checkpoints = sqlite_db::open(path, sqlite_db::Role::Checkpointer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            readers.push(options.clone().read_only(true).connect().await.map_err(db_error)?);
+            readers.push(sqlite_db::open(path, sqlite_db::Role::Reader)?);
         }
         Ok(SqlStore {
-            writer: Writer::spawn(vec![Connection::Sqlite(conn)])?,
+            writer: Writer::spawn(vec![Connection::Sqlite(writer)])?,
             readers: Readers::spawn(readers.into_iter().map(Connection::Sqlite).collect())?,
             _checkpointer: Some(Checkpointer::spawn(checkpoints)?),
             default_artifact_root: root,

@@ -20,13 +20,10 @@
 //! A job that panics (a bug, an overflow on a value a client chose) fails
 //! its own request with INTERNAL_ERROR; the thread goes on serving the
 //! others, and a panicking write is rolled back like any failed one.
-#![allow(unsafe_code)] // one call: `Db::new`, whose contract `with_db` keeps
-
 use super::db::Db;
 use super::pg_db::PgDb;
 use super::sqlite_db::SqliteDb;
 use sqlx::postgres::PgPool;
-use sqlx::SqliteConnection;
 use tokio::sync::oneshot;
 use tracking::{Error, Result};
 
@@ -41,8 +38,8 @@ type ReadJob = Box<dyn FnOnce(&mut Db) + Send>;
 
 /// What a worker thread opens its [`Db`] on.
 pub(crate) enum Connection {
-    /// A connection of its own, used through its raw handle.
-    Sqlite(SqliteConnection),
+    /// A connection of its own.
+    Sqlite(rusqlite::Connection),
     /// Connections taken from a shared pool, one job (or batch) at a time.
     Postgres(PgPool),
 }
@@ -63,21 +60,7 @@ fn supervised<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// Runs `work` with a [`Db`] over `conn` on the current (dedicated) thread.
 fn with_db(conn: Connection, runtime: tokio::runtime::Handle, work: impl FnOnce(&mut Db)) {
     match conn {
-        Connection::Sqlite(mut conn) => {
-            let mut guard = match runtime.block_on(conn.lock_handle()) {
-                Ok(guard) => guard,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not take the database handle");
-                    return;
-                }
-            };
-            // SAFETY: the guard keeps the handle locked for sqlx's worker, and it
-            // outlives `db`, which is dropped (finalizing its statements) first.
-            let mut db = Db::Sqlite(unsafe { SqliteDb::new(guard.as_raw_handle()) });
-            work(&mut db);
-            drop(db);
-            drop(guard);
-        }
+        Connection::Sqlite(conn) => work(&mut Db::Sqlite(SqliteDb::new(conn))),
         Connection::Postgres(pool) => {
             // sqlx hands a pooled connection back with a task of the runtime's.
             let _context = runtime.enter();
@@ -198,7 +181,7 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1
 const WAL_FRAMES_LIMIT: i64 = 16_384;
 
 impl Checkpointer {
-    pub(crate) fn spawn(conn: SqliteConnection) -> Result<Self> {
+    pub(crate) fn spawn(conn: rusqlite::Connection) -> Result<Self> {
         let conn = Connection::Sqlite(conn);
         let (stop, stopped) = flume::bounded::<()>(0);
         let runtime = tokio::runtime::Handle::current();
@@ -274,18 +257,10 @@ impl Readers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::sqlite::SqliteConnectOptions;
-    use sqlx::ConnectOptions;
-    use std::str::FromStr;
     use tracking::ErrorCode;
 
-    async fn connection(path: &std::path::Path) -> SqliteConnection {
-        SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .unwrap()
-            .create_if_missing(true)
-            .connect()
-            .await
-            .unwrap()
+    async fn connection(path: &std::path::Path) -> rusqlite::Connection {
+        super::super::sqlite_db::open(path, super::super::sqlite_db::Role::Writer).unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
