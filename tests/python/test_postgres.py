@@ -210,3 +210,37 @@ def test_db_upgrade_and_a_schema_from_a_newer_mltrack(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert "newer mltrack" in out.stderr and "29991231000000" in out.stderr, out.stderr
+
+
+def test_kill_9_of_one_replica_during_ingest_loses_nothing_the_other_serves(replicas):
+    """Both replicas take writes; one is killed mid-ingest. The survivor
+    serves every point either of them acknowledged, and goes on taking writes."""
+    from test_durability import history_steps, ingest_until_stopped
+
+    a, b = replicas
+    r = requests.post(f"{a.url}/api/2.0/mlflow/runs/create", json={"experiment_id": "0", "start_time": 1}, timeout=30)
+    run_id = r.json()["run"]["info"]["run_id"]
+    stop_a, stop_b = threading.Event(), threading.Event()
+    acked = {"via-a-0": [], "via-a-1": [], "via-b": []}
+    threads = [
+        threading.Thread(target=ingest_until_stopped, args=(a.url, run_id, "via-a-0", acked["via-a-0"], stop_a)),
+        threading.Thread(target=ingest_until_stopped, args=(a.url, run_id, "via-a-1", acked["via-a-1"], stop_a)),
+        threading.Thread(target=ingest_until_stopped, args=(b.url, run_id, "via-b", acked["via-b"], stop_b)),
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)
+    a.kill()
+    stop_a.set()
+    time.sleep(0.5)
+    stop_b.set()
+    for t in threads:
+        t.join()
+    for key, steps in acked.items():
+        stored = history_steps(b.url, run_id, key)
+        assert set(steps) <= stored, f"{len(set(steps) - stored)} acknowledged points of {key} were lost"
+    assert len(acked["via-a-0"]) + len(acked["via-a-1"]) > 500, "replica a acknowledged too little to test anything"
+    # The survivor still takes writes to the same run.
+    r = requests.post(f"{b.url}/api/2.0/mlflow/runs/log-batch", timeout=30, json={
+        "run_id": run_id, "metrics": [{"key": "after", "value": 1.0, "timestamp": 1, "step": 0}]})
+    assert r.status_code == 200, r.text
