@@ -417,3 +417,24 @@ def test_a_non_loopback_address_needs_auth_or_an_explicit_opt_out(tmp_path):
         assert "NO users and permissions" in (tmp_path / "server.log").read_text()
     finally:
         srv.stop()
+
+
+def test_import_from_a_server_with_users_sends_the_clients_credentials(auth_server, monkeypatch, tmp_path):
+    with as_user(monkeypatch, auth_server, *ADMIN) as client:
+        exp = client.create_experiment(f"to-import-{uuid.uuid4().hex[:6]}")
+        run = client.create_run(exp)
+        client.log_metric(run.info.run_id, "loss", 0.25)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
+    refused = subprocess.run([str(BINARY), "import", "--from", auth_server.url, "-q"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "not authenticated" in (refused.stdout + refused.stderr)
+    env.update(MLFLOW_TRACKING_USERNAME=ADMIN[0], MLFLOW_TRACKING_PASSWORD=ADMIN[1])
+    done = subprocess.run([str(BINARY), "import", "--from", auth_server.url, "--experiment", exp, "-q"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    copy = Server(tmp_path, args=["--backend-store-uri", "sqlite:///mltrack.db"]).start()
+    try:
+        history = mlflow.MlflowClient(copy.url).get_metric_history(run.info.run_id, "loss")
+        assert [m.value for m in history] == [0.25]
+    finally:
+        copy.stop()

@@ -14,6 +14,7 @@ pub mod rest;
 mod revisions;
 pub mod source;
 pub mod sql;
+mod sqlite_reader;
 pub mod store_source;
 mod uri_artifacts;
 

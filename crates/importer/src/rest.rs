@@ -11,10 +11,37 @@ use std::time::Duration;
 use tracking::registry::{ModelVersion, RegisteredModel};
 use tracking::{Experiment, LoggedModel, ModelMetric, Point, Run};
 
-/// The HTTP client every import request goes through.
+/// The credentials the `mlflow` client would send to a server with users
+/// (MLflow's basic-auth app, or mltrack's): `MLFLOW_TRACKING_USERNAME` and
+/// `MLFLOW_TRACKING_PASSWORD` as HTTP Basic, else `MLFLOW_TRACKING_TOKEN`
+/// as a Bearer token.
+fn authorization_from_env() -> Option<String> {
+    use base64::Engine;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (var("MLFLOW_TRACKING_USERNAME"), var("MLFLOW_TRACKING_PASSWORD"), var("MLFLOW_TRACKING_TOKEN")) {
+        (Some(user), Some(password), _) => {
+            Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))))
+        }
+        (_, _, Some(token)) => Some(format!("Bearer {token}")),
+        _ => None,
+    }
+}
+
+/// The HTTP client every import request goes through. It sends the
+/// credentials of [`authorization_from_env`] on each request; requests go
+/// only to the source server (redirects stay on its host).
 pub fn client() -> Result<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(value) = authorization_from_env() {
+        let mut value = reqwest::header::HeaderValue::from_str(&value).context(
+            "MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN has characters a header cannot carry",
+        )?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
     reqwest::Client::builder()
+        .default_headers(headers)
         // Redirects stay on the host first asked: a source server cannot
         // send this machine to fetch from somewhere else.
         .redirect(reqwest::redirect::Policy::custom(|attempt| {

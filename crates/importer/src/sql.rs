@@ -18,9 +18,9 @@ use tracking::{
 
 pub struct SqlSource {
     pool: AnyPool,
-    /// For SQLite, the same file through mltrack's own reader threads: the
+    /// For SQLite, the same file on connections of the importer's own: the
     /// metric histories, millions of rows, are read there.
-    sqlite: Option<store::sql::ForeignDb>,
+    sqlite: Option<crate::sqlite_reader::SqliteReader>,
     id: String,
     revision: String,
     tables: HashSet<String>,
@@ -106,9 +106,7 @@ impl SqlSource {
         }
         let sqlite = match id.strip_prefix("sqlite://") {
             Some(path) => Some(
-                store::sql::ForeignDb::open(std::path::Path::new(path), 2)
-                    .await
-                    .map_err(crate::source::err)
+                crate::sqlite_reader::SqliteReader::open(std::path::Path::new(path))
                     .with_context(|| format!("could not open the MLflow database {id}"))?,
             ),
             None => None,
@@ -267,15 +265,9 @@ impl Source for SqlSource {
                    WHERE run_uuid = $1 AND key = $2";
         let args = [run.info.run_id.as_str(), key];
         let mut points = match &self.sqlite {
-            Some(db) => db
-                .rows(sql, &args, |r| Point {
-                    step: r.opt_int(0).unwrap_or(0),
-                    timestamp: r.opt_int(1).unwrap_or(0),
-                    value: value(r.opt_real(2), r.int(3)),
-                })
-                .await
-                .map_err(crate::source::err)
-                .with_context(|| format!("query failed: {sql}"))?,
+            Some(db) => {
+                db.metric_history(&run.info.run_id, key).await.with_context(|| format!("query failed: {sql}"))?
+            }
             None => {
                 let rows = self.rows(sql, &args).await?;
                 let mut points = Vec::with_capacity(rows.len());

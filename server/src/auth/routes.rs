@@ -64,6 +64,17 @@ pub fn router(auth: Auth) -> Router {
     router.with_state(auth)
 }
 
+/// Replaces the store's "already exists" by MLflow's sentence for it.
+fn exists_as(message: impl FnOnce() -> String) -> impl FnOnce(Error) -> ApiError {
+    move |e| {
+        if e.error_code == ErrorCode::ResourceAlreadyExists {
+            ApiError(Error::already_exists(message()))
+        } else {
+            ApiError(e)
+        }
+    }
+}
+
 fn denied() -> ApiError {
     ApiError(Error::new(ErrorCode::PermissionDenied, super::PERMISSION_DENIED_MSG))
 }
@@ -387,15 +398,9 @@ async fn grant(
     validate_grant(&resource_type, &id, permission)?;
     resource_exists(&auth, &resource_type, &id).await?;
     let role = rules::personal_role(auth.store().as_ref(), &user).await?;
-    auth.store().insert_role_permission(role.id, &resource_type, &id, permission.name()).await.map_err(|e| {
-        if e.error_code == ErrorCode::ResourceAlreadyExists {
-            ApiError(Error::already_exists(format!(
-                "Permission for user={username} on resource_type={resource_type}, resource_id={id} already exists."
-            )))
-        } else {
-            ApiError(e)
-        }
-    })?;
+    auth.store().insert_role_permission(role.id, &resource_type, &id, permission.name()).await.map_err(exists_as(
+        || format!("Permission for user={username} on resource_type={resource_type}, resource_id={id} already exists."),
+    ))?;
     tracing::info!(by = %viewer.user.username, user = %username, %resource_type, %id, permission = permission.name(), "granted");
     Ok(Json(json!({})))
 }
@@ -540,13 +545,11 @@ async fn create_role(
     check_role_name(&name)?;
     check_workspace(&workspace)?;
     let description = description(req.description)?;
-    let role = auth.store().insert_role(&workspace, &name, description.as_deref()).await.map_err(|e| {
-        if e.error_code == ErrorCode::ResourceAlreadyExists {
-            ApiError(Error::already_exists(format!("Role (name={name}, workspace={workspace}) already exists.")))
-        } else {
-            ApiError(e)
-        }
-    })?;
+    let role = auth
+        .store()
+        .insert_role(&workspace, &name, description.as_deref())
+        .await
+        .map_err(exists_as(|| format!("Role (name={name}, workspace={workspace}) already exists.")))?;
     Ok(Json(json!({ "role": role_json(&auth, &role).await? })))
 }
 
@@ -689,16 +692,12 @@ async fn add_role_permission(
     let role = find_role(&auth, id).await?;
     let grant =
         auth.store().insert_role_permission(role.id, &resource_type, &pattern, permission.name()).await.map_err(
-            |e| {
-                if e.error_code == ErrorCode::ResourceAlreadyExists {
-                    ApiError(Error::already_exists(format!(
-                        "Role permission (role_id={id}, resource_type={resource_type}, resource_pattern={pattern}) \
+            exists_as(|| {
+                format!(
+                    "Role permission (role_id={id}, resource_type={resource_type}, resource_pattern={pattern}) \
                      already exists."
-                    )))
-                } else {
-                    ApiError(e)
-                }
-            },
+                )
+            }),
         )?;
     Ok(Json(json!({ "role_permission": grant_json(&grant) })))
 }
@@ -776,16 +775,10 @@ async fn assign_role(
     require_manager(&viewer)?;
     let user = find_user(&auth, &username).await?;
     let role = find_role(&auth, id).await?;
-    let a = auth.store().assign_role(user.id, role.id).await.map_err(|e| {
-        if e.error_code == ErrorCode::ResourceAlreadyExists {
-            ApiError(Error::already_exists(format!(
-                "User role assignment (user_id={}, role_id={id}) already exists",
-                user.id
-            )))
-        } else {
-            ApiError(e)
-        }
-    })?;
+    let a =
+        auth.store().assign_role(user.id, role.id).await.map_err(exists_as(|| {
+            format!("User role assignment (user_id={}, role_id={id}) already exists", user.id)
+        }))?;
     Ok(Json(json!({ "assignment": { "id": a.id, "user_id": a.user_id, "role_id": a.role_id } })))
 }
 

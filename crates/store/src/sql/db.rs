@@ -147,6 +147,23 @@ impl Row<'_> {
     }
 }
 
+/// The condition [`Db::any_of`] makes: its SQL and the one parameter.
+pub struct AnyOf<'a> {
+    pub sql: &'static str,
+    ids: &'a [i64],
+    json: String,
+}
+
+impl AnyOf<'_> {
+    pub fn params(&self) -> Vec<Param<'_>> {
+        if self.json.is_empty() {
+            vec![Param::IntArray(self.ids)]
+        } else {
+            vec![Param::Text(&self.json)]
+        }
+    }
+}
+
 /// A connection owned by one worker thread.
 pub enum Db {
     Sqlite(SqliteDb),
@@ -173,24 +190,32 @@ impl Db {
         }
     }
 
-    /// A condition `<column> …` matching any of `ids`, with its parameters:
-    /// `= ANY(?)` over one array on PostgreSQL, `IN (?, …)` on SQLite.
-    pub fn any_of<'a>(&self, ids: &'a [i64]) -> (String, Vec<Param<'a>>) {
+    /// A condition `<column> …` matching any of `ids`: `= ANY(?)` over one
+    /// array on PostgreSQL, `IN (SELECT value FROM json_each(?))` over one
+    /// JSON array on SQLite. One statement text and one parameter whatever
+    /// the number of ids, so the statement cache holds one entry for it.
+    pub fn any_of<'a>(&self, ids: &'a [i64]) -> AnyOf<'a> {
         match self.dialect() {
-            Dialect::Postgres => ("= ANY(?)".to_string(), vec![Param::IntArray(ids)]),
+            Dialect::Postgres => AnyOf { sql: "= ANY(?)", ids, json: String::new() },
             Dialect::Sqlite => {
-                (format!("IN ({})", vec!["?"; ids.len()].join(",")), ids.iter().map(|&id| Param::Int(id)).collect())
+                let mut json = String::with_capacity(ids.len() * 8 + 2);
+                json.push('[');
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        json.push(',');
+                    }
+                    json.push_str(&id.to_string());
+                }
+                json.push(']');
+                AnyOf { sql: "IN (SELECT value FROM json_each(?))", ids, json }
             }
         }
     }
 
-    /// How many ids one [`Db::any_of`] condition takes: SQLite limits the
-    /// parameters of a statement, PostgreSQL's array has no such limit.
+    /// How many ids one [`Db::any_of`] condition takes at a time (a bound
+    /// on the memory one query's rows take).
     pub fn ids_per_query(&self) -> usize {
-        match self.dialect() {
-            Dialect::Postgres => 100_000,
-            Dialect::Sqlite => 500,
-        }
+        10_000
     }
 
     /// Runs `sql` with `params`, calling `on_row` for each result row, and

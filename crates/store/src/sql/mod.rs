@@ -10,7 +10,6 @@ mod auth;
 mod dashboards;
 mod db;
 mod experiments;
-mod foreign;
 mod history;
 mod import;
 mod logged_models;
@@ -42,7 +41,6 @@ use tracking::{
 use workers::{Checkpointer, Connection, Readers, Writer};
 
 pub use db::{Dialect, Row};
-pub use foreign::ForeignDb;
 pub use postgres::{is_postgres_uri, migrate_postgres};
 
 /// Reader threads (and read-only connections).

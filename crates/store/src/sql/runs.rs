@@ -37,7 +37,8 @@ fn to_info(r: &Row) -> RunInfo {
 pub(super) fn load_runs(db: &mut Db, ids: &[i64]) -> Result<Vec<Run>> {
     let mut runs: HashMap<i64, Run> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(db.ids_per_query()) {
-        let (any, params) = db.any_of(chunk);
+        let any_of = db.any_of(chunk);
+        let (any, params) = (any_of.sql, any_of.params());
         db.run(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id {any}"), &params, |r| {
             runs.insert(
                 r.int(0),
