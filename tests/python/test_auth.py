@@ -438,3 +438,27 @@ def test_import_from_a_server_with_users_sends_the_clients_credentials(auth_serv
         assert [m.value for m in history] == [0.25]
     finally:
         copy.stop()
+
+
+def test_dashboards_are_changed_by_their_maker_and_editors(auth_server, monkeypatch):
+    kim = new_user(monkeypatch, auth_server, "kim")
+    lee = new_user(monkeypatch, auth_server, "lee")
+    with as_user(monkeypatch, auth_server, *kim) as client:
+        exp = client.create_experiment(f"kim-{uuid.uuid4().hex[:6]}")
+    body = {"name": "kim's view", "experiment_ids": [exp], "panels": [{"type": "line", "metrics": ["loss"]}]}
+    made = raw(auth_server, "POST", "/api/2.0/mltrack/dashboards/create", user=kim, json=body).json()["dashboard"]
+    assert made["created_by"] == kim[0]
+    d = made["dashboard_id"]
+    # Lee reads it (READ on the experiment) but may not change or delete it.
+    assert raw(auth_server, "GET", f"/api/2.0/mltrack/dashboards/get?dashboard_id={d}", user=lee).status_code == 200
+    r = raw(auth_server, "POST", "/api/2.0/mltrack/dashboards/update", user=lee,
+            json={"dashboard_id": d, "version": made["version"], "name": "lee's now"})
+    assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
+    assert raw(auth_server, "POST", "/api/2.0/mltrack/dashboards/delete", user=lee, json={"dashboard_id": d}).status_code == 403
+    # Denied the experiment, Lee no longer sees the dashboard at all.
+    admin_client(monkeypatch, auth_server).grant_user_permission(lee[0], "experiment", exp, "DENY")
+    assert raw(auth_server, "GET", f"/api/2.0/mltrack/dashboards/get?dashboard_id={d}", user=lee).status_code == 403
+    r = raw(auth_server, "POST", "/api/2.0/mltrack/dashboards/update", user=kim,
+            json={"dashboard_id": d, "version": made["version"], "name": "kim's view, renamed"})
+    assert r.status_code == 200 and r.json()["dashboard"]["last_updated_by"] == kim[0]
+    assert raw(auth_server, "POST", "/api/2.0/mltrack/dashboards/delete", user=ADMIN, json={"dashboard_id": d}).status_code == 200

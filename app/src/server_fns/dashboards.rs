@@ -201,7 +201,21 @@ pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, ServerFn
 
 #[server(prefix = "/_app")]
 pub async fn delete_dashboard(dashboard_id: String) -> Result<(), ServerFnError> {
-    store().delete_dashboard(&dashboard_id).await.map_err(err)
+    let store = store();
+    may_change(&store.get_dashboard(&dashboard_id).await.map_err(err)?)?;
+    store.delete_dashboard(&dashboard_id).await.map_err(err)
+}
+
+/// Refuses unless the signed-in user may change the dashboard.
+#[cfg(feature = "ssr")]
+fn may_change(d: &Dashboard) -> Result<(), ServerFnError> {
+    match viewer() {
+        Some(v) if !v.may_change_dashboard(d) => Err(ServerFnError::new(
+            "You do not have permission to change this dashboard: its maker, admins and users who may edit all its \
+             experiments can.",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Adds a Markdown note at the end (or changes note `index`), as the
@@ -215,6 +229,7 @@ pub async fn save_note(
 ) -> Result<(), ServerFnError> {
     let store = store();
     let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
+    may_change(&d)?;
     let mut panels = d.spec.panels.clone();
     match index {
         Some(i) if matches!(panels.get(i), Some(Panel::Note { .. })) => panels[i] = Panel::Note { text },

@@ -25,7 +25,6 @@ pub fn router() -> Router<super::AppState> {
         .route("/dashboards/delete", post(delete))
 }
 
-/// Who saves: the signed-in user once mltrack has users; until then no one.
 /// Who saves: the signed-in user, or no one when there are no users.
 fn author(viewer: &Option<Extension<Viewer>>) -> String {
     viewer.as_ref().map(|Extension(v)| v.user.username.clone()).unwrap_or_default()
@@ -46,8 +45,34 @@ struct ById {
     dashboard_id: Option<String>,
 }
 
-async fn get_one(State(store): State<AppStore>, Mlflow(req): Mlflow<ById>) -> ApiResult<Json<Value>> {
+/// Refuses unless the signed-in user (if there are users) may `change`
+/// (or else read) the dashboard.
+async fn check(store: &AppStore, viewer: &Option<Extension<Viewer>>, id: &str, change: bool) -> ApiResult<()> {
+    let Some(Extension(viewer)) = viewer else { return Ok(()) };
+    let d = store.get_dashboard(id).await?;
+    let allowed = if change { viewer.may_change_dashboard(&d) } else { viewer.may_read_dashboard(&d) };
+    if allowed {
+        return Ok(());
+    }
+    Err(Error::new(
+        tracking::ErrorCode::PermissionDenied,
+        if change {
+            "Permission denied: a dashboard is changed by whoever made it, admins, and users who may edit every \
+             experiment it shows."
+        } else {
+            "Permission denied: this dashboard shows experiments you may not read."
+        },
+    )
+    .into())
+}
+
+async fn get_one(
+    State(store): State<AppStore>,
+    viewer: Option<Extension<Viewer>>,
+    Mlflow(req): Mlflow<ById>,
+) -> ApiResult<Json<Value>> {
     let id = required(req.dashboard_id, "dashboard_id")?;
+    check(&store, &viewer, &id, false).await?;
     Ok(Json(json!({ "dashboard": store.get_dashboard(&id).await? })))
 }
 
@@ -95,12 +120,18 @@ async fn update(
         .as_i64()
         .or_else(|| version.as_str().and_then(|s| s.parse().ok()))
         .ok_or_else(|| Error::invalid(format!("Invalid value {version} for parameter 'version': an integer")))?;
+    check(&store, &viewer, &id, true).await?;
     let dashboard = dashboards::update(&store, &id, version, body, &author(&viewer)).await?;
     Ok(Json(json!({ "dashboard": dashboard })))
 }
 
-async fn delete(State(store): State<AppStore>, Mlflow(req): Mlflow<ById>) -> ApiResult<Json<Value>> {
+async fn delete(
+    State(store): State<AppStore>,
+    viewer: Option<Extension<Viewer>>,
+    Mlflow(req): Mlflow<ById>,
+) -> ApiResult<Json<Value>> {
     let id = required(req.dashboard_id, "dashboard_id")?;
+    check(&store, &viewer, &id, true).await?;
     store.delete_dashboard(&id).await?;
     Ok(Json(json!({})))
 }

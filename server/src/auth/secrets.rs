@@ -16,17 +16,27 @@ use tracking::{Error, Result};
 /// this replica or any other.
 pub struct Verifier {
     verified: Mutex<HashSet<[u8; 32]>>,
+    /// Slow checks at once: each takes argon2's 19 MiB and a core, so a
+    /// burst of new clients (or of wrong passwords) queues instead of
+    /// taking the machine; whoever waited finds the first one's answer.
+    slow: tokio::sync::Semaphore,
     /// A hash to verify against for unknown users, so that a wrong
     /// username takes as long as a wrong password.
     decoy: String,
 }
+
+const SLOW_CHECKS_AT_ONCE: usize = 2;
 
 /// Entries kept before the set is cleared (each is 32 bytes).
 const MAX_REMEMBERED: usize = 10_000;
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier { verified: Mutex::new(HashSet::new()), decoy: hash_password("not a password").unwrap_or_default() }
+        Verifier {
+            verified: Mutex::new(HashSet::new()),
+            slow: tokio::sync::Semaphore::new(SLOW_CHECKS_AT_ONCE),
+            decoy: hash_password("not a password").unwrap_or_default(),
+        }
     }
 }
 
@@ -45,7 +55,12 @@ impl Verifier {
     pub async fn verify(&self, stored: Option<&str>, password: &str) -> bool {
         let stored_hash = stored.unwrap_or(&self.decoy).to_string();
         let key = digest(&[stored_hash.as_bytes(), password.as_bytes()]);
-        if stored.is_some() && self.verified.lock().map(|s| s.contains(&key)).unwrap_or(false) {
+        let remembered = || stored.is_some() && self.verified.lock().map(|s| s.contains(&key)).unwrap_or(false);
+        if remembered() {
+            return true;
+        }
+        let Ok(_permit) = self.slow.acquire().await else { return false };
+        if remembered() {
             return true;
         }
         let password = password.to_string();
