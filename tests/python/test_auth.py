@@ -4,11 +4,13 @@ client: `MLFLOW_TRACKING_USERNAME`/`PASSWORD` (HTTP Basic),
 
 import base64
 import contextlib
+import json
 import os
 import re
 import subprocess
 import time
 import uuid
+from urllib.parse import quote
 
 import mlflow
 import mlflow.server
@@ -462,3 +464,31 @@ def test_dashboards_are_changed_by_their_maker_and_editors(auth_server, monkeypa
             json={"dashboard_id": d, "version": made["version"], "name": "kim's view, renamed"})
     assert r.status_code == 200 and r.json()["dashboard"]["last_updated_by"] == kim[0]
     assert raw(auth_server, "POST", "/api/2.0/mltrack/dashboards/delete", user=ADMIN, json={"dashboard_id": d}).status_code == 200
+
+
+def test_requests_the_guard_cannot_place_are_refused(auth_server, monkeypatch):
+    with as_user(monkeypatch, auth_server, *ADMIN) as client:
+        exp = client.create_experiment(f"guarded-{uuid.uuid4().hex[:6]}")
+        run = client.create_run(exp)
+        client.log_metric(run.info.run_id, "loss", 1.0)
+    mo = new_user(monkeypatch, auth_server, "mo")
+    admin_client(monkeypatch, auth_server).grant_user_permission(mo[0], "experiment", exp, "DENY")
+    rid = run.info.run_id
+    # Arguments where the endpoints also read them: the query string of an
+    # empty POST, a body encoded twice. Each is checked like a plain one.
+    r = raw(auth_server, "POST", f"/api/2.0/mlflow/runs/delete?run_id={rid}", user=mo)
+    assert r.status_code == 403, r.text
+    r = raw(auth_server, "POST", "/api/2.0/mlflow/runs/delete", user=mo, data=json.dumps(json.dumps({"run_id": rid})),
+            headers={"Content-Type": "application/json"})
+    assert r.status_code == 403, r.text
+    r = raw(auth_server, "POST", "/api/2.0/mlflow/runs/delete", user=mo, data="garbage")
+    assert r.status_code == 400 and "run_id" in r.json()["message"]
+    # An encoded experiment id in an artifact path is still that experiment's.
+    path = f"/api/2.0/mlflow-artifacts/artifacts/{quote(exp)}/{rid}/artifacts/x.txt"
+    enc = "".join(f"%{ord(c):02X}" for c in exp)
+    assert raw(auth_server, "GET", path.replace(f"/artifacts/{quote(exp)}/", f"/artifacts/{enc}/"), user=mo).status_code == 403
+    # A path that merely ends like a public one is not public.
+    r = requests.get(f"{auth_server.url}/api/2.0/mlflow-artifacts/artifacts/{exp}/{rid}/artifacts/mlflow/server-info", timeout=10)
+    assert r.status_code == 401
+    with as_user(monkeypatch, auth_server, *ADMIN) as client:
+        assert client.get_run(rid).info.lifecycle_stage == "active"

@@ -269,7 +269,8 @@ impl Auth {
     async fn allows(&self, resolver: &Resolver, need: &Need, user: &User) -> Result<bool, Error> {
         use Capability::*;
         Ok(match need {
-            Need::SignedIn | Need::ItsOwn | Need::Filtered | Need::Missing => true,
+            Need::SignedIn | Need::ItsOwn | Need::Filtered => true,
+            Need::Missing(_) => false,
             Need::Admin => false,
             Need::Experiment(id, cap) => {
                 let p = resolver.on(EXPERIMENT, id);
@@ -388,10 +389,17 @@ fn denied() -> Response {
 /// Paths anyone may fetch: health checks, the UI's static files, the login
 /// and first-admin pages.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/health" | "/favicon.svg" | "/favicon.ico" | "/login" | "/setup")
-        || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/health"
+            | "/favicon.svg"
+            | "/favicon.ico"
+            | "/login"
+            | "/setup"
+            | "/api/3.0/mlflow/server-info"
+            | "/ajax-api/3.0/mlflow/server-info"
+    ) || path.starts_with("/pkg/")
         || path.starts_with("/vendor/")
-        || path.ends_with("/mlflow/server-info")
 }
 
 /// The largest JSON body the guard reads to find the resource named
@@ -433,6 +441,9 @@ pub async fn guard(State(auth): State<Auth>, req: Request, next: Next) -> Respon
             match auth.allows(resolver, need, &viewer.user).await {
                 Ok(true) => {}
                 Ok(false) => {
+                    if let Need::Missing(param) = need {
+                        return error_response(tracking::validation::missing_value(param));
+                    }
                     tracing::info!(user = %viewer.user.username, path = %path, need = ?need, "permission denied");
                     return denied();
                 }
@@ -483,7 +494,7 @@ async fn read_params(req: Request, path: &str) -> Result<(Request, Params), Resp
             MAX_INSPECTED_BODY / 1024 / 1024
         )))
     })?;
-    let params = Params::from_json(&bytes);
+    let params = Params::from_body(&bytes, &query);
     Ok((Request::from_parts(parts, Body::from(bytes)), params))
 }
 

@@ -36,8 +36,10 @@ pub enum Need {
     ArtifactPath(String, Capability),
     /// The answer is filtered to what the user may read; nothing up front.
     Filtered,
-    /// A required parameter is missing: the endpoint itself says so.
-    Missing,
+    /// The parameter naming the resource is missing. Only admins go on
+    /// (the endpoint then says what is missing); anyone else is told here,
+    /// so that no request the guard could not place reaches a handler.
+    Missing(&'static str),
 }
 
 /// The request parameters that name resources, from the query string or
@@ -89,10 +91,24 @@ impl Params {
         serde_json::from_value(Value::Object(map)).unwrap_or_default()
     }
 
-    /// From a JSON body; a body that is not a JSON object names nothing
-    /// (the endpoint then answers what is missing).
-    pub fn from_json(body: &[u8]) -> Params {
-        serde_json::from_slice(body).unwrap_or_default()
+    /// From a request body as the endpoints read it (`api::extract`): an
+    /// empty body means the query string, a JSON string holding JSON (old
+    /// clients encode twice) means what it holds. A body that is none of
+    /// these names nothing, and the guard refuses what it cannot place.
+    pub fn from_body(body: &[u8], query: &str) -> Params {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Params::from_query(query);
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::String(inner)) => serde_json::from_str(&inner).unwrap_or_default(),
+            Ok(value) => serde_json::from_value(value).unwrap_or_default(),
+            Err(_) => Params::default(),
+        }
+    }
+
+    #[cfg(test)]
+    fn from_json(body: &[u8]) -> Params {
+        Params::from_body(body, "")
     }
 
     pub fn name(&self) -> Option<String> {
@@ -109,15 +125,15 @@ impl Params {
 }
 
 fn run(p: &Params, cap: Capability) -> Need {
-    p.run().map_or(Need::Missing, |id| Need::Run(id, cap))
+    p.run().map_or(Need::Missing("run_id"), |id| Need::Run(id, cap))
 }
 
 fn experiment(p: &Params, cap: Capability) -> Need {
-    text(&p.experiment_id).map_or(Need::Missing, |id| Need::Experiment(id, cap))
+    text(&p.experiment_id).map_or(Need::Missing("experiment_id"), |id| Need::Experiment(id, cap))
 }
 
 fn model(p: &Params, cap: Capability, versions: Option<Capability>) -> Need {
-    text(&p.name).map_or(Need::Missing, |name| Need::Model(name, cap, versions))
+    text(&p.name).map_or(Need::Missing("name"), |name| Need::Model(name, cap, versions))
 }
 
 /// Whether a path is MLflow's REST API (or mltrack's own), as opposed to
@@ -162,7 +178,7 @@ pub fn needs(method: &Method, path: &str, params: &Params) -> Vec<Need> {
         ("POST", "experiments/create") => Need::Create(tracking::permissions::EXPERIMENT, None),
         ("GET", "experiments/get") => experiment(params, Read),
         ("GET", "experiments/get-by-name") => {
-            text(&params.experiment_name).map_or(Need::Missing, |n| Need::ExperimentNamed(n, Read))
+            text(&params.experiment_name).map_or(Need::Missing("experiment_name"), |n| Need::ExperimentNamed(n, Read))
         }
         ("GET" | "POST", "experiments/search") => Need::Filtered,
         ("POST", "experiments/update" | "experiments/set-experiment-tag" | "experiments/delete-experiment-tag") => {
@@ -228,7 +244,9 @@ pub fn needs(method: &Method, path: &str, params: &Params) -> Vec<Need> {
 fn logged_model_needs(m: &str, rest: &str, params: &Params) -> Vec<Need> {
     use Capability::*;
     if rest.is_empty() && m == "POST" {
-        return vec![text(&params.experiment_id).map_or(Need::Missing, |e| Need::CreateIn(e, "logged_model"))];
+        return vec![
+            text(&params.experiment_id).map_or(Need::Missing("experiment_id"), |e| Need::CreateIn(e, "logged_model"))
+        ];
     }
     if rest == "/search" && m == "POST" {
         return vec![Need::Filtered];
@@ -293,7 +311,10 @@ fn mltrack_needs(m: &str, rest: &str, params: &Params) -> Vec<Need> {
 /// Where a proxied artifact path belongs: its experiment and, when it is
 /// inside a run's folder, the run (`<experiment>/<run>/artifacts/…`).
 pub fn artifact_owner(path: &str) -> (Option<String>, Option<String>) {
-    let mut parts = path.trim_start_matches('/').split('/');
+    // Decoded and checked as the proxy decodes it, so that `%37/…` is
+    // experiment 7's; a path the proxy would refuse names nothing.
+    let Ok(path) = artifacts::ArtifactPath::parse(path) else { return (None, None) };
+    let mut parts = path.as_str().split('/');
     let experiment = parts.next().filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     let Some(experiment) = experiment else { return (None, None) };
     let run = parts.next().filter(|p| p.len() == 32 && p.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -358,11 +379,27 @@ mod tests {
             vec![Need::ArtifactPath("3/0123456789abcdef0123456789abcdef/artifacts/x".into(), Manage)]
         );
         assert_eq!(needs(&post, "/api/2.0/mlflow/runs/search", &Params::default()), vec![Need::Filtered]);
-        assert_eq!(needs(&get, "/api/2.0/mlflow/runs/get", &Params::default()), vec![Need::Missing]);
+        assert_eq!(needs(&get, "/api/2.0/mlflow/runs/get", &Params::default()), vec![Need::Missing("run_id")]);
         // Unknown endpoints fail closed.
         assert_eq!(needs(&post, "/api/2.0/mlflow/traces/new", &Params::default()), vec![Need::Admin]);
         assert_eq!(needs(&get, "/api/2.0/mltrack/events", &Params::default()), vec![Need::Admin]);
         assert_eq!(needs(&get, "/api/3.0/mlflow/users/current", &Params::default()), vec![Need::ItsOwn]);
+    }
+
+    #[test]
+    fn parameters_are_read_where_the_endpoints_read_them() {
+        let p = Params::from_body(b"", "run_id=abc");
+        assert_eq!(
+            needs(&Method::POST, "/api/2.0/mlflow/runs/delete", &p),
+            vec![Need::Run("abc".into(), Capability::Delete)]
+        );
+        let p = Params::from_body(br#""{\"run_id\": \"abc\"}""#, "");
+        assert_eq!(
+            needs(&Method::POST, "/api/2.0/mlflow/runs/delete", &p),
+            vec![Need::Run("abc".into(), Capability::Delete)]
+        );
+        let p = Params::from_body(b"not json", "run_id=abc");
+        assert_eq!(needs(&Method::POST, "/api/2.0/mlflow/runs/delete", &p), vec![Need::Missing("run_id")]);
     }
 
     #[test]
@@ -372,5 +409,8 @@ mod tests {
         assert_eq!(artifact_owner("7/models/m-1/artifacts"), (Some("7".into()), None));
         assert_eq!(artifact_owner(""), (None, None));
         assert_eq!(artifact_owner("../etc"), (None, None));
+        // Encoded the way the proxy decodes it, it is still experiment 7's.
+        assert_eq!(artifact_owner(&format!("%37/{run}/artifacts/a.txt")).0, Some("7".into()));
+        assert_eq!(artifact_owner("%2537/x").0, Some("7".into()));
     }
 }
