@@ -266,7 +266,7 @@ impl Auth {
     /// Whether `resolver` meets `need`; lookups that find nothing deny (as
     /// MLflow does, so that ids cannot be probed), except where the
     /// default permission would let the endpoint answer "not found".
-    async fn allows(&self, resolver: &Resolver, need: &Need, user: &User) -> Result<bool, Error> {
+    async fn allows(&self, resolver: &Resolver, need: &Need) -> Result<bool, Error> {
         use Capability::*;
         Ok(match need {
             Need::SignedIn | Need::ItsOwn | Need::Filtered => true,
@@ -292,7 +292,7 @@ impl Auth {
                 // Anyone may create, unless denied outright (MLflow's rule
                 // with workspaces off): a default of NO_PERMISSIONS still
                 // lets users make, and so manage, their own.
-                p != Permission::Deny || user.is_admin
+                p != Permission::Deny
             }
             Need::Run(run_id, cap) => match self.run_experiment(run_id).await? {
                 Some(e) => {
@@ -302,7 +302,7 @@ impl Auth {
             },
             Need::Runs(run_ids, cap) => {
                 for run_id in run_ids {
-                    if !Box::pin(self.allows(resolver, &Need::Run(run_id.clone(), *cap), user)).await? {
+                    if !Box::pin(self.allows(resolver, &Need::Run(run_id.clone(), *cap))).await? {
                         return Ok(false);
                     }
                 }
@@ -438,7 +438,7 @@ pub async fn guard(State(auth): State<Auth>, req: Request, next: Next) -> Respon
     let needs = rules::needs(&method, &path, &params);
     if let Some(resolver) = &viewer.resolver {
         for need in &needs {
-            match auth.allows(resolver, need, &viewer.user).await {
+            match auth.allows(resolver, need).await {
                 Ok(true) => {}
                 Ok(false) => {
                     if let Need::Missing(param) = need {
