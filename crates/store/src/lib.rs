@@ -12,6 +12,7 @@ pub mod import;
 mod names;
 pub(crate) mod page;
 pub mod registry;
+pub mod search;
 pub mod sql;
 
 use async_trait::async_trait;

@@ -1,18 +1,30 @@
 //! Experiments: create, read, search, rename, delete/restore and tags.
 
+use super::compile::{Keyed, Metrics, Select, Table};
 use super::db::{already, Db, Param};
-use super::search::SqlArgs;
 use super::{parse_experiment_id, SqlStore};
 use crate::page::page_of;
-use crate::{decode_offset, ExperimentQuery};
+use crate::{search, ExperimentQuery};
 use std::collections::HashMap;
-use tracking::filter::{self, Entity, Op};
-use tracking::validation::{
-    validate_experiment_name, validate_experiment_tag, validate_max_results, MAX_RESULTS_PER_PAGE,
-};
+use tracking::validation::{validate_experiment_name, validate_experiment_tag};
 use tracking::{Error, ErrorCode, Experiment, KeyValue, LifecycleStage, Page, Result, ViewType};
 
 const COLUMNS: &str = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time";
+
+static EXPERIMENTS: Table = Table {
+    from: "experiments e",
+    attributes: &[
+        ("name", "e.name"),
+        ("experiment_id", "e.experiment_id"),
+        ("creation_time", "e.creation_time"),
+        ("last_update_time", "e.last_update_time"),
+    ],
+    params: None,
+    tags: Some(Keyed { table: "experiment_tags", owner: &[("experiment_id", "e.experiment_id")] }),
+    metrics: Metrics::None,
+    ne_keeps_untagged: &[],
+    datasets: None,
+};
 
 fn to_experiment(r: &super::db::Row) -> Experiment {
     Experiment {
@@ -141,70 +153,28 @@ impl SqlStore {
     }
 
     pub(super) async fn search_experiments_impl(&self, query: &ExperimentQuery) -> Result<Page<Experiment>> {
-        validate_max_results(query.max_results, MAX_RESULTS_PER_PAGE)?;
-        let clauses = filter::parse_experiment_filter(&query.filter)?;
-        let order = filter::parse_experiment_order_by(&query.order_by)?;
-        let offset = decode_offset(query.page_token.as_deref())?;
-
-        let mut args = SqlArgs::default();
-        let mut sql = format!("SELECT {COLUMNS} FROM experiments e WHERE ");
-        sql.push_str(match query.view_type {
-            ViewType::ActiveOnly => "e.lifecycle_stage = 'active'",
-            ViewType::DeletedOnly => "e.lifecycle_stage = 'deleted'",
-            ViewType::All => "1 = 1",
-        });
-        args.visible(&mut sql, "e.experiment_id", query.visible.as_ref(), true);
-        for clause in &clauses {
-            sql.push_str(" AND ");
-            match clause.entity {
-                Entity::Tag => {
-                    let exists = if clause.op == Op::IsNull { "NOT EXISTS" } else { "EXISTS" };
-                    sql.push_str(&format!(
-                        "{exists} (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ?"
-                    ));
-                    args.text(&clause.key);
-                    if !matches!(clause.op, Op::IsNull | Op::IsNotNull) {
-                        sql.push_str(" AND ");
-                        args.compare(&mut sql, "t.value", clause.op, &clause.value);
-                    }
-                    sql.push(')');
-                }
-                _ => {
-                    let column = match clause.key.as_str() {
-                        "name" => "e.name",
-                        "creation_time" => "e.creation_time",
-                        _ => "e.last_update_time",
-                    };
-                    args.compare(&mut sql, column, clause.op, &clause.value);
-                }
-            }
+        let parsed = search::experiments(query)?;
+        let search = &parsed.search;
+        let mut select = Select::new(&EXPERIMENTS, COLUMNS);
+        match parsed.view_type {
+            ViewType::ActiveOnly => select.and("e.lifecycle_stage = 'active'"),
+            ViewType::DeletedOnly => select.and("e.lifecycle_stage = 'deleted'"),
+            ViewType::All => {}
         }
-        sql.push_str(" ORDER BY ");
-        let mut saw_id = false;
-        for o in &order {
-            let column = match o.key.as_str() {
-                "name" => "e.name",
-                "creation_time" => "e.creation_time",
-                "last_update_time" => "e.last_update_time",
-                _ => {
-                    saw_id = true;
-                    "e.experiment_id"
-                }
-            };
-            sql.push_str(&format!("{column} {}, ", if o.ascending { "ASC" } else { "DESC" }));
+        select.visible("e.experiment_id", parsed.visible.as_ref(), true);
+        select.filter(&search.clauses)?;
+        select.order_by(&search.order)?;
+        if search.order.is_empty() {
+            select.then_by("e.creation_time DESC");
         }
-        if order.is_empty() {
-            sql.push_str("e.creation_time DESC, ");
+        if !search.order.iter().any(|o| o.by.key == "experiment_id") {
+            select.then_by("e.experiment_id ASC");
         }
-        sql.push_str(if saw_id { "1" } else { "e.experiment_id ASC" });
-        sql.push_str(" LIMIT ? OFFSET ?");
-        args.int(query.max_results.saturating_add(1));
-        args.int(offset);
-
-        let max_results = query.max_results;
+        let (offset, limit) = (search.offset, search.limit);
+        let (sql, args) = select.page(limit, offset);
         self.readers
             .read(move |db| {
-                let mut page = page_of(db.rows(&sql, &args.params(), to_experiment)?, offset, max_results);
+                let mut page = page_of(db.rows(&sql, &args.params(), to_experiment)?, offset, limit);
                 load_tags(db, &mut page.items)?;
                 Ok(page)
             })

@@ -1,14 +1,13 @@
 //! MLflow 3 logged models: create, read, finalize, delete, tags, params,
 //! metrics, search, and the run inputs/outputs that link runs to them.
 
+use super::compile::{Keyed, Metrics, Select, Table};
 use super::db::{Db, Param, Row};
 use super::experiments::experiment_stage;
-use super::search::SqlArgs;
 use super::{find_active_run, parse_experiment_id, SqlStore};
 use crate::page::page_of;
-use crate::{decode_offset, LoggedModelOrder, LoggedModelQuery, NewLoggedModel};
+use crate::{search, LoggedModelQuery, NewLoggedModel};
 use std::collections::HashMap;
-use tracking::filter::{self, Clause, Entity, Op, Operand};
 use tracking::validation::{validate_param, validate_tag, Item};
 use tracking::{
     Error, KeyValue, LifecycleStage, LoggedModel, LoggedModelData, LoggedModelInfo, LoggedModelStatus, ModelMetric,
@@ -17,10 +16,6 @@ use tracking::{
 
 const COLUMNS: &str = "m.model_id, m.experiment_id, m.name, m.artifact_location, m.creation_timestamp_ms, \
     m.last_updated_timestamp_ms, m.status, m.lifecycle_stage, m.model_type, m.source_run_id, m.status_message";
-
-/// MLflow's default page size for `search_logged_models`.
-const DEFAULT_MAX_RESULTS: i64 = 100;
-const MAX_RESULTS: i64 = 1000;
 
 fn to_info(r: &Row) -> LoggedModelInfo {
     LoggedModelInfo {
@@ -350,158 +345,66 @@ impl SqlStore {
     }
 
     pub(super) async fn search_logged_models_impl(&self, query: &LoggedModelQuery) -> Result<Page<LoggedModel>> {
-        let experiment_ids =
-            query.experiment_ids.iter().map(|e| parse_experiment_id(e)).collect::<Result<Vec<i64>>>()?;
-        let clauses = filter::parse_logged_model_filter(&query.filter)?;
-        let max_results = match query.max_results {
-            0 => DEFAULT_MAX_RESULTS,
-            n if !(1..=MAX_RESULTS).contains(&n) => {
-                return Err(Error::invalid(format!(
-                    "Invalid value {n} for parameter 'max_results' supplied. It must be between 1 and {MAX_RESULTS}."
-                )))
-            }
-            n => n,
-        };
-        let offset = decode_offset(query.page_token.as_deref())?;
-        let mut sql = String::from("SELECT m.model_id FROM logged_models m WHERE m.lifecycle_stage = 'active'");
-        let mut args = SqlArgs::default();
-        if !experiment_ids.is_empty() {
-            sql.push_str(&format!(" AND m.experiment_id IN ({})", vec!["?"; experiment_ids.len()].join(",")));
-            for id in &experiment_ids {
-                args.int(*id);
-            }
+        let parsed = search::logged_models(query)?;
+        let search = &parsed.search;
+        let mut select = Select::new(&LOGGED_MODELS, "m.model_id");
+        select.and("m.lifecycle_stage = 'active'");
+        if !parsed.experiment_ids.is_empty() {
+            select.and_in("m.experiment_id", &parsed.experiment_ids);
         }
-        for clause in &clauses {
-            sql.push_str(" AND ");
-            push_clause(&mut sql, &mut args, clause)?;
-        }
-        if !query.datasets.is_empty() {
-            sql.push_str(" AND (");
-            for (i, (name, digest)) in query.datasets.iter().enumerate() {
-                if name.is_empty() {
-                    return Err(Error::invalid("`dataset_name` in the `datasets` clause must be specified."));
-                }
-                if i > 0 {
-                    sql.push_str(" OR ");
-                }
-                sql.push_str(
-                    "EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.dataset_name = ?",
-                );
-                args.text(name);
-                if let Some(digest) = digest {
-                    sql.push_str(" AND x.dataset_digest = ?");
-                    args.text(digest);
+        select.filter(&search.clauses)?;
+        if !parsed.datasets.is_empty() {
+            select.and_with(|sql, args| {
+                sql.push('(');
+                for (i, dataset) in parsed.datasets.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(" OR ");
+                    }
+                    sql.push_str(
+                        "EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id \
+                         AND x.dataset_name = ?",
+                    );
+                    args.text(&dataset.name);
+                    if let Some(digest) = &dataset.digest {
+                        sql.push_str(" AND x.dataset_digest = ?");
+                        args.text(digest);
+                    }
+                    sql.push(')');
                 }
                 sql.push(')');
-            }
-            sql.push(')');
+            });
         }
-        sql.push_str(" ORDER BY ");
-        for order in &query.order_by {
-            push_order(&mut sql, &mut args, order)?;
-        }
-        sql.push_str("m.creation_timestamp_ms DESC, m.model_id LIMIT ? OFFSET ?");
-        args.int(max_results.saturating_add(1));
-        args.int(offset);
+        select.order_by(&search.order)?;
+        select.then_by("m.creation_timestamp_ms DESC");
+        select.then_by("m.model_id");
+        let (offset, limit) = (search.offset, search.limit);
+        let (sql, args) = select.page(limit, offset);
         self.readers
             .read(move |db| {
                 let ids = db.rows(&sql, &args.params(), |r| r.text(0))?;
-                let page = page_of(ids, offset, max_results);
+                let page = page_of(ids, offset, limit);
                 Ok(Page { items: load_models(db, &page.items)?, next_page_token: page.next_page_token })
             })
             .await
     }
 }
 
-/// A model's latest value of the metric bound next (NULL when NaN or absent).
-const LATEST_METRIC: &str = "(SELECT x.value FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = ? \
-    ORDER BY x.step DESC, x.timestamp DESC LIMIT 1)";
+const OWNER: &[(&str, &str)] = &[("model_id", "m.model_id")];
 
-fn model_column(attribute: &str) -> &'static str {
-    match attribute {
-        "name" => "m.name",
-        "model_id" => "m.model_id",
-        "model_type" => "m.model_type",
-        "status" => "m.status",
-        "source_run_id" => "m.source_run_id",
-        "creation_timestamp" => "m.creation_timestamp_ms",
-        _ => "m.last_updated_timestamp_ms",
-    }
-}
-
-/// `status` is compared by name (`READY` or `LOGGED_MODEL_READY`), stored as its number.
-fn status_operand(value: &Operand) -> Result<Operand> {
-    let number = |text: &str| {
-        let upper = text.to_ascii_uppercase();
-        LoggedModelStatus::parse(&upper)
-            .or_else(|| LoggedModelStatus::parse(&format!("LOGGED_MODEL_{upper}")))
-            .map(|s| s.as_int().to_string())
-            .ok_or_else(|| Error::invalid(format!("Invalid logged model status '{text}'")))
-    };
-    Ok(match value {
-        Operand::Text(t) => Operand::Number(number(t)?.parse().unwrap_or(0.0)),
-        Operand::List(items) => Operand::List(items.iter().map(|t| number(t)).collect::<Result<_>>()?),
-        other => other.clone(),
-    })
-}
-
-fn push_clause(sql: &mut String, args: &mut SqlArgs, clause: &Clause) -> Result<()> {
-    let key = clause.key.as_str();
-    match clause.entity {
-        Entity::Attribute if key == "status" => {
-            if matches!(clause.op, Op::Like | Op::ILike) {
-                return Err(Error::invalid("Invalid comparator for 'status': use = , != , IN or NOT IN"));
-            }
-            args.compare(sql, "m.status", clause.op, &status_operand(&clause.value)?);
-        }
-        Entity::Attribute => args.compare(sql, model_column(key), clause.op, &clause.value),
-        Entity::Metric => {
-            // The latest value of the metric (highest step, then timestamp); NaN is NULL here.
-            args.text(key);
-            args.compare(sql, LATEST_METRIC, clause.op, &clause.value);
-        }
-        Entity::Param | Entity::Tag => {
-            let table = if clause.entity == Entity::Param { "logged_model_params" } else { "logged_model_tags" };
-            let exists = if clause.op == Op::IsNull { "NOT EXISTS" } else { "EXISTS" };
-            sql.push_str(&format!("{exists} (SELECT 1 FROM {table} x WHERE x.model_id = m.model_id AND x.key = ?"));
-            args.text(key);
-            if !matches!(clause.op, Op::IsNull | Op::IsNotNull) {
-                sql.push_str(" AND ");
-                args.compare(sql, "x.value", clause.op, &clause.value);
-            }
-            sql.push(')');
-        }
-        Entity::Dataset => return Err(Error::invalid("datasets cannot be filtered on in search_logged_models")),
-    }
-    Ok(())
-}
-
-fn push_order(sql: &mut String, args: &mut SqlArgs, order: &LoggedModelOrder) -> Result<()> {
-    let parsed = filter::parse_logged_model_order_key(&order.field_name)?;
-    let direction = if order.ascending { "ASC" } else { "DESC" };
-    match parsed.entity {
-        Entity::Attribute => sql.push_str(&format!("{} {direction}, ", model_column(&parsed.key))),
-        Entity::Metric => {
-            let mut latest =
-                String::from("(SELECT x.value FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = ?");
-            args.text(&parsed.key);
-            if let Some(name) = &order.dataset_name {
-                latest.push_str(" AND x.dataset_name = ?");
-                args.text(name);
-                if let Some(digest) = &order.dataset_digest {
-                    latest.push_str(" AND x.dataset_digest = ?");
-                    args.text(digest);
-                }
-            }
-            // Models without the metric sort last either way, as in MLflow.
-            sql.push_str(&format!("{latest} ORDER BY x.step DESC, x.timestamp DESC LIMIT 1) {direction} NULLS LAST, "));
-        }
-        Entity::Param | Entity::Tag | Entity::Dataset => {
-            return Err(Error::invalid(format!(
-                "Invalid order_by field '{}': order by an attribute or a metric",
-                order.field_name
-            )))
-        }
-    }
-    Ok(())
-}
+static LOGGED_MODELS: Table = Table {
+    from: "logged_models m",
+    attributes: &[
+        ("name", "m.name"),
+        ("model_id", "m.model_id"),
+        ("model_type", "m.model_type"),
+        ("status", "m.status"),
+        ("source_run_id", "m.source_run_id"),
+        ("creation_timestamp", "m.creation_timestamp_ms"),
+        ("last_updated_timestamp", "m.last_updated_timestamp_ms"),
+    ],
+    params: Some(Keyed { table: "logged_model_params", owner: OWNER }),
+    tags: Some(Keyed { table: "logged_model_tags", owner: OWNER }),
+    metrics: Metrics::Points(Keyed { table: "logged_model_metrics", owner: OWNER }),
+    ne_keeps_untagged: &[],
+    datasets: None,
+};

@@ -7,6 +7,7 @@
 //! [`db::Db`].
 
 mod auth;
+mod compile;
 mod dashboards;
 mod db;
 mod experiments;
@@ -199,11 +200,7 @@ pub(crate) fn find_active_run(db: &mut Db, run_uuid: &str) -> Result<RunRef> {
 }
 
 /// Experiment ids are integers here; anything else names no experiment.
-pub(crate) fn parse_experiment_id(experiment_id: &str) -> Result<i64> {
-    experiment_id.parse::<i64>().map_err(|_| {
-        Error::invalid(format!("Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."))
-    })
-}
+pub(crate) use crate::search::experiment_id as parse_experiment_id;
 
 #[async_trait]
 impl TrackingStore for SqlStore {

@@ -1,19 +1,17 @@
 //! The model registry on SQLite: registered models, versions, stages, tags
 //! and aliases, with MLflow's rules and messages.
 
+use super::compile::{Keyed, Metrics, Select, Table};
 use super::db::{already, Db, Param, Row};
-use super::search::SqlArgs;
 use super::SqlStore;
-use crate::decode_offset;
 use crate::page::page_of;
 use crate::registry::{ModelRegistry, NewModelVersion, RegistryQuery};
+use crate::search;
 use async_trait::async_trait;
 use std::collections::HashMap;
-use tracking::filter::{self, Clause, Entity, Op};
 use tracking::registry::{
     canonical_stage, validate_alias, validate_model_name, validate_registry_tag, ModelVersion, RegisteredModel,
-    RegisteredModelAlias, SEARCH_MODEL_VERSIONS_DEFAULT, SEARCH_MODEL_VERSIONS_MAX, SEARCH_REGISTERED_MODELS_DEFAULT,
-    SEARCH_REGISTERED_MODELS_MAX, STAGES, STAGE_DELETED,
+    RegisteredModelAlias, STAGES, STAGE_DELETED,
 };
 use tracking::{Error, KeyValue, Page, Result};
 
@@ -186,81 +184,39 @@ fn get_model(db: &mut Db, name: &str) -> Result<RegisteredModel> {
     load_models(db, &[name.to_string()])?.pop().ok_or_else(|| model_not_found(name))
 }
 
-fn page_size(max_results: Option<i64>, default: i64, max: i64) -> Result<i64> {
-    match max_results {
-        None | Some(0) => Ok(default),
-        Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(n) => {
-            Err(Error::invalid(format!("Invalid value for max_results. It must be at most {max}, but got value {n}")))
-        }
-    }
-}
+const MODEL_TAGS: Keyed = Keyed { table: "registered_model_tags", owner: &[("name", "m.name")] };
 
-/// The SQL condition for one filter clause over `registered_models m` or `model_versions v`.
-fn push_clause(sql: &mut String, args: &mut SqlArgs, clause: &Clause, versions: bool) {
-    let key = clause.key.as_str();
-    match clause.entity {
-        Entity::Tag => {
-            let (table, join) = if versions {
-                ("model_version_tags", "t.name = v.name AND t.version = v.version")
-            } else {
-                ("registered_model_tags", "t.name = m.name")
-            };
-            // The client hides prompts with `tag.mlflow.prompt.is_prompt != 'true'`;
-            // as in MLflow, that keeps models without the tag.
-            let hides_prompts = clause.op == Op::Ne && key == PROMPT_TAG;
-            let exists = if clause.op == Op::IsNull || hides_prompts { "NOT EXISTS" } else { "EXISTS" };
-            sql.push_str(&format!("{exists} (SELECT 1 FROM {table} t WHERE {join} AND t.key = ?"));
-            args.text(key);
-            if hides_prompts {
-                sql.push_str(" AND ");
-                args.compare(sql, "t.value", Op::Eq, &clause.value);
-                sql.push(')');
-                return;
-            }
-            if !matches!(clause.op, Op::IsNull | Op::IsNotNull) {
-                sql.push_str(" AND ");
-                args.compare(sql, "t.value", clause.op, &clause.value);
-            }
-            sql.push(')');
-        }
-        _ => {
-            let column = match (versions, key) {
-                (false, _) => "m.name",
-                (true, "name") => "v.name",
-                (true, "version_number") => "v.version",
-                (true, "run_id") => "v.run_id",
-                (true, "source_path") => "v.source",
-                (true, "model_id") => "v.model_id",
-                (true, "creation_timestamp") => "v.creation_time",
-                (true, _) => "v.last_updated_time",
-            };
-            args.compare(sql, column, clause.op, &clause.value);
-        }
-    }
-}
+static REGISTERED_MODELS: Table = Table {
+    from: "registered_models m",
+    attributes: &[
+        ("name", "m.name"),
+        ("creation_timestamp", "m.creation_time"),
+        ("last_updated_timestamp", "m.last_updated_time"),
+    ],
+    params: None,
+    tags: Some(MODEL_TAGS),
+    metrics: Metrics::None,
+    ne_keeps_untagged: &[PROMPT_TAG],
+    datasets: None,
+};
 
-fn order_sql(order_by: &[filter::OrderBy], versions: bool) -> String {
-    let mut sql = String::new();
-    for o in order_by {
-        let column = match (versions, o.key.as_str()) {
-            (_, "name") => {
-                if versions {
-                    "v.name"
-                } else {
-                    "m.name"
-                }
-            }
-            (true, "version_number") => "v.version",
-            (true, "creation_timestamp") => "v.creation_time",
-            (true, _) => "v.last_updated_time",
-            (false, "creation_timestamp") => "m.creation_time",
-            (false, _) => "m.last_updated_time",
-        };
-        sql.push_str(&format!("{column} {}, ", if o.ascending { "ASC" } else { "DESC" }));
-    }
-    sql
-}
+static MODEL_VERSIONS: Table = Table {
+    from: "model_versions v",
+    attributes: &[
+        ("name", "v.name"),
+        ("version_number", "v.version"),
+        ("run_id", "v.run_id"),
+        ("source_path", "v.source"),
+        ("model_id", "v.model_id"),
+        ("creation_timestamp", "v.creation_time"),
+        ("last_updated_timestamp", "v.last_updated_time"),
+    ],
+    params: None,
+    tags: Some(Keyed { table: "model_version_tags", owner: &[("name", "v.name"), ("version", "v.version")] }),
+    metrics: Metrics::None,
+    ne_keeps_untagged: &[PROMPT_TAG],
+    datasets: None,
+};
 
 #[async_trait]
 impl ModelRegistry for SqlStore {
@@ -377,20 +333,15 @@ impl ModelRegistry for SqlStore {
     }
 
     async fn search_registered_models(&self, query: &RegistryQuery) -> Result<Page<RegisteredModel>> {
-        let limit = page_size(query.max_results, SEARCH_REGISTERED_MODELS_DEFAULT, SEARCH_REGISTERED_MODELS_MAX)?;
-        let clauses = filter::parse_registered_model_filter(&query.filter)?;
-        let order = filter::parse_registered_model_order_by(&query.order_by)?;
-        let offset = decode_offset(query.page_token.as_deref())?;
-        let mut sql = String::from("SELECT m.name FROM registered_models m WHERE 1 = 1");
-        let mut args = SqlArgs::default();
-        args.visible(&mut sql, "m.name", query.visible.as_ref(), false);
-        for clause in &clauses {
-            sql.push_str(" AND ");
-            push_clause(&mut sql, &mut args, clause, false);
-        }
-        sql.push_str(&format!(" ORDER BY {}m.name ASC LIMIT ? OFFSET ?", order_sql(&order, false)));
-        args.int(limit + 1);
-        args.int(offset);
+        let parsed = search::registered_models(query)?;
+        let search = &parsed.search;
+        let mut select = Select::new(&REGISTERED_MODELS, "m.name");
+        select.visible("m.name", parsed.visible.as_ref(), false);
+        select.filter(&search.clauses)?;
+        select.order_by(&search.order)?;
+        select.then_by("m.name ASC");
+        let (offset, limit) = (search.offset, search.limit);
+        let (sql, args) = select.page(limit, offset);
         self.readers
             .read(move |db| {
                 let names = db.rows(&sql, &args.params(), |r| r.text(0))?;
@@ -596,25 +547,25 @@ impl ModelRegistry for SqlStore {
     }
 
     async fn search_model_versions(&self, query: &RegistryQuery) -> Result<Page<ModelVersion>> {
-        let limit = page_size(query.max_results, SEARCH_MODEL_VERSIONS_DEFAULT, SEARCH_MODEL_VERSIONS_MAX)?;
-        let clauses = filter::parse_model_version_filter(&query.filter)?;
-        let order = filter::parse_model_version_order_by(&query.order_by)?;
-        let offset = decode_offset(query.page_token.as_deref())?;
-        let mut sql = format!("v.current_stage != '{STAGE_DELETED}'");
-        let mut args = SqlArgs::default();
-        args.visible(&mut sql, "v.name", query.visible.as_ref(), false);
-        for clause in &clauses {
-            sql.push_str(" AND ");
-            push_clause(&mut sql, &mut args, clause, true);
-        }
+        let parsed = search::model_versions(query)?;
+        let search = &parsed.search;
+        let mut select = Select::new(&MODEL_VERSIONS, VERSION_COLUMNS);
+        select.and_text("v.current_stage != ?", STAGE_DELETED);
+        select.visible("v.name", parsed.visible.as_ref(), false);
+        select.filter(&search.clauses)?;
+        select.order_by(&search.order)?;
         // MLflow's default: most recently updated first, then name, then newest version.
-        let order = if order.is_empty() { "v.last_updated_time DESC, ".to_string() } else { order_sql(&order, true) };
-        sql.push_str(&format!(" ORDER BY {order}v.name ASC, v.version DESC LIMIT ? OFFSET ?"));
-        args.int(limit + 1);
-        args.int(offset);
+        if search.order.is_empty() {
+            select.then_by("v.last_updated_time DESC");
+        }
+        select.then_by("v.name ASC");
+        select.then_by("v.version DESC");
+        let (offset, limit) = (search.offset, search.limit);
+        let (sql, args) = select.page(limit, offset);
         self.readers
             .read(move |db| {
-                let versions = load_versions(db, &sql, &args.params())?;
+                let mut versions = db.rows(&sql, &args.params(), to_version)?;
+                fill_versions(db, &mut versions)?;
                 Ok(page_of(versions, offset, limit))
             })
             .await
