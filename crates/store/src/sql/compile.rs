@@ -12,7 +12,7 @@ use super::db::Param;
 use crate::search::{Dataset, OrderKey};
 use tracking::filter::{Clause, Entity, Op, Operand};
 use tracking::permissions::Visible;
-use tracking::{Error, Result};
+use tracking::{Error, Result, ViewType};
 
 /// Rows of `key`/`value` that belong to a searched row: its params, tags or metrics.
 pub(super) struct Keyed {
@@ -113,6 +113,15 @@ impl Select {
         let (sql, args) = self.next_condition();
         sql.push_str(condition);
         args.text(value);
+    }
+
+    /// The rows of `view_type`'s lifecycle stage (`<alias>.lifecycle_stage`).
+    pub(super) fn lifecycle(&mut self, column: &str, view_type: ViewType) {
+        match view_type {
+            ViewType::ActiveOnly => self.and(&format!("{column} = 'active'")),
+            ViewType::DeletedOnly => self.and(&format!("{column} = 'deleted'")),
+            ViewType::All => {}
+        }
     }
 
     /// `<column> IN (ids)`, one statement text whatever the number of ids.

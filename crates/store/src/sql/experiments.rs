@@ -7,7 +7,7 @@ use crate::page::page_of;
 use crate::{search, ExperimentQuery};
 use std::collections::HashMap;
 use tracking::validation::{validate_experiment_name, validate_experiment_tag};
-use tracking::{Error, ErrorCode, Experiment, KeyValue, LifecycleStage, Page, Result, ViewType};
+use tracking::{Error, ErrorCode, Experiment, KeyValue, LifecycleStage, Page, Result};
 
 const COLUMNS: &str = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time";
 
@@ -156,11 +156,7 @@ impl SqlStore {
         let parsed = search::experiments(query)?;
         let search = &parsed.search;
         let mut select = Select::new(&EXPERIMENTS, COLUMNS);
-        match parsed.view_type {
-            ViewType::ActiveOnly => select.and("e.lifecycle_stage = 'active'"),
-            ViewType::DeletedOnly => select.and("e.lifecycle_stage = 'deleted'"),
-            ViewType::All => {}
-        }
+        select.lifecycle("e.lifecycle_stage", parsed.view_type);
         select.visible("e.experiment_id", parsed.visible.as_ref(), true);
         select.filter(&search.clauses)?;
         select.order_by(&search.order)?;

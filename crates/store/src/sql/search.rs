@@ -7,7 +7,7 @@ use super::SqlStore;
 use crate::page::page_of;
 use crate::{search, RunQuery};
 use tracking::filter::{Clause, Entity};
-use tracking::{tags, Page, Result, Run, ViewType};
+use tracking::{tags, Page, Result, Run};
 
 const OWNER: &[(&str, &str)] = &[("run_id", "r.id")];
 
@@ -55,11 +55,7 @@ impl SqlStore {
         let search = &parsed.search;
         let mut select = Select::new(&RUNS, "r.id");
         select.and_in("r.experiment_id", &parsed.experiment_ids);
-        match parsed.view_type {
-            ViewType::ActiveOnly => select.and("r.lifecycle_stage = 'active'"),
-            ViewType::DeletedOnly => select.and("r.lifecycle_stage = 'deleted'"),
-            ViewType::All => {}
-        }
+        select.lifecycle("r.lifecycle_stage", parsed.view_type);
         select.filter(&search.clauses)?;
         select.order_by(&search.order)?;
         if !search.order.iter().any(|o| o.by.entity == Entity::Attribute && o.by.key == "start_time") {
