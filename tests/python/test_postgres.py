@@ -172,7 +172,9 @@ def test_postgres_restart_during_ingest_loses_nothing_acknowledged(tmp_path):
         assert during.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
         assert refused, "no write was refused while the database was down"
         assert all(code == 503 and body["error_code"] == "TEMPORARILY_UNAVAILABLE" for code, body, _ in refused)
-        assert max(seconds for *_, seconds in refused) < 5
+        slowest = max(seconds for *_, seconds in refused)
+        print(f"refused {len(refused)} writes, the slowest in {slowest:.2f} s")
+        assert slowest < 5, f"a refused write took {slowest:.1f} s"
         # Afterwards: mltrack reconnected by itself and took writes again.
         assert len(acked) > before
         history = requests.get(f"{server.url}/api/2.0/mlflow/metrics/get-history",

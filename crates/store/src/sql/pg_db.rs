@@ -6,7 +6,10 @@
 //! the pool on the first statement of a job (or of a write batch) and goes
 //! back when the worker calls [`PgDb::release`], so that one job's
 //! statements share one session, and a broken connection is closed rather
-//! than returned.
+//! than returned. Once a session breaks, the rest of its job (or batch)
+//! fails at once: a fresh connection would not hold the transaction the
+//! earlier statements ran in, so its `COMMIT` would commit nothing of
+//! theirs and its other statements would run outside any transaction.
 //!
 //! The shared SQL uses SQLite's `?` placeholders; [`to_postgres`] numbers
 //! them and maps the few functions whose names differ.
@@ -65,6 +68,9 @@ pub struct PgDb {
     pool: PgPool,
     runtime: tokio::runtime::Handle,
     conn: Option<PoolConnection<Postgres>>,
+    /// The session of this job (or batch) failed; no statement runs until
+    /// [`PgDb::release`].
+    broken: bool,
     sql: HashMap<String, Arc<str>>,
 }
 
@@ -121,12 +127,13 @@ fn decode(row: &PgRow) -> std::result::Result<Vec<Value>, sqlx::Error> {
 
 impl PgDb {
     pub fn new(pool: PgPool, runtime: tokio::runtime::Handle) -> Self {
-        PgDb { pool, runtime, conn: None, sql: HashMap::new() }
+        PgDb { pool, runtime, conn: None, broken: false, sql: HashMap::new() }
     }
 
-    /// Returns the connection to the pool.
+    /// Returns the connection to the pool; the next statement starts a new session.
     pub fn release(&mut self) {
         self.conn = None;
+        self.broken = false;
     }
 
     fn translated(&mut self, sql: &str) -> Arc<str> {
@@ -170,6 +177,7 @@ impl PgDb {
         };
         if broken {
             tracing::warn!(error = %e, "the database connection failed");
+            self.broken = true;
             if let Some(mut conn) = self.conn.take() {
                 conn.close_on_drop();
             }
@@ -180,6 +188,9 @@ impl PgDb {
     }
 
     pub fn run(&mut self, sql: &str, params: &[Param], mut on_row: impl FnMut(&[Value]) -> Result<()>) -> Result<u64> {
+        if self.broken {
+            return Err(unavailable());
+        }
         let text = self.translated(sql);
         if self.conn.is_none() {
             match self.runtime.block_on(self.pool.acquire()) {
