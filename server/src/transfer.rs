@@ -102,12 +102,13 @@ pub async fn export(config: ExportConfig) -> anyhow::Result<()> {
     let report = importer::archive::export(source, &config.to, config.experiments.clone()).await?;
     println!(
         "exported {} experiments, {} runs, {} metric points, {} logged models, {} registered models, \
-         {} artifact files ({} bytes) to {} in {:.1} s",
+         {} dashboards, {} artifact files ({} bytes) to {} in {:.1} s",
         report.experiments,
         report.runs,
         report.points,
         report.logged_models,
         report.registered_models,
+        report.dashboards,
         report.artifact_files,
         report.artifact_bytes,
         config.to.display(),

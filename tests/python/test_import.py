@@ -290,11 +290,33 @@ def test_import_from_mlruns_folder(sources, mltrack):
     assert "0 metric points" in import_from(mltrack, sources.mlruns).stdout
 
 
+def dashboards_api(server, path, **kw):
+    r = requests.post(f"{server.url}/api/2.0/mltrack/dashboards/{path}", timeout=30, **kw)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def test_export_then_import_reproduces_everything(sources, mltrack, tmp_path):
     import_from(mltrack, sources.url)
+    # Dashboards travel too, ids, versions and notes kept: one over an
+    # experiment (edited once, so at version 2) and one pinned to a run.
+    vision = mlflow.MlflowClient(mltrack.url).get_experiment_by_name("import-vision").experiment_id
+    over = dashboards_api(mltrack, "create", json={"name": "vision sweep", "experiment_ids": [vision],
+                                                   "panels": [{"type": "line", "metrics": ["loss"]}]})["dashboard"]
+    dashboards_api(mltrack, "update", json={"dashboard_id": over["dashboard_id"], "version": 1,
+                                            "panels": [{"type": "note", "text": "why we dropped **adamw**"}]})
+    pinned = dashboards_api(mltrack, "create", json={"name": "the long run", "run_ids": [sources.server_ids["long"]],
+                                                     "panels": [{"type": "bar", "metric": "loss"}]})["dashboard"]
+    ids = [over["dashboard_id"], pinned["dashboard_id"]]
+
+    def dashboards(server):
+        return [requests.get(f"{server.url}/api/2.0/mltrack/dashboards/get", params={"dashboard_id": i},
+                             timeout=30).json() for i in ids]
+
     archive = tmp_path / "everything.mltrack"
     out = mltrack_cmd(mltrack, "export", "--to", str(archive))
     assert "exported" in out.stdout and archive.is_file()
+    assert "2 dashboards" in out.stdout, out.stdout
     names = subprocess.run(["tar", "tf", str(archive)], capture_output=True, text=True, check=True).stdout
     assert "mltrack-export.json" in names and "weights.bin" in names
 
@@ -302,8 +324,16 @@ def test_export_then_import_reproduces_everything(sources, mltrack, tmp_path):
     (tmp_path / "restored").mkdir()
     other.start()
     try:
-        import_from(other, archive)
+        out = import_from(other, archive)
+        assert "2 dashboards" in out.stdout, out.stdout
         assert_same(snapshot(mltrack.url), snapshot(other.url))
+        restored = dashboards(other)
+        assert restored == dashboards(mltrack)
+        assert restored[0]["dashboard"]["version"] == 2
+        assert restored[0]["dashboard"]["panels"] == [{"type": "note", "text": "why we dropped **adamw**"}]
+        # Importing the same file again leaves them as they are.
+        import_from(other, archive)
+        assert dashboards(other) == restored
         # Same ids, same artifact URIs: the two mltracks are interchangeable.
         run_id = sources.server_ids["long"]
         a = requests.get(f"{mltrack.url}/api/2.0/mlflow/runs/get", params={"run_id": run_id}).json()

@@ -8,6 +8,7 @@
 //! - `runs/<experiment>/<run>.json`: the run and the archive entries of its metric histories
 //! - `metrics/<run>/<n>.bin`: a history, 24 bytes a point (step, timestamp, value bits; little-endian)
 //! - `models/<experiment>/<model>.json`, `registry/<n>.json`
+//! - `dashboards.json`: mltrack's dashboards (absent in older exports)
 //! - `artifacts/runs/<run>/…`, `artifacts/models/<model>/…`: the files
 
 use crate::source::{ArtifactFile, ByteStream, Items, Source, SourceModel, SourceRegisteredModel};
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use tracking::dashboards::Dashboard;
 use tracking::registry::{ModelVersion, RegisteredModel};
 use tracking::{Experiment, LoggedModel, ModelMetric, Point, Run};
 
@@ -26,6 +28,7 @@ const FORMAT: &str = "mltrack-export";
 const VERSION: u32 = 1;
 /// Artifact roots inside an archive.
 const SCHEME: &str = "mltrack-export:";
+const DASHBOARDS: &str = "dashboards.json";
 
 #[derive(Serialize, Deserialize)]
 struct Manifest {
@@ -111,6 +114,7 @@ pub struct ExportReport {
     pub artifact_bytes: u64,
     pub logged_models: u64,
     pub registered_models: u64,
+    pub dashboards: u64,
 }
 
 /// Writes everything `source` holds to the archive at `path`. Runs on a
@@ -205,6 +209,16 @@ fn write_archive(
         append(&mut builder, &format!("registry/{n}.json"), &serde_json::to_vec(&RegistryEntry { model, versions })?)?;
         report.registered_models += 1;
     }
+    let mut dashboards = handle.block_on(source.dashboards())?;
+    if !only.is_empty() {
+        // A dashboard goes with a partial export when all it shows is in it.
+        let exported: std::collections::HashSet<&str> = experiments.iter().map(|e| e.experiment_id.as_str()).collect();
+        dashboards.retain(|d| {
+            !d.spec.experiment_ids.is_empty() && d.spec.experiment_ids.iter().all(|e| exported.contains(e.as_str()))
+        });
+    }
+    append(&mut builder, DASHBOARDS, &serde_json::to_vec(&dashboards)?)?;
+    report.dashboards = dashboards.len() as u64;
     let mut out = builder.into_inner().context("could not finish the archive")?;
     out.flush()?;
     out.get_ref().sync_all()?;
@@ -352,6 +366,13 @@ impl Source for ArchiveSource {
             .under(&prefix)
             .map(|(name, &(_, size))| ArtifactFile { path: name[prefix.len()..].to_string(), size })
             .collect())
+    }
+
+    async fn dashboards(&self) -> Result<Vec<Dashboard>> {
+        if !self.entries.contains_key(DASHBOARDS) {
+            return Ok(Vec::new());
+        }
+        self.json(DASHBOARDS)
     }
 
     async fn read_artifact(&self, root_uri: &str, path: &str) -> Result<ByteStream> {

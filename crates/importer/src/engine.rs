@@ -70,6 +70,7 @@ pub struct Report {
     pub logged_models: u64,
     pub registered_models: u64,
     pub model_versions: u64,
+    pub dashboards: u64,
     /// Objects left out on purpose, with why.
     pub skipped: Vec<String>,
     /// Objects that could not be imported, with why.
@@ -87,7 +88,7 @@ impl Report {
         let _ = writeln!(
             s,
             "{verb}: {} experiments ({} new), {} runs ({} new, {} updated, {} unchanged), {} metric points, \
-             {} artifact files ({}), {} logged models, {} registered models with {} versions",
+             {} artifact files ({}), {} logged models, {} registered models with {} versions, {} dashboards",
             self.experiments_created + self.experiments_updated,
             self.experiments_created,
             self.runs_new + self.runs_updated + self.runs_unchanged,
@@ -100,6 +101,7 @@ impl Report {
             self.logged_models,
             self.registered_models,
             self.model_versions,
+            self.dashboards,
         );
         if !self.skipped.is_empty() {
             let _ = writeln!(s, "skipped {}:", self.skipped.len());
@@ -224,6 +226,8 @@ impl Importer {
             experiments.retain(|e| self.options.experiments.iter().any(|w| w == &e.experiment_id || w == &e.name));
         }
         self.progress.experiments.add_total(experiments.len() as u64);
+        // Source experiment id → mltrack's, for the dashboards that show them.
+        let mut imported_experiments = HashMap::new();
         let existing = all_experiments(&self.store).await?;
         let mut next_free = existing
             .iter()
@@ -248,13 +252,19 @@ impl Importer {
                     continue;
                 }
             };
-            if let Err(e) = self.import_experiment(experiment, &target).await {
-                self.problem(format!("experiment {} '{}': {e:#}", experiment.experiment_id, experiment.name));
+            match self.import_experiment(experiment, &target).await {
+                Ok(()) => {
+                    imported_experiments.insert(experiment.experiment_id.clone(), target.id.clone());
+                }
+                Err(e) => self.problem(format!("experiment {} '{}': {e:#}", experiment.experiment_id, experiment.name)),
             }
             self.progress.experiments.add(1);
         }
         if let Err(e) = self.import_registry().await {
             self.problem(format!("model registry: {e:#}"));
+        }
+        if let Err(e) = self.import_dashboards(&imported_experiments).await {
+            self.problem(format!("dashboards: {e:#}"));
         }
         Ok(self.report().clone())
     }
@@ -603,6 +613,53 @@ impl Importer {
             })
             .max_by_key(|(src, _)| src.len())
             .map(|(src, dst)| format!("{}{}", dst.trim_end_matches('/'), &uri[src.trim_end_matches('/').len()..]))
+    }
+
+    /// Brings mltrack's dashboards over with their ids, versions and
+    /// authors, showing the experiments they showed in the source (under
+    /// the ids those got here). One that shows an experiment this import
+    /// left out, or (with --experiment) pinned runs it did not bring, is
+    /// skipped and said so.
+    async fn import_dashboards(&self, experiments: &HashMap<String, String>) -> Result<()> {
+        let filtered = !self.options.experiments.is_empty();
+        for mut dashboard in self.source.dashboards().await? {
+            let label = format!("dashboard {} '{}'", dashboard.dashboard_id, dashboard.spec.name);
+            if let Some(missing) = dashboard.spec.experiment_ids.iter().find(|e| !experiments.contains_key(*e)) {
+                self.report().skipped.push(format!("{label}: it shows experiment {missing}, which was not imported"));
+                continue;
+            }
+            if filtered && dashboard.spec.experiment_ids.is_empty() {
+                let imported = self.imported_runs.lock().expect("lock");
+                if let Some(missing) = dashboard.spec.run_ids.iter().find(|r| !imported.contains(*r)) {
+                    self.report().skipped.push(format!("{label}: it shows run {missing}, which was not imported"));
+                    continue;
+                }
+            }
+            for id in &mut dashboard.spec.experiment_ids {
+                *id = experiments[id.as_str()].clone();
+            }
+            dashboard.spec = match dashboard.spec.checked() {
+                Ok(spec) => spec,
+                Err(e) => {
+                    self.problem(format!("{label}: {}", e.message));
+                    continue;
+                }
+            };
+            self.report().dashboards += 1;
+            if self.options.dry_run {
+                self.report().plan.push(label);
+                continue;
+            }
+            match self.store.get_dashboard(&dashboard.dashboard_id).await {
+                Ok(stored) if stored == dashboard => {}
+                Ok(stored) => self.store.replace_dashboard(&dashboard, stored.version).await.map_err(err)?,
+                Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => {
+                    self.store.insert_dashboard(&dashboard).await.map_err(err)?
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
+        Ok(())
     }
 
     async fn import_registry(&self) -> Result<()> {

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use std::collections::HashMap;
+use tracking::dashboards::Dashboard;
 use tracking::registry::{ModelVersion, RegisteredModel};
 use tracking::{Experiment, LoggedModel, ModelMetric, Point, Run};
 
@@ -69,6 +70,11 @@ pub trait Source: Send + Sync {
     async fn list_artifacts(&self, root_uri: &str) -> Result<Vec<ArtifactFile>>;
     /// The bytes of one file under an artifact root URI.
     async fn read_artifact(&self, root_uri: &str, path: &str) -> Result<ByteStream>;
+    /// mltrack's dashboards (an export file, another mltrack's store);
+    /// MLflow has none.
+    async fn dashboards(&self) -> Result<Vec<Dashboard>> {
+        Ok(Vec::new())
+    }
 }
 
 /// An mltrack error (store, artifacts) as the import's error type.

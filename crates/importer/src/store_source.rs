@@ -6,7 +6,8 @@ use artifacts::{ArtifactPath, ArtifactStore};
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::HashMap;
-use store::{ExperimentQuery, LoggedModelQuery, RegistryQuery, RunQuery, Store};
+use store::{DashboardQuery, ExperimentQuery, LoggedModelQuery, RegistryQuery, RunQuery, Store};
+use tracking::dashboards::Dashboard;
 use tracking::{Experiment, Point, Run, ViewType};
 
 pub struct StoreSource {
@@ -162,5 +163,15 @@ impl Source for StoreSource {
         let file = Self::root(root_uri)?.join(&ArtifactPath::parse(path).map_err(err)?);
         let download = self.artifacts.get(&file).await.map_err(err)?;
         Ok(download.stream.map_err(err).boxed())
+    }
+
+    async fn dashboards(&self) -> Result<Vec<Dashboard>> {
+        let mut dashboards = all_pages(|page_token| async move {
+            let query = DashboardQuery { max_results: 1000, page_token, ..Default::default() };
+            self.store.search_dashboards(&query).await
+        })
+        .await?;
+        dashboards.sort_by(|a, b| a.dashboard_id.cmp(&b.dashboard_id));
+        Ok(dashboards)
     }
 }
