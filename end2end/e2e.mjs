@@ -464,6 +464,41 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   // A metric no run has says so instead of drawing empty axes.
   await page.waitForSelector('figure.chart-card[data-metric="no_such_metric"] .chart-empty');
+
+  // From an experiment to the dashboards that show it.
+  await page.goto(`${base}/experiments/${beta}`);
+  await hydrated(page);
+  await page.click('#experiment-dashboards');
+  await page.waitForURL(u => new URL(u).searchParams.get('experiment') === beta);
+  await page.waitForSelector('#dashboards-of');
+  await page.waitForSelector('#dashboards td.name');
+  assert.deepEqual(await page.$$eval('#dashboards td.name', tds => tds.map(t => t.textContent)), ['both']);
+
+  // Duplicate, then arrange the copy in edit mode; the original keeps its panels.
+  await page.goto(`${base}/dashboards/${made.dashboard.dashboard_id}`);
+  await hydrated(page);
+  await page.click('#duplicate');
+  await page.waitForURL(u => /\/dashboards\/d-[0-9a-f]+\?edit=1$/.test(u) && !u.toString().includes(made.dashboard.dashboard_id));
+  await hydrated(page);
+  assert.equal(await page.textContent('#dashboard-name'), 'both (copy)');
+  const kinds = () => page.$$eval('.dashboard-item', items => items.map(i =>
+    i.querySelector('.dashboard-note') ? 'note' : i.querySelector('.dashboard-table') ? 'table' : 'line'));
+  assert.deepEqual(await kinds(), ['note', 'table', 'line']);
+  assert.equal((await page.$$('.panel-controls')).length, 3);
+  await page.click('.dashboard-item[data-panel-index="0"] .move-down');
+  await page.waitForFunction(() => document.querySelector('.dashboard-item[data-panel-index="0"] .dashboard-table'));
+  await page.click('.dashboard-item[data-panel-index="2"] .remove-panel');
+  await page.waitForFunction(() => document.querySelectorAll('.dashboard-item').length === 2);
+  await page.screenshot({ path: `${shots}dashboard-edit.png`, fullPage: true });
+  await page.reload();
+  await hydrated(page);
+  assert.deepEqual(await kinds(), ['table', 'note'], 'the arrangement is saved');
+  assert.equal((await page.$$('.panel-controls')).length, 2, 'edit mode survives a reload');
+  await page.click('#edit-dashboard');
+  await page.waitForURL(u => !u.toString().includes('edit=1'));
+  await page.waitForFunction(() => document.querySelectorAll('.panel-controls').length === 0);
+  const original = await (await fetch(`${base}/api/2.0/mltrack/dashboards/get?dashboard_id=${made.dashboard.dashboard_id}`)).json();
+  assert.deepEqual(original.dashboard.panels.map(p => p.type), ['note', 'table', 'line']);
 }, { allow: /Content Security Policy|status of 409/ });
 
 await test('hash links never lead off-site; pages carry the security headers', async page => {

@@ -8,30 +8,45 @@ use super::{error_sentence, ErrorNote, Loading};
 use crate::charts::{Chart, Figure, Trace};
 use crate::format::{format_time, format_value};
 use crate::server_fns::dashboards::{
-    dashboard_view, delete_dashboard, list_dashboards, save_note, snapshot_dashboard, DashboardData,
+    arrange_panel, dashboard_view, delete_dashboard, duplicate_dashboard, list_dashboards, save_note,
+    snapshot_dashboard, DashboardData, PanelMove,
 };
 use crate::server_fns::ChartRun;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use tracking::dashboards::Panel;
 use tracking::Run;
 
 #[component]
 pub fn DashboardsPage() -> impl IntoView {
     let (query, set_query) = signal(String::new());
-    let list = Resource::new(move || query.get(), list_dashboards);
+    // `?experiment=ID`: the dashboards that show that experiment (linked from its page).
+    let url = use_query_map();
+    let experiment = Memo::new(move |_| url.read().get("experiment").filter(|e| !e.is_empty()));
+    let list = Resource::new(move || (query.get(), experiment.get()), |(name, e)| list_dashboards(name, e));
     view! {
         <section class="page">
             <div class="page-head">
                 <h1>"Dashboards"</h1>
+                {move || experiment.get().map(|e| view! {
+                    <span class="muted" id="dashboards-of">
+                        "showing experiment " <A href=format!("/experiments/{e}")>{e.clone()}</A>
+                        " · " <A href="/dashboards">"all dashboards"</A>
+                    </span>
+                })}
                 <input id="dashboard-search" type="search" placeholder="Search dashboards by name"
                     prop:value=query on:input=move |ev| set_query.set(event_target_value(&ev)) />
             </div>
             <Transition fallback=|| view! { <Loading what="dashboards" /> }>
                 {move || Suspend::new(async move {
                     match list.await {
+                        Ok(rows) if rows.is_empty() && experiment.get_untracked().is_some() => view! {
+                            <p class="empty">
+                                "No dashboard shows this experiment yet. Open its Charts view and press \u{201c}Save as dashboard\u{201d}."
+                            </p>
+                        }.into_any(),
                         Ok(rows) if rows.is_empty() => view! {
                             <p class="empty">
                                 "No dashboards yet. Open an experiment's Charts view and press \u{201c}Save as dashboard\u{201d}, \
@@ -108,6 +123,35 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
     // them (at most once a second); the lines append their own points.
     live.on(move |_| refresh());
     let runs_memo = Memo::new(move |_| runs.get());
+    // Edit mode (`?edit=1`, so it survives a reload): each panel can move or go.
+    let url = use_query_map();
+    let editing = Memo::new(move |_| url.read().get("edit").as_deref() == Some("1"));
+    let page_url = format!("/dashboards/{}", d.dashboard_id);
+    let edit_href = move || if editing.get() { page_url.clone() } else { format!("{page_url}?edit=1") };
+    let arrange = {
+        let (id, version) = (d.dashboard_id.clone(), d.version);
+        move |index: usize, action: PanelMove| {
+            let id = id.clone();
+            spawn_local(async move {
+                match arrange_panel(id, version, index, action).await {
+                    Ok(()) => reload(),
+                    Err(e) => set_error.set(Some(error_sentence(&e))),
+                }
+            });
+        }
+    };
+    let duplicate = {
+        let (id, navigate) = (d.dashboard_id.clone(), navigate.clone());
+        move |_| {
+            let (id, navigate) = (id.clone(), navigate.clone());
+            spawn_local(async move {
+                match duplicate_dashboard(id).await {
+                    Ok(copy) => navigate(&format!("/dashboards/{copy}?edit=1"), Default::default()),
+                    Err(e) => set_error.set(Some(error_sentence(&e))),
+                }
+            });
+        }
+    };
 
     let snapshot = {
         let (id, navigate) = (d.dashboard_id.clone(), navigate.clone());
@@ -164,7 +208,11 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
             .spec
             .experiment_ids
             .iter()
-            .map(|e| view! { <A href=format!("/experiments/{e}")>{format!("experiment {e}")}</A> " " })
+            .enumerate()
+            .map(|(i, e)| {
+                let sep = if i == 0 { "" } else { ", " };
+                view! { {sep} <A href=format!("/experiments/{e}")>{format!("experiment {e}")}</A> }
+            })
             .collect_view();
         let filter = (!d.spec.filter.is_empty()).then(|| view! { " where " <code>{d.spec.filter.clone()}</code> });
         view! { <span>"Runs of " {exps} {filter}</span> }.into_any()
@@ -177,12 +225,36 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
     let truncated = data.truncated.then(|| {
         view! { <p class="muted">{format!("Showing the first {} runs the filter keeps.", data.runs.len())}</p> }
     });
+    let count = d.spec.panels.len();
     let panels = d
         .spec
         .panels
         .iter()
         .enumerate()
-        .map(|(i, p)| view! { <DashboardPanel index=i panel=p.clone() runs=runs_memo values /> })
+        .map(|(i, p)| {
+            let arrange = arrange.clone();
+            let label = panel_label(p);
+            let controls = move || {
+                editing.get().then(|| {
+                    let (up, down, remove) = (arrange.clone(), arrange.clone(), arrange.clone());
+                    let label = label.clone();
+                    view! {
+                        <div class="panel-controls">
+                            <span class="muted">{label}</span>
+                            <button class="link move-up" disabled=i == 0 on:click=move |_| up(i, PanelMove::Up)>"\u{2191} Up"</button>
+                            <button class="link move-down" disabled=i + 1 == count on:click=move |_| down(i, PanelMove::Down)>"\u{2193} Down"</button>
+                            <button class="link danger remove-panel" on:click=move |_| remove(i, PanelMove::Remove)>"Remove"</button>
+                        </div>
+                    }
+                })
+            };
+            view! {
+                <div class="dashboard-item" data-panel-index=i>
+                    {controls}
+                    <DashboardPanel index=i panel=p.clone() runs=runs_memo values />
+                </div>
+            }
+        })
         .collect_view();
     view! {
         <div class="page-head">
@@ -193,6 +265,10 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         {(!d.spec.description.is_empty()).then(|| view! { <div class="markdown">{markdown(&d.spec.description)}</div> })}
         <div class="toolbar">
             <span class="muted" id="dashboard-runs">{selection} {move || format!(" · {} runs", runs.read().len())}</span>
+            <A href=edit_href attr:id="edit-dashboard" attr:class="button">
+                {move || if editing.get() { "Done" } else { "Edit" }}
+            </A>
+            <button id="duplicate" on:click=duplicate title="A copy to change without touching this one">"Duplicate"</button>
             <button id="snapshot" on:click=snapshot title="A copy that keeps showing exactly today's runs">"Snapshot"</button>
             <button class="link danger" on:click=remove>"Delete"</button>
         </div>
@@ -316,6 +392,18 @@ fn DashboardPanel(index: usize, panel: Panel, runs: Memo<Vec<ChartRun>>, values:
             }
             .into_any()
         }
+    }
+}
+
+/// What a panel is, in a few words, for the edit mode's controls.
+fn panel_label(panel: &Panel) -> String {
+    match panel {
+        Panel::Section { title } => format!("Section \u{201c}{title}\u{201d}"),
+        Panel::Note { .. } => "Note".into(),
+        Panel::Line { metrics, .. } => format!("Line chart: {}", metrics.join(", ")),
+        Panel::Bar { metric, .. } => format!("Bars: {metric}"),
+        Panel::Scatter { x, y, .. } => format!("Scatter: {y} vs {x}"),
+        Panel::Table { columns, .. } => format!("Table: {} columns", columns.len()),
     }
 }
 

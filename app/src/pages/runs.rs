@@ -416,6 +416,8 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                 {experiment.name.clone()}
             </h1>
             <span class="muted">"ID " {exp_id.clone()}</span>
+            <A href=format!("/dashboards?experiment={exp_id}") attr:id="experiment-dashboards"
+                attr:title="The dashboards that show this experiment">"Dashboards"</A>
             <crate::live::LiveBadge />
         </div>
         <form class="filter-bar" on:submit=apply_filter>

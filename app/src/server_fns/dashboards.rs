@@ -30,10 +30,17 @@ pub struct DashboardRow {
     pub last_update_time: i64,
 }
 
+/// Dashboards whose name contains `name`; with `experiment_id`, only those
+/// that show that experiment.
 #[server(prefix = "/_app")]
-pub async fn list_dashboards(name: String) -> Result<Vec<DashboardRow>, ServerFnError> {
+pub async fn list_dashboards(name: String, experiment_id: Option<String>) -> Result<Vec<DashboardRow>, ServerFnError> {
     let store = store();
-    let mut query = store::DashboardQuery { name_contains: name, max_results: 1000, ..Default::default() };
+    let experiment_id = match experiment_id.filter(|e| !e.is_empty()) {
+        Some(e) => Some(e.parse::<i64>().map_err(|_| ServerFnError::new(format!("'{e}' is not an experiment id.")))?),
+        None => None,
+    };
+    let mut query =
+        store::DashboardQuery { name_contains: name, experiment_id, max_results: 1000, ..Default::default() };
     let mut rows = Vec::new();
     loop {
         let page = store.search_dashboards(&query).await.map_err(err)?;
@@ -199,11 +206,79 @@ pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, ServerFn
     Ok(copy.dashboard_id)
 }
 
+/// A copy of the dashboard, selection and panels alike, to change without
+/// touching the original; returns the copy's id.
+#[server(prefix = "/_app")]
+pub async fn duplicate_dashboard(dashboard_id: String) -> Result<String, ServerFnError> {
+    let store = store();
+    let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
+    let mut spec = d.spec;
+    spec.name = format!("{} (copy)", spec.name);
+    let copy = store::dashboards::create(&store, spec, &author()).await.map_err(err)?;
+    Ok(copy.dashboard_id)
+}
+
+/// What the edit mode does to one panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PanelMove {
+    Up,
+    Down,
+    Remove,
+}
+
+/// The panels after `action` on panel `index` (`None` when it cannot apply).
+pub fn arranged(
+    mut panels: Vec<tracking::dashboards::Panel>,
+    index: usize,
+    action: PanelMove,
+) -> Option<Vec<tracking::dashboards::Panel>> {
+    match action {
+        PanelMove::Up if index > 0 && index < panels.len() => panels.swap(index - 1, index),
+        PanelMove::Down if index + 1 < panels.len() => panels.swap(index, index + 1),
+        PanelMove::Remove if index < panels.len() => {
+            panels.remove(index);
+        }
+        _ => return None,
+    }
+    Some(panels)
+}
+
+/// Moves or removes one panel, as the version the page read: a save in
+/// between is refused with who made it, and nothing is lost.
+#[server(prefix = "/_app")]
+pub async fn arrange_panel(
+    dashboard_id: String,
+    version: i64,
+    index: usize,
+    action: PanelMove,
+) -> Result<(), ServerFnError> {
+    let store = store();
+    let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
+    may_change(&d)?;
+    let panels = arranged(d.spec.panels, index, action)
+        .ok_or_else(|| ServerFnError::new("That panel is no longer there; reload the dashboard."))?;
+    save_panels(&store, &dashboard_id, version, panels).await
+}
+
 #[server(prefix = "/_app")]
 pub async fn delete_dashboard(dashboard_id: String) -> Result<(), ServerFnError> {
     let store = store();
     may_change(&store.get_dashboard(&dashboard_id).await.map_err(err)?)?;
     store.delete_dashboard(&dashboard_id).await.map_err(err)
+}
+
+/// Stores `panels` as the dashboard's next version after `version`.
+#[cfg(feature = "ssr")]
+async fn save_panels(
+    store: &store::Store,
+    dashboard_id: &str,
+    version: i64,
+    panels: Vec<Panel>,
+) -> Result<(), ServerFnError> {
+    let mut changes = serde_json::Map::new();
+    changes.insert("panels".into(), serde_json::to_value(panels).map_err(|e| ServerFnError::new(e.to_string()))?);
+    store::dashboards::update(store, dashboard_id, version, changes, &author()).await.map_err(err)?;
+    Ok(())
 }
 
 /// Refuses unless the signed-in user may change the dashboard.
@@ -236,8 +311,26 @@ pub async fn save_note(
         Some(_) => return Err(ServerFnError::new("That note is gone; reload the dashboard.")),
         None => panels.push(Panel::Note { text }),
     }
-    let mut changes = serde_json::Map::new();
-    changes.insert("panels".into(), serde_json::to_value(panels).map_err(|e| ServerFnError::new(e.to_string()))?);
-    store::dashboards::update(&store, &dashboard_id, version, changes, &author()).await.map_err(err)?;
-    Ok(())
+    save_panels(&store, &dashboard_id, version, panels).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{arranged, PanelMove};
+    use tracking::dashboards::Panel;
+
+    fn notes(texts: &[&str]) -> Vec<Panel> {
+        texts.iter().map(|t| Panel::Note { text: t.to_string() }).collect()
+    }
+
+    #[test]
+    fn panels_move_within_bounds_and_are_removed() {
+        let p = notes(&["a", "b", "c"]);
+        assert_eq!(arranged(p.clone(), 1, PanelMove::Up), Some(notes(&["b", "a", "c"])));
+        assert_eq!(arranged(p.clone(), 1, PanelMove::Down), Some(notes(&["a", "c", "b"])));
+        assert_eq!(arranged(p.clone(), 2, PanelMove::Remove), Some(notes(&["a", "b"])));
+        assert_eq!(arranged(p.clone(), 0, PanelMove::Up), None);
+        assert_eq!(arranged(p.clone(), 2, PanelMove::Down), None);
+        assert_eq!(arranged(p, 3, PanelMove::Remove), None);
+    }
 }
