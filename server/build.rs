@@ -1,10 +1,16 @@
-//! Embeds the built web assets (wasm, its JS glue, CSS, icons) so that the
-//! `mltrack` binary serves its UI from any working directory.
+//! Embeds the built web assets (wasm, its JS glue, CSS, icons) and
+//! plotly.js so that the `mltrack` binary serves its UI from any working
+//! directory, with no internet.
+//!
+//! Each file is embedded gzip-compressed (made here, once per build) with
+//! its uncompressed size and a content hash for its ETag: browsers get the
+//! compressed bytes as they are, and a repeat visit only revalidates.
 //!
 //! `scripts/build.sh` builds the site into `target/site` first; without it
 //! (a plain `cargo build`), the server still renders pages, unhydrated.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -19,22 +25,46 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// FNV-1a, 64 bits: a stable content hash for ETags.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
+}
+
 fn main() {
     println!("cargo:rerun-if-env-changed=MLTRACK_SITE_DIR");
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let site = std::env::var("MLTRACK_SITE_DIR").map(PathBuf::from).unwrap_or_else(|_| manifest.join("../target/site"));
     println!("cargo:rerun-if-changed={}", site.display());
     let mut files = Vec::new();
     collect(&site, &mut files);
     files.sort();
-    let mut code = String::from("pub static ASSETS: &[(&str, &[u8])] = &[\n");
-    for file in &files {
+    let mut named: Vec<(String, PathBuf)> =
+        files.into_iter().map(|f| (f.strip_prefix(&site).unwrap().to_string_lossy().replace('\\', "/"), f)).collect();
+    named.push(("vendor/plotly.min.js".into(), manifest.join("../node_modules/plotly.js-dist-min/plotly.min.js")));
+    // Release builds squeeze harder; debug builds rerun this on every UI change.
+    let level = if std::env::var("PROFILE").as_deref() == Ok("release") {
+        flate2::Compression::best()
+    } else {
+        flate2::Compression::fast()
+    };
+    let mut code = String::from("pub static ASSETS: &[Asset] = &[\n");
+    for (n, (rel, file)) in named.iter().enumerate() {
         println!("cargo:rerun-if-changed={}", file.display());
-        let rel = file.strip_prefix(&site).unwrap().to_string_lossy().replace('\\', "/");
-        let abs = std::fs::canonicalize(file).unwrap();
-        writeln!(code, "    ({rel:?}, include_bytes!({:?})),", abs.display().to_string()).unwrap();
+        let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
+        gz.write_all(&bytes).unwrap();
+        let gz_path = out_dir.join(format!("asset-{n}.gz"));
+        std::fs::write(&gz_path, gz.finish().unwrap()).unwrap();
+        writeln!(
+            code,
+            "    Asset {{ path: {rel:?}, gzip: include_bytes!({:?}), size: {}, etag: \"\\\"{:016x}\\\"\" }},",
+            gz_path.display().to_string(),
+            bytes.len(),
+            fnv(&bytes)
+        )
+        .unwrap();
     }
     code.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("site_assets.rs");
-    std::fs::write(out, code).unwrap();
+    std::fs::write(out_dir.join("site_assets.rs"), code).unwrap();
 }
