@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Builds mltrack: the wasm bundle into target/site, then the server binary,
-# which embeds target/site. Usage: scripts/build.sh [--release]
+# which embeds target/site. Usage: scripts/build.sh [--site-only] [--release]
+# (--site-only stops after target/site, for scripts/wheel.sh's maturin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
+site_only=false
+if [[ "${1:-}" == "--site-only" ]]; then
+  site_only=true
+  shift
+fi
 profile=debug
 cargo_profile=()
 wasm_profile=()
@@ -37,6 +43,8 @@ cp -r public/. "$stage/"
     cp "$stage/$f" "$site/$f"
   fi
 done
+
+$site_only && exit 0
 
 echo "==> server ($profile)"
 MLTRACK_SITE_DIR="$PWD/$site" cargo build -p server "${cargo_profile[@]}"

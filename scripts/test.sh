@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: installs what they need, builds mltrack (debug), then runs
 # the Rust tests, the Python integration suite (real mlflow client against
-# the real binary) and the browser tests (headless Chromium). The store's
+# the real binary), the browser tests (headless Chromium) and the Python
+# wheel (built, installed offline into a fresh venv, used). The store's
 # tests and the Python suite run twice: on SQLite, then on a private
-# PostgreSQL cluster (tests/pg-cluster.sh).
+# PostgreSQL cluster (tests/pg-cluster.sh). MLTRACK_SKIP_WHEEL=1 skips the
+# wheel on a developer's machine; never in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -27,3 +29,12 @@ MLTRACK_TEST_POSTGRES=$postgres .venv/bin/python -m pytest tests/python -q -p no
 
 echo "==> Browser tests"
 end2end/run.sh target/debug/mltrack
+
+# Last: maturin relinks the server binary (stripped) the steps above use.
+echo "==> Python wheel"
+if [[ -n "${MLTRACK_SKIP_WHEEL:-}" && "${CI:-}" != true ]]; then
+  echo "skipped (MLTRACK_SKIP_WHEEL is set)"
+else
+  scripts/wheel.sh --debug
+  .venv/bin/python -m pytest tests/wheel -q -p no:cacheprovider
+fi
