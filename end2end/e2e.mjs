@@ -499,6 +499,23 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   await page.waitForFunction(() => document.querySelectorAll('.panel-controls').length === 0);
   const original = await (await fetch(`${base}/api/2.0/mltrack/dashboards/get?dashboard_id=${made.dashboard.dashboard_id}`)).json();
   assert.deepEqual(original.dashboard.panels.map(p => p.type), ['note', 'table', 'line']);
+
+  // A comparison saved as a dashboard: its runs pinned, its chart, the scatter and what differs.
+  await page.goto(`${base}/compare?runs=${ids.runs[0]},${ids.runs[2]}&metric=val_loss&sx=params.lr&sy=metrics.val_loss`);
+  await hydrated(page);
+  page.once('dialog', d => d.accept('adam vs sgd'));
+  await page.click('#save-comparison');
+  await page.waitForURL(/\/dashboards\/d-[0-9a-f]+$/);
+  await hydrated(page);
+  assert.equal(await page.textContent('#dashboard-name'), 'adam vs sgd');
+  assert.match(await page.textContent('#snapshot-note'), /A snapshot of 2 runs/);
+  await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
+  assert.equal(await page.$eval(panel('val_loss'), el => el.data.length), 2);
+  await page.waitForSelector('.dashboard .chart-card .chart[data-drawn="true"]');
+  assert.equal((await page.$$('.dashboard-table tbody tr')).length, 2);
+  const heads = await page.$$eval('.dashboard-table th', ths => ths.map(t => t.textContent));
+  assert.deepEqual(heads, ['Run', 'params.batch_size', 'params.lr', 'params.optimizer', 'metrics.val_loss']);
+  await page.screenshot({ path: `${shots}dashboard-from-compare.png`, fullPage: true });
 }, { allow: /Content Security Policy|status of 409/ });
 
 await test('hash links never lead off-site; pages carry the security headers', async page => {

@@ -7,6 +7,7 @@ use super::run::x_title;
 use super::{error_sentence, ErrorNote, Loading};
 use crate::charts::{color, smooth, Chart, Figure, Trace};
 use crate::format::{encode, format_value};
+use crate::server_fns::dashboards::{save_comparison, ShownComparison};
 use crate::server_fns::CHART_POINTS;
 use crate::server_fns::{compare_runs, metric_series, Series};
 use leptos::prelude::*;
@@ -235,6 +236,49 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
         })
     });
 
+    // "Save as dashboard": these runs, this metric's chart, the scatter and
+    // a table of the params that differ.
+    let differing: Vec<String> = param_keys
+        .iter()
+        .filter(|k| runs.iter().map(|r| value_of(r, &format!("params.{k}"))).collect::<BTreeSet<_>>().len() > 1)
+        .map(|k| format!("params.{k}"))
+        .collect();
+    let (save_error, set_save_error) = signal(None::<String>);
+    let save = {
+        let (ids, navigate) = (ids.clone(), use_navigate());
+        move |_| {
+            let Some(name) = window().prompt_with_message("Name of the dashboard").ok().flatten() else { return };
+            if name.trim().is_empty() {
+                return;
+            }
+            let v = view.get_untracked();
+            let (metric, scatter_x, scatter_y) =
+                (metric.get_untracked(), scatter_x.get_untracked(), scatter_y.get_untracked());
+            let mut columns = differing.clone();
+            if !metric.is_empty() {
+                columns.push(format!("metrics.{metric}"));
+            }
+            let shown = ShownComparison {
+                name,
+                run_ids: ids.clone(),
+                metric,
+                x: v.x,
+                smoothing: v.smooth,
+                log_y: v.log_y,
+                scatter_x,
+                scatter_y,
+                columns,
+            };
+            let navigate = navigate.clone();
+            leptos::task::spawn_local(async move {
+                match save_comparison(shown).await {
+                    Ok(id) => navigate(&format!("/dashboards/{id}"), Default::default()),
+                    Err(e) => set_save_error.set(Some(error_sentence(&e))),
+                }
+            });
+        }
+    };
+
     // Parameter table: rows whose values differ across runs are marked.
     let runs_for_table = runs.clone();
     let param_keys_table = param_keys.clone();
@@ -312,6 +356,12 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
     let (s1, s2, s3, s4, s5, s6, s7, s8, s9) =
         (set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set);
     view! {
+        <div class="toolbar">
+            <button id="save-comparison" on:click=save title="Save these runs, this chart, the scatter and what differs as a dashboard to share">
+                "Save as dashboard"
+            </button>
+        </div>
+        {move || save_error.get().map(|e| view! { <ErrorNote message=e /> })}
         <h2 class="page-head">"Metric" <crate::live::LiveBadge /></h2>
         <div class="toolbar">
             <label>"Metric "

@@ -189,6 +189,43 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
     Ok(d.dashboard_id)
 }
 
+/// The compare page as it is shown, to save as a dashboard of its runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShownComparison {
+    pub name: String,
+    pub run_ids: Vec<String>,
+    pub metric: String,
+    /// `step`, `time` or `relative` (a metric as x stays on the compare page).
+    pub x: String,
+    pub smoothing: f64,
+    pub log_y: bool,
+    pub scatter_x: String,
+    pub scatter_y: String,
+    /// The table's columns: the params that differ, then the metric.
+    pub columns: Vec<String>,
+}
+
+/// Saves a comparison as a new dashboard pinned to its runs: the metric's
+/// line chart, the scatter and a table of what differs; returns its id.
+#[server(prefix = "/_app")]
+pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnError> {
+    let ShownComparison { name, run_ids, metric, x, smoothing, log_y, scatter_x, scatter_y, columns } = view;
+    let mut panels = Vec::new();
+    if !metric.is_empty() {
+        let x = if ["step", "time", "relative"].contains(&x.as_str()) { x } else { "step".to_string() };
+        panels.push(Panel::Line { metrics: vec![metric], x, smoothing, log_y, title: String::new() });
+    }
+    if !scatter_x.is_empty() && !scatter_y.is_empty() {
+        panels.push(Panel::Scatter { x: scatter_x, y: scatter_y, title: String::new() });
+    }
+    if !columns.is_empty() {
+        panels.push(Panel::Table { columns, title: String::new() });
+    }
+    let spec = tracking::dashboards::DashboardSpec { name, run_ids, panels, ..Default::default() };
+    let d = store::dashboards::create(&store(), spec, &author()).await.map_err(err)?;
+    Ok(d.dashboard_id)
+}
+
 /// A copy of the dashboard that shows the runs it shows now, whatever
 /// starts or changes later: what a review can quote.
 #[server(prefix = "/_app")]
