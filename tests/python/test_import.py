@@ -331,9 +331,15 @@ def test_export_then_import_reproduces_everything(sources, mltrack, tmp_path):
         assert restored == dashboards(mltrack)
         assert restored[0]["dashboard"]["version"] == 2
         assert restored[0]["dashboard"]["panels"] == [{"type": "note", "text": "why we dropped **adamw**"}]
-        # Importing the same file again leaves them as they are.
+        # Importing the same file again leaves them as they are, and an
+        # edit made here since is never undone by the older export.
         import_from(other, archive)
         assert dashboards(other) == restored
+        dashboards_api(other, "update", json={"dashboard_id": ids[1], "version": 1, "name": "renamed here"})
+        out = import_from(other, archive)
+        assert f"dashboard {ids[1]} 'the long run': mltrack has version 2, newer than the source's 1; kept" in out.stdout
+        assert dashboards(other)[1]["dashboard"]["name"] == "renamed here"
+        assert dashboards(other)[0] == restored[0]
         # Same ids, same artifact URIs: the two mltracks are interchangeable.
         run_id = sources.server_ids["long"]
         a = requests.get(f"{mltrack.url}/api/2.0/mlflow/runs/get", params={"run_id": run_id}).json()

@@ -652,6 +652,15 @@ impl Importer {
             }
             match self.store.get_dashboard(&dashboard.dashboard_id).await {
                 Ok(stored) if stored == dashboard => {}
+                // Saved here after the version in the source: a newer edit is never undone.
+                Ok(stored) if stored.version > dashboard.version => {
+                    let mut report = self.report();
+                    report.dashboards -= 1;
+                    report.skipped.push(format!(
+                        "{label}: mltrack has version {}, newer than the source's {}; kept",
+                        stored.version, dashboard.version
+                    ));
+                }
                 Ok(stored) => self.store.replace_dashboard(&dashboard, stored.version).await.map_err(err)?,
                 Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => {
                     self.store.insert_dashboard(&dashboard).await.map_err(err)?
