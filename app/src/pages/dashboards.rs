@@ -140,31 +140,8 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
             });
         }
     };
-    let duplicate = {
-        let (id, navigate) = (d.dashboard_id.clone(), navigate.clone());
-        move |_| {
-            let (id, navigate) = (id.clone(), navigate.clone());
-            spawn_local(async move {
-                match duplicate_dashboard(id).await {
-                    Ok(copy) => navigate(&format!("/dashboards/{copy}?edit=1"), Default::default()),
-                    Err(e) => set_error.set(Some(error_sentence(&e))),
-                }
-            });
-        }
-    };
-
-    let snapshot = {
-        let (id, navigate) = (d.dashboard_id.clone(), navigate.clone());
-        move |_| {
-            let (id, navigate) = (id.clone(), navigate.clone());
-            spawn_local(async move {
-                match snapshot_dashboard(id).await {
-                    Ok(copy) => navigate(&format!("/dashboards/{copy}"), Default::default()),
-                    Err(e) => set_error.set(Some(error_sentence(&e))),
-                }
-            });
-        }
-    };
+    let duplicate = open_copy(d.dashboard_id.clone(), duplicate_dashboard, "?edit=1", set_error);
+    let snapshot = open_copy(d.dashboard_id.clone(), snapshot_dashboard, "", set_error);
     let remove = {
         let (id, name, navigate) = (d.dashboard_id.clone(), d.spec.name.clone(), navigate.clone());
         move |_| {
@@ -281,6 +258,30 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
                 prop:value=draft on:input=move |ev| set_draft.set(event_target_value(&ev))></textarea>
             <button type="submit">"Add note"</button>
         </form>
+    }
+}
+
+/// What Duplicate and Snapshot do: `make` a copy of dashboard `id` on the
+/// server and open it (with `query`), or say why not.
+fn open_copy<F, Fut>(
+    id: String,
+    make: F,
+    query: &'static str,
+    set_error: WriteSignal<Option<String>>,
+) -> impl Fn(leptos::ev::MouseEvent) + Clone + 'static
+where
+    F: Fn(String) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = Result<String, ServerFnError>> + 'static,
+{
+    let navigate = use_navigate();
+    move |_| {
+        let (id, make, navigate) = (id.clone(), make.clone(), navigate.clone());
+        spawn_local(async move {
+            match make(id).await {
+                Ok(copy) => navigate(&format!("/dashboards/{copy}{query}"), Default::default()),
+                Err(e) => set_error.set(Some(error_sentence(&e))),
+            }
+        });
     }
 }
 
