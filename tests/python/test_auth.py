@@ -457,9 +457,16 @@ def test_dashboards_are_changed_by_their_maker_and_editors(auth_server, monkeypa
             json={"dashboard_id": d, "version": made["version"], "name": "lee's now"})
     assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
     assert raw(auth_server, "POST", "/api/2.0/mltrack/dashboards/delete", user=lee, json={"dashboard_id": d}).status_code == 403
-    # Denied the experiment, Lee no longer sees the dashboard at all.
+    def found(user):
+        r = raw(auth_server, "GET", f"/api/2.0/mltrack/dashboards/search?name=kim&experiment_id={exp}", user=user)
+        assert r.status_code == 200, r.text
+        return [x["dashboard_id"] for x in r.json()["dashboards"]]
+
+    assert found(lee) == [d]
+    # Denied the experiment, Lee no longer sees the dashboard at all, not even its name in a search.
     admin_client(monkeypatch, auth_server).grant_user_permission(lee[0], "experiment", exp, "DENY")
     assert raw(auth_server, "GET", f"/api/2.0/mltrack/dashboards/get?dashboard_id={d}", user=lee).status_code == 403
+    assert found(lee) == [] and found(kim) == [d]
     r = raw(auth_server, "POST", "/api/2.0/mltrack/dashboards/update", user=kim,
             json={"dashboard_id": d, "version": made["version"], "name": "kim's view, renamed"})
     assert r.status_code == 200 and r.json()["dashboard"]["last_updated_by"] == kim[0]

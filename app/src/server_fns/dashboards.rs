@@ -41,10 +41,12 @@ pub async fn list_dashboards(name: String, experiment_id: Option<String>) -> Res
     };
     let mut query =
         store::DashboardQuery { name_contains: name, experiment_id, max_results: 1000, ..Default::default() };
+    let viewer = viewer();
     let mut rows = Vec::new();
     loop {
         let page = store.search_dashboards(&query).await.map_err(err)?;
-        rows.extend(page.items.into_iter().map(|d| DashboardRow {
+        let readable = page.items.into_iter().filter(|d| viewer.as_ref().is_none_or(|v| v.may_read_dashboard(d)));
+        rows.extend(readable.map(|d| DashboardRow {
             snapshot: !d.spec.run_ids.is_empty(),
             panels: d.spec.panels.iter().filter(|p| !matches!(p, Panel::Section { .. })).count(),
             dashboard_id: d.dashboard_id,

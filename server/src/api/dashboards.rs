@@ -86,7 +86,14 @@ struct Search {
     page_token: Option<String>,
 }
 
-async fn search(State(store): State<AppStore>, Mlflow(req): Mlflow<Search>) -> ApiResult<Json<Value>> {
+/// Dashboards by name and experiment; with users on, only those the user
+/// may read (a page may then hold fewer than `max_results`; its token still
+/// leads on).
+async fn search(
+    State(store): State<AppStore>,
+    viewer: Option<Extension<Viewer>>,
+    Mlflow(req): Mlflow<Search>,
+) -> ApiResult<Json<Value>> {
     let experiment_id = match req.experiment_id.filter(|e| !e.is_empty()) {
         Some(e) => Some(e.parse::<i64>().map_err(|_| {
             Error::invalid(format!("Invalid experiment ID '{e}'. Experiment ID must be a valid integer."))
@@ -99,7 +106,10 @@ async fn search(State(store): State<AppStore>, Mlflow(req): Mlflow<Search>) -> A
         max_results: req.max_results.unwrap_or(0),
         page_token: req.page_token,
     };
-    let page = store.search_dashboards(&query).await?;
+    let mut page = store.search_dashboards(&query).await?;
+    if let Some(Extension(viewer)) = &viewer {
+        page.items.retain(|d| viewer.may_read_dashboard(d));
+    }
     let mut body = json!({ "dashboards": page.items });
     if let Some(token) = page.next_page_token {
         body["next_page_token"] = json!(token);
