@@ -645,21 +645,21 @@ impl Importer {
                     continue;
                 }
             };
-            self.report().dashboards += 1;
             if self.options.dry_run {
-                self.report().plan.push(label);
+                let mut report = self.report();
+                report.dashboards += 1;
+                report.plan.push(label);
                 continue;
             }
             match self.store.get_dashboard(&dashboard.dashboard_id).await {
                 Ok(stored) if stored == dashboard => {}
                 // Saved here after the version in the source: a newer edit is never undone.
                 Ok(stored) if stored.version > dashboard.version => {
-                    let mut report = self.report();
-                    report.dashboards -= 1;
-                    report.skipped.push(format!(
+                    self.report().skipped.push(format!(
                         "{label}: mltrack has version {}, newer than the source's {}; kept",
                         stored.version, dashboard.version
                     ));
+                    continue;
                 }
                 Ok(stored) => self.store.replace_dashboard(&dashboard, stored.version).await.map_err(err)?,
                 Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => {
@@ -667,6 +667,7 @@ impl Importer {
                 }
                 Err(e) => return Err(err(e)),
             }
+            self.report().dashboards += 1;
         }
         Ok(())
     }
