@@ -158,7 +158,7 @@ await test('compare: overlaid chart, grouping, x by another metric, scatter, par
   await page.waitForSelector('#compare-chart[data-drawn="true"] .scatterlayer .trace', { timeout: 30000 });
   const legend = await page.$$eval('#compare-chart .legendtext', ts => ts.map(t => t.textContent));
   assert.ok(legend.some(t => t.includes('adam (2 runs)')) && legend.some(t => t.includes('sgd (2 runs)')), legend.join());
-  assert.equal(await page.$eval('#compare-group', s => s.value), 'params.optimizer');
+  assert.equal(await page.$eval('#group-by', s => s.value), 'params.optimizer');
   await page.waitForSelector('#scatter-chart[data-drawn="true"] .scatterlayer .point');
   assert.equal((await page.$$('#scatter-chart .scatterlayer .point')).length, 4);
   // Parameters that differ are marked; "only differences" hides the rest.
@@ -373,6 +373,49 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   await page.click('#view-table');
   await page.waitForURL(url => !/view=charts/.test(url) && /filter=/.test(url));
   await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 2);
+});
+
+await test('chart view grouping: mean/median with bands, counts, one hover line per group, numeric order', async page => {
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss`);
+  await hydrated(page);
+  const panel = `figure.chart-card[data-metric="val_loss"] .chart`;
+  await page.waitForSelector(`${panel}[data-drawn="true"]`);
+  assert.equal(await page.$eval(panel, el => el.layout.hoversort), 'value descending');
+  await page.selectOption('#group-by', 'params.optimizer');
+  await page.waitForURL(/group=params.optimizer/);
+  const lines = () => page.$eval(panel, el => el.data.filter(t => t.showlegend !== false)
+    .map(t => ({ name: t.name, text: t.text, x: t.x, template: t.hovertemplate })));
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.some(t => /adam/.test(t.name)), panel);
+  let groups = await lines();
+  // adam: runs 0-1, three nested runs and the artifact run without val_loss;
+  // (none): the parent (no metrics) and the failed run.
+  assert.deepEqual(groups.map(g => g.name), [
+    'params.optimizer = adam (5 of 6 runs)', 'params.optimizer = sgd (2 runs)', 'params.optimizer = (none) (1 of 2 runs)']);
+  assert.match(groups[0].text[10], /^mean [\d.]+ \[[\d.]+, [\d.]+\] n=5$/);
+  assert.equal(groups[0].template, '%{text}');
+  // The failed run stopped at step 43: its group ends there, it is not stretched.
+  assert.equal(groups[2].x.at(-1), 42);
+  // Bands are drawn but never listed in the hover box.
+  const bands = await page.$eval(panel, el => el.data.filter(t => t.showlegend === false).map(t => t.hoverinfo));
+  assert.ok(bands.length >= 6 && bands.every(h => h === 'skip'), bands.join());
+  await page.screenshot({ path: `${shots}experiment-charts-grouped.png`, fullPage: true });
+
+  await page.selectOption('#group-center', 'median');
+  await page.waitForURL(/agg=median/);
+  await page.selectOption('#group-band', 'std');
+  await page.waitForURL(/band=std/);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.some(t => /^median /.test(t.text?.[10] ?? '')), panel);
+  // A teammate opening the link sees the same grouping.
+  await page.reload();
+  await hydrated(page);
+  assert.equal(await page.$eval('#group-center', s => s.value), 'median');
+  assert.equal(await page.$eval('#group-band', s => s.value), 'std');
+  // Numeric group keys sort as numbers (32, 64, 96, 128), not as text.
+  await page.selectOption('#group-by', 'params.batch_size');
+  await page.waitForURL(/group=params.batch_size/);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.some(t => /batch_size = 32 /.test(t.name)), panel);
+  groups = await lines();
+  assert.deepEqual(groups.map(g => g.name.match(/= (.*) \(\d/)[1]), ['32', '64', '96', '128', '(none)']);
 });
 
 await test('dashboards: save the chart view, share its URL, add a note, snapshot', async page => {

@@ -1,6 +1,8 @@
 //! Charts: a plain description of a figure ([`Figure`]), drawn by plotly.js
 //! in the browser; and the downsampling the server applies to long series.
 
+use crate::aggregate::{aggregate, Band, Center, Member};
+use crate::format::format_value;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use tracking::Point;
@@ -26,6 +28,14 @@ pub struct Trace {
     pub fill_color: String,
     pub show_legend: bool,
     pub width: f64,
+    /// Hover text per point, shown as it is (a group's `mean [min, max] n=`).
+    pub hover: Vec<String>,
+    /// Left out of the hover box (a band's edges).
+    pub no_hover: bool,
+    /// Traces of one legend group show and hide together.
+    pub legend_group: String,
+    /// Opacity of the line (a raw line kept faint under its smoothed one).
+    pub opacity: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -101,6 +111,101 @@ pub fn smooth(values: &[Option<f64>], weight: f64) -> Vec<Option<f64>> {
         .collect()
 }
 
+/// A group of runs drawn as one line: its label, its runs' lines (x and
+/// y), and how many runs it has in all (some may lack the metric).
+pub struct Group {
+    pub label: String,
+    pub lines: Vec<(Vec<f64>, Vec<Option<f64>>)>,
+    pub runs: usize,
+}
+
+/// Points on a group's line: its runs meet on a grid about this fine.
+const GROUP_POINTS: usize = 1000;
+
+/// Each group as its centre line (mean or median) over a band, in the
+/// group's colour (by its place in `groups`). The band is fainter where
+/// fewer of the group's runs have a value (one ended early or has a gap);
+/// the hover box shows one line per group, `mean 0.12 [0.1, 0.2] n=5`,
+/// never the band's edges.
+pub fn group_traces(field: &str, groups: &[Group], center: Center, band: Band) -> Vec<Trace> {
+    let mut traces = Vec::new();
+    for (gi, g) in groups.iter().enumerate() {
+        let members: Vec<Member> = g.lines.iter().map(|(x, y)| Member { x, y }).collect();
+        let a = aggregate(&members, center, band, GROUP_POINTS);
+        let with_metric = g.lines.iter().filter(|(_, y)| y.iter().flatten().any(|v| v.is_finite())).count();
+        let c = color(gi);
+        let name = match (with_metric, g.runs) {
+            (k, m) if k == m && k == 1 => format!("{field} = {} (1 run)", g.label),
+            (k, m) if k == m => format!("{field} = {} ({k} runs)", g.label),
+            (k, m) => format!("{field} = {} ({k} of {m} runs)", g.label),
+        };
+        if band != Band::None {
+            for (range, full) in segments(&a.n, with_metric) {
+                let part = |v: &[Option<f64>]| v[range.clone()].to_vec();
+                let edge = Trace {
+                    name: format!("{name} band"),
+                    x: a.x[range.clone()].to_vec(),
+                    y: part(&a.hi),
+                    color: format!("{c}00"),
+                    no_hover: true,
+                    legend_group: name.clone(),
+                    ..Default::default()
+                };
+                traces.push(Trace { y: part(&a.lo), fill_to_previous: true, ..edge.clone() });
+                let alpha = if full { "40" } else { "18" };
+                let last = traces.len() - 1;
+                traces[last].fill_color = format!("{c}{alpha}");
+                traces.insert(last, edge);
+            }
+        }
+        let hover = a
+            .center
+            .iter()
+            .zip(a.min.iter().zip(&a.max))
+            .zip(&a.n)
+            .map(|((m, (lo, hi)), n)| match (m, lo, hi) {
+                (Some(m), Some(lo), Some(hi)) => format!(
+                    "{} {} [{}, {}] n={n}",
+                    center.name(),
+                    format_value(*m),
+                    format_value(*lo),
+                    format_value(*hi)
+                ),
+                _ => String::new(),
+            })
+            .collect();
+        traces.push(Trace {
+            name: name.clone(),
+            x: a.x,
+            y: a.center,
+            color: c,
+            show_legend: true,
+            width: 2.2,
+            hover,
+            legend_group: name,
+            ..Default::default()
+        });
+    }
+    traces
+}
+
+/// Stretches of a group's grid where all its `total` runs are present
+/// (`true`) or fewer are, each reaching one point into the next so the
+/// bands join.
+fn segments(n: &[usize], total: usize) -> Vec<(std::ops::Range<usize>, bool)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=n.len() {
+        if i == n.len() || (n[i] >= total) != (n[start] >= total) {
+            if n[start] > 0 {
+                out.push((start..(i + 1).min(n.len()), n[start] >= total));
+            }
+            start = i;
+        }
+    }
+    out
+}
+
 /// A chart placeholder on the server, drawn by plotly.js once hydrated.
 /// `on_zoom` hears the x range the user zoomed to (`None`: zoomed back out).
 /// A figure with nothing to draw shows `empty` (a sentence) instead of
@@ -143,19 +248,36 @@ mod draw {
     use plotly::layout::{Axis, AxisType, Layout, Legend, Margin};
     use plotly::{Plot, Scatter};
 
+    /// Draws `fig` into `el` once plotly.js is loaded and `el` is in the
+    /// page. A newer figure for the same chart supersedes one still
+    /// waiting (each call numbers the chart's figures in `data-gen`), so a
+    /// setting changed while plotly.js loads never loses to the old one.
     pub fn when_attached(
         el: leptos::web_sys::HtmlDivElement,
         fig: Figure,
         on_zoom: Option<Callback<Option<(f64, f64)>>>,
     ) {
-        if !plotly_loaded() {
+        let generation = el.get_attribute("data-gen").and_then(|g| g.parse::<u64>().ok()).unwrap_or(0) + 1;
+        let _ = el.set_attribute("data-gen", &generation.to_string());
+        when_ready(el, fig, on_zoom, generation.to_string());
+    }
+
+    fn when_ready(
+        el: leptos::web_sys::HtmlDivElement,
+        fig: Figure,
+        on_zoom: Option<Callback<Option<(f64, f64)>>>,
+        generation: String,
+    ) {
+        if el.get_attribute("data-gen").as_ref() != Some(&generation) {
+            // A newer figure is on its way.
+        } else if !plotly_loaded() {
             // plotly.js (4.6 MB) loads with the first chart, not with every page.
             load_plotly();
-            set_timeout(move || when_attached(el, fig, on_zoom), std::time::Duration::from_millis(30));
+            set_timeout(move || when_ready(el, fig, on_zoom, generation), std::time::Duration::from_millis(30));
         } else if el.is_connected() {
             enqueue(Job { el, fig, on_zoom });
         } else {
-            request_animation_frame(move || when_attached(el, fig, on_zoom));
+            request_animation_frame(move || when_ready(el, fig, on_zoom, generation));
         }
     }
 
@@ -219,6 +341,10 @@ mod draw {
         let figure = plot.to_js_object();
         if let Ok(layout) = js_sys::Reflect::get(&figure, &"layout".into()) {
             let _ = js_sys::Reflect::set(&layout, &"uirevision".into(), &revision.into());
+            // The hover box lists runs from the highest value down, as
+            // their lines lie on the chart (plotly.js 4's `hoversort`,
+            // which the plotly crate does not know yet).
+            let _ = js_sys::Reflect::set(&layout, &"hoversort".into(), &"value descending".into());
         }
         if let Err(e) = plotly_react(id, &figure).await {
             leptos::logging::warn!("plotly could not draw {id}: {e:?}");
@@ -282,6 +408,19 @@ mod draw {
             .unwrap_or(false)
     }
 
+    /// The legend beside the chart, or under it when its names are long
+    /// (groups: `params.optimizer = adam (5 runs)`), so the plot keeps
+    /// its width.
+    fn legend(fig: &Figure, ink: &'static str) -> Legend {
+        let legend = Legend::new().font(plotly::common::Font::new().color(ink));
+        if fig.traces.iter().any(|t| t.show_legend && t.name.chars().count() > 24) {
+            use plotly::common::{Anchor, Orientation};
+            legend.orientation(Orientation::Horizontal).x(0.0).y(-0.3).y_anchor(Anchor::Top)
+        } else {
+            legend
+        }
+    }
+
     fn plot(fig: &Figure) -> Plot {
         let dark = prefers_dark();
         let ink = if dark { "#d4d4d8" } else { "#27272a" };
@@ -314,6 +453,18 @@ mod draw {
             if !t.text.is_empty() {
                 trace = trace.text_array(t.text.clone()).hover_info(plotly::common::HoverInfo::All);
             }
+            if !t.hover.is_empty() {
+                trace = trace.text_array(t.hover.clone()).hover_template("%{text}");
+            }
+            if t.no_hover {
+                trace = trace.hover_info(plotly::common::HoverInfo::Skip);
+            }
+            if !t.legend_group.is_empty() {
+                trace = trace.legend_group(&t.legend_group);
+            }
+            if let Some(o) = t.opacity {
+                trace = trace.opacity(o);
+            }
             if t.fill_to_previous {
                 trace = trace.fill(Fill::ToNextY).fill_color(t.fill_color.clone());
             }
@@ -336,7 +487,7 @@ mod draw {
             .paper_background_color("rgba(0,0,0,0)")
             .plot_background_color("rgba(0,0,0,0)")
             .margin(Margin::new().left(56).right(16).top(16).bottom(44))
-            .legend(Legend::new().font(plotly::common::Font::new().color(ink)))
+            .legend(legend(fig, ink))
             // Lines: one hover box lists every run at that x, each with its
             // colour; markers and bars: the point under the pointer.
             .hover_mode(if fig.traces.iter().all(|t| !t.markers && t.bar_labels.is_empty()) {
@@ -377,6 +528,29 @@ mod tests {
         assert_eq!(distinct.len(), 20);
         assert_eq!(run_color(20), run_color(0));
         assert_eq!(run_color(-1), run_color(19));
+    }
+
+    #[test]
+    fn a_group_band_fades_where_runs_are_missing() {
+        let groups = [Group {
+            label: "adam".into(),
+            lines: vec![
+                ((0..4).map(f64::from).collect(), vec![Some(4.0), Some(3.0), Some(2.0), Some(1.0)]),
+                ((0..2).map(f64::from).collect(), vec![Some(8.0), Some(7.0)]),
+            ],
+            runs: 3,
+        }];
+        let traces = group_traces("params.optimizer", &groups, Center::Mean, Band::MinMax);
+        // Two band pairs (all present, then one left) and the centre line.
+        assert_eq!(traces.len(), 5);
+        assert_eq!(traces[1].fill_color, "#0077BB40");
+        assert_eq!(traces[3].fill_color, "#0077BB18");
+        assert_eq!((traces[0].x.clone(), traces[2].x.clone()), (vec![0.0, 1.0, 2.0], vec![2.0, 3.0]));
+        let line = &traces[4];
+        assert_eq!(line.name, "params.optimizer = adam (2 of 3 runs)");
+        assert_eq!(line.hover[0], "mean 6 [4, 8] n=2");
+        assert_eq!(line.hover[3], "mean 1 [1, 1] n=1");
+        assert!(traces[..4].iter().all(|t| t.no_hover && !t.show_legend));
     }
 
     #[test]

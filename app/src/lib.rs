@@ -4,6 +4,7 @@
 // Leptos view types nest deeply on the larger pages.
 #![recursion_limit = "256"]
 
+pub mod aggregate;
 pub mod charts;
 pub mod format;
 pub mod live;

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use tracking::registry::{ModelVersion, RegisteredModel};
 use tracking::{Experiment, FileInfo, LoggedModel, MetricSummary, Run};
 
@@ -350,6 +351,9 @@ pub struct ChartRun {
     pub color: String,
     /// Failed or killed: drawn dashed.
     pub stopped: bool,
+    /// What runs can be grouped by: `params.k`, `tags.k` (not MLflow's own
+    /// tags) and `attributes.status`, with this run's values.
+    pub fields: BTreeMap<String, String>,
 }
 
 /// Every run a filter keeps (up to [`MAX_CHART_RUNS`]) and the metric keys
@@ -360,6 +364,8 @@ pub struct ChartData {
     pub metrics: Vec<String>,
     /// More runs match than are drawn.
     pub truncated: bool,
+    /// The fields any of the runs has to group by (`ChartRun::fields`).
+    pub group_keys: Vec<String>,
 }
 
 #[server(prefix = "/_app")]
@@ -399,16 +405,37 @@ pub async fn chart_runs(
         found.iter().flat_map(|r| r.data.metrics.iter().map(|m| m.key.clone())).collect();
     let colors: std::collections::HashMap<String, String> =
         run_colors(&store, found.iter().map(|r| r.info.run_id.clone()).collect()).await?.into_iter().collect();
-    let runs = found
+    let runs: Vec<ChartRun> = found
         .into_iter()
         .map(|r| ChartRun {
             color: colors.get(&r.info.run_id).cloned().unwrap_or_default(),
             stopped: matches!(r.info.status, tracking::RunStatus::Failed | tracking::RunStatus::Killed),
+            fields: group_fields(&r),
             run_id: r.info.run_id,
             name: r.info.run_name,
         })
         .collect();
-    Ok(ChartData { runs, metrics: metrics.into_iter().collect(), truncated })
+    let group_keys: std::collections::BTreeSet<String> = runs.iter().flat_map(|r| r.fields.keys().cloned()).collect();
+    Ok(ChartData {
+        runs,
+        metrics: metrics.into_iter().collect(),
+        truncated,
+        group_keys: group_keys.into_iter().collect(),
+    })
+}
+
+/// What a run can be grouped by in the chart view: its params, its own
+/// tags and its status.
+#[cfg(feature = "ssr")]
+pub(crate) fn group_fields(r: &tracking::Run) -> BTreeMap<String, String> {
+    let params = r.data.params.iter().map(|p| (format!("params.{}", p.key), p.value.clone()));
+    let tags = r
+        .data
+        .tags
+        .iter()
+        .filter(|t| !t.key.starts_with("mlflow."))
+        .map(|t| (format!("tags.{}", t.key), t.value.clone()));
+    params.chain(tags).chain([("attributes.status".to_string(), r.info.status.as_str().to_string())]).collect()
 }
 
 /// A metric's history for each run, downsampled on the server to about

@@ -27,6 +27,8 @@ def test_every_panel_kind_round_trips(server, experiment_id):
     panels = [
         {"type": "section", "title": "Validation"},
         {"type": "line", "metrics": ["val/loss", "train/loss"], "x": "relative", "smoothing": 0.6, "log_y": True, "title": "losses"},
+        {"type": "line", "metrics": ["val/loss"], "x": "step", "smoothing": 0.0, "log_y": False, "title": "by optimizer",
+         "group": {"by": "params.optimizer", "center": "median", "band": "sem"}},
         {"type": "bar", "metric": "test_accuracy", "title": ""},
         {"type": "scatter", "x": "params.lr", "y": "metrics.val/loss", "title": ""},
         {"type": "table", "columns": ["params.lr", "metrics.val/loss", "tags.team"], "title": ""},
@@ -50,6 +52,9 @@ def test_bad_dashboards_get_mlflow_errors_in_sentences(server, experiment_id):
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": []}]}, "panels[0]"),
         ({"name": "x", "experiment_ids": [experiment_id], "panel": []}, "Unknown dashboard field 'panel'"),
         ({"name": "x", "experiment_ids": [experiment_id], "colors": {"r": "red"}}, "'colors'"),
+        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"by": "optimizer"}}]}, "params.<key>"),
+        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"by": "params.o", "band": "iqr"}}]}, "minmax, std, sem or none"),
+        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"field": "params.o"}}]}, "unknown field `field`"),
     ]
     for body, words in cases:
         r = call(server, "POST", "create", json=body)

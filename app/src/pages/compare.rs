@@ -3,9 +3,11 @@
 //! band), a parameter table that marks what differs, and a
 //! parameter-vs-metric scatter. Every choice is in the URL.
 
+use super::experiment_charts::GroupControls;
 use super::run::x_title;
 use super::{error_sentence, ErrorNote, Loading};
-use crate::charts::{color, smooth, Chart, Figure, Trace};
+use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
+use crate::charts::{color, group_traces, smooth, Chart, Figure, Group, Trace};
 use crate::format::{encode, format_value};
 use crate::server_fns::dashboards::{save_comparison, ShownComparison};
 use crate::server_fns::CHART_POINTS;
@@ -22,6 +24,8 @@ struct CompareView {
     metric: String,
     x: String,
     group: String,
+    /// The groups' centre and band (`agg`, `band`).
+    grouping: Grouping,
     smooth: f64,
     log_y: bool,
     scatter_x: String,
@@ -37,6 +41,7 @@ fn read_view(q: &leptos_router::params::ParamsMap) -> CompareView {
         metric: get("metric"),
         x: q.get("x").unwrap_or_else(|| "step".into()),
         group: get("group"),
+        grouping: Grouping::from_query(q.get("group"), q.get("agg"), q.get("band")),
         smooth: get("smooth").parse().unwrap_or(0.0f64).clamp(0.0, 0.99),
         log_y: get("log") == "1",
         scatter_x: get("sx"),
@@ -58,6 +63,10 @@ fn url(v: &CompareView) -> String {
         add("x", &v.x);
     }
     add("group", &v.group);
+    if !v.group.is_empty() {
+        add("agg", v.grouping.center.name());
+        add("band", v.grouping.band.name());
+    }
     if v.smooth > 0.0 {
         add("smooth", &v.smooth.to_string());
     }
@@ -267,6 +276,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
                 log_y: v.log_y,
                 scatter_x,
                 scatter_y,
+                group: v.grouping.line_grouping(),
                 columns,
             };
             let navigate = navigate.clone();
@@ -353,8 +363,19 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
         .map(|k| format!("params.{k}"))
         .chain(metric_keys.iter().map(|k| format!("metrics.{k}")))
         .collect();
-    let (s1, s2, s3, s4, s5, s6, s7, s8, s9) =
-        (set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set);
+    let s3 = set.clone();
+    let set_group = Callback::new(move |(key, value): (&'static str, String)| {
+        s3(&move |v| match key {
+            "group" => {
+                v.group = value.clone();
+                v.grouping.field = value.clone();
+            }
+            "agg" => v.grouping.center = Center::parse(&value),
+            _ => v.grouping.band = Band::parse(&value),
+        })
+    });
+    let (s1, s2, s4, s5, s6, s7, s8, s9) =
+        (set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set);
     view! {
         <div class="toolbar">
             <button id="save-comparison" on:click=save title="Save these runs, this chart, the scatter and what differs as a dashboard to share">
@@ -379,13 +400,6 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
                     {options(&metric_keys, "metric:")}
                 </select>
             </label>
-            <label>"Group by "
-                <select id="compare-group" prop:value=move || view.get().group
-                    on:change=move |ev| { let g = event_target_value(&ev); s3(&move |v| v.group = g.clone()) }>
-                    <option value="">"No grouping"</option>
-                    {group_options.iter().map(|k| view! { <option value=k.clone()>{k.clone()}</option> }).collect_view()}
-                </select>
-            </label>
             <label class="pick">
                 <input type="checkbox" prop:checked=move || view.get().log_y
                     on:change=move |ev| { let on = event_target_checked(&ev); s4(&move |v| v.log_y = on) } />
@@ -396,6 +410,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
                     on:change=move |ev| { let s = event_target_value(&ev).parse().unwrap_or(0.0); s5(&move |v| v.smooth = s) } />
             </label>
         </div>
+        <GroupControls keys=group_options grouping=Signal::derive(move || view.get().grouping) on_set=set_group />
         <figure class="chart-card wide-chart"><Chart id="compare-chart" figure /></figure>
         <h2>"Parameter vs metric"</h2>
         <div class="toolbar">
@@ -508,48 +523,25 @@ fn line_figure(
             });
         }
     } else {
-        let mut groups: BTreeMap<String, Vec<&Series>> = BTreeMap::new();
+        let label_of = |id: &str| {
+            runs.iter()
+                .find(|r| r.info.run_id == id)
+                .and_then(|r| value_of(r, &v.group))
+                .unwrap_or_else(|| NONE_LABEL.into())
+        };
+        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+        for r in runs {
+            let label = label_of(&r.info.run_id);
+            groups.entry(label.clone()).or_insert_with(|| Group { label, lines: Vec::new(), runs: 0 }).runs += 1;
+        }
         for s in data {
-            let run = runs.iter().find(|r| r.info.run_id == s.run_id);
-            let key = run.and_then(|r| value_of(r, &v.group)).unwrap_or_else(|| "(none)".into());
-            groups.entry(key).or_default().push(s);
-        }
-        for (gi, (label, members)) in groups.into_iter().enumerate() {
-            // Aggregate by x value (steps are shared across runs in a sweep).
-            let mut at: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
-            for s in &members {
-                let ys = smooth(&s.values, v.smooth);
-                for (x, y) in xs_of(s).into_iter().zip(ys) {
-                    if let (true, Some(y)) = (x.is_finite(), y) {
-                        at.entry((x * 1000.0).round() as i64).or_default().push(y);
-                    }
-                }
+            if let Some(g) = groups.get_mut(&label_of(&s.run_id)) {
+                g.lines.push((xs_of(s), smooth(&s.values, v.smooth)));
             }
-            let x: Vec<f64> = at.keys().map(|k| *k as f64 / 1000.0).collect();
-            let stat = |f: &dyn Fn(&[f64]) -> f64| at.values().map(|ys| Some(f(ys))).collect::<Vec<_>>();
-            let min = stat(&|ys| ys.iter().copied().fold(f64::INFINITY, f64::min));
-            let max = stat(&|ys| ys.iter().copied().fold(f64::NEG_INFINITY, f64::max));
-            let mean = stat(&|ys| ys.iter().sum::<f64>() / ys.len() as f64);
-            let c = color(gi);
-            let name = format!("{} = {label} ({} runs)", v.group, members.len());
-            traces.push(Trace {
-                name: format!("{name} max"),
-                x: x.clone(),
-                y: max,
-                color: format!("{c}00"),
-                ..Default::default()
-            });
-            traces.push(Trace {
-                name: format!("{name} min"),
-                x: x.clone(),
-                y: min,
-                color: format!("{c}00"),
-                fill_to_previous: true,
-                fill_color: format!("{c}33"),
-                ..Default::default()
-            });
-            traces.push(Trace { name, x, y: mean, color: c, show_legend: true, width: 2.2, ..Default::default() });
         }
+        let mut groups: Vec<Group> = groups.into_values().collect();
+        groups.sort_by(|a, b| compare_labels(&a.label, &b.label));
+        traces = group_traces(&v.group, &groups, v.grouping.center, v.grouping.band);
     }
     Figure {
         traces,

@@ -5,6 +5,7 @@ use super::artifacts::markdown;
 use super::experiment_charts::Panel as MetricPanel;
 use super::run::ChartSettings;
 use super::{error_sentence, ErrorNote, Loading};
+use crate::aggregate::Grouping;
 use crate::charts::{Chart, Figure, Trace};
 use crate::format::{format_time, format_value};
 use crate::server_fns::dashboards::{
@@ -290,9 +291,13 @@ fn DashboardPanel(index: usize, panel: Panel, runs: Memo<Vec<ChartRun>>, values:
     match panel {
         Panel::Section { title } => view! { <h2 class="dashboard-section">{title}</h2> }.into_any(),
         Panel::Note { text } => view! { <div class="markdown dashboard-note">{markdown(&text)}</div> }.into_any(),
-        Panel::Line { metrics, x, smoothing, log_y, title } => {
+        Panel::Line { metrics, x, smoothing, log_y, title, group } => {
             let settings = Memo::new(move |_| ChartSettings { x: x.clone(), log_y, smooth: smoothing });
-            let charts = metrics.into_iter().map(|key| view! { <MetricPanel key runs settings /> }).collect_view();
+            let grouping = Signal::stored(
+                group.map(|g| Grouping::from_query(Some(g.by), Some(g.center), Some(g.band))).unwrap_or_default(),
+            );
+            let charts =
+                metrics.into_iter().map(|key| view! { <MetricPanel key runs settings grouping /> }).collect_view();
             view! {
                 {(!title.is_empty()).then(|| view! { <h3>{title}</h3> })}
                 <div class="chart-grid">{charts}</div>

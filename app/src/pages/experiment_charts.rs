@@ -6,7 +6,8 @@
 
 use super::run::{chart_settings, x_title, x_values, ChartControls, ChartSettings};
 use super::{error_sentence, ErrorNote, Loading};
-use crate::charts::{smooth, Chart, Figure, Trace};
+use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
+use crate::charts::{group_traces, smooth, Chart, Figure, Group, Trace};
 use crate::live::{use_live, LiveEvent};
 use crate::server_fns::dashboards::{save_chart_view, ShownView};
 use crate::server_fns::{chart_runs, metric_series, ChartData, ChartRun, Series};
@@ -31,6 +32,16 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     let query = use_query_map();
     let navigate = use_navigate();
     let search = Memo::new(move |_| query.read().get("q").unwrap_or_default());
+    let grouping = Memo::new(move |_| {
+        let q = query.read();
+        Grouping::from_query(q.get("group"), q.get("agg"), q.get("band"))
+    });
+    let set_param = {
+        let navigate = navigate.clone();
+        Callback::new(move |(key, value): (&'static str, String)| {
+            navigate(&super::url_with_param(&query.get_untracked(), key, &value), Default::default())
+        })
+    };
     let set_search = {
         let navigate = navigate.clone();
         move |text: String| navigate(&super::url_with_param(&query.get_untracked(), "q", &text), Default::default())
@@ -49,6 +60,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     });
     let runs = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.runs).unwrap_or_default());
     let metrics = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.metrics).unwrap_or_default());
+    let group_keys = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.group_keys).unwrap_or_default());
     let metrics_shown = move |q: &str| -> Vec<String> {
         metrics.get_untracked().into_iter().filter(|k| q.is_empty() || k.to_lowercase().contains(q)).collect()
     };
@@ -77,6 +89,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                     x: s.x,
                     smoothing: s.smooth,
                     log_y: s.log_y,
+                    group: grouping.get_untracked().line_grouping(),
                 };
                 match save_chart_view(view).await {
                     Ok(id) => navigate(&format!("/dashboards/{id}"), Default::default()),
@@ -127,6 +140,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
         </div>
         {move || save_error.get().map(|e| view! { <ErrorNote message=e /> })}
         <ChartControls settings />
+        <GroupControls keys=group_keys grouping on_set=set_param />
         {move || match state.get() {
             Err(None) => view! { <Loading what="charts" /> }.into_any(),
             Err(Some(e)) => view! { <ErrorNote message=e /> }.into_any(),
@@ -148,7 +162,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                                 1 => format!("{name} (1 panel)"),
                                 n => format!("{name} ({n} panels)"),
                             };
-                            let panels = keys.into_iter().map(|key| view! { <Panel key runs settings /> }).collect_view();
+                            let panels = keys.into_iter().map(|key| view! { <Panel key runs settings grouping /> }).collect_view();
                             view! {
                                 <details class="panel-section" open data-section=name.clone()>
                                     <summary>{count}</summary>
@@ -178,7 +192,12 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
 /// when it failed), or a bar per run when each logged it once. Points the
 /// runs log while the view is open are appended in place.
 #[component]
-pub fn Panel(key: String, runs: Memo<Vec<ChartRun>>, settings: Memo<ChartSettings>) -> impl IntoView {
+pub fn Panel(
+    key: String,
+    runs: Memo<Vec<ChartRun>>,
+    settings: Memo<ChartSettings>,
+    #[prop(optional, into)] grouping: Option<Signal<Grouping>>,
+) -> impl IntoView {
     let ids = Memo::new(move |_| runs.with(|r| r.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>()));
     let k = key.clone();
     let loaded = LocalResource::new(move || {
@@ -196,7 +215,8 @@ pub fn Panel(key: String, runs: Memo<Vec<ChartRun>>, settings: Memo<ChartSetting
     let k = key.clone();
     let figure = Signal::derive(move || {
         let data = series.get()?;
-        Some(runs.with(|runs| panel_figure(runs, &data, &settings.get(), &k)))
+        let grouping = grouping.map(|g| g.get()).unwrap_or_default();
+        Some(runs.with(|runs| panel_figure(runs, &data, &settings.get(), &grouping, &k)))
     });
     let id = format!("panel-{}", key.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
     view! {
@@ -207,11 +227,37 @@ pub fn Panel(key: String, runs: Memo<Vec<ChartRun>>, settings: Memo<ChartSetting
     }
 }
 
-fn panel_figure(runs: &[ChartRun], data: &[Series], s: &ChartSettings, key: &str) -> Figure {
+fn panel_figure(runs: &[ChartRun], data: &[Series], s: &ChartSettings, grouping: &Grouping, key: &str) -> Figure {
     let run_of = |id: &str| runs.iter().find(|r| r.run_id == id);
     let present: Vec<&Series> = data.iter().filter(|d| !d.steps.is_empty()).collect();
     let mut traces = Vec::new();
-    if !present.is_empty() && present.iter().all(|d| d.steps.len() == 1) {
+    let x_of = |d: &Series| x_values(&s.x, &d.steps, &d.times, d.times.first().copied().unwrap_or(0));
+    let single = !present.is_empty() && present.iter().all(|d| d.steps.len() == 1);
+    if !grouping.field.is_empty() && !single {
+        let label_of = |run: &ChartRun| run.fields.get(&grouping.field).cloned().unwrap_or_else(|| NONE_LABEL.into());
+        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+        for run in runs {
+            let label = label_of(run);
+            groups.entry(label.clone()).or_insert_with(|| Group { label, lines: Vec::new(), runs: 0 }).runs += 1;
+        }
+        for d in &present {
+            let Some(run) = run_of(&d.run_id) else { continue };
+            if let Some(g) = groups.get_mut(&label_of(run)) {
+                g.lines.push((x_of(d), smooth(&d.values, s.smooth)));
+            }
+        }
+        let mut groups: Vec<Group> = groups.into_values().collect();
+        groups.sort_by(|a, b| compare_labels(&a.label, &b.label));
+        return Figure {
+            traces: group_traces(&grouping.field, &groups, grouping.center, grouping.band),
+            x_title: x_title(&s.x).into(),
+            y_title: key.into(),
+            y_log: s.log_y,
+            x_dates: s.x == "time",
+            ..Default::default()
+        };
+    }
+    if single {
         for d in &present {
             let Some(run) = run_of(&d.run_id) else { continue };
             traces.push(Trace {
@@ -226,10 +272,9 @@ fn panel_figure(runs: &[ChartRun], data: &[Series], s: &ChartSettings, key: &str
     }
     for d in &present {
         let Some(run) = run_of(&d.run_id) else { continue };
-        let start = d.times.first().copied().unwrap_or(0);
         traces.push(Trace {
             name: run.name.clone(),
-            x: x_values(&s.x, &d.steps, &d.times, start),
+            x: x_of(d),
             y: smooth(&d.values, s.smooth),
             color: run.color.clone(),
             dash: run.stopped,
@@ -245,6 +290,49 @@ fn panel_figure(runs: &[ChartRun], data: &[Series], s: &ChartSettings, key: &str
         y_log: s.log_y,
         x_dates: s.x == "time",
         ..Default::default()
+    }
+}
+
+/// Group by a param, tag or status, with the group's centre (mean or
+/// median) and band; each choice goes into the URL.
+#[component]
+pub fn GroupControls(
+    #[prop(into)] keys: Signal<Vec<String>>,
+    #[prop(into)] grouping: Signal<Grouping>,
+    on_set: Callback<(&'static str, String)>,
+) -> impl IntoView {
+    let grouped = move || !grouping.get().field.is_empty();
+    view! {
+        <div class="toolbar chart-controls">
+            <label>
+                "Group by "
+                <select id="group-by" prop:value=move || grouping.get().field
+                    on:change=move |ev| on_set.run(("group", event_target_value(&ev)))>
+                    <option value="">"No grouping"</option>
+                    {move || keys.get().into_iter().map(|k| view! { <option value=k.clone()>{k.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+            <Show when=grouped>
+                <label>
+                    "Line "
+                    <select id="group-center" prop:value=move || grouping.get().center.name()
+                        on:change=move |ev| on_set.run(("agg", event_target_value(&ev)))>
+                        <option value=Center::Mean.name()>"Mean"</option>
+                        <option value=Center::Median.name()>"Median"</option>
+                    </select>
+                </label>
+                <label>
+                    "Band "
+                    <select id="group-band" prop:value=move || grouping.get().band.name()
+                        on:change=move |ev| on_set.run(("band", event_target_value(&ev)))>
+                        <option value=Band::MinMax.name()>"Min–max"</option>
+                        <option value=Band::Std.name()>"± std"</option>
+                        <option value=Band::Sem.name()>"± std. error"</option>
+                        <option value=Band::None.name()>"None"</option>
+                    </select>
+                </label>
+            </Show>
+        </div>
     }
 }
 

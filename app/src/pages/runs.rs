@@ -33,7 +33,7 @@ struct View {
 }
 
 /// Query parameters that belong to the chart view.
-const CHART_PARAMS: [&str; 4] = ["x", "log", "smooth", "q"];
+const CHART_PARAMS: [&str; 7] = ["x", "log", "smooth", "q", "group", "agg", "band"];
 
 impl View {
     fn url(&self, experiment_id: &str) -> String {

@@ -4,9 +4,9 @@
 use super::ChartRun;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use tracking::dashboards::Dashboard;
 #[cfg(feature = "ssr")]
 use tracking::dashboards::Panel;
+use tracking::dashboards::{Dashboard, LineGrouping};
 use tracking::Run;
 
 #[cfg(feature = "ssr")]
@@ -139,6 +139,7 @@ pub async fn dashboard_view(dashboard_id: String) -> Result<DashboardData, Serve
                 .cloned()
                 .unwrap_or_default(),
             stopped: matches!(r.info.status, tracking::RunStatus::Failed | tracking::RunStatus::Killed),
+            fields: super::group_fields(r),
             run_id: r.info.run_id.clone(),
             name: r.info.run_name.clone(),
         })
@@ -162,13 +163,14 @@ pub struct ShownView {
     pub x: String,
     pub smoothing: f64,
     pub log_y: bool,
+    pub group: Option<LineGrouping>,
 }
 
 /// Saves the chart view (its filter, order, settings and the panels the
 /// search keeps, in their sections) as a new dashboard; returns its id.
 #[server(prefix = "/_app")]
 pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
-    let ShownView { name, experiment_id, filter, order_by, metrics, x, smoothing, log_y } = view;
+    let ShownView { name, experiment_id, filter, order_by, metrics, x, smoothing, log_y, group } = view;
     let mut panels = Vec::new();
     let mut section = None;
     for key in metrics {
@@ -177,7 +179,14 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
             panels.push(Panel::Section { title: s.clone() });
             section = Some(s);
         }
-        panels.push(Panel::Line { metrics: vec![key], x: x.clone(), smoothing, log_y, title: String::new() });
+        panels.push(Panel::Line {
+            metrics: vec![key],
+            x: x.clone(),
+            smoothing,
+            log_y,
+            title: String::new(),
+            group: group.clone(),
+        });
     }
     let spec = tracking::dashboards::DashboardSpec {
         name,
@@ -203,6 +212,7 @@ pub struct ShownComparison {
     pub log_y: bool,
     pub scatter_x: String,
     pub scatter_y: String,
+    pub group: Option<LineGrouping>,
     /// The table's columns: the params that differ, then the metric.
     pub columns: Vec<String>,
 }
@@ -211,11 +221,11 @@ pub struct ShownComparison {
 /// line chart, the scatter and a table of what differs; returns its id.
 #[server(prefix = "/_app")]
 pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnError> {
-    let ShownComparison { name, run_ids, metric, x, smoothing, log_y, scatter_x, scatter_y, columns } = view;
+    let ShownComparison { name, run_ids, metric, x, smoothing, log_y, scatter_x, scatter_y, group, columns } = view;
     let mut panels = Vec::new();
     if !metric.is_empty() {
         let x = if ["step", "time", "relative"].contains(&x.as_str()) { x } else { "step".to_string() };
-        panels.push(Panel::Line { metrics: vec![metric], x, smoothing, log_y, title: String::new() });
+        panels.push(Panel::Line { metrics: vec![metric], x, smoothing, log_y, title: String::new(), group });
     }
     if !scatter_x.is_empty() && !scatter_y.is_empty() {
         panels.push(Panel::Scatter { x: scatter_x, y: scatter_y, title: String::new() });

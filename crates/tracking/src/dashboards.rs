@@ -59,6 +59,9 @@ pub enum Panel {
         log_y: bool,
         #[serde(default)]
         title: String,
+        /// Runs drawn as groups (a centre line and band per group).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<LineGrouping>,
     },
     /// The latest value of a metric, a bar per run.
     Bar {
@@ -87,6 +90,28 @@ pub enum Panel {
 
 fn step() -> String {
     "step".into()
+}
+
+/// A line panel's grouping: `{"by": "params.optimizer", "center": "median", "band": "std"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineGrouping {
+    /// `params.<key>`, `tags.<key>` or `attributes.status`.
+    pub by: String,
+    /// `mean` (the default) or `median`.
+    #[serde(default = "mean")]
+    pub center: String,
+    /// `minmax` (the default), `std`, `sem` (standard error) or `none`.
+    #[serde(default = "minmax")]
+    pub band: String,
+}
+
+fn mean() -> String {
+    "mean".into()
+}
+
+fn minmax() -> String {
+    "minmax".into()
 }
 
 /// A stored dashboard: its spec and the server's bookkeeping.
@@ -159,7 +184,22 @@ impl DashboardSpec {
         for (i, panel) in self.panels.iter().enumerate() {
             let field = format!("panels[{i}]");
             match panel {
-                Panel::Line { metrics, x, smoothing, .. } => {
+                Panel::Line { metrics, x, smoothing, group, .. } => {
+                    if let Some(g) = group {
+                        check_field(&field, &g.by, &["params", "tags", "attributes"])?;
+                        if !["mean", "median"].contains(&g.center.as_str()) {
+                            return Err(invalid(
+                                &field,
+                                format!("'center' is '{}'; it must be mean or median", g.center),
+                            ));
+                        }
+                        if !["minmax", "std", "sem", "none"].contains(&g.band.as_str()) {
+                            return Err(invalid(
+                                &field,
+                                format!("'band' is '{}'; it must be minmax, std, sem or none", g.band),
+                            ));
+                        }
+                    }
                     if metrics.is_empty() || metrics.iter().any(|m| m.trim().is_empty()) {
                         return Err(invalid(&field, "a line panel needs 'metrics', a list of metric keys"));
                     }
@@ -217,7 +257,8 @@ mod tests {
                 x: "step".into(),
                 smoothing: 0.0,
                 log_y: false,
-                title: "".into()
+                title: "".into(),
+                group: None,
             }]
         );
     }
@@ -241,9 +282,31 @@ mod tests {
             &|s| s.panels = vec![Panel::Scatter { x: "loss".into(), y: "metrics.acc".into(), title: "".into() }]
         )
         .contains("panels[0]"));
-        assert!(with(&|s| s.panels =
-            vec![Panel::Line { metrics: vec![], x: "step".into(), smoothing: 0.0, log_y: false, title: "".into() }])
+        assert!(with(&|s| s.panels = vec![Panel::Line {
+            metrics: vec![],
+            x: "step".into(),
+            smoothing: 0.0,
+            log_y: false,
+            title: "".into(),
+            group: None
+        }])
         .contains("'metrics'"));
+        let grouped = |by: &str, center: &str| {
+            let g = LineGrouping { by: by.into(), center: center.into(), band: "std".into() };
+            vec![Panel::Line {
+                metrics: vec!["loss".into()],
+                x: "step".into(),
+                smoothing: 0.0,
+                log_y: false,
+                title: "".into(),
+                group: Some(g),
+            }]
+        };
+        assert!(with(&|s| s.panels = grouped("optimizer", "mean")).contains("params.<key>"));
+        assert!(with(&|s| s.panels = grouped("params.optimizer", "mode")).contains("mean or median"));
+        let mut ok = minimal();
+        ok.panels = grouped("params.optimizer", "median");
+        assert!(ok.checked().is_ok());
     }
 
     #[test]
