@@ -418,6 +418,29 @@ await test('chart view grouping: mean/median with bands, counts, one hover line 
   assert.deepEqual(groups.map(g => g.name.match(/= (.*) \(\d/)[1]), ['32', '64', '96', '128', '(none)']);
 });
 
+await test('chart view: zooming in fetches the range at full detail; smoothing keeps raw lines faint', async page => {
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=long_metric`);
+  await hydrated(page);
+  const panel = `figure.chart-card[data-metric="long_metric"] .chart`;
+  await page.waitForSelector(`${panel}[data-drawn="true"]`);
+  const whole = await page.$eval(panel, el => el.data[0].x.length);
+  assert.ok(whole < 10000, `100,000 steps downsampled to ${whole} points`);
+  // The spike at step 77,777 survives downsampling.
+  assert.ok(await page.$eval(panel, el => Math.max(...el.data[0].y) > 3.5));
+  await page.$eval(panel, el => Plotly.relayout(el, { 'xaxis.range[0]': 1000, 'xaxis.range[1]': 2000 }));
+  await page.waitForFunction(sel => document.querySelector(sel).data[0].x.length === 1001, panel, { timeout: 10000 });
+  const xs = await page.$eval(panel, el => el.data[0].x);
+  assert.ok(xs.every((x, i) => x === 1000 + i), 'every raw step from 1000 to 2000');
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss&smooth=0.8`);
+  await hydrated(page);
+  const val = `figure.chart-card[data-metric="val_loss"] .chart`;
+  await page.waitForSelector(`${val}[data-drawn="true"]`);
+  const traces = await page.$eval(val, el => el.data.map(t => ({ name: t.name, opacity: t.opacity, hover: t.hoverinfo })));
+  const raw = traces.filter(t => t.name.endsWith('(raw)'));
+  assert.equal(raw.length, 8);
+  assert.ok(raw.every(t => t.opacity === 0.25 && t.hover === 'skip'));
+});
+
 await test('dashboards: save the chart view, share its URL, add a note, snapshot', async page => {
   await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent("params.optimizer = 'sgd'")}&view=charts&q=val`);
   await hydrated(page);

@@ -200,10 +200,19 @@ pub fn Panel(
 ) -> impl IntoView {
     let ids = Memo::new(move |_| runs.with(|r| r.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>()));
     let k = key.clone();
+    // Zooming in on steps fetches that range again, at full detail where
+    // the budget allows.
+    let (zoom, set_zoom) = signal(None::<(i64, i64)>);
     let loaded = LocalResource::new(move || {
         let ids = ids.get();
+        let range = zoom.get();
         let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
-        metric_series(ids, k.clone(), None, None, per_run)
+        metric_series(ids, k.clone(), range.map(|r| r.0), range.map(|r| r.1), per_run)
+    });
+    let on_zoom = Callback::new(move |range: Option<(f64, f64)>| {
+        if settings.get_untracked().x == "step" {
+            set_zoom.set(range.map(|(a, b)| (a.floor() as i64, b.ceil() as i64)));
+        }
     });
     let series = crate::live::live_series(
         Signal::stored(key.clone()),
@@ -222,7 +231,7 @@ pub fn Panel(
     view! {
         <figure class="chart-card" data-metric=key.clone()>
             <figcaption><span class="mono">{key.clone()}</span></figcaption>
-            <Chart id figure />
+            <Chart id figure on_zoom />
         </figure>
     }
 }
@@ -270,9 +279,27 @@ fn panel_figure(runs: &[ChartRun], data: &[Series], s: &ChartSettings, grouping:
         }
         return Figure { traces, x_title: "run".into(), y_title: key.into(), y_log: s.log_y, ..Default::default() };
     }
+    // Smoothed lines keep their raw values faint beneath them.
+    if s.smooth > 0.0 {
+        for d in &present {
+            let Some(run) = run_of(&d.run_id) else { continue };
+            traces.push(Trace {
+                name: format!("{} (raw)", run.name),
+                x: x_of(d),
+                y: d.values.clone(),
+                color: run.color.clone(),
+                opacity: Some(0.25),
+                no_hover: true,
+                legend_group: run.run_id.clone(),
+                width: 1.0,
+                ..Default::default()
+            });
+        }
+    }
     for d in &present {
         let Some(run) = run_of(&d.run_id) else { continue };
         traces.push(Trace {
+            legend_group: run.run_id.clone(),
             name: run.name.clone(),
             x: x_of(d),
             y: smooth(&d.values, s.smooth),
