@@ -360,11 +360,11 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   await page.fill('#panel-search', 'val');
   await page.press('#panel-search', 'Enter');
   await page.waitForURL(/q=val/);
-  await page.waitForFunction(() => document.querySelectorAll('figure.chart-card').length === 1);
+  await page.waitForFunction(() => document.querySelectorAll('figure.chart-card[data-metric]').length === 1);
   await page.reload();
   await hydrated(page);
   await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
-  assert.equal((await page.$$('figure.chart-card')).length, 1);
+  assert.equal((await page.$$('figure.chart-card[data-metric]')).length, 1);
   // The table's filter applies to the charts; the toggle keeps it.
   await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent("params.optimizer = 'sgd'")}&view=charts`);
   await hydrated(page);
@@ -439,6 +439,56 @@ await test('chart view: zooming in fetches the range at full detail; smoothing k
   const raw = traces.filter(t => t.name.endsWith('(raw)'));
   assert.equal(raw.length, 8);
   assert.ok(raw.every(t => t.opacity === 0.25 && t.hover === 'skip'));
+});
+
+await test('parallel coordinates: log and category axes, dragging an axis picks runs in the charts and the table', async page => {
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss`);
+  await hydrated(page);
+  await page.waitForSelector('#parallel svg .pc-line');
+  const fields = await page.$$eval('#parallel .pc-axis', gs => gs.map(g => g.dataset.field));
+  // Params that vary (dropout is 0.1 everywhere: no axis), then metrics.
+  assert.ok(fields.includes('params.lr') && fields.includes('params.optimizer') && !fields.includes('params.dropout'), fields.join());
+  assert.ok(fields.includes('metrics.val_loss'));
+  // lr spans 0.001 to 0.1 (100x): a log axis with 1-2-5 ticks.
+  const lrTicks = await page.$$eval('#parallel .pc-axis[data-field="params.lr"] .pc-tick-text', ts => ts.map(t => t.textContent));
+  assert.ok(lrTicks.includes('0.001') && lrTicks.includes('0.002') && lrTicks.includes('0.1'), lrTicks.join());
+  assert.match(await page.textContent('#parallel .pc-axis[data-field="params.lr"] .pc-label'), /lr \(log\)/);
+  const optTicks = await page.$$eval('#parallel .pc-axis[data-field="params.optimizer"] .pc-tick-text', ts => ts.map(t => t.textContent));
+  assert.deepEqual(optTicks, ['none', 'adam', 'sgd']);
+  assert.equal(await page.$$eval('#parallel .pc-line', ls => ls.length), 10);
+
+  // Drag on the lr axis from the middle down past its bottom: lr below ~0.006.
+  const hit = await (await page.$('#parallel .pc-axis[data-field="params.lr"] .pc-hit')).boundingBox();
+  await page.mouse.move(hit.x + hit.width / 2, hit.y + hit.height * 0.55);
+  await page.mouse.down();
+  await page.mouse.move(hit.x + hit.width / 2, hit.y + hit.height * 0.8, { steps: 4 });
+  await page.mouse.move(hit.x + hit.width / 2, hit.y + hit.height, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForURL(/brush=params.lr/);
+  await page.waitForFunction(() => /^2 of 10 runs picked/.test(document.querySelector('#charts-run-count')?.textContent ?? ''));
+  const panel = `figure.chart-card[data-metric="val_loss"] .chart`;
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.length === 2, panel);
+  assert.deepEqual((await page.$eval(panel, el => el.data.map(t => t.name))).sort(), ['run-00', 'run-01']);
+  assert.equal(await page.$$eval('#parallel .pc-line:not(.faded)', ls => ls.length), 2);
+  await page.screenshot({ path: `${shots}parallel-coordinates.png`, fullPage: true });
+  assert.match(await page.getAttribute('#compare-brushed', 'href'), new RegExp(`${ids.runs[0]}`));
+  // The link keeps the pick; the table selects the same runs.
+  await page.reload();
+  await hydrated(page);
+  await page.waitForFunction(() => /^2 of 10 runs picked/.test(document.querySelector('#charts-run-count')?.textContent ?? ''));
+  await page.click('#view-table');
+  await page.waitForURL(url => !/view=charts/.test(url));
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody td.check input:checked').length === 2);
+  await page.click('#view-charts');
+  await page.waitForSelector('#clear-brush');
+  await page.click('#clear-brush');
+  await page.waitForURL(url => !/brush=/.test(url));
+  await page.waitForFunction(() => document.querySelector('#charts-run-count')?.textContent === '10 runs');
+  // A malformed pick in a link is left out with a sentence, not an error page.
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss&brush=params.lr%3Ax%3A1`);
+  await hydrated(page);
+  await page.waitForSelector('#parallel svg .pc-line');
+  assert.match(await page.textContent('.error'), /could not be read/);
 });
 
 await test('dashboards: save the chart view, share its URL, add a note, snapshot', async page => {

@@ -9,6 +9,7 @@ pub mod charts;
 pub mod format;
 pub mod live;
 pub mod pages;
+pub mod parallel;
 pub mod server_fns;
 
 use leptos::prelude::*;

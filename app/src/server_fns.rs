@@ -354,6 +354,15 @@ pub struct ChartRun {
     /// What runs can be grouped by: `params.k`, `tags.k` (not MLflow's own
     /// tags) and `attributes.status`, with this run's values.
     pub fields: BTreeMap<String, String>,
+    /// Each metric's latest value, by `metrics.<key>`.
+    pub latest: BTreeMap<String, f64>,
+}
+
+impl ChartRun {
+    /// A param, tag, status (`fields`) or a metric's latest value, as text.
+    pub fn value(&self, field: &str) -> Option<String> {
+        self.fields.get(field).cloned().or_else(|| self.latest.get(field).map(|v| v.to_string()))
+    }
 }
 
 /// Every run a filter keeps (up to [`MAX_CHART_RUNS`]) and the metric keys
@@ -411,6 +420,7 @@ pub async fn chart_runs(
             color: colors.get(&r.info.run_id).cloned().unwrap_or_default(),
             stopped: matches!(r.info.status, tracking::RunStatus::Failed | tracking::RunStatus::Killed),
             fields: group_fields(&r),
+            latest: latest_values(&r),
             run_id: r.info.run_id,
             name: r.info.run_name,
         })
@@ -426,6 +436,11 @@ pub async fn chart_runs(
 
 /// What a run can be grouped by in the chart view: its params, its own
 /// tags and its status.
+#[cfg(feature = "ssr")]
+pub(crate) fn latest_values(r: &tracking::Run) -> BTreeMap<String, f64> {
+    r.data.metrics.iter().filter(|m| m.value.is_finite()).map(|m| (format!("metrics.{}", m.key), m.value)).collect()
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) fn group_fields(r: &tracking::Run) -> BTreeMap<String, String> {
     let params = r.data.params.iter().map(|p| (format!("params.{}", p.key), p.value.clone()));

@@ -91,6 +91,7 @@ pub fn value_of(run: &Run, field: &str) -> Option<String> {
         "params" => run.data.params.iter().find(|p| p.key == key).map(|p| p.value.clone()),
         "tags" => run.data.tags.iter().find(|t| t.key == key).map(|t| t.value.clone()),
         "metrics" => run.data.metrics.iter().find(|m| m.key == key).map(|m| m.value.to_string()),
+        "attributes" if key == "status" => Some(run.info.status.as_str().to_string()),
         _ => None,
     }
 }

@@ -4,15 +4,18 @@
 //! panel search (`?q=`). The filter, order and chart settings are the
 //! table's and the URL's, so a link reopens the same view.
 
+use super::parallel_view::ParallelPanel;
 use super::run::{chart_settings, x_title, x_values, ChartControls, ChartSettings};
 use super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
 use crate::charts::{group_traces, smooth, Chart, Figure, Group, Trace};
 use crate::live::{use_live, LiveEvent};
+use crate::parallel::{format_brushes, kept_by, parse_brushes, Brush};
 use crate::server_fns::dashboards::{save_chart_view, ShownView};
 use crate::server_fns::{chart_runs, metric_series, ChartData, ChartRun, Series};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeMap;
 
@@ -60,6 +63,22 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     });
     let runs = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.runs).unwrap_or_default());
     let metrics = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.metrics).unwrap_or_default());
+    // Runs brushed on the parallel coordinates (`?brush=`): the panels
+    // draw only those.
+    let brush_state = Memo::new(move |_| parse_brushes(&query.read().get("brush").unwrap_or_default()));
+    let brushes = Memo::new(move |_| brush_state.get().0);
+    let color_by = Memo::new(move |_| query.read().get("pcolor").unwrap_or_default());
+    let all_runs = runs;
+    let runs = Memo::new(move |_| {
+        let all = all_runs.get();
+        brushes
+            .with(|b| if b.is_empty() { all } else { all.into_iter().filter(|r| kept_by(b, |f| r.value(f))).collect() })
+    });
+    let on_brush = {
+        let set_param = set_param;
+        Callback::new(move |b: Vec<Brush>| set_param.run(("brush", format_brushes(&b))))
+    };
+    let on_color = Callback::new(move |c: String| set_param.run(("pcolor", c)));
     let group_keys = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.group_keys).unwrap_or_default());
     let metrics_shown = move |q: &str| -> Vec<String> {
         metrics.get_untracked().into_iter().filter(|k| q.is_empty() || k.to_lowercase().contains(q)).collect()
@@ -111,7 +130,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
         // reload the run list; points of known runs go straight to the panels.
         let reload = crate::live::debounced(1000, move || data.refetch());
         live.on(move |event| {
-            let known = |run: &str| runs.try_with_untracked(|r| r.iter().any(|r| r.run_id == run)).unwrap_or(true);
+            let known = |run: &str| all_runs.try_with_untracked(|r| r.iter().any(|r| r.run_id == run)).unwrap_or(true);
             let new_key = |points: &[crate::live::LivePoint]| {
                 metrics.try_with_untracked(|m| points.iter().any(|p| !m.contains(&p.key))).unwrap_or(false)
             };
@@ -173,8 +192,33 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                         .collect_view()
                         .into_any()
                 };
+                let selection = move || {
+                    let (shown, all) = (runs.read().len(), all_runs.read().len());
+                    if brushes.read().is_empty() {
+                        return view! { <p class="muted" id="charts-run-count">{format!("{all} runs")}</p> }.into_any();
+                    }
+                    let ids: Vec<String> = runs.read().iter().take(100).map(|r| r.run_id.clone()).collect();
+                    let compare = (shown >= 2 && shown <= 100).then(|| {
+                        view! { <A href=format!("/compare?runs={}", ids.join(",")) attr:id="compare-brushed">{format!("Compare {shown}")}</A> }
+                    });
+                    view! {
+                        <p class="selection-bar" id="charts-run-count">
+                            {format!("{shown} of {all} runs picked on the parallel coordinates")}
+                            " " {compare} " "
+                            <button id="clear-brush" on:click=move |_| on_brush.run(Vec::new())>"Show all runs"</button>
+                        </p>
+                    }
+                    .into_any()
+                };
                 view! {
-                    <p class="muted" id="charts-run-count">{move || format!("{} runs", runs.read().len())}</p>
+                    {move || brush_state.get().1.then(|| view! {
+                        <ErrorNote message="Part of the selection in this link could not be read; it was left out.".to_string() />
+                    })}
+                    {selection}
+                    <details class="panel-section" open data-section="parallel">
+                        <summary>"Runs"</summary>
+                        <ParallelPanel id="parallel" runs=all_runs grouping brushes color_by on_color on_brush />
+                    </details>
                     {move || truncated.get().then(|| view! {
                         <p class="muted" id="charts-truncated">
                             {format!("Showing the first {} runs the filter keeps.", runs.read_untracked().len())}

@@ -4,6 +4,7 @@ pub mod dashboards;
 pub mod experiment_charts;
 pub mod experiments;
 pub mod models;
+pub mod parallel_view;
 pub mod run;
 pub mod runs;
 

@@ -2,9 +2,11 @@
 //! sort order, visible columns and the deleted-runs view live in the query
 //! string, so a link reproduces the view.
 
+use super::compare::value_of;
 use super::experiment_charts::ExperimentCharts;
 use super::{error_sentence, ErrorNote, Loading};
 use crate::format::{encode, format_duration, format_time, format_value};
+use crate::parallel::{kept_by, parse_brushes};
 use crate::server_fns::{experiment_runs, set_runs_deleted, RunsPage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -33,7 +35,7 @@ struct View {
 }
 
 /// Query parameters that belong to the chart view.
-const CHART_PARAMS: [&str; 7] = ["x", "log", "smooth", "q", "group", "agg", "band"];
+const CHART_PARAMS: [&str; 9] = ["x", "log", "smooth", "q", "group", "agg", "band", "brush", "pcolor"];
 
 impl View {
     fn url(&self, experiment_id: &str) -> String {
@@ -52,8 +54,10 @@ impl View {
         }
         if self.charts {
             q.push("view=charts".into());
-            q.extend(self.chart_params.iter().map(|(k, v)| format!("{k}={}", encode(v))));
         }
+        // Kept in table view too: switching back shows the same charts, and
+        // runs picked on the parallel coordinates stay selected in the table.
+        q.extend(self.chart_params.iter().map(|(k, v)| format!("{k}={}", encode(v))));
         let qs = if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) };
         format!("/experiments/{experiment_id}{qs}")
     }
@@ -132,6 +136,23 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
     let (colors, set_colors) = signal(page.colors.iter().cloned().collect::<HashMap<String, String>>());
     let (next_token, set_next_token) = signal(page.next_page_token.clone());
     let (selected, set_selected) = signal(BTreeSet::<String>::new());
+    // Runs picked on the chart view's parallel coordinates (`brush`) are
+    // the table's selection too.
+    let brush = Memo::new(move |_| {
+        view.with(|v| v.chart_params.iter().find(|(k, _)| k == "brush").map(|(_, b)| b.clone()).unwrap_or_default())
+    });
+    Effect::new(move |_| {
+        let (brushes, _) = parse_brushes(&brush.get());
+        if !brushes.is_empty() {
+            let picked = runs.with_untracked(|runs| {
+                runs.iter()
+                    .filter(|r| kept_by(&brushes, |f| value_of(r, f)))
+                    .map(|r| r.info.run_id.clone())
+                    .collect::<BTreeSet<_>>()
+            });
+            set_selected.set(picked);
+        }
+    });
     let (expanded, set_expanded) = signal(HashSet::<String>::new());
     let (show_picker, set_show_picker) = signal(false);
     let (action_error, set_action_error) = signal(None::<String>);

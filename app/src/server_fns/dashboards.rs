@@ -140,6 +140,7 @@ pub async fn dashboard_view(dashboard_id: String) -> Result<DashboardData, Serve
                 .unwrap_or_default(),
             stopped: matches!(r.info.status, tracking::RunStatus::Failed | tracking::RunStatus::Killed),
             fields: super::group_fields(r),
+            latest: super::latest_values(r),
             run_id: r.info.run_id.clone(),
             name: r.info.run_name.clone(),
         })
