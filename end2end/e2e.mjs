@@ -505,7 +505,17 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   // The saved view: the filter's runs, the searched panels only.
   await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
   assert.equal(await page.$eval(panel('val_loss'), el => el.data.length), 2);
-  assert.equal((await page.$$('figure.chart-card')).length, 1);
+  assert.equal((await page.$$('figure.chart-card[data-metric]')).length, 1);
+  // The parallel coordinates come along; a pick on them narrows every panel.
+  await page.waitForSelector('#dash-parallel-0 svg .pc-line');
+  assert.equal((await page.$$('#dash-parallel-0 .pc-line')).length, 2);
+  await page.goto(`${url}?brush=${encodeURIComponent('params.lr:0.02:0.05')}`);
+  await hydrated(page);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.length === 1, panel('val_loss'));
+  assert.match(await page.textContent('#dashboard-picked'), /^1 of 2 runs picked/);
+  assert.equal((await page.$$('#dash-parallel-0 .pc-line:not(.faded)')).length, 1);
+  await page.goto(url);
+  await hydrated(page);
   // A note between panels, kept on reload (a teammate opening the URL sees it).
   await page.fill('#add-note textarea', '## Why\n- We dropped **adamw**: it diverged.');
   await page.click('#add-note button');

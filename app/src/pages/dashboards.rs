@@ -3,11 +3,13 @@
 
 use super::artifacts::markdown;
 use super::experiment_charts::Panel as MetricPanel;
+use super::parallel_view::ParallelPanel;
 use super::run::ChartSettings;
 use super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::Grouping;
 use crate::charts::{Chart, Figure, Trace};
 use crate::format::{format_time, format_value};
+use crate::parallel::{format_brushes, kept_by, parse_brushes, Brush};
 use crate::server_fns::dashboards::{
     arrange_panel, dashboard_view, delete_dashboard, duplicate_dashboard, list_dashboards, save_note,
     snapshot_dashboard, DashboardData, PanelMove,
@@ -123,9 +125,35 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
     // Bars, scatters and tables show latest values: every change refreshes
     // them (at most once a second); the lines append their own points.
     live.on(move |_| refresh());
-    let runs_memo = Memo::new(move |_| runs.get());
     // Edit mode (`?edit=1`, so it survives a reload): each panel can move or go.
     let url = use_query_map();
+    // Runs picked on a parallel-coordinates panel (`?brush=`, as on the
+    // chart view): every panel shows only those.
+    let brush_state = Memo::new(move |_| parse_brushes(&url.read().get("brush").unwrap_or_default()));
+    let brushes = Memo::new(move |_| brush_state.get().0);
+    let all_runs = Memo::new(move |_| runs.get());
+    let runs_memo = Memo::new(move |_| {
+        let all = all_runs.get();
+        brushes
+            .with(|b| if b.is_empty() { all } else { all.into_iter().filter(|r| kept_by(b, |f| r.value(f))).collect() })
+    });
+    let on_brush = {
+        let navigate = navigate.clone();
+        Callback::new(move |b: Vec<Brush>| {
+            navigate(&super::url_with_param(&url.get_untracked(), "brush", &format_brushes(&b)), Default::default())
+        })
+    };
+    let brush_note = move || {
+        let (shown, all) = (runs_memo.read().len(), all_runs.read().len());
+        (!brushes.read().is_empty()).then(|| {
+            view! {
+                <p class="selection-bar" id="dashboard-picked">
+                    {format!("{shown} of {all} runs picked on the parallel coordinates")} " "
+                    <button id="clear-brush" on:click=move |_| on_brush.run(Vec::new())>"Show all runs"</button>
+                </p>
+            }
+        })
+    };
     let editing = Memo::new(move |_| url.read().get("edit").as_deref() == Some("1"));
     let page_url = format!("/dashboards/{}", d.dashboard_id);
     let edit_href = move || if editing.get() { page_url.clone() } else { format!("{page_url}?edit=1") };
@@ -229,7 +257,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
             view! {
                 <div class="dashboard-item" data-panel-index=i>
                     {controls}
-                    <DashboardPanel index=i panel=p.clone() runs=runs_memo values />
+                    <DashboardPanel index=i panel=p.clone() runs=runs_memo all_runs values brushes on_brush />
                 </div>
             }
         })
@@ -252,6 +280,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         </div>
         {missing}
         {truncated}
+        {brush_note}
         {move || error.get().map(|e| view! { <ErrorNote message=e /> })}
         <div class="dashboard" id="dashboard-panels">{panels}</div>
         <form class="note-form" on:submit=add_note id="add-note">
@@ -287,8 +316,29 @@ where
 }
 
 #[component]
-fn DashboardPanel(index: usize, panel: Panel, runs: Memo<Vec<ChartRun>>, values: RwSignal<Vec<Run>>) -> impl IntoView {
+fn DashboardPanel(
+    index: usize,
+    panel: Panel,
+    runs: Memo<Vec<ChartRun>>,
+    all_runs: Memo<Vec<ChartRun>>,
+    values: RwSignal<Vec<Run>>,
+    brushes: Memo<Vec<Brush>>,
+    on_brush: Callback<Vec<Brush>>,
+) -> impl IntoView {
     match panel {
+        Panel::Parallel { fields, color, group, title } => {
+            let grouping = Signal::stored(
+                group.map(|g| Grouping::from_query(Some(g.by), Some(g.center), Some(g.band))).unwrap_or_default(),
+            );
+            // The colour is the dashboard's; changing it is an edit.
+            let (color_by, set_color_by) = signal(color);
+            let on_color = Callback::new(move |c: String| set_color_by.set(c));
+            view! {
+                {(!title.is_empty()).then(|| view! { <h3>{title}</h3> })}
+                <ParallelPanel id=format!("dash-parallel-{index}") runs=all_runs grouping brushes color_by on_color on_brush fields />
+            }
+            .into_any()
+        }
         Panel::Section { title } => view! { <h2 class="dashboard-section">{title}</h2> }.into_any(),
         Panel::Note { text } => view! { <div class="markdown dashboard-note">{markdown(&text)}</div> }.into_any(),
         Panel::Line { metrics, x, smoothing, log_y, title, group } => {
@@ -410,6 +460,7 @@ fn panel_label(panel: &Panel) -> String {
         Panel::Bar { metric, .. } => format!("Bars: {metric}"),
         Panel::Scatter { x, y, .. } => format!("Scatter: {y} vs {x}"),
         Panel::Table { columns, .. } => format!("Table: {} columns", columns.len()),
+        Panel::Parallel { .. } => "Parallel coordinates".into(),
     }
 }
 

@@ -109,6 +109,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                     smoothing: s.smooth,
                     log_y: s.log_y,
                     group: grouping.get_untracked().line_grouping(),
+                    parallel_color: color_by.get_untracked(),
                 };
                 match save_chart_view(view).await {
                     Ok(id) => navigate(&format!("/dashboards/{id}"), Default::default()),

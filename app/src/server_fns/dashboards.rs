@@ -165,14 +165,17 @@ pub struct ShownView {
     pub smoothing: f64,
     pub log_y: bool,
     pub group: Option<LineGrouping>,
+    /// The parallel coordinates' colour field (empty: the first metric).
+    pub parallel_color: String,
 }
 
 /// Saves the chart view (its filter, order, settings and the panels the
 /// search keeps, in their sections) as a new dashboard; returns its id.
 #[server(prefix = "/_app")]
 pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
-    let ShownView { name, experiment_id, filter, order_by, metrics, x, smoothing, log_y, group } = view;
-    let mut panels = Vec::new();
+    let ShownView { name, experiment_id, filter, order_by, metrics, x, smoothing, log_y, group, parallel_color } = view;
+    let mut panels =
+        vec![Panel::Parallel { fields: Vec::new(), color: parallel_color, group: group.clone(), title: String::new() }];
     let mut section = None;
     for key in metrics {
         let s = crate::pages::experiment_charts::section_of(&key).to_string();

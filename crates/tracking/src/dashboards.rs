@@ -20,6 +20,7 @@ pub const MAX_EXPERIMENTS: usize = 20;
 pub const MAX_PINNED_RUNS: usize = 1000;
 pub const MAX_NOTE_LENGTH: usize = 16_384;
 pub const MAX_METRICS_PER_PANEL: usize = 20;
+pub const MAX_PARALLEL_FIELDS: usize = 40;
 
 /// What a dashboard is, without the bookkeeping the server adds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -76,6 +77,19 @@ pub enum Panel {
         #[serde(default)]
         title: String,
     },
+    /// Parallel coordinates: an axis per field (`params.<key>` or
+    /// `metrics.<key>`; none given: every param that varies, then the
+    /// metrics), a line per run coloured by `color` (a field) or its group.
+    Parallel {
+        #[serde(default)]
+        fields: Vec<String>,
+        #[serde(default)]
+        color: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<LineGrouping>,
+        #[serde(default)]
+        title: String,
+    },
     /// The runs as a table of `columns` (`metrics.<key>`, `params.<key>`, `tags.<key>`).
     Table {
         columns: Vec<String>,
@@ -104,6 +118,19 @@ pub struct LineGrouping {
     /// `minmax` (the default), `std`, `sem` (standard error) or `none`.
     #[serde(default = "minmax")]
     pub band: String,
+}
+
+impl LineGrouping {
+    fn check(&self, field: &str) -> Result<()> {
+        check_field(field, &self.by, &["params", "tags", "attributes"])?;
+        if !["mean", "median"].contains(&self.center.as_str()) {
+            return Err(invalid(field, format!("'center' is '{}'; it must be mean or median", self.center)));
+        }
+        if !["minmax", "std", "sem", "none"].contains(&self.band.as_str()) {
+            return Err(invalid(field, format!("'band' is '{}'; it must be minmax, std, sem or none", self.band)));
+        }
+        Ok(())
+    }
 }
 
 fn mean() -> String {
@@ -184,21 +211,20 @@ impl DashboardSpec {
         for (i, panel) in self.panels.iter().enumerate() {
             let field = format!("panels[{i}]");
             match panel {
+                Panel::Parallel { fields, color, group, .. } => {
+                    if fields.len() > MAX_PARALLEL_FIELDS {
+                        return Err(invalid(&field, format!("at most {MAX_PARALLEL_FIELDS} fields")));
+                    }
+                    for f in fields.iter().chain((!color.is_empty()).then_some(color)) {
+                        check_field(&field, f, &["params", "metrics"])?;
+                    }
+                    if let Some(g) = group {
+                        g.check(&field)?;
+                    }
+                }
                 Panel::Line { metrics, x, smoothing, group, .. } => {
                     if let Some(g) = group {
-                        check_field(&field, &g.by, &["params", "tags", "attributes"])?;
-                        if !["mean", "median"].contains(&g.center.as_str()) {
-                            return Err(invalid(
-                                &field,
-                                format!("'center' is '{}'; it must be mean or median", g.center),
-                            ));
-                        }
-                        if !["minmax", "std", "sem", "none"].contains(&g.band.as_str()) {
-                            return Err(invalid(
-                                &field,
-                                format!("'band' is '{}'; it must be minmax, std, sem or none", g.band),
-                            ));
-                        }
+                        g.check(&field)?;
                     }
                     if metrics.is_empty() || metrics.iter().any(|m| m.trim().is_empty()) {
                         return Err(invalid(&field, "a line panel needs 'metrics', a list of metric keys"));
