@@ -145,10 +145,34 @@ await test('runs table: filter, bad filter, sort, nested runs, select and compar
   await hydrated(page);
   await page.check(`tr[data-run-id="${ids.runs[0]}"] td.check input`);
   await page.check(`tr[data-run-id="${ids.runs[2]}"] td.check input`);
+  assert.equal((await page.textContent('#compare-button')).trim(), 'Compare 2');
+  // Compare lists the runs in the table's order (newest first here).
+  const order = await page.$$eval('#runs tbody tr', trs => trs.map(t => t.dataset.runId));
   await page.click('#compare-button');
   await page.waitForURL(/\/compare\?runs=/);
-  assert.ok(page.url().includes(ids.runs[0]) && page.url().includes(ids.runs[2]));
+  const picked = new URL(page.url()).searchParams.get('runs').split(',');
+  assert.deepEqual(picked, order.filter(id => picked.includes(id)));
+  assert.ok(picked.includes(ids.runs[0]) && picked.includes(ids.runs[2]));
   await page.waitForSelector('#compare-chart[data-drawn="true"]', { timeout: 30000 });
+
+  // Shift-click selects the rows in between; select all takes every run
+  // the filter keeps, nested children too; again: none.
+  await page.goto(`${base}/experiments/${exp}`);
+  await hydrated(page);
+  const rows = await page.$$eval('#runs tbody tr', trs => trs.map(t => t.dataset.runId));
+  await page.click(`tr[data-run-id="${rows[1]}"] td.check input`);
+  await page.click(`tr[data-run-id="${rows[4]}"] td.check input`, { modifiers: ['Shift'] });
+  await page.waitForFunction(() => document.querySelectorAll('#runs tbody td.check input:checked').length === 4);
+  const checked = await page.$$eval('#runs tbody tr', trs => trs.filter(t => t.querySelector('td.check input').checked).map(t => t.dataset.runId));
+  assert.deepEqual(checked, rows.slice(1, 5));
+  await page.click('#select-all');
+  const total = await (await fetch(`${base}/api/2.0/mlflow/runs/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ experiment_ids: [exp], max_results: 1000 }) })).json();
+  await page.waitForFunction(n => document.querySelector('#compare-button')?.textContent.trim() === `Compare ${n}`, total.runs.length);
+  assert.ok(total.runs.length > rows.length, 'children folded under their parent are selected too');
+  assert.equal(await page.$eval('#select-all', c => c.checked), true);
+  await page.click('#select-all');
+  await page.waitForFunction(() => document.querySelector('#compare-button')?.textContent.trim() === 'Compare');
 });
 
 await test('compare: overlaid chart, grouping, x by another metric, scatter, parameter diff; the link reproduces it', async page => {

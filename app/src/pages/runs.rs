@@ -300,8 +300,11 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             }
         });
     };
+    // Compare shows the runs in the table's order.
     let compare_href = move || {
-        let ids: Vec<String> = selected.get().into_iter().collect();
+        let ids: Vec<String> = selected.with(|s| {
+            runs.with(|r| r.iter().filter(|r| s.contains(&r.info.run_id)).map(|r| r.info.run_id.clone()).collect())
+        });
         format!("/compare?runs={}", ids.join(","))
     };
 
@@ -314,6 +317,88 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             request_animation_frame(move || set_visible.update(|v| *v += ROWS_PER_FRAME));
         }
     });
+
+    // Selecting: a click toggles a run; a shift-click selects every row
+    // from the last clicked one to this one, as shown.
+    let (anchor, set_anchor) = signal(None::<String>);
+    let shown_order = Memo::new(move |_| {
+        let runs = runs.get();
+        let ids: HashSet<&str> = runs.iter().map(|r| r.info.run_id.as_str()).collect();
+        let open = expanded.get();
+        let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut top = Vec::new();
+        for r in &runs {
+            match tag(r, tags::PARENT_RUN_ID).filter(|p| ids.contains(p)) {
+                Some(p) => children.entry(p).or_default().push(&r.info.run_id),
+                None => top.push(r.info.run_id.as_str()),
+            }
+        }
+        let mut order = Vec::new();
+        for id in top {
+            order.push(id.to_string());
+            if open.contains(id) {
+                order.extend(children.remove(id).unwrap_or_default().into_iter().map(String::from));
+            }
+        }
+        order
+    });
+    let on_check = Callback::new(move |(id, shift): (String, bool)| {
+        let range = shift.then(|| anchor.get_untracked()).flatten().and_then(|from| {
+            shown_order.with_untracked(|order| {
+                let a = order.iter().position(|x| *x == from)?;
+                let b = order.iter().position(|x| *x == id)?;
+                Some(order[a.min(b)..=a.max(b)].to_vec())
+            })
+        });
+        set_selected.update(|s| match range {
+            Some(ids) => s.extend(ids),
+            None => {
+                if !s.remove(&id) {
+                    s.insert(id.clone());
+                }
+            }
+        });
+        set_anchor.set(Some(id));
+    });
+    // Select all: every run the filter keeps (children too), loading the
+    // pages not yet shown; again: none.
+    let all_selected =
+        move || runs.with(|r| !r.is_empty() && selected.with(|s| r.iter().all(|r| s.contains(&r.info.run_id))));
+    let select_all = {
+        let exp_id = exp_id.clone();
+        move |_| {
+            if all_selected() && next_token.get_untracked().is_none() {
+                set_selected.set(BTreeSet::new());
+                return;
+            }
+            let v = view.get_untracked();
+            let exp_id = exp_id.clone();
+            spawn_local(async move {
+                while let Some(token) = next_token.get_untracked() {
+                    match experiment_runs(
+                        exp_id.clone(),
+                        v.filter.clone(),
+                        Some(v.order.clone()),
+                        v.deleted,
+                        Some(token),
+                    )
+                    .await
+                    {
+                        Ok(p) => {
+                            set_runs.update(|r| r.extend(p.runs));
+                            set_colors.update(|c| c.extend(p.colors));
+                            set_next_token.set(p.next_page_token);
+                        }
+                        Err(e) => {
+                            set_action_error.set(Some(error_sentence(&e)));
+                            return;
+                        }
+                    }
+                }
+                set_selected.set(runs.with_untracked(|r| r.iter().map(|r| r.info.run_id.clone()).collect()));
+            });
+        }
+    };
 
     // Rows: parents first, their children below them when expanded.
     let rows = {
@@ -347,21 +432,11 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                     Some((kids.len(), is_open)),
                     set_expanded,
                     selected,
-                    set_selected,
+                    on_check,
                 ));
                 if is_open {
                     for k in kids {
-                        out.push(run_row(
-                            k,
-                            color_of(k),
-                            &cols,
-                            &exp_id,
-                            1,
-                            None,
-                            set_expanded,
-                            selected,
-                            set_selected,
-                        ));
+                        out.push(run_row(k, color_of(k), &cols, &exp_id, 1, None, set_expanded, selected, on_check));
                     }
                 }
             }
@@ -490,7 +565,10 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             <A href=compare_href attr:class=move || {
                 if selected.read().len() >= 2 { "button" } else { "button disabled" }
             } attr:id="compare-button">
-                {move || format!("Compare ({})", selected.read().len())}
+                {move || match selected.read().len() {
+                    0 | 1 => "Compare".to_string(),
+                    n => format!("Compare {n}"),
+                }}
             </A>
             <button on:click=delete_selected disabled=move || selected.read().is_empty()>
                 {move || if view.get().deleted { "Restore selected" } else { "Delete selected" }}
@@ -505,7 +583,10 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             <table class="grid runs" id="runs">
                 <thead>
                     <tr>
-                        <th class="check"></th>
+                        <th class="check">
+                            <input type="checkbox" id="select-all" aria-label="select every run the filter keeps"
+                                title="Select every run the filter keeps" prop:checked=all_selected on:click=select_all />
+                        </th>
                         {header}
                     </tr>
                 </thead>
@@ -537,7 +618,7 @@ fn run_row(
     kids: Option<(usize, bool)>,
     set_expanded: WriteSignal<HashSet<String>>,
     selected: ReadSignal<BTreeSet<String>>,
-    set_selected: WriteSignal<BTreeSet<String>>,
+    on_check: Callback<(String, bool)>,
 ) -> AnyView {
     let id = r.info.run_id.clone();
     let href = format!("/experiments/{exp_id}/runs/{id}");
@@ -603,14 +684,7 @@ fn run_row(
                     type="checkbox"
                     aria-label="select run"
                     prop:checked=move || selected.read().contains(&id_checked)
-                    on:change=move |_| {
-                        set_selected
-                            .update(|s| {
-                                if !s.remove(&id_check) {
-                                    s.insert(id_check.clone());
-                                }
-                            })
-                    }
+                    on:click=move |ev: leptos::ev::MouseEvent| on_check.run((id_check.clone(), ev.shift_key()))
                 />
             </td>
             <td class="name">
