@@ -442,7 +442,7 @@ await test('chart view grouping: mean/median with bands, counts, one hover line 
   assert.deepEqual(groups.map(g => g.name.match(/= (.*) \(\d/)[1]), ['32', '64', '96', '128', '(none)']);
 });
 
-await test('chart view: zooming in fetches the range at full detail; smoothing keeps raw lines faint', async page => {
+await test('chart view: zooming in fetches the range at full detail; smoothing keeps raw lines faint; export', async page => {
   await page.goto(`${base}/experiments/${exp}?view=charts&q=long_metric`);
   await hydrated(page);
   const panel = `figure.chart-card[data-metric="long_metric"] .chart`;
@@ -459,6 +459,19 @@ await test('chart view: zooming in fetches the range at full detail; smoothing k
   await hydrated(page);
   const val = `figure.chart-card[data-metric="val_loss"] .chart`;
   await page.waitForSelector(`${val}[data-drawn="true"]`);
+  // Each panel exports its data as CSV and itself as SVG or PNG.
+  const card = 'figure.chart-card[data-metric="val_loss"]';
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click(`${card} .export-csv`)]);
+  assert.equal(csv.suggestedFilename(), 'panel-val-loss.csv');
+  const text = (await import('node:fs')).readFileSync(await csv.path(), 'utf8');
+  const lines = text.trim().split('\n');
+  assert.equal(lines[0], 'series,step,val_loss');
+  assert.equal(lines.length - 1, 8 * 300 - (300 - 43), 'every smoothed point of the 8 runs, none of the raw lines');
+  const [svg] = await Promise.all([page.waitForEvent('download'), page.click(`${card} .export-svg`)]);
+  assert.equal(svg.suggestedFilename(), 'panel-val-loss.svg');
+  assert.match((await import('node:fs')).readFileSync(await svg.path(), 'utf8'), /^<svg/);
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click(`${card} .export-png`)]);
+  assert.equal(png.suggestedFilename(), 'panel-val-loss.png');
   const traces = await page.$eval(val, el => el.data.map(t => ({ name: t.name, opacity: t.opacity, hover: t.hoverinfo })));
   const raw = traces.filter(t => t.name.endsWith('(raw)'));
   assert.equal(raw.length, 8);

@@ -206,6 +206,33 @@ fn segments(n: &[usize], total: usize) -> Vec<(std::ops::Range<usize>, bool)> {
     out
 }
 
+/// The figure's data as CSV: `series,x,y` per point of each line (a bar
+/// chart: `series,label,value`), leaving out band edges and faint raw lines.
+pub fn figure_csv(fig: &Figure) -> String {
+    fn field(s: &str) -> String {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    }
+    let bars = fig.traces.iter().any(|t| !t.bar_labels.is_empty());
+    let mut out = if bars {
+        "series,label,value\n".to_string()
+    } else {
+        format!("series,{},{}\n", field(&fig.x_title), field(&fig.y_title))
+    };
+    for t in fig.traces.iter().filter(|t| !t.no_hover) {
+        let xs: Vec<String> =
+            if t.bar_labels.is_empty() { t.x.iter().map(|x| x.to_string()).collect() } else { t.bar_labels.clone() };
+        for (x, y) in xs.iter().zip(&t.y) {
+            let y = y.map(|v| v.to_string()).unwrap_or_default();
+            out.push_str(&format!("{},{},{}\n", field(&t.name), field(x), y));
+        }
+    }
+    out
+}
+
 /// A chart placeholder on the server, drawn by plotly.js once hydrated.
 /// `on_zoom` hears the x range the user zoomed to (`None`: zoomed back out).
 /// A figure with nothing to draw shows `empty` (a sentence) instead of
@@ -232,7 +259,31 @@ pub fn Chart(
     #[cfg(not(all(feature = "hydrate", target_family = "wasm")))]
     let _ = on_zoom;
     let empty = empty.unwrap_or_else(|| "No run has logged this yet.".into());
+    let export = {
+        let id = id.clone();
+        move |format: &'static str| {
+            let id = id.clone();
+            move |_| {
+                #[cfg(all(feature = "hydrate", target_family = "wasm"))]
+                match format {
+                    "csv" => {
+                        if let Some(fig) = figure.get_untracked() {
+                            draw::download_text(&format!("{id}.csv"), &figure_csv(&fig));
+                        }
+                    }
+                    image => draw::download_image(&id, image),
+                }
+                #[cfg(not(all(feature = "hydrate", target_family = "wasm")))]
+                let _ = (&id, format);
+            }
+        }
+    };
     view! {
+        <div class="chart-export" class:hidden=nothing>
+            <button class="link export-png" title="Download the chart as PNG" on:click=export("png")>"PNG"</button>
+            <button class="link export-svg" title="Download the chart as SVG" on:click=export("svg")>"SVG"</button>
+            <button class="link export-csv" title="Download the chart's data as CSV" on:click=export("csv")>"CSV"</button>
+        </div>
         <div class="chart" id=id node_ref=node data-drawn="false" class:hidden=nothing></div>
         <Show when=move || nothing.get()>
             <p class="empty chart-empty">{empty.clone()}</p>
@@ -399,6 +450,39 @@ mod draw {
         let _ = el.set_attribute("data-zoom-bound", "true");
     }
 
+    /// `Plotly.downloadImage` of the chart: a PNG or SVG file named after it.
+    pub fn download_image(id: &str, format: &str) {
+        use wasm_bindgen::JsCast;
+        let w: wasm_bindgen::JsValue = leptos::prelude::window().into();
+        let Some(plotly) = js_sys::Reflect::get(&w, &"Plotly".into()).ok() else { return };
+        let Some(download) = js_sys::Reflect::get(&plotly, &"downloadImage".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        else {
+            return;
+        };
+        let Some(el) = leptos::prelude::document().get_element_by_id(id) else { return };
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"format".into(), &format.into());
+        let _ = js_sys::Reflect::set(&options, &"filename".into(), &id.into());
+        let _ = download.call2(&plotly, &el, &options);
+    }
+
+    /// Saves `text` as a file named `name`, through a link to a data URL.
+    pub fn download_text(name: &str, text: &str) {
+        use wasm_bindgen::JsCast;
+        let doc = leptos::prelude::document();
+        let Ok(a) = doc.create_element("a") else { return };
+        let href = format!("data:text/csv;charset=utf-8,{}", js_sys::encode_uri_component(text));
+        let _ = a.set_attribute("href", &href);
+        let _ = a.set_attribute("download", name);
+        if let (Some(body), Ok(link)) = (doc.body(), a.dyn_into::<leptos::web_sys::HtmlElement>()) {
+            let _ = body.append_child(&link);
+            link.click();
+            let _ = body.remove_child(&link);
+        }
+    }
+
     /// `matchMedia('(prefers-color-scheme: dark)').matches`, through
     /// js_sys (web-sys's MediaQueryList feature is not compiled in).
     fn prefers_dark() -> bool {
@@ -556,6 +640,30 @@ mod tests {
         assert_eq!(line.hover[0], "mean 6 [4, 8] n=2");
         assert_eq!(line.hover[3], "mean 1 [1, 1] n=1");
         assert!(traces[..4].iter().all(|t| t.no_hover && !t.show_legend));
+    }
+
+    #[test]
+    fn csv_has_every_line_point_but_no_band_edges() {
+        let fig = Figure {
+            x_title: "step".into(),
+            y_title: "val_loss".into(),
+            traces: vec![
+                Trace { name: "band".into(), x: vec![0.0], y: vec![Some(9.0)], no_hover: true, ..Default::default() },
+                Trace { name: "run, \"a\"".into(), x: vec![0.0, 1.0], y: vec![Some(0.5), None], ..Default::default() },
+            ],
+            ..Default::default()
+        };
+        assert_eq!(figure_csv(&fig), "series,step,val_loss\n\"run, \"\"a\"\"\",0,0.5\n\"run, \"\"a\"\"\",1,\n");
+        let bars = Figure {
+            traces: vec![Trace {
+                name: "r1".into(),
+                bar_labels: vec!["r1".into()],
+                y: vec![Some(0.9)],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(figure_csv(&bars), "series,label,value\nr1,r1,0.9\n");
     }
 
     #[test]
