@@ -528,6 +528,42 @@ await test('parallel coordinates: log and category axes, dragging an axis picks 
   assert.match(await page.textContent('.error'), /could not be read/);
 });
 
+await test('chart view: eye toggles hide runs, pinned colours, both in the link and in a saved dashboard', async page => {
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss`);
+  await hydrated(page);
+  const panel = `figure.chart-card[data-metric="val_loss"] .chart`;
+  await page.waitForSelector(`${panel}[data-drawn="true"]`);
+  await page.click('#run-list summary');
+  await page.click(`#run-list li[data-run-id="${ids.runs[0]}"] .eye`);
+  await page.waitForURL(new RegExp(`hide=${ids.runs[0]}`));
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.length === 7, panel);
+  assert.ok(!(await page.$eval(panel, el => el.data.map(t => t.name))).includes('run-00'));
+  assert.match(await page.textContent('#run-list summary'), /1 hidden/);
+  // Pin a colour for run-01: its line takes it, and the link keeps it.
+  await page.$eval(`#run-list li[data-run-id="${ids.runs[1]}"] .pin-color`, input => {
+    input.value = '#ff00aa';
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  await page.waitForURL(/colors=/);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.find(t => t.name === 'run-01')?.line.color === '#ff00aa', panel);
+  await page.reload();
+  await hydrated(page);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.length === 7, panel);
+  assert.equal(await page.$eval(panel, el => el.data.find(t => t.name === 'run-01').line.color), '#ff00aa');
+  // Saved as a dashboard: the hidden run stays out, the pinned colour stays.
+  page.once('dialog', d => d.accept('marked runs'));
+  await page.click('#save-dashboard');
+  await page.waitForURL(/\/dashboards\/d-[0-9a-f]+$/);
+  await hydrated(page);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.length === 7, panel);
+  assert.equal(await page.$eval(panel, el => el.data.find(t => t.name === 'run-01').line.color), '#ff00aa');
+  // A colour that cannot be read is left out with a sentence.
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss&colors=${ids.runs[1]}:pink`);
+  await hydrated(page);
+  await page.waitForSelector(`${panel}[data-drawn="true"]`);
+  assert.match(await page.textContent('.error'), /colours in this link could not be read/);
+});
+
 await test('dashboards: save the chart view, share its URL, add a note, snapshot', async page => {
   await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent("params.optimizer = 'sgd'")}&view=charts&q=val`);
   await hydrated(page);

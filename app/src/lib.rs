@@ -10,6 +10,7 @@ pub mod format;
 pub mod live;
 pub mod pages;
 pub mod parallel;
+pub mod run_marks;
 pub mod server_fns;
 
 use leptos::prelude::*;

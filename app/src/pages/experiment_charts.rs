@@ -11,6 +11,7 @@ use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
 use crate::charts::{group_traces, smooth, Chart, Figure, Group, Trace};
 use crate::live::{use_live, LiveEvent};
 use crate::parallel::{format_brushes, kept_by, parse_brushes, Brush};
+use crate::run_marks::{format_hidden, format_pins, parse_hidden, parse_pins};
 use crate::server_fns::dashboards::{save_chart_view, ShownView};
 use crate::server_fns::{chart_runs, metric_series, ChartData, ChartRun, Series};
 use leptos::prelude::*;
@@ -68,11 +69,47 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     let brush_state = Memo::new(move |_| parse_brushes(&query.read().get("brush").unwrap_or_default()));
     let brushes = Memo::new(move |_| brush_state.get().0);
     let color_by = Memo::new(move |_| query.read().get("pcolor").unwrap_or_default());
-    let all_runs = runs;
+    // Runs hidden with their eye toggle (`?hide=`) and colours pinned over
+    // a run's own (`?colors=`).
+    let hidden = Memo::new(move |_| parse_hidden(&query.read().get("hide").unwrap_or_default()));
+    let pin_state = Memo::new(move |_| parse_pins(&query.read().get("colors").unwrap_or_default()));
+    let loaded_runs = runs;
+    let all_runs = Memo::new(move |_| {
+        let mut runs = loaded_runs.get();
+        pin_state.with(|(pins, _)| {
+            for r in &mut runs {
+                if let Some(c) = pins.get(&r.run_id) {
+                    r.color = c.clone();
+                }
+            }
+        });
+        runs
+    });
+    let unhidden = Memo::new(move |_| {
+        let hidden = hidden.get();
+        all_runs.get().into_iter().filter(|r| !hidden.contains(&r.run_id)).collect::<Vec<_>>()
+    });
     let runs = Memo::new(move |_| {
-        let all = all_runs.get();
-        brushes
-            .with(|b| if b.is_empty() { all } else { all.into_iter().filter(|r| kept_by(b, |f| r.value(f))).collect() })
+        let shown = unhidden.get();
+        brushes.with(|b| {
+            if b.is_empty() {
+                shown
+            } else {
+                shown.into_iter().filter(|r| kept_by(b, |f| r.value(f))).collect()
+            }
+        })
+    });
+    let toggle_hidden = Callback::new(move |id: String| {
+        let mut h = hidden.get_untracked();
+        if !h.remove(&id) {
+            h.insert(id);
+        }
+        set_param.run(("hide", format_hidden(&h)));
+    });
+    let pin_color = Callback::new(move |(id, color): (String, String)| {
+        let mut pins = pin_state.get_untracked().0;
+        pins.insert(id, color);
+        set_param.run(("colors", format_pins(&pins)));
     });
     let on_brush = {
         let set_param = set_param;
@@ -110,6 +147,8 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                     log_y: s.log_y,
                     group: grouping.get_untracked().line_grouping(),
                     parallel_color: color_by.get_untracked(),
+                    colors: format_pins(&pin_state.get_untracked().0),
+                    hidden: format_hidden(&hidden.get_untracked()),
                 };
                 match save_chart_view(view).await {
                     Ok(id) => navigate(&format!("/dashboards/{id}"), Default::default()),
@@ -194,7 +233,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                         .into_any()
                 };
                 let selection = move || {
-                    let (shown, all) = (runs.read().len(), all_runs.read().len());
+                    let (shown, all) = (runs.read().len(), unhidden.read().len());
                     if brushes.read().is_empty() {
                         return view! { <p class="muted" id="charts-run-count">{format!("{all} runs")}</p> }.into_any();
                     }
@@ -211,14 +250,50 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                     }
                     .into_any()
                 };
+                let run_list = move || {
+                    let hidden = hidden.get();
+                    let items = all_runs
+                        .get()
+                        .into_iter()
+                        .map(|r| {
+                            let off = hidden.contains(&r.run_id);
+                            let (id1, id2) = (r.run_id.clone(), r.run_id.clone());
+                            view! {
+                                <li class:hidden-run=off data-run-id=r.run_id.clone()>
+                                    <button class="link eye" aria-pressed=(!off).to_string()
+                                        title=if off { "Show this run in the charts" } else { "Hide this run from the charts" }
+                                        on:click=move |_| toggle_hidden.run(id1.clone())>
+                                        {if off { "○" } else { "◉" }}
+                                    </button>
+                                    <input type="color" class="pin-color" title="Pin a colour for this run (kept in the link)"
+                                        prop:value=r.color.clone()
+                                        on:change=move |ev| pin_color.run((id2.clone(), event_target_value(&ev))) />
+                                    <span class:stopped=r.stopped>{r.name.clone()}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view();
+                    let n = hidden.len();
+                    let summary = if n == 0 { "Runs shown".to_string() } else { format!("Runs shown ({n} hidden)") };
+                    view! {
+                        <details class="run-list" id="run-list">
+                            <summary>{summary}</summary>
+                            <ul>{items}</ul>
+                        </details>
+                    }
+                };
                 view! {
+                    {move || pin_state.get().1.then(|| view! {
+                        <ErrorNote message="Some colours in this link could not be read; those runs keep their own.".to_string() />
+                    })}
                     {move || brush_state.get().1.then(|| view! {
                         <ErrorNote message="Part of the selection in this link could not be read; it was left out.".to_string() />
                     })}
                     {selection}
+                    {run_list}
                     <details class="panel-section" open data-section="parallel">
                         <summary>"Runs"</summary>
-                        <ParallelPanel id="parallel" runs=all_runs grouping brushes color_by on_color on_brush />
+                        <ParallelPanel id="parallel" runs=unhidden grouping brushes color_by on_color on_brush />
                     </details>
                     {move || truncated.get().then(|| view! {
                         <p class="muted" id="charts-truncated">

@@ -35,7 +35,8 @@ struct View {
 }
 
 /// Query parameters that belong to the chart view.
-const CHART_PARAMS: [&str; 9] = ["x", "log", "smooth", "q", "group", "agg", "band", "brush", "pcolor"];
+const CHART_PARAMS: [&str; 11] =
+    ["x", "log", "smooth", "q", "group", "agg", "band", "brush", "pcolor", "hide", "colors"];
 
 impl View {
     fn url(&self, experiment_id: &str) -> String {

@@ -167,13 +167,31 @@ pub struct ShownView {
     pub group: Option<LineGrouping>,
     /// The parallel coordinates' colour field (empty: the first metric).
     pub parallel_color: String,
+    /// Colours pinned over runs' own, as the URL has them (`id:rrggbb,…`;
+    /// plain text: the server function's form encoding has no empty maps).
+    pub colors: String,
+    /// Runs hidden with their eye toggle (`id,id`): the dashboard leaves them out.
+    pub hidden: String,
 }
 
 /// Saves the chart view (its filter, order, settings and the panels the
 /// search keeps, in their sections) as a new dashboard; returns its id.
 #[server(prefix = "/_app")]
 pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
-    let ShownView { name, experiment_id, filter, order_by, metrics, x, smoothing, log_y, group, parallel_color } = view;
+    let ShownView {
+        name,
+        experiment_id,
+        filter,
+        order_by,
+        metrics,
+        x,
+        smoothing,
+        log_y,
+        group,
+        parallel_color,
+        colors,
+        hidden,
+    } = view;
     let mut panels =
         vec![Panel::Parallel { fields: Vec::new(), color: parallel_color, group: group.clone(), title: String::new() }];
     let mut section = None;
@@ -192,11 +210,24 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
             group: group.clone(),
         });
     }
+    // Runs hidden in the view stay out of the dashboard, by its filter.
+    let colors = crate::run_marks::parse_pins(&colors).0;
+    let hidden: Vec<String> = crate::run_marks::parse_hidden(&hidden)
+        .into_iter()
+        .filter(|id| id.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|id| format!("'{id}'"))
+        .collect();
+    let filter = match (filter.trim(), hidden.is_empty()) {
+        (f, true) => f.to_string(),
+        ("", false) => format!("attributes.run_id NOT IN ({})", hidden.join(", ")),
+        (f, false) => format!("{f} AND attributes.run_id NOT IN ({})", hidden.join(", ")),
+    };
     let spec = tracking::dashboards::DashboardSpec {
         name,
         experiment_ids: vec![experiment_id],
         filter,
         order_by: Some(order_by).filter(|o| !o.is_empty()).into_iter().collect(),
+        colors,
         panels,
         ..Default::default()
     };
