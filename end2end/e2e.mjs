@@ -134,6 +134,21 @@ await test('runs table: filter, bad filter, sort, nested runs, select and compar
   await page.click('th[data-key="metrics.`val_loss`"]');
   await page.waitForFunction(() => document.querySelector('th[data-key="metrics.`val_loss`"]').textContent.includes('↑'));
 
+  // Numbers line up: a column shares its decimals, right-aligned, and its
+  // best value is marked (the highest accuracy; the lowest loss).
+  const column = key => page.$$eval('#runs thead tr:last-child th', (ths, key) => {
+    const i = ths.findIndex(t => t.dataset.key === key);
+    return [...document.querySelectorAll('#runs tbody tr')].map(tr => tr.children[i])
+      .map(td => ({ text: td.textContent.trim(), best: td.classList.contains('best'), align: getComputedStyle(td).textAlign }));
+  }, key);
+  const acc = (await column('metrics.`accuracy`')).filter(c => c.text !== '–');
+  assert.equal(new Set(acc.map(c => c.text.split('.')[1]?.length)).size, 1, acc.map(c => c.text).join());
+  assert.ok(acc.every(c => c.align === 'right'));
+  const bestAcc = acc.filter(c => c.best);
+  assert.equal(bestAcc.length, 1);
+  assert.equal(Number(bestAcc[0].text), Math.max(...acc.map(c => Number(c.text))));
+  assert.match(await page.textContent('#runs tr.column-groups'), /Metrics.*Params/);
+
   // Column picker: hide a column; the choice is in the URL.
   await page.click('#columns-button');
   await page.click('#column-picker label:has-text("metrics.accuracy") input');

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod charts;
+pub mod columns;
 pub mod format;
 pub mod live;
 pub mod pages;

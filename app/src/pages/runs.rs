@@ -5,7 +5,8 @@
 use super::compare::value_of;
 use super::experiment_charts::ExperimentCharts;
 use super::{error_sentence, ErrorNote, Loading};
-use crate::format::{encode, format_duration, format_time, format_value};
+use crate::columns::format_in_column;
+use crate::format::{encode, format_duration, format_time};
 use crate::parallel::{kept_by, parse_brushes};
 use crate::server_fns::{experiment_runs, set_runs_deleted, RunsPage};
 use leptos::prelude::*;
@@ -178,6 +179,38 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         } else {
             chosen
         }
+    });
+
+    // Each shown column's decimals and best value, over the loaded runs.
+    let col_stats = Memo::new(move |_| {
+        let runs = runs.read();
+        columns
+            .get()
+            .into_iter()
+            .map(|col| {
+                let (kind, name) = col.split_once('.').unwrap_or(("", &col));
+                let values: Vec<f64> = match kind {
+                    "metrics" => runs
+                        .iter()
+                        .filter_map(|r| r.data.metrics.iter().find(|m| m.key == name).map(|m| m.value))
+                        .collect(),
+                    _ => {
+                        let texts: Vec<&str> = runs
+                            .iter()
+                            .filter_map(|r| r.data.params.iter().find(|p| p.key == name).map(|p| p.value.as_str()))
+                            .collect();
+                        let numbers: Vec<f64> = texts.iter().filter_map(|t| t.trim().parse::<f64>().ok()).collect();
+                        if numbers.len() == texts.len() {
+                            numbers
+                        } else {
+                            Vec::new()
+                        }
+                    }
+                };
+                let stats = (!values.is_empty()).then(|| crate::columns::stats(name, &values, kind == "metrics"));
+                (col, stats)
+            })
+            .collect::<HashMap<String, Option<crate::columns::ColumnStats>>>()
     });
 
     // The Table | Charts toggle keeps the filter, order and columns.
@@ -417,6 +450,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                 }
             }
             let cols = columns.get();
+            let stats = col_stats.get();
             let open = expanded.get();
             let colors = colors.get();
             let color_of = |r: &Run| colors.get(&r.info.run_id).cloned().unwrap_or_default();
@@ -428,6 +462,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                     r,
                     color_of(r),
                     &cols,
+                    &stats,
                     &exp_id,
                     0,
                     Some((kids.len(), is_open)),
@@ -437,7 +472,18 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                 ));
                 if is_open {
                     for k in kids {
-                        out.push(run_row(k, color_of(k), &cols, &exp_id, 1, None, set_expanded, selected, on_check));
+                        out.push(run_row(
+                            k,
+                            color_of(k),
+                            &cols,
+                            &stats,
+                            &exp_id,
+                            1,
+                            None,
+                            set_expanded,
+                            selected,
+                            on_check,
+                        ));
                     }
                 }
             }
@@ -479,6 +525,20 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             let label = if kind == "params" { format!("{name} (param)") } else { name.to_string() };
             let key = format!("{kind}.`{name}`");
             cells.push(th(label, key).into_any());
+        }
+        cells
+    };
+    // Metric and param columns under their group's name.
+    let group_row = move || {
+        let mut cells = vec![view! { <th colspan="8"></th> }.into_any()];
+        let cols = columns.get();
+        let mut i = 0;
+        while i < cols.len() {
+            let kind = cols[i].split_once('.').map_or("", |(k, _)| k).to_string();
+            let n = cols[i..].iter().take_while(|c| c.split_once('.').map_or("", |(k, _)| k) == kind).count();
+            let label = if kind == "metrics" { "Metrics" } else { "Params" };
+            cells.push(view! { <th colspan=n.to_string() class=format!("group {kind}")>{label}</th> }.into_any());
+            i += n;
         }
         cells
     };
@@ -583,6 +643,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         <div class="table-scroll">
             <table class="grid runs" id="runs">
                 <thead>
+                    <tr class="column-groups">{group_row}</tr>
                     <tr>
                         <th class="check">
                             <input type="checkbox" id="select-all" aria-label="select every run the filter keeps"
@@ -614,6 +675,7 @@ fn run_row(
     r: &Run,
     color: String,
     cols: &[String],
+    stats: &HashMap<String, Option<crate::columns::ColumnStats>>,
     exp_id: &str,
     depth: usize,
     kids: Option<(usize, bool)>,
@@ -637,14 +699,28 @@ fn run_row(
                     match r.data.metrics.binary_search_by(|m| m.key.as_str().cmp(name)).ok().map(|i| &r.data.metrics[i])
                     {
                         Some(m) => {
-                            view! { <td class="num" title=m.value.to_string()>{format_value(m.value)}</td> }.into_any()
+                            let st = stats.get(col).cloned().flatten().unwrap_or_default();
+                            let best = st.best == Some(m.value);
+                            view! {
+                                <td class="num" class:best=best title=if best { format!("{} (best in this column)", m.value) } else { m.value.to_string() }>
+                                    {format_in_column(m.value, st.decimals)}
+                                </td>
+                            }
+                            .into_any()
                         }
                         None => view! { <td class="num muted">"–"</td> }.into_any(),
                     }
                 }
                 _ => match r.data.params.binary_search_by(|p| p.key.as_str().cmp(name)).ok().map(|i| &r.data.params[i])
                 {
-                    Some(p) => view! { <td title=p.value.clone()>{p.value.clone()}</td> }.into_any(),
+                    Some(p) => match (stats.get(col).cloned().flatten(), p.value.trim().parse::<f64>()) {
+                        // A column of numbers: right-aligned, its decimals shared.
+                        (Some(st), Ok(v)) => {
+                            view! { <td class="num" title=p.value.clone()>{format_in_column(v, st.decimals)}</td> }
+                                .into_any()
+                        }
+                        _ => view! { <td title=p.value.clone()>{p.value.clone()}</td> }.into_any(),
+                    },
                     None => view! { <td class="muted">"–"</td> }.into_any(),
                 },
             }
