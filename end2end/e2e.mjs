@@ -149,6 +149,11 @@ await test('runs table: filter, bad filter, sort, nested runs, select and compar
   assert.equal(Number(bestAcc[0].text), Math.max(...acc.map(c => Number(c.text))));
   assert.match(await page.textContent('#runs tr.column-groups'), /Metrics.*Params/);
 
+  // The experiment's description (Markdown, no script runs) and its tags.
+  assert.equal(await page.textContent('#experiment-description strong'), 'lr');
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  assert.match(await page.textContent('#experiment-tags'), /team\s+vision/);
+
   // Column picker: hide a column; the choice is in the URL.
   await page.click('#columns-button');
   await page.click('#column-picker label:has-text("metrics.accuracy") input');

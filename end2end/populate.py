@@ -28,6 +28,8 @@ with mlflow.start_run(run_name="e2e-beta-run"):
 
 exp = mlflow.set_experiment("e2e-alpha")
 ids["experiment"] = exp.experiment_id
+client.set_experiment_tag(exp.experiment_id, "mlflow.note.content", "Sweep of **lr** and the optimizer.<script>window.pwned = 1</script>")
+client.set_experiment_tag(exp.experiment_id, "team", "vision")
 now = int(time.time() * 1000)
 
 

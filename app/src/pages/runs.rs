@@ -528,6 +528,33 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         }
         cells
     };
+    // The experiment's description (Markdown, as MLflow stores it) and
+    // its own tags.
+    let about = {
+        let description = experiment
+            .tags
+            .iter()
+            .find(|t| t.key == tags::NOTE)
+            .map(|t| t.value.clone())
+            .filter(|d| !d.trim().is_empty());
+        let own: Vec<(String, String)> = experiment
+            .tags
+            .iter()
+            .filter(|t| !t.key.starts_with("mlflow."))
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        let chips = (!own.is_empty()).then(|| {
+            let items = own
+                .into_iter()
+                .map(|(k, v)| view! { <span class="tag-chip"><span class="muted">{k}</span> " " {v}</span> })
+                .collect_view();
+            view! { <div class="tag-chips" id="experiment-tags">{items}</div> }
+        });
+        let text = description.map(|d| {
+            view! { <div class="markdown experiment-description" id="experiment-description">{super::artifacts::markdown(&d)}</div> }
+        });
+        view! { {text} {chips} }
+    };
     // Metric and param columns under their group's name.
     let group_row = move || {
         let mut cells = vec![view! { <th colspan="8"></th> }.into_any()];
@@ -577,6 +604,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                 attr:title="The dashboards that show this experiment">"Dashboards"</A>
             <crate::live::LiveBadge />
         </div>
+        {about}
         <form class="filter-bar" on:submit=apply_filter>
             <input
                 id="run-filter"
