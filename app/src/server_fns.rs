@@ -477,7 +477,7 @@ pub async fn metric_series(
         .map(|run_id| {
             let (store, key) = (store.clone(), key.clone());
             async move {
-                let history = store.get_metric_history(&run_id, &key, None, None).await;
+                let history = store.metric_range(&run_id, &key, min_step, max_step).await;
                 (run_id, history)
             }
         })
@@ -486,15 +486,11 @@ pub async fn metric_series(
         .await;
     let mut out = Vec::with_capacity(reads.len());
     for (run_id, history) in reads {
-        let history = match history {
-            Ok(page) => page.items,
+        let points = match history {
+            Ok(points) => points,
             Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => continue,
             Err(e) => return Err(err(e)),
         };
-        let points: Vec<tracking::Point> = history
-            .into_iter()
-            .filter(|p| min_step.is_none_or(|s| p.step >= s) && max_step.is_none_or(|s| p.step <= s))
-            .collect();
         let total = points.len();
         let kept = crate::charts::downsample(&points, max_points.clamp(100, 20_000));
         out.push(Series {

@@ -79,6 +79,16 @@ async fn metrics_summary_and_history() {
         .unwrap();
     let steps: std::collections::BTreeSet<i64> = sampled.iter().map(|m| m.step).collect();
     assert!(steps.len() <= 101 && steps.contains(&0) && steps.contains(&999));
+
+    // A step range reads just that range, in step order (the NaN at step 3 included).
+    let range = store.metric_range(&run, "loss", Some(2), Some(11)).await.unwrap();
+    assert_eq!(range.len(), 11);
+    assert!(range.windows(2).all(|w| w[0].step <= w[1].step));
+    assert_eq!((range[0].step, range[10].step), (2, 11));
+    assert_eq!(store.metric_range(&run, "loss", None, None).await.unwrap().len(), 1001);
+    assert_eq!(store.metric_range(&run, "loss", Some(990), None).await.unwrap().len(), 10);
+    assert!(store.metric_range(&run, "nope", None, None).await.unwrap().is_empty());
+    assert!(store.metric_range("0000", "loss", None, None).await.is_err());
 }
 
 #[tokio::test]

@@ -69,6 +69,29 @@ impl SqlStore {
             .await
     }
 
+    pub(super) async fn metric_range_impl(
+        &self,
+        run_id: &str,
+        key: &str,
+        min_step: Option<i64>,
+        max_step: Option<i64>,
+    ) -> Result<Vec<Point>> {
+        let (run_id, key) = (run_id.to_string(), key.to_string());
+        let (lo, hi) = (min_step.unwrap_or(i64::MIN), max_step.unwrap_or(i64::MAX));
+        self.readers
+            .read(move |db| {
+                let run = find_run(db, &run_id)?;
+                db.rows(
+                    "SELECT step, timestamp, bits FROM metrics \
+                     WHERE run_id = ? AND key_id = (SELECT id FROM metric_keys WHERE key = ?) \
+                     AND step >= ? AND step <= ? ORDER BY step, timestamp, bits",
+                    &[run.id.into(), (&key).into(), lo.into(), hi.into()],
+                    |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
+                )
+            })
+            .await
+    }
+
     pub(super) async fn get_metric_history_bulk_impl(
         &self,
         run_ids: &[String],

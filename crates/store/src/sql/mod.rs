@@ -285,6 +285,15 @@ impl TrackingStore for SqlStore {
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>> {
         self.get_metric_history_bulk_interval_impl(query).await
     }
+    async fn metric_range(
+        &self,
+        run_id: &str,
+        key: &str,
+        min_step: Option<i64>,
+        max_step: Option<i64>,
+    ) -> Result<Vec<Point>> {
+        self.metric_range_impl(run_id, key, min_step, max_step).await
+    }
     async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModel> {
         self.create_logged_model_impl(model).await
     }
