@@ -111,10 +111,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
         pins.insert(id, color);
         set_param.run(("colors", format_pins(&pins)));
     });
-    let on_brush = {
-        let set_param = set_param;
-        Callback::new(move |b: Vec<Brush>| set_param.run(("brush", format_brushes(&b))))
-    };
+    let on_brush = Callback::new(move |b: Vec<Brush>| set_param.run(("brush", format_brushes(&b))));
     let on_color = Callback::new(move |c: String| set_param.run(("pcolor", c)));
     let group_keys = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.group_keys).unwrap_or_default());
     let metrics_shown = move |q: &str| -> Vec<String> {
@@ -238,7 +235,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                         return view! { <p class="muted" id="charts-run-count">{format!("{all} runs")}</p> }.into_any();
                     }
                     let ids: Vec<String> = runs.read().iter().take(100).map(|r| r.run_id.clone()).collect();
-                    let compare = (shown >= 2 && shown <= 100).then(|| {
+                    let compare = (2..=100).contains(&shown).then(|| {
                         view! { <A href=format!("/compare?runs={}", ids.join(",")) attr:id="compare-brushed">{format!("Compare {shown}")}</A> }
                     });
                     view! {

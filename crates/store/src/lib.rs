@@ -169,15 +169,18 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + DashboardStore + AuthSto
     /// `get-history-bulk-interval`), each tagged with its run id.
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>>;
     /// A metric's points with steps in `[min_step, max_step]` (unbounded
-    /// where `None`), in step order: read through the index, so zooming
-    /// into a long history reads only the range shown.
-    async fn metric_range(
+    /// where `None`) for a chart about `max_points` wide, in step order:
+    /// every point when they are few, else each summary tile's lowest and
+    /// highest point, so a read costs about the chart's width whatever the
+    /// history's length. Also how many points the range holds.
+    async fn metric_overview(
         &self,
         run_id: &str,
         key: &str,
         min_step: Option<i64>,
         max_step: Option<i64>,
-    ) -> Result<Vec<Point>>;
+        max_points: usize,
+    ) -> Result<(Vec<Point>, u64)>;
     /// Latest value, min, max and point count of each of a run's metrics.
     async fn metric_summaries(&self, run_id: &str) -> Result<Vec<MetricSummary>>;
     /// Each run's position in its experiment's creation order (0 for the

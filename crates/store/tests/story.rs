@@ -81,14 +81,54 @@ async fn metrics_summary_and_history() {
     assert!(steps.len() <= 101 && steps.contains(&0) && steps.contains(&999));
 
     // A step range reads just that range, in step order (the NaN at step 3 included).
-    let range = store.metric_range(&run, "loss", Some(2), Some(11)).await.unwrap();
-    assert_eq!(range.len(), 11);
+    let (range, count) = store.metric_overview(&run, "loss", Some(2), Some(11), 1000).await.unwrap();
+    assert_eq!((range.len(), count), (11, 11));
     assert!(range.windows(2).all(|w| w[0].step <= w[1].step));
     assert_eq!((range[0].step, range[10].step), (2, 11));
-    assert_eq!(store.metric_range(&run, "loss", None, None).await.unwrap().len(), 1001);
-    assert_eq!(store.metric_range(&run, "loss", Some(990), None).await.unwrap().len(), 10);
-    assert!(store.metric_range(&run, "nope", None, None).await.unwrap().is_empty());
-    assert!(store.metric_range("0000", "loss", None, None).await.is_err());
+    assert_eq!(store.metric_overview(&run, "loss", None, None, 1000).await.unwrap().1, 1001);
+    assert_eq!(store.metric_overview(&run, "loss", Some(990), None, 1000).await.unwrap().0.len(), 10);
+    assert!(store.metric_overview(&run, "nope", None, None, 1000).await.unwrap().0.is_empty());
+    assert!(store.metric_overview("0000", "loss", None, None, 1000).await.is_err());
+}
+
+#[tokio::test]
+async fn long_histories_are_read_from_their_tiles_with_spikes_kept() {
+    let (_dir, store) = open().await;
+    let run = new_run(&store, "0", "long", 1).await;
+    let n = 200_000i64;
+    for start in (0..n).step_by(1000) {
+        let batch: Vec<Metric> = (start..start + 1000)
+            .map(|s| {
+                let v = if s == 123_457 {
+                    50.0
+                } else if s == 7_001 {
+                    -50.0
+                } else {
+                    (s % 10) as f64
+                };
+                metric("long", v, s, s)
+            })
+            .collect();
+        store.log_batch(&run, batch, vec![], vec![]).await.unwrap();
+    }
+    let (points, count) = store.metric_overview(&run, "long", None, None, 1000).await.unwrap();
+    assert_eq!(count, n as u64);
+    assert!(points.len() <= 1000, "{} points for a 1,000-point chart", points.len());
+    assert!(points.iter().any(|p| p.value == 50.0 && p.step == 123_457), "the spike survives");
+    assert!(points.iter().any(|p| p.value == -50.0 && p.step == 7_001), "the dip survives");
+    assert!(points.windows(2).all(|w| w[0].step <= w[1].step));
+    // A zoomed range small enough is read whole.
+    let (zoom, count) = store.metric_overview(&run, "long", Some(1000), Some(1999), 1000).await.unwrap();
+    assert_eq!((zoom.len(), count), (1000, 1000));
+    // Re-sent points (a client's retry) keep the tiles exact.
+    store
+        .log_batch(&run, (5000..5010).map(|s| metric("long", (s % 10) as f64, s, s)).collect(), vec![], vec![])
+        .await
+        .unwrap();
+    store.log_batch(&run, vec![metric("long", 99.0, 150_000, 150_000)], vec![], vec![]).await.unwrap();
+    let (points, count) = store.metric_overview(&run, "long", None, None, 1000).await.unwrap();
+    assert_eq!(count, n as u64 + 1);
+    assert!(points.len() <= 1000 && points.iter().any(|p| p.value == 99.0));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Reading metric histories: whole, paged, or sampled across runs.
 
 use super::db::{Db, Param};
-use super::{find_run, SqlStore};
+use super::{find_run, tiles, SqlStore};
 use crate::page::page_of;
 use crate::{decode_offset, HistoryInterval};
 use std::collections::BTreeSet;
@@ -69,25 +69,56 @@ impl SqlStore {
             .await
     }
 
-    pub(super) async fn metric_range_impl(
+    pub(super) async fn metric_overview_impl(
         &self,
         run_id: &str,
         key: &str,
         min_step: Option<i64>,
         max_step: Option<i64>,
-    ) -> Result<Vec<Point>> {
+        max_points: usize,
+    ) -> Result<(Vec<Point>, u64)> {
         let (run_id, key) = (run_id.to_string(), key.to_string());
         let (lo, hi) = (min_step.unwrap_or(i64::MIN), max_step.unwrap_or(i64::MAX));
         self.readers
             .read(move |db| {
                 let run = find_run(db, &run_id)?;
-                db.rows(
+                let Some(key_id) =
+                    db.row("SELECT id FROM metric_keys WHERE key = ?", &[(&key).into()], |r| r.int(0))?
+                else {
+                    return Ok((Vec::new(), 0));
+                };
+                let total = db
+                    .row(
+                        "SELECT count FROM latest_metrics WHERE run_id = ? AND key = ?",
+                        &[run.id.into(), (&key).into()],
+                        |r| r.int(0),
+                    )?
+                    .unwrap_or(0);
+                // The steps the range really spans: two seeks in the index.
+                let edge = |db: &mut Db, order: &str| {
+                    db.row(
+                        &format!(
+                            "SELECT step FROM metrics WHERE run_id = ? AND key_id = ? AND step >= ? AND step <= ? \
+                             ORDER BY step {order} LIMIT 1"
+                        ),
+                        &[run.id.into(), key_id.into(), lo.into(), hi.into()],
+                        |r| r.int(0),
+                    )
+                };
+                let (Some(first), Some(last)) = (edge(db, "ASC")?, edge(db, "DESC")?) else {
+                    return Ok((Vec::new(), 0));
+                };
+                if let Some((points, count)) = tiles::overview(db, run.id, key_id, total, (first, last), max_points)? {
+                    return Ok((points, count.max(0) as u64));
+                }
+                let points = db.rows(
                     "SELECT step, timestamp, bits FROM metrics \
-                     WHERE run_id = ? AND key_id = (SELECT id FROM metric_keys WHERE key = ?) \
-                     AND step >= ? AND step <= ? ORDER BY step, timestamp, bits",
-                    &[run.id.into(), (&key).into(), lo.into(), hi.into()],
+                     WHERE run_id = ? AND key_id = ? AND step >= ? AND step <= ? ORDER BY step, timestamp, bits",
+                    &[run.id.into(), key_id.into(), first.into(), last.into()],
                     |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
-                )
+                )?;
+                let count = points.len() as u64;
+                Ok((points, count))
             })
             .await
     }

@@ -1,6 +1,7 @@
 //! Writes to a run's data: metrics, params, tags and dataset inputs.
 
 use super::db::{Db, Dialect, Param};
+use super::tiles;
 use super::{find_active_run, SqlStore};
 use crate::changes::ChangeKind;
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ const MAX_ROWS_PER_INSERT: usize = 512;
 const MAX_ROWS_PER_UPSERT: usize = 128;
 
 /// Splits `len` rows into power-of-two chunks of at most `max` rows.
-fn chunk_sizes(mut len: usize, max: usize) -> impl Iterator<Item = usize> {
+pub(super) fn chunk_sizes(mut len: usize, max: usize) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
         if len == 0 {
             return None;
@@ -32,7 +33,7 @@ fn chunk_sizes(mut len: usize, max: usize) -> impl Iterator<Item = usize> {
 }
 
 /// `INSERT … VALUES (…),(…)…` for `rows` rows of `columns` placeholders each.
-fn values_sql(prefix: &str, columns: usize, rows: usize, suffix: &str) -> String {
+pub(super) fn values_sql(prefix: &str, columns: usize, rows: usize, suffix: &str) -> String {
     let row = format!("({})", vec!["?"; columns].join(","));
     format!("{prefix} VALUES {}{suffix}", vec![row.as_str(); rows].join(","))
 }
@@ -448,8 +449,17 @@ impl SqlStore {
                     let ids = key_ids(db, &summaries)?;
                     let inserted = insert_metrics(db, run.id, &metrics, &ids)?;
                     update_summaries(db, run.id, &summaries)?;
-                    if inserted < metrics.len() as u64 {
+                    let repeated = inserted < metrics.len() as u64;
+                    if repeated {
                         recount(db, run.id, &summaries, &ids)?;
+                    }
+                    for s in &summaries {
+                        let points: Vec<Point> = metrics.iter().filter(|m| m.key == s.key).map(point).collect();
+                        if repeated {
+                            tiles::rebuild(db, run.id, ids[s.key], &points)?;
+                        } else {
+                            tiles::add(db, run.id, ids[s.key], &points)?;
+                        }
                     }
                 }
                 Ok((run.experiment_id, metrics))

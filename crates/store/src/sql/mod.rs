@@ -22,6 +22,7 @@ mod relay;
 mod runs;
 mod search;
 mod sqlite_db;
+mod tiles;
 mod workers;
 
 use crate::changes::{ChangeFeed, ChangeKind};
@@ -285,14 +286,15 @@ impl TrackingStore for SqlStore {
     async fn get_metric_history_bulk_interval(&self, query: &HistoryInterval) -> Result<Vec<Metric>> {
         self.get_metric_history_bulk_interval_impl(query).await
     }
-    async fn metric_range(
+    async fn metric_overview(
         &self,
         run_id: &str,
         key: &str,
         min_step: Option<i64>,
         max_step: Option<i64>,
-    ) -> Result<Vec<Point>> {
-        self.metric_range_impl(run_id, key, min_step, max_step).await
+        max_points: usize,
+    ) -> Result<(Vec<Point>, u64)> {
+        self.metric_overview_impl(run_id, key, min_step, max_step, max_points).await
     }
     async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModel> {
         self.create_logged_model_impl(model).await

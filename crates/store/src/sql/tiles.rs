@@ -1,0 +1,233 @@
+//! Summaries of metric histories at several resolutions ("tiles"), kept
+//! at ingest so that a chart of a long history reads about as many rows as
+//! it has pixels, not every point.
+//!
+//! At each level a tile covers `2^shift` consecutive steps of one run's
+//! metric and keeps its lowest and highest finite point (step, time,
+//! value) and how many points it holds. A chart of a step range reads the
+//! finest level whose tiles in the range fit its budget and draws each
+//! tile's two extremes, so one-step spikes stay. NaN and ±inf points count
+//! but are not extremes: a gap shows at full detail, not in an overview.
+//! A metric whose tiles do not account for all its points (stored before
+//! tiles existed, or re-sent points) is read in full, as before.
+
+use super::db::{Db, Param};
+use super::logging::{chunk_sizes, values_sql};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use tracking::{Point, Result};
+
+/// Tile widths: 256, 4,096, 65,536 and 1,048,576 steps.
+pub(super) const SHIFTS: [u32; 4] = [8, 12, 16, 20];
+const COARSEST: u32 = SHIFTS[SHIFTS.len() - 1];
+const MAX_ROWS_PER_UPSERT: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Extreme {
+    value: f64,
+    step: i64,
+    timestamp: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Tile {
+    shift: u32,
+    tile: i64,
+    min: Option<Extreme>,
+    max: Option<Extreme>,
+    count: i64,
+}
+
+/// A batch's points as tiles at every level.
+fn tiles_of(points: &[Point]) -> Vec<Tile> {
+    let mut tiles: BTreeMap<(u32, i64), Tile> = BTreeMap::new();
+    for p in points {
+        for shift in SHIFTS {
+            let tile = p.step >> shift;
+            let t = tiles.entry((shift, tile)).or_insert(Tile { shift, tile, min: None, max: None, count: 0 });
+            t.count += 1;
+            if p.value.is_finite() {
+                let e = Extreme { value: p.value, step: p.step, timestamp: p.timestamp };
+                if t.min.is_none_or(|m| p.value < m.value) {
+                    t.min = Some(e);
+                }
+                if t.max.is_none_or(|m| p.value > m.value) {
+                    t.max = Some(e);
+                }
+            }
+        }
+    }
+    tiles.into_values().collect()
+}
+
+fn upsert_sql(rows: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let pick = |side: &str, op: &str, column: &str| {
+        format!(
+            "{column} = CASE WHEN metric_tiles.{side}_value IS NULL OR excluded.{side}_value {op} metric_tiles.{side}_value \
+             THEN excluded.{column} ELSE metric_tiles.{column} END"
+        )
+    };
+    &SQL.get_or_init(|| {
+        let suffix = format!(
+            " ON CONFLICT (run_id, key_id, level, tile) DO UPDATE SET {}, {}, {}, {}, {}, {}, \
+             count = metric_tiles.count + excluded.count",
+            pick("min", "<", "min_step"),
+            pick("min", "<", "min_ts"),
+            pick("min", "<", "min_value"),
+            pick("max", ">", "max_step"),
+            pick("max", ">", "max_ts"),
+            pick("max", ">", "max_value"),
+        );
+        (0..=MAX_ROWS_PER_UPSERT.trailing_zeros())
+            .map(|bits| {
+                values_sql(
+                    "INSERT INTO metric_tiles (run_id, key_id, level, tile, min_step, min_ts, min_value, \
+                     max_step, max_ts, max_value, count)",
+                    11,
+                    1 << bits,
+                    &suffix,
+                )
+            })
+            .collect::<Vec<_>>()
+    })[rows.trailing_zeros() as usize]
+}
+
+fn write(db: &mut Db, run_id: i64, key_id: i64, tiles: &[Tile]) -> Result<()> {
+    let mut rest = tiles;
+    let mut params: Vec<Param> = Vec::with_capacity(11 * MAX_ROWS_PER_UPSERT);
+    for n in chunk_sizes(rest.len(), MAX_ROWS_PER_UPSERT) {
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        params.clear();
+        for t in chunk {
+            params.extend::<[Param; 11]>([
+                run_id.into(),
+                key_id.into(),
+                i64::from(t.shift).into(),
+                t.tile.into(),
+                t.min.map(|e| e.step).into(),
+                t.min.map(|e| e.timestamp).into(),
+                t.min.map(|e| e.value).into(),
+                t.max.map(|e| e.step).into(),
+                t.max.map(|e| e.timestamp).into(),
+                t.max.map(|e| e.value).into(),
+                t.count.into(),
+            ]);
+        }
+        db.execute(upsert_sql(n), &params)?;
+    }
+    Ok(())
+}
+
+/// Adds newly stored points of one metric to its tiles.
+pub(super) fn add(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -> Result<()> {
+    write(db, run_id, key_id, &tiles_of(points))
+}
+
+/// The steps a tile covers, `[first, last]`.
+fn span(shift: u32, tile: i64) -> (i64, i64) {
+    let first = i128::from(tile) << shift;
+    let last = ((i128::from(tile) + 1) << shift) - 1;
+    let clamp = |v: i128| v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    (clamp(first), clamp(last))
+}
+
+/// Recomputes, from the stored points, the tiles that `points` fall in:
+/// after a batch that repeated stored points, whose counts would be off.
+pub(super) fn rebuild(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -> Result<()> {
+    let touched: std::collections::BTreeSet<(u32, i64)> =
+        points.iter().flat_map(|p| SHIFTS.map(|s| (s, p.step >> s))).collect();
+    for (shift, tile) in touched {
+        let (first, last) = span(shift, tile);
+        db.execute(
+            "DELETE FROM metric_tiles WHERE run_id = ? AND key_id = ? AND level = ? AND tile = ?",
+            &[run_id.into(), key_id.into(), i64::from(shift).into(), tile.into()],
+        )?;
+        let stored = db.rows(
+            "SELECT step, timestamp, bits FROM metrics WHERE run_id = ? AND key_id = ? AND step >= ? AND step <= ?",
+            &[run_id.into(), key_id.into(), first.into(), last.into()],
+            |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
+        )?;
+        let whole = tiles_of(&stored);
+        let one: Vec<Tile> = whole.into_iter().filter(|t| t.shift == shift && t.tile == tile).collect();
+        write(db, run_id, key_id, &one)?;
+    }
+    Ok(())
+}
+
+/// About `max_points` points standing for the metric's points with steps
+/// in `[lo, hi]`: each tile's lowest and highest point at the finest level
+/// that fits, in step order, and how many points those tiles hold. `None`
+/// when the range is small enough to read whole, or the tiles do not
+/// account for all `total` points of the metric.
+pub(super) fn overview(
+    db: &mut Db,
+    run_id: i64,
+    key_id: i64,
+    total: i64,
+    (lo, hi): (i64, i64),
+    max_points: usize,
+) -> Result<Option<(Vec<Point>, i64)>> {
+    let budget = (max_points / 2).max(1) as i128;
+    let width = i128::from(hi) - i128::from(lo) + 1;
+    if total <= 2 * max_points as i64 || width <= 2 * max_points as i128 {
+        return Ok(None);
+    }
+    let counted = db
+        .row(
+            "SELECT CAST(coalesce(sum(count), 0) AS BIGINT) FROM metric_tiles WHERE run_id = ? AND key_id = ? AND level = ?",
+            &[run_id.into(), key_id.into(), i64::from(COARSEST).into()],
+            |r| r.int(0),
+        )?
+        .unwrap_or(0);
+    if counted != total {
+        return Ok(None);
+    }
+    let shift = SHIFTS.into_iter().find(|s| (width >> s) <= budget).unwrap_or(COARSEST);
+    let tiles = db.rows(
+        "SELECT min_step, min_ts, min_value, max_step, max_ts, max_value, count FROM metric_tiles \
+         WHERE run_id = ? AND key_id = ? AND level = ? AND tile >= ? AND tile <= ? ORDER BY tile",
+        &[run_id.into(), key_id.into(), i64::from(shift).into(), (lo >> shift).into(), (hi >> shift).into()],
+        |r| {
+            let point =
+                |s: usize| r.opt_real(s + 2).map(|value| Point { step: r.int(s), timestamp: r.int(s + 1), value });
+            (point(0), point(3), r.int(6))
+        },
+    )?;
+    let mut out = Vec::with_capacity(tiles.len() * 2);
+    let mut count = 0;
+    for (min, max, n) in tiles {
+        count += n;
+        let mut pair: Vec<Point> = [min, max].into_iter().flatten().filter(|p| (lo..=hi).contains(&p.step)).collect();
+        pair.sort_by_key(|p| (p.step, p.timestamp));
+        pair.dedup_by_key(|p| (p.step, p.timestamp));
+        out.extend(pair);
+    }
+    Ok(Some((out, count)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_becomes_tiles_with_their_extremes_at_every_level() {
+        let mut points: Vec<Point> = (0..600).map(|s| Point { step: s, timestamp: 1000 + s, value: 1.0 }).collect();
+        points[300].value = 9.0;
+        points[301].value = -2.0;
+        points[302].value = f64::NAN;
+        let tiles = tiles_of(&points);
+        let fine: Vec<&Tile> = tiles.iter().filter(|t| t.shift == 8).collect();
+        assert_eq!(fine.iter().map(|t| t.count).collect::<Vec<_>>(), [256, 256, 88]);
+        assert_eq!(fine[1].max.unwrap().step, 300);
+        assert_eq!(fine[1].min.unwrap().value, -2.0);
+        let coarse: Vec<&Tile> = tiles.iter().filter(|t| t.shift == 20).collect();
+        assert_eq!(coarse.len(), 1);
+        assert_eq!(coarse[0].count, 600);
+        // Negative steps fall in tiles below zero.
+        assert_eq!(tiles_of(&[Point { step: -1, timestamp: 0, value: 0.0 }])[0].tile, -1);
+        assert_eq!(span(8, -1), (-256, -1));
+        assert_eq!(span(20, i64::MAX >> 20).1, i64::MAX);
+    }
+}
