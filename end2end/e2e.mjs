@@ -706,6 +706,16 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   assert.equal((await page.$$('.panel-controls')).length, 3);
   await page.click('.dashboard-item[data-panel-index="0"] .move-down');
   await page.waitForFunction(() => document.querySelector('.dashboard-item[data-panel-index="0"] .dashboard-table'));
+  // A chart goes across the page's width and back; notes and tables have no size.
+  assert.equal(await page.$('.dashboard-item[data-panel-index="0"] .resize-panel'), null);
+  const half = await page.$eval('.dashboard-item[data-panel-index="2"]', el => el.getBoundingClientRect().width);
+  await page.click('.dashboard-item[data-panel-index="2"] .resize-panel');
+  await page.waitForSelector('.dashboard-item.wide[data-panel-index="2"]');
+  const full = await page.$eval('.dashboard-item[data-panel-index="2"]', el => el.getBoundingClientRect().width);
+  assert.ok(full > half * 1.5, `${half} -> ${full}`);
+  const copyId = new URL(page.url()).pathname.split('/').pop();
+  const copy = await (await fetch(`${base}/api/2.0/mltrack/dashboards/get?dashboard_id=${copyId}`)).json();
+  assert.equal(copy.dashboard.panels[2].wide, true);
   await page.click('.dashboard-item[data-panel-index="2"] .remove-panel');
   await page.waitForFunction(() => document.querySelectorAll('.dashboard-item').length === 2);
   await page.screenshot({ path: `${shots}dashboard-edit.png`, fullPage: true });

@@ -240,22 +240,36 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         .map(|(i, p)| {
             let arrange = arrange.clone();
             let label = panel_label(p);
+            let wide = p.wide();
+            // One chart takes a grid cell (two side by side on a wide
+            // screen); notes, sections, tables, parallel coordinates and
+            // several metrics' charts take the page's width.
+            let cell = matches!(p, Panel::Line { metrics, .. } if metrics.len() == 1)
+                || matches!(p, Panel::Bar { .. } | Panel::Scatter { .. });
             let controls = move || {
                 editing.get().then(|| {
-                    let (up, down, remove) = (arrange.clone(), arrange.clone(), arrange.clone());
+                    let (up, down, remove, resize) = (arrange.clone(), arrange.clone(), arrange.clone(), arrange.clone());
+                    let size = wide.map(|w| {
+                        view! {
+                            <button class="link resize-panel" on:click=move |_| resize(i, PanelMove::Resize)>
+                                {if w { "\u{2194} Narrower" } else { "\u{2194} Full width" }}
+                            </button>
+                        }
+                    });
                     let label = label.clone();
                     view! {
                         <div class="panel-controls">
                             <span class="muted">{label}</span>
                             <button class="link move-up" disabled=i == 0 on:click=move |_| up(i, PanelMove::Up)>"\u{2191} Up"</button>
                             <button class="link move-down" disabled=i + 1 == count on:click=move |_| down(i, PanelMove::Down)>"\u{2193} Down"</button>
+                            {size}
                             <button class="link danger remove-panel" on:click=move |_| remove(i, PanelMove::Remove)>"Remove"</button>
                         </div>
                     }
                 })
             };
             view! {
-                <div class="dashboard-item" data-panel-index=i>
+                <div class="dashboard-item" class:wide=wide == Some(true) class:full=!cell data-panel-index=i>
                     {controls}
                     <DashboardPanel index=i panel=p.clone() runs=runs_memo all_runs values brushes on_brush />
                 </div>
@@ -341,7 +355,7 @@ fn DashboardPanel(
         }
         Panel::Section { title } => view! { <h2 class="dashboard-section">{title}</h2> }.into_any(),
         Panel::Note { text } => view! { <div class="markdown dashboard-note">{markdown(&text)}</div> }.into_any(),
-        Panel::Line { metrics, x, smoothing, log_y, title, group } => {
+        Panel::Line { metrics, x, smoothing, log_y, title, group, .. } => {
             let settings = Memo::new(move |_| ChartSettings { x: x.clone(), log_y, smooth: smoothing });
             let grouping = Signal::stored(
                 group.map(|g| Grouping::from_query(Some(g.by), Some(g.center), Some(g.band))).unwrap_or_default(),
@@ -354,7 +368,7 @@ fn DashboardPanel(
             }
             .into_any()
         }
-        Panel::Bar { metric, title } => {
+        Panel::Bar { metric, title, .. } => {
             let key = metric.clone();
             let figure = Signal::derive(move || {
                 let runs = runs.get();
@@ -383,7 +397,7 @@ fn DashboardPanel(
             }
             .into_any()
         }
-        Panel::Scatter { x, y, title } => {
+        Panel::Scatter { x, y, title, .. } => {
             let (fx, fy) = (x.clone(), y.clone());
             let figure = Signal::derive(move || {
                 let (runs, values) = (runs.get(), values.get());

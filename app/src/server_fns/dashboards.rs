@@ -208,6 +208,7 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
             log_y,
             title: String::new(),
             group: group.clone(),
+            wide: false,
         });
     }
     // Runs hidden in the view stay out of the dashboard, by its filter.
@@ -260,10 +261,18 @@ pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnEr
     let mut panels = Vec::new();
     if !metric.is_empty() {
         let x = if ["step", "time", "relative"].contains(&x.as_str()) { x } else { "step".to_string() };
-        panels.push(Panel::Line { metrics: vec![metric], x, smoothing, log_y, title: String::new(), group });
+        panels.push(Panel::Line {
+            metrics: vec![metric],
+            x,
+            smoothing,
+            log_y,
+            title: String::new(),
+            group,
+            wide: true,
+        });
     }
     if !scatter_x.is_empty() && !scatter_y.is_empty() {
-        panels.push(Panel::Scatter { x: scatter_x, y: scatter_y, title: String::new() });
+        panels.push(Panel::Scatter { x: scatter_x, y: scatter_y, title: String::new(), wide: false });
     }
     if !columns.is_empty() {
         panels.push(Panel::Table { columns, title: String::new() });
@@ -308,6 +317,8 @@ pub enum PanelMove {
     Up,
     Down,
     Remove,
+    /// Across the page's width, or back into the grid.
+    Resize,
 }
 
 /// The panels after `action` on panel `index` (`None` when it cannot apply).
@@ -321,6 +332,11 @@ pub fn arranged(
         PanelMove::Down if index + 1 < panels.len() => panels.swap(index, index + 1),
         PanelMove::Remove if index < panels.len() => {
             panels.remove(index);
+        }
+        PanelMove::Resize => {
+            let panel = panels.get_mut(index)?;
+            let wide = panel.wide()?;
+            panel.set_wide(!wide);
         }
         _ => return None,
     }
@@ -415,6 +431,12 @@ mod tests {
         assert_eq!(arranged(p.clone(), 2, PanelMove::Remove), Some(notes(&["a", "b"])));
         assert_eq!(arranged(p.clone(), 0, PanelMove::Up), None);
         assert_eq!(arranged(p.clone(), 2, PanelMove::Down), None);
-        assert_eq!(arranged(p, 3, PanelMove::Remove), None);
+        assert_eq!(arranged(p.clone(), 3, PanelMove::Remove), None);
+        // Charts toggle between a grid cell and the page's width; notes have no size.
+        assert_eq!(arranged(p, 0, PanelMove::Resize), None);
+        let bar = Panel::Bar { metric: "acc".into(), title: String::new(), wide: false };
+        let wide = arranged(vec![bar.clone()], 0, PanelMove::Resize).unwrap();
+        assert_eq!(wide[0].wide(), Some(true));
+        assert_eq!(arranged(wide, 0, PanelMove::Resize), Some(vec![bar]));
     }
 }

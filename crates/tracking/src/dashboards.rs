@@ -63,12 +63,17 @@ pub enum Panel {
         /// Runs drawn as groups (a centre line and band per group).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         group: Option<LineGrouping>,
+        /// Drawn across the page's width instead of in a grid cell.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        wide: bool,
     },
     /// The latest value of a metric, a bar per run.
     Bar {
         metric: String,
         #[serde(default)]
         title: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        wide: bool,
     },
     /// One point per run: `x` and `y` are `metrics.<key>` or `params.<key>`.
     Scatter {
@@ -76,6 +81,8 @@ pub enum Panel {
         y: String,
         #[serde(default)]
         title: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        wide: bool,
     },
     /// Parallel coordinates: an axis per field (`params.<key>` or
     /// `metrics.<key>`; none given: every param that varies, then the
@@ -100,6 +107,23 @@ pub enum Panel {
     Note {
         text: String,
     },
+}
+
+impl Panel {
+    /// Whether the panel can be drawn wide, and is.
+    pub fn wide(&self) -> Option<bool> {
+        match self {
+            Panel::Line { wide, .. } | Panel::Bar { wide, .. } | Panel::Scatter { wide, .. } => Some(*wide),
+            _ => None,
+        }
+    }
+
+    /// The panel drawn wide or not; panels that are always full width stay as they are.
+    pub fn set_wide(&mut self, to: bool) {
+        if let Panel::Line { wide, .. } | Panel::Bar { wide, .. } | Panel::Scatter { wide, .. } = self {
+            *wide = to;
+        }
+    }
 }
 
 fn step() -> String {
@@ -285,6 +309,7 @@ mod tests {
                 log_y: false,
                 title: "".into(),
                 group: None,
+                wide: false,
             }]
         );
     }
@@ -304,9 +329,8 @@ mod tests {
             s.colors.insert("r".into(), "red".into());
         })
         .contains("#1f77b4"));
-        assert!(with(
-            &|s| s.panels = vec![Panel::Scatter { x: "loss".into(), y: "metrics.acc".into(), title: "".into() }]
-        )
+        assert!(with(&|s| s.panels =
+            vec![Panel::Scatter { x: "loss".into(), y: "metrics.acc".into(), title: "".into(), wide: false }])
         .contains("panels[0]"));
         assert!(with(&|s| s.panels = vec![Panel::Line {
             metrics: vec![],
@@ -314,7 +338,8 @@ mod tests {
             smoothing: 0.0,
             log_y: false,
             title: "".into(),
-            group: None
+            group: None,
+            wide: false,
         }])
         .contains("'metrics'"));
         let grouped = |by: &str, center: &str| {
@@ -326,6 +351,7 @@ mod tests {
                 log_y: false,
                 title: "".into(),
                 group: Some(g),
+                wide: false,
             }]
         };
         assert!(with(&|s| s.panels = grouped("optimizer", "mean")).contains("params.<key>"));
