@@ -464,7 +464,6 @@ pub async fn metric_series(
     max_step: Option<i64>,
     max_points: usize,
 ) -> Result<Vec<Series>, ServerFnError> {
-    use futures::StreamExt;
     let store = store();
     if viewer().is_some_and(|v| !v.is_admin()) {
         for run_id in run_ids.iter().take(MAX_CHART_RUNS) {
@@ -472,36 +471,21 @@ pub async fn metric_series(
         }
     }
     let budget = max_points.clamp(100, 20_000);
-    // Several histories are read at once (the store has several readers),
-    // answered in the order asked.
-    let reads = futures::stream::iter(run_ids.into_iter().take(MAX_CHART_RUNS))
-        .map(|run_id| {
-            let (store, key) = (store.clone(), key.clone());
-            async move {
-                let history = store.metric_overview(&run_id, &key, min_step, max_step, budget).await;
-                (run_id, history)
-            }
-        })
-        .buffered(8)
-        .collect::<Vec<_>>()
-        .await;
+    // One read for all the runs (a few reader jobs of many runs each),
+    // answered in the order asked; runs that no longer exist are left out.
+    let ids: Vec<String> = run_ids.into_iter().take(MAX_CHART_RUNS).collect();
+    let reads = store.metric_overviews(&ids, &key, min_step, max_step, budget).await.map_err(err)?;
     let mut out = Vec::with_capacity(reads.len());
-    for (run_id, history) in reads {
-        let (points, total) = match history {
-            Ok(read) => read,
-            Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => continue,
-            Err(e) => return Err(err(e)),
-        };
-        // The store answers long histories from its summaries already; a
-        // short range read whole is brought down to the budget here.
+    for (run_id, points, total) in reads {
+        // The store answers long histories from its summaries; what comes
+        // back beyond the budget is brought down to it here.
         let kept = crate::charts::downsample(&points, budget);
-        let total = total as usize;
         out.push(Series {
             run_id,
             steps: kept.iter().map(|p| p.step).collect(),
             times: kept.iter().map(|p| p.timestamp).collect(),
             values: kept.iter().map(|p| p.value.is_finite().then_some(p.value)).collect(),
-            total,
+            total: total as usize,
         });
     }
     Ok(out)

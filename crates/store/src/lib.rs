@@ -171,8 +171,9 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + DashboardStore + AuthSto
     /// A metric's points with steps in `[min_step, max_step]` (unbounded
     /// where `None`) for a chart about `max_points` wide, in step order:
     /// every point when they are few, else each summary tile's lowest and
-    /// highest point, so a read costs about the chart's width whatever the
-    /// history's length. Also how many points the range holds.
+    /// highest point (at most 16 tiles a pixel; the caller merges them), so
+    /// a read costs about the chart's width whatever the history's length.
+    /// Also how many points the range holds.
     async fn metric_overview(
         &self,
         run_id: &str,
@@ -181,6 +182,16 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + DashboardStore + AuthSto
         max_step: Option<i64>,
         max_points: usize,
     ) -> Result<(Vec<Point>, u64)>;
+    /// [`Self::metric_overview`] of several runs at once, in the order
+    /// given; runs that do not exist add nothing.
+    async fn metric_overviews(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        min_step: Option<i64>,
+        max_step: Option<i64>,
+        max_points: usize,
+    ) -> Result<Vec<(String, Vec<Point>, u64)>>;
     /// Latest value, min, max and point count of each of a run's metrics.
     async fn metric_summaries(&self, run_id: &str) -> Result<Vec<MetricSummary>>;
     /// Each run's position in its experiment's creation order (0 for the

@@ -36,6 +36,51 @@ fn sample_steps(steps: &[i64], start: i64, end: i64, max_results: usize) -> BTre
     out
 }
 
+/// One run's metric over a step range, for a chart of `max_points`: from
+/// the tiles when the range is long, else every point (see `tiles`).
+fn overview(
+    db: &mut Db,
+    run_id: i64,
+    key: &str,
+    (min_step, max_step): (Option<i64>, Option<i64>),
+    max_points: usize,
+) -> Result<(Vec<Point>, u64)> {
+    let (lo, hi) = (min_step.unwrap_or(i64::MIN), max_step.unwrap_or(i64::MAX));
+    let Some(key_id) = db.row("SELECT id FROM metric_keys WHERE key = ?", &[key.into()], |r| r.int(0))? else {
+        return Ok((Vec::new(), 0));
+    };
+    let total = db
+        .row("SELECT count FROM latest_metrics WHERE run_id = ? AND key = ?", &[run_id.into(), key.into()], |r| {
+            r.int(0)
+        })?
+        .unwrap_or(0);
+    // The steps the range really spans: two seeks in the index.
+    let mut edge = |order: &str| {
+        db.row(
+            &format!(
+                "SELECT step FROM metrics WHERE run_id = ? AND key_id = ? AND step >= ? AND step <= ? \
+                 ORDER BY step {order} LIMIT 1"
+            ),
+            &[run_id.into(), key_id.into(), lo.into(), hi.into()],
+            |r| r.int(0),
+        )
+    };
+    let (Some(first), Some(last)) = (edge("ASC")?, edge("DESC")?) else {
+        return Ok((Vec::new(), 0));
+    };
+    if let Some((points, count)) = tiles::overview(db, run_id, key_id, total, (first, last), max_points)? {
+        return Ok((points, count.max(0) as u64));
+    }
+    let points = db.rows(
+        "SELECT step, timestamp, bits FROM metrics \
+         WHERE run_id = ? AND key_id = ? AND step >= ? AND step <= ? ORDER BY step, timestamp, bits",
+        &[run_id.into(), key_id.into(), first.into(), last.into()],
+        |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
+    )?;
+    let count = points.len() as u64;
+    Ok((points, count))
+}
+
 impl SqlStore {
     pub(super) async fn get_metric_history_impl(
         &self,
@@ -78,49 +123,40 @@ impl SqlStore {
         max_points: usize,
     ) -> Result<(Vec<Point>, u64)> {
         let (run_id, key) = (run_id.to_string(), key.to_string());
-        let (lo, hi) = (min_step.unwrap_or(i64::MIN), max_step.unwrap_or(i64::MAX));
         self.readers
             .read(move |db| {
                 let run = find_run(db, &run_id)?;
-                let Some(key_id) =
-                    db.row("SELECT id FROM metric_keys WHERE key = ?", &[(&key).into()], |r| r.int(0))?
-                else {
-                    return Ok((Vec::new(), 0));
-                };
-                let total = db
-                    .row(
-                        "SELECT count FROM latest_metrics WHERE run_id = ? AND key = ?",
-                        &[run.id.into(), (&key).into()],
-                        |r| r.int(0),
-                    )?
-                    .unwrap_or(0);
-                // The steps the range really spans: two seeks in the index.
-                let edge = |db: &mut Db, order: &str| {
-                    db.row(
-                        &format!(
-                            "SELECT step FROM metrics WHERE run_id = ? AND key_id = ? AND step >= ? AND step <= ? \
-                             ORDER BY step {order} LIMIT 1"
-                        ),
-                        &[run.id.into(), key_id.into(), lo.into(), hi.into()],
-                        |r| r.int(0),
-                    )
-                };
-                let (Some(first), Some(last)) = (edge(db, "ASC")?, edge(db, "DESC")?) else {
-                    return Ok((Vec::new(), 0));
-                };
-                if let Some((points, count)) = tiles::overview(db, run.id, key_id, total, (first, last), max_points)? {
-                    return Ok((points, count.max(0) as u64));
-                }
-                let points = db.rows(
-                    "SELECT step, timestamp, bits FROM metrics \
-                     WHERE run_id = ? AND key_id = ? AND step >= ? AND step <= ? ORDER BY step, timestamp, bits",
-                    &[run.id.into(), key_id.into(), first.into(), last.into()],
-                    |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
-                )?;
-                let count = points.len() as u64;
-                Ok((points, count))
+                overview(db, run.id, &key, (min_step, max_step), max_points)
             })
             .await
+    }
+
+    /// [`Self::metric_overview_impl`] for many runs: a few reader jobs of
+    /// many runs each (not a job per run), spread over the readers.
+    pub(super) async fn metric_overviews_impl(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        min_step: Option<i64>,
+        max_step: Option<i64>,
+        max_points: usize,
+    ) -> Result<Vec<(String, Vec<Point>, u64)>> {
+        let per_job = run_ids.len().div_ceil(4).max(1);
+        let jobs = run_ids.chunks(per_job).map(|chunk| {
+            let (chunk, key) = (chunk.to_vec(), key.to_string());
+            self.readers.read(move |db| {
+                let mut out = Vec::with_capacity(chunk.len());
+                for run_id in chunk {
+                    // Runs that do not exist add nothing.
+                    let Ok(run) = find_run(db, &run_id) else { continue };
+                    let (points, total) = overview(db, run.id, &key, (min_step, max_step), max_points)?;
+                    out.push((run_id, points, total));
+                }
+                Ok(out)
+            })
+        });
+        let parts = futures::future::try_join_all(jobs).await?;
+        Ok(parts.into_iter().flatten().collect())
     }
 
     pub(super) async fn get_metric_history_bulk_impl(

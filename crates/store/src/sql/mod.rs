@@ -296,6 +296,16 @@ impl TrackingStore for SqlStore {
     ) -> Result<(Vec<Point>, u64)> {
         self.metric_overview_impl(run_id, key, min_step, max_step, max_points).await
     }
+    async fn metric_overviews(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        min_step: Option<i64>,
+        max_step: Option<i64>,
+        max_points: usize,
+    ) -> Result<Vec<(String, Vec<Point>, u64)>> {
+        self.metric_overviews_impl(run_ids, key, min_step, max_step, max_points).await
+    }
     async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModel> {
         self.create_logged_model_impl(model).await
     }

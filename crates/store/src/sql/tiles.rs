@@ -156,10 +156,12 @@ pub(super) fn rebuild(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -
     Ok(())
 }
 
-/// About `max_points` points standing for the metric's points with steps
-/// in `[lo, hi]`: each tile's lowest and highest point at the finest level
-/// that fits, in step order, and how many points those tiles hold. `None`
-/// when the range is small enough to read whole, or the tiles do not
+/// Points standing for the metric's points with steps in `[lo, hi]` on a
+/// chart of `max_points`: each tile's lowest and highest point at the
+/// coarsest level with at least `max_points / 2` tiles in the range (so at
+/// most 16 times that), in step order, and how many points those tiles
+/// hold. `None` when the range is small enough to read whole (fewer than
+/// `max_points / 2` tiles even at the finest level), or the tiles do not
 /// account for all `total` points of the metric.
 pub(super) fn overview(
     db: &mut Db,
@@ -184,7 +186,12 @@ pub(super) fn overview(
     if counted != total {
         return Ok(None);
     }
-    let shift = SHIFTS.into_iter().find(|s| (width >> s) <= budget).unwrap_or(COARSEST);
+    // The coarsest level that still has a tile per bucket of the budget
+    // (between 1 and 16 tiles a bucket: the caller merges them further);
+    // when even the finest has fewer, the range is read whole.
+    let Some(shift) = SHIFTS.into_iter().rev().find(|s| (width >> s) >= budget) else {
+        return Ok(None);
+    };
     let tiles = db.rows(
         "SELECT min_step, min_ts, min_value, max_step, max_ts, max_value, count FROM metric_tiles \
          WHERE run_id = ? AND key_id = ? AND level = ? AND tile >= ? AND tile <= ? ORDER BY tile",
