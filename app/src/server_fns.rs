@@ -71,9 +71,18 @@ mod backend {
         }
     }
 
+    /// A store error as the server function's error: the sentence for the
+    /// page, MLflow's HTTP status for the response (a refused filter is a
+    /// 400, not a server failure), the hidden cause in the log.
     pub fn err(e: tracking::Error) -> ServerFnError {
         if let Some(cause) = &e.cause {
             tracing::error!(%cause, "{}", e.message);
+        }
+        if let (Some(response), Ok(status)) = (
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+            http::StatusCode::from_u16(e.error_code.http_status()),
+        ) {
+            response.set_status(status);
         }
         ServerFnError::new(e.message)
     }

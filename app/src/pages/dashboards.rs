@@ -12,7 +12,7 @@ use crate::format::{format_time, format_value};
 use crate::parallel::{format_brushes, kept_by, parse_brushes, Brush};
 use crate::server_fns::dashboards::{
     arrange_panel, dashboard_view, delete_dashboard, duplicate_dashboard, list_dashboards, save_note,
-    snapshot_dashboard, DashboardData, PanelMove,
+    set_dashboard_filter, snapshot_dashboard, DashboardData, PanelMove,
 };
 use crate::server_fns::ChartRun;
 use leptos::prelude::*;
@@ -187,6 +187,33 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
             });
         }
     };
+    // Edit mode: the filter that picks the dashboard's runs.
+    let (filter_draft, set_filter_draft) = signal(d.spec.filter.clone());
+    let save_filter = {
+        let (id, version) = (d.dashboard_id.clone(), d.version);
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let (id, filter) = (id.clone(), filter_draft.get_untracked());
+            spawn_local(async move {
+                match set_dashboard_filter(id, version, filter).await {
+                    Ok(()) => reload(),
+                    Err(e) => set_error.set(Some(error_sentence(&e))),
+                }
+            });
+        }
+    };
+    let pinned = !d.spec.run_ids.is_empty();
+    let filter_form = move || {
+        (editing.get() && !pinned).then(|| {
+            view! {
+                <form class="filter-bar" id="dashboard-filter" on:submit=save_filter.clone()>
+                    <input class="mono" placeholder="params.optimizer = 'adam' (empty: every run of its experiments)"
+                        prop:value=filter_draft on:input=move |ev| set_filter_draft.set(event_target_value(&ev)) />
+                    <button type="submit">"Show these runs"</button>
+                </form>
+            }
+        })
+    };
     let (draft, set_draft) = signal(String::new());
     let add_note = {
         let (id, version) = (d.dashboard_id.clone(), d.version);
@@ -292,6 +319,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
             <button id="snapshot" on:click=snapshot title="A copy that keeps showing exactly today's runs">"Snapshot"</button>
             <button class="link danger" on:click=remove>"Delete"</button>
         </div>
+        {filter_form}
         {missing}
         {truncated}
         {brush_note}

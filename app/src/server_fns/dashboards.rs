@@ -343,6 +343,20 @@ pub fn arranged(
     Some(panels)
 }
 
+/// Changes which runs the dashboard shows: the filter over its
+/// experiments (MLflow's search syntax), as the version the page read. A
+/// filter that does not parse is refused with where it fails; nothing is lost.
+#[server(prefix = "/_app")]
+pub async fn set_dashboard_filter(dashboard_id: String, version: i64, filter: String) -> Result<(), ServerFnError> {
+    let store = store();
+    let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
+    may_change(&d)?;
+    let mut changes = serde_json::Map::new();
+    changes.insert("filter".into(), serde_json::Value::String(filter.trim().to_string()));
+    store::dashboards::update(&store, &dashboard_id, version, changes, &author()).await.map_err(err)?;
+    Ok(())
+}
+
 /// Moves or removes one panel, as the version the page read: a save in
 /// between is refused with who made it, and nothing is lost.
 #[server(prefix = "/_app")]
