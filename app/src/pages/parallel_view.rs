@@ -45,7 +45,13 @@ fn ticks(a: &Axis) -> Vec<(f64, String)> {
     let mut out: Vec<(f64, String)> = a.tick_values.iter().copied().zip(a.tick_text.iter().cloned()).collect();
     if a.kind == crate::parallel::AxisKind::Linear {
         let (lo, hi) = a.data_range;
-        out.extend((0..5).map(|i| lo + (hi - lo) * i as f64 / 4.0).map(|v| (v, format_value(v))));
+        let whole = a.values.iter().filter(|v| v.is_finite() && **v >= lo).all(|v| v.fract() == 0.0);
+        if whole && hi - lo <= 10.0 {
+            // Counts and depths: a tick at each whole number, none between.
+            out.extend((lo.ceil() as i64..=hi.floor() as i64).map(|v| (v as f64, v.to_string())));
+        } else {
+            out.extend((0..5).map(|i| lo + (hi - lo) * i as f64 / 4.0).map(|v| (v, format_value(v))));
+        }
     }
     out
 }
@@ -329,6 +335,11 @@ mod tests {
         assert_eq!(viridis(0.0), "#440154");
         assert_eq!(viridis(1.0), "#fde725");
         assert_eq!(viridis(f64::NAN), "#440154");
+        let depth =
+            Axis { range: (0.0, 2.0), data_range: (0.0, 2.0), values: vec![0.0, 1.0, 2.0], ..Default::default() };
+        assert_eq!(ticks(&depth).into_iter().map(|t| t.1).collect::<Vec<_>>(), ["0", "1", "2"]);
+        let lr = Axis { range: (0.0, 1.0), data_range: (0.0, 1.0), values: vec![0.0, 0.5, 1.0], ..Default::default() };
+        assert_eq!(ticks(&lr).len(), 5);
         let a = Axis { range: (0.0, 10.0), ..Default::default() };
         assert_eq!(to_y(&a, 10.0), TOP);
         assert!((from_y(&a, to_y(&a, 2.5)) - 2.5).abs() < 1e-9);
