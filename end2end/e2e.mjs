@@ -127,6 +127,9 @@ await test('runs table: filter, bad filter, sort, nested runs, select and compar
   await page.click('th[data-key="metrics.`val_loss`"]');
   await page.waitForURL(/order=/);
   await page.waitForFunction(() => document.querySelector('th[data-key="metrics.`val_loss`"]').textContent.includes('↓'));
+  // The arrow follows the URL at once; the rows follow the refetch. A run
+  // without val_loss sorts last (MLflow's rule), so wait for that.
+  await page.waitForFunction(() => [...document.querySelectorAll('#runs tbody td.name a')].at(-1)?.textContent === 'artifacts-and-long-metric');
   const desc = await rowNames(page);
   await page.reload();
   await hydrated(page);
