@@ -36,19 +36,21 @@ fn sample_steps(steps: &[i64], start: i64, end: i64, max_results: usize) -> BTre
     out
 }
 
+/// The number of a metric name, if any run has logged it.
+fn metric_key_id(db: &mut Db, key: &str) -> Result<Option<i64>> {
+    db.row("SELECT id FROM metric_keys WHERE key = ?", &[key.into()], |r| r.int(0))
+}
+
 /// One run's metric over a step range, for a chart of `max_points`: from
 /// the tiles when the range is long, else every point (see `tiles`).
 fn overview(
     db: &mut Db,
     run_id: i64,
-    key: &str,
+    (key, key_id): (&str, i64),
     (min_step, max_step): (Option<i64>, Option<i64>),
     max_points: usize,
 ) -> Result<(Vec<Point>, u64)> {
     let (lo, hi) = (min_step.unwrap_or(i64::MIN), max_step.unwrap_or(i64::MAX));
-    let Some(key_id) = db.row("SELECT id FROM metric_keys WHERE key = ?", &[key.into()], |r| r.int(0))? else {
-        return Ok((Vec::new(), 0));
-    };
     let total = db
         .row("SELECT count FROM latest_metrics WHERE run_id = ? AND key = ?", &[run_id.into(), key.into()], |r| {
             r.int(0)
@@ -126,7 +128,8 @@ impl SqlStore {
         self.readers
             .read(move |db| {
                 let run = find_run(db, &run_id)?;
-                overview(db, run.id, &key, (min_step, max_step), max_points)
+                let Some(key_id) = metric_key_id(db, &key)? else { return Ok((Vec::new(), 0)) };
+                overview(db, run.id, (&key, key_id), (min_step, max_step), max_points)
             })
             .await
     }
@@ -145,11 +148,13 @@ impl SqlStore {
         let jobs = run_ids.chunks(per_job).map(|chunk| {
             let (chunk, key) = (chunk.to_vec(), key.to_string());
             self.readers.read(move |db| {
+                // The metric's number, looked up once for all the runs.
+                let Some(key_id) = metric_key_id(db, &key)? else { return Ok(Vec::new()) };
                 let mut out = Vec::with_capacity(chunk.len());
                 for run_id in chunk {
                     // Runs that do not exist add nothing.
                     let Ok(run) = find_run(db, &run_id) else { continue };
-                    let (points, total) = overview(db, run.id, &key, (min_step, max_step), max_points)?;
+                    let (points, total) = overview(db, run.id, (&key, key_id), (min_step, max_step), max_points)?;
                     out.push((run_id, points, total));
                 }
                 Ok(out)

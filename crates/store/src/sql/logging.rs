@@ -453,12 +453,16 @@ impl SqlStore {
                     if repeated {
                         recount(db, run.id, &summaries, &ids)?;
                     }
-                    for s in &summaries {
-                        let points: Vec<Point> = metrics.iter().filter(|m| m.key == s.key).map(point).collect();
+                    // Each metric's points, grouped in one pass over the batch.
+                    let mut by_key: HashMap<&str, Vec<Point>> = HashMap::with_capacity(summaries.len());
+                    for m in &metrics {
+                        by_key.entry(m.key.as_str()).or_default().push(point(m));
+                    }
+                    for (key, points) in by_key {
                         if repeated {
-                            tiles::rebuild(db, run.id, ids[s.key], &points)?;
+                            tiles::rebuild(db, run.id, ids[key], &points)?;
                         } else {
-                            tiles::add(db, run.id, ids[s.key], &points)?;
+                            tiles::add(db, run.id, ids[key], &points)?;
                         }
                     }
                 }
