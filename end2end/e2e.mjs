@@ -696,19 +696,26 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   await page.waitForSelector('#dashboards td.name');
   assert.deepEqual(await page.$$eval('#dashboards td.name', tds => tds.map(t => t.textContent)), ['both']);
 
-  // Duplicate, then arrange the copy in edit mode; the original keeps its panels.
+  // Duplicate, then arrange the copy in edit mode: the edits are a draft
+  // in the page's URL until saved; the original keeps its panels.
   await page.goto(`${base}/dashboards/${made.dashboard.dashboard_id}`);
   await hydrated(page);
   await page.click('#duplicate');
   await page.waitForURL(u => /\/dashboards\/d-[0-9a-f]+\?edit=1$/.test(u) && !u.toString().includes(made.dashboard.dashboard_id));
   await hydrated(page);
   assert.equal(await page.textContent('#dashboard-name'), 'both (copy)');
-  const kinds = () => page.$$eval('.dashboard-item', items => items.map(i =>
-    i.querySelector('.dashboard-note') ? 'note' : i.querySelector('.dashboard-table') ? 'table' : 'line'));
+  const copyId = new URL(page.url()).pathname.split('/').pop();
+  const stored = async () => (await (await fetch(`${base}/api/2.0/mltrack/dashboards/get?dashboard_id=${copyId}`)).json()).dashboard;
+  const kindsOf = p => p.$$eval('.dashboard-item', items => items.map(i =>
+    i.querySelector('.dashboard-note') ? 'note' : i.querySelector('.dashboard-table') ? 'table'
+      : i.querySelector('.image-panel') ? 'images' : i.querySelector('.dashboard-section') ? 'section' : 'line'));
+  const kinds = () => kindsOf(page);
   assert.deepEqual(await kinds(), ['note', 'table', 'line']);
   assert.equal((await page.$$('.panel-controls')).length, 3);
+  assert.equal(await page.$('#draft-bar'), null, 'nothing unsaved yet');
   await page.click('.dashboard-item[data-panel-index="0"] .move-down');
   await page.waitForFunction(() => document.querySelector('.dashboard-item[data-panel-index="0"] .dashboard-table'));
+  assert.match(await page.textContent('#draft-bar'), /Unsaved changes, based on version 1/);
   // A chart goes across the page's width and back; notes and tables have no size.
   assert.equal(await page.$('.dashboard-item[data-panel-index="0"] .resize-panel'), null);
   const half = await page.$eval('.dashboard-item[data-panel-index="2"]', el => el.getBoundingClientRect().width);
@@ -716,28 +723,81 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   await page.waitForSelector('.dashboard-item.wide[data-panel-index="2"]');
   const full = await page.$eval('.dashboard-item[data-panel-index="2"]', el => el.getBoundingClientRect().width);
   assert.ok(full > half * 1.5, `${half} -> ${full}`);
-  const copyId = new URL(page.url()).pathname.split('/').pop();
-  const copy = await (await fetch(`${base}/api/2.0/mltrack/dashboards/get?dashboard_id=${copyId}`)).json();
-  assert.equal(copy.dashboard.panels[2].wide, true);
   await page.click('.dashboard-item[data-panel-index="2"] .remove-panel');
   await page.waitForFunction(() => document.querySelectorAll('.dashboard-item').length === 2);
-  await page.screenshot({ path: `${shots}dashboard-edit.png`, fullPage: true });
-  await page.reload();
-  await hydrated(page);
-  assert.deepEqual(await kinds(), ['table', 'note'], 'the arrangement is saved');
-  assert.equal((await page.$$('.panel-controls')).length, 2, 'edit mode survives a reload');
-  // Change which runs it shows; a filter that does not parse is refused in a sentence, nothing lost.
+  // The half-edited view is in its link: a teammate opening it sees the same; nothing is stored yet.
+  const mate = await browser.newPage();
+  await mate.goto(page.url());
+  await mate.waitForSelector('body[data-hydrated="true"]');
+  assert.deepEqual(await kindsOf(mate), ['table', 'note']);
+  assert.match(await mate.textContent('#draft-bar'), /Unsaved changes/);
+  await mate.close();
+  assert.deepEqual((await stored()).panels.map(p => p.type), ['note', 'table', 'line']);
+  // A panel added by typing: the samples the sweep logged as images, with a step slider.
+  await page.selectOption('#add-panel select', 'images');
+  await page.fill('#add-panel input', 'samples');
+  await page.click('#add-panel button');
+  await page.waitForSelector('.image-panel .image-cell img');
+  const cells = () => page.$$eval('.image-cell', cs => cs.map(c => c.querySelector('.muted')?.textContent));
+  assert.deepEqual(await cells(), ['step 0', 'step 299', 'step 299', 'step 299'], 'the last step; a run that stopped logging shows its latest');
+  await page.$eval('.image-step input', el => { el.value = '1'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.waitForFunction(() => document.querySelector('.image-step .mono')?.textContent === 'step 150');
+  assert.deepEqual(await cells(), ['step 0', 'step 150', 'step 150', 'step 150']);
+  assert.equal(new URL(page.url()).searchParams.get('img2'), '150', 'the step is in the link');
+  const img = await page.$eval('.image-cell img', i => [i.naturalWidth, i.getAttribute('src')]);
+  assert.ok(img[0] > 0 && /compressed\.webp/.test(img[1]), `the image loads: ${img}`);
+  // A note's text edited in place.
+  await page.click('.dashboard-item[data-panel-index="1"] .edit-note');
+  await page.fill('.note-rewrite textarea', 'Only the **sgd** runs matter.');
+  await page.click('.note-rewrite button[type=submit]');
+  await page.waitForSelector('.dashboard-note strong');
+  // Which runs: one experiment of the two, then a filter; a filter that
+  // does not parse is refused in a sentence and the draft is kept.
+  await page.click('#dashboard-experiments summary');
+  await page.click(`#dashboard-experiments input[data-experiment-id="${beta}"]`);
+  await page.waitForFunction(n => new RegExp(`· ${n} runs`).test(document.querySelector('#dashboard-runs')?.textContent ?? ''), await count(exp));
   await page.fill('#dashboard-filter input', "params.optimizer = 'sgd'");
   await page.click('#dashboard-filter button');
   await page.waitForFunction(() => /· 2 runs/.test(document.querySelector('#dashboard-runs')?.textContent ?? ''));
   assert.match(await page.textContent('#dashboard-runs'), /where params.optimizer = 'sgd'/);
+  const halfDone = page.url();
   await page.fill('#dashboard-filter input', 'metrics.loss <<< 1');
   await page.click('#dashboard-filter button');
   await page.waitForSelector('p.error');
   assert.match(await page.textContent('p.error'), /filter/i);
   assert.doesNotMatch(await page.textContent('p.error'), /error running server function/);
-  const kept = await (await fetch(`${base}/api/2.0/mltrack/dashboards/get?dashboard_id=${new URL(page.url()).pathname.split('/').pop()}`)).json();
-  assert.equal(kept.dashboard.filter, "params.optimizer = 'sgd'");
+  assert.equal(page.url(), halfDone, 'the refused edit left the draft as it was');
+  await page.reload();
+  await hydrated(page);
+  assert.deepEqual(await kinds(), ['table', 'note', 'images'], 'the draft survives a reload');
+  assert.equal((await page.$$('.panel-controls')).length, 3, 'so does edit mode');
+  await page.click('#save-draft');
+  await page.waitForFunction(() => !document.querySelector('#draft-bar') && /version 2/.test(document.body.textContent));
+  const saved = await stored();
+  assert.deepEqual(saved.panels.map(p => p.type), ['table', 'note', 'images']);
+  assert.equal(saved.filter, "params.optimizer = 'sgd'");
+  assert.deepEqual(saved.experiment_ids, [exp]);
+  assert.equal(saved.panels[1].text, 'Only the **sgd** runs matter.');
+  // Two people edit at once: the second save is refused with who saved
+  // when, and the second person's draft stays in their URL.
+  const second = await browser.newPage();
+  await second.goto(`${base}/dashboards/${copyId}?edit=1`);
+  await second.waitForSelector('body[data-hydrated="true"]');
+  for (const [p, title] of [[page, 'First'], [second, 'Second']]) {
+    await p.selectOption('#add-panel select', 'section');
+    await p.fill('#add-panel input', title);
+    await p.click('#add-panel button');
+    await p.waitForSelector('#draft-bar');
+  }
+  await page.click('#save-draft');
+  await page.waitForFunction(() => !document.querySelector('#draft-bar') && /version 3/.test(document.body.textContent));
+  await second.click('#save-draft');
+  await second.waitForSelector('p.error');
+  assert.match(await second.textContent('p.error'), /was saved by someone at .* UTC \(version 3\) after version 2/);
+  assert.ok(new URL(second.url()).searchParams.get('draft').includes('Second'), 'the refused draft is kept');
+  await second.close();
+  assert.equal((await stored()).panels.at(-1).title, 'First');
+  await page.screenshot({ path: `${shots}dashboard-edit.png`, fullPage: true });
   await page.click('#edit-dashboard');
   await page.waitForURL(u => !u.toString().includes('edit=1'));
   await page.waitForFunction(() => document.querySelectorAll('.panel-controls').length === 0);

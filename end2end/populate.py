@@ -52,6 +52,13 @@ for i, (lr, opt) in enumerate([(0.001, "adam"), (0.003, "adam"), (0.01, "sgd"), 
         curve(run.info.run_id, lr, 0.1 * i)
         # A final score, logged once.
         mlflow.log_metric("test_accuracy", 0.9 - 0.05 * i)
+        # Samples as images at some steps (the last run only at its start),
+        # each step a different shade, for the dashboards' image grid.
+        import numpy as np
+
+        for s in (0, 150, 299) if i < 3 else (0,):
+            shade = np.full((24, 32, 3), (40 + s // 2, 80 + 40 * i, 120), dtype=np.uint8)
+            mlflow.log_image(shade, key="samples", step=s)
     ids.setdefault("runs", []).append(run.info.run_id)
 
 with mlflow.start_run(run_name="hp-sweep-depth") as parent:

@@ -7,8 +7,10 @@
 pub mod aggregate;
 pub mod charts;
 pub mod columns;
+pub mod dashboard_draft;
 pub mod format;
 pub mod live;
+pub mod logged_images;
 pub mod pages;
 pub mod parallel;
 pub mod run_marks;

@@ -1,25 +1,27 @@
 //! `/dashboards`: saved, shared views; `/dashboards/{id}`: one dashboard,
 //! its panels and notes over the live data of the runs it selects.
 
-use super::artifacts::markdown;
+use super::artifacts::{download_url, markdown};
 use super::experiment_charts::Panel as MetricPanel;
 use super::parallel_view::ParallelPanel;
 use super::run::ChartSettings;
 use super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::Grouping;
 use crate::charts::{Chart, Figure, Trace};
+use crate::dashboard_draft::{self as draft, PanelMove, Selection};
 use crate::format::{format_time, format_value};
+use crate::logged_images::{all_steps, at_step};
 use crate::parallel::{format_brushes, kept_by, parse_brushes, Brush};
 use crate::server_fns::dashboards::{
-    arrange_panel, dashboard_view, delete_dashboard, duplicate_dashboard, list_dashboards, save_note,
-    set_dashboard_filter, snapshot_dashboard, DashboardData, PanelMove,
+    dashboard_view, delete_dashboard, duplicate_dashboard, list_dashboards, logged_images, save_dashboard, save_note,
+    snapshot_dashboard, DashboardData, MAX_IMAGE_RUNS,
 };
-use crate::server_fns::ChartRun;
+use crate::server_fns::{list_experiments, ChartRun};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use tracking::dashboards::Panel;
+use tracking::dashboards::{DashboardSpec, Panel};
 use tracking::Run;
 
 #[component]
@@ -84,8 +86,17 @@ pub fn DashboardsPage() -> impl IntoView {
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let data = Resource::new(id, dashboard_view);
+    let url = use_query_map();
+    // The runs of the selection the page shows: the unsaved draft's when the
+    // URL carries one (read once per dashboard; edits refetch by themselves).
+    let data = Resource::new(
+        move || {
+            let id = params.read().get("id").unwrap_or_default();
+            let draft = url.with_untracked(|q| q.get("draft")).and_then(|t| draft::decode(&t).ok());
+            (id, draft.map(|d| Selection::of(&d).to_text()).unwrap_or_default())
+        },
+        |(id, selection)| dashboard_view(id, selection),
+    );
     view! {
         <section class="page wide">
             <Transition fallback=|| view! { <Loading what="dashboard" /> }>
@@ -105,28 +116,82 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
     let d = data.dashboard.clone();
     let navigate = use_navigate();
     let (error, set_error) = signal(None::<String>);
+    let url = use_query_map();
+    // Edit mode (`?edit=1`, so it survives a reload) changes a draft kept in
+    // the URL (`?draft=`, based on `?base=` version): Save stores it.
+    let editing = Memo::new(move |_| url.read().get("edit").as_deref() == Some("1"));
+    let draft_state = Memo::new(move |_| url.read().get("draft").filter(|t| !t.is_empty()).map(|t| draft::decode(&t)));
+    let saved = d.spec.clone();
+    let spec = Memo::new(move |_| match draft_state.get() {
+        Some(Ok(s)) => s,
+        _ => saved.clone(),
+    });
+    let dirty = Memo::new(move |_| matches!(draft_state.get(), Some(Ok(_))));
+    let base = {
+        let version = d.version;
+        Memo::new(move |_| url.read().get("base").and_then(|b| b.parse::<i64>().ok()).unwrap_or(version))
+    };
+    let edit = {
+        let (navigate, saved) = (navigate.clone(), d.spec.clone());
+        Callback::new(move |next: DashboardSpec| {
+            if let Err(e) = next.clone().checked() {
+                set_error.set(Some(e.message));
+                return;
+            }
+            set_error.set(None);
+            let q = url.get_untracked();
+            let target = if next == saved {
+                super::url_with_params(&q, &[("edit", "1"), ("draft", ""), ("base", "")])
+            } else {
+                let base = base.get_untracked().to_string();
+                super::url_with_params(&q, &[("edit", "1"), ("draft", &draft::encode(&next)), ("base", &base)])
+            };
+            navigate(&target, Default::default());
+        })
+    };
+
     // The runs move while the page is open: lines grow in place, and the
     // run list and values are refetched (panels stay, so does their zoom).
     let runs = RwSignal::new(data.runs.clone());
     let values = RwSignal::new(data.values.clone());
-    let live = crate::live::provide_live(d.spec.experiment_ids.clone(), d.spec.run_ids.clone());
-    let refresh = crate::live::debounced(1000, {
+    let missing = RwSignal::new(data.missing.len());
+    let truncated = RwSignal::new(data.truncated);
+    // The selection the runs are of; a draft that changes it fetches its runs.
+    let loaded = StoredValue::new(Selection::of(&spec.get_untracked()));
+    let fetch_runs = {
         let id = d.dashboard_id.clone();
         move || {
-            let id = id.clone();
+            let (id, selection) = (id.clone(), loaded.get_value().to_text());
             spawn_local(async move {
-                if let Ok(fresh) = dashboard_view(id).await {
-                    runs.try_set(fresh.runs);
-                    values.try_set(fresh.values);
+                match dashboard_view(id, selection).await {
+                    Ok(fresh) => {
+                        runs.try_set(fresh.runs);
+                        values.try_set(fresh.values);
+                        missing.try_set(fresh.missing.len());
+                        truncated.try_set(fresh.truncated);
+                    }
+                    Err(e) => {
+                        set_error.try_set(Some(error_sentence(&e)));
+                    }
                 }
             });
         }
+    };
+    Effect::new({
+        let fetch_runs = fetch_runs.clone();
+        move |_| {
+            let selection = Selection::of(&spec.read());
+            if selection != loaded.get_value() {
+                loaded.set_value(selection);
+                fetch_runs();
+            }
+        }
     });
+    let live = crate::live::provide_live(d.spec.experiment_ids.clone(), d.spec.run_ids.clone());
+    let refresh = crate::live::debounced(1000, fetch_runs);
     // Bars, scatters and tables show latest values: every change refreshes
     // them (at most once a second); the lines append their own points.
     live.on(move |_| refresh());
-    // Edit mode (`?edit=1`, so it survives a reload): each panel can move or go.
-    let url = use_query_map();
     // Runs picked on a parallel-coordinates panel (`?brush=`, as on the
     // chart view): every panel shows only those.
     let brush_state = Memo::new(move |_| parse_brushes(&url.read().get("brush").unwrap_or_default()));
@@ -154,20 +219,10 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
             }
         })
     };
-    let editing = Memo::new(move |_| url.read().get("edit").as_deref() == Some("1"));
     let page_url = format!("/dashboards/{}", d.dashboard_id);
-    let edit_href = move || if editing.get() { page_url.clone() } else { format!("{page_url}?edit=1") };
-    let arrange = {
-        let (id, version) = (d.dashboard_id.clone(), d.version);
-        move |index: usize, action: PanelMove| {
-            let id = id.clone();
-            spawn_local(async move {
-                match arrange_panel(id, version, index, action).await {
-                    Ok(()) => reload(),
-                    Err(e) => set_error.set(Some(error_sentence(&e))),
-                }
-            });
-        }
+    let edit_href = {
+        let page_url = page_url.clone();
+        move || if editing.get() { page_url.clone() } else { format!("{page_url}?edit=1") }
     };
     let duplicate = open_copy(d.dashboard_id.clone(), duplicate_dashboard, "?edit=1", set_error);
     let snapshot = open_copy(d.dashboard_id.clone(), snapshot_dashboard, "", set_error);
@@ -187,47 +242,63 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
             });
         }
     };
-    // Edit mode: the filter that picks the dashboard's runs.
-    let (filter_draft, set_filter_draft) = signal(d.spec.filter.clone());
-    let save_filter = {
-        let (id, version) = (d.dashboard_id.clone(), d.version);
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let (id, filter) = (id.clone(), filter_draft.get_untracked());
+    let save = {
+        let (id, navigate, page_url) = (d.dashboard_id.clone(), navigate.clone(), page_url.clone());
+        move |_| {
+            let (id, navigate, page_url) = (id.clone(), navigate.clone(), page_url.clone());
+            let (version, text) = (base.get_untracked(), draft::encode(&spec.get_untracked()));
             spawn_local(async move {
-                match set_dashboard_filter(id, version, filter).await {
-                    Ok(()) => reload(),
+                match save_dashboard(id, version, text).await {
+                    Ok(()) => {
+                        navigate(&format!("{page_url}?edit=1"), Default::default());
+                        reload();
+                    }
                     Err(e) => set_error.set(Some(error_sentence(&e))),
                 }
             });
         }
     };
-    let pinned = !d.spec.run_ids.is_empty();
-    let filter_form = move || {
-        (editing.get() && !pinned).then(|| {
+    let discard_href = format!("{page_url}?edit=1");
+    let draft_bar = move || {
+        let bad = match draft_state.get() {
+            Some(Err(why)) => Some(view! { <ErrorNote message=why /> }),
+            _ => None,
+        };
+        let bar = dirty.get().then(|| {
             view! {
-                <form class="filter-bar" id="dashboard-filter" on:submit=save_filter.clone()>
-                    <input class="mono" placeholder="params.optimizer = 'adam' (empty: every run of its experiments)"
-                        prop:value=filter_draft on:input=move |ev| set_filter_draft.set(event_target_value(&ev)) />
-                    <button type="submit">"Show these runs"</button>
-                </form>
+                <div class="draft-bar" id="draft-bar" role="status">
+                    <span>{format!("Unsaved changes, based on version {}. This page's link keeps them.", base.get())}</span>
+                    <button id="save-draft" class="primary" on:click=save.clone()>"Save"</button>
+                    <A href=discard_href.clone() attr:id="discard-draft">"Discard"</A>
+                </div>
             }
-        })
+        });
+        view! { {bad} {bar} }
     };
-    let (draft, set_draft) = signal(String::new());
+
+    // The note form: on a dashboard being edited it adds to the draft;
+    // otherwise it saves at once, as the version the page read.
+    let (note_draft, set_note_draft) = signal(String::new());
     let add_note = {
         let (id, version) = (d.dashboard_id.clone(), d.version);
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let text = draft.get_untracked();
+            let text = note_draft.get_untracked();
             if text.trim().is_empty() {
+                return;
+            }
+            if editing.get_untracked() {
+                let mut next = spec.get_untracked();
+                next.panels.push(Panel::Note { text });
+                edit.run(next);
+                set_note_draft.set(String::new());
                 return;
             }
             let id = id.clone();
             spawn_local(async move {
                 match save_note(id, version, None, text).await {
                     Ok(()) => {
-                        set_draft.set(String::new());
+                        set_note_draft.set(String::new());
                         reload();
                     }
                     Err(e) => set_error.set(Some(error_sentence(&e))),
@@ -236,100 +307,312 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         }
     };
 
-    let selection = if d.spec.run_ids.is_empty() {
-        let exps = d
-            .spec
-            .experiment_ids
+    let selection = move || {
+        let s = spec.get();
+        if s.run_ids.is_empty() {
+            let exps = s
+                .experiment_ids
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let sep = if i == 0 { "" } else { ", " };
+                    view! { {sep} <A href=format!("/experiments/{e}")>{format!("experiment {e}")}</A> }
+                })
+                .collect_view();
+            let filter = (!s.filter.is_empty()).then(|| view! { " where " <code>{s.filter.clone()}</code> });
+            view! { <span>"Runs of " {exps} {filter}</span> }.into_any()
+        } else {
+            view! { <span id="snapshot-note">{format!("A snapshot of {} runs", s.run_ids.len())}</span> }.into_any()
+        }
+    };
+    let missing_note = move || {
+        let n = missing.get();
+        (n > 0).then(|| view! { <p class="muted">{format!("{n} pinned runs no longer exist.")}</p> })
+    };
+    let truncated_note = move || {
+        truncated.get().then(|| {
+            view! { <p class="muted">{format!("Showing the first {} runs the filter keeps.", runs.read().len())}</p> }
+        })
+    };
+    // Each panel with its place; a move re-renders only the panels it moves.
+    let items = move || {
+        spec.read()
+            .panels
             .iter()
             .enumerate()
-            .map(|(i, e)| {
-                let sep = if i == 0 { "" } else { ", " };
-                view! { {sep} <A href=format!("/experiments/{e}")>{format!("experiment {e}")}</A> }
-            })
-            .collect_view();
-        let filter = (!d.spec.filter.is_empty()).then(|| view! { " where " <code>{d.spec.filter.clone()}</code> });
-        view! { <span>"Runs of " {exps} {filter}</span> }.into_any()
-    } else {
-        view! { <span id="snapshot-note">{format!("A snapshot of {} runs", d.spec.run_ids.len())}</span> }.into_any()
+            .map(|(i, p)| (i, serde_json::to_string(p).unwrap_or_default(), p.clone()))
+            .collect::<Vec<_>>()
     };
-    let missing = (!data.missing.is_empty()).then(|| {
-        view! { <p class="muted">{format!("{} pinned runs no longer exist.", data.missing.len())}</p> }
+    let metric_keys = Memo::new(move |_| {
+        let mut keys: Vec<String> = runs
+            .read()
+            .iter()
+            .flat_map(|r| r.latest.keys().filter_map(|k| k.strip_prefix("metrics.")).map(String::from))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
     });
-    let truncated = data.truncated.then(|| {
-        view! { <p class="muted">{format!("Showing the first {} runs the filter keeps.", data.runs.len())}</p> }
-    });
-    let count = d.spec.panels.len();
-    let panels = d
-        .spec
-        .panels
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let arrange = arrange.clone();
-            let label = panel_label(p);
-            let wide = p.wide();
-            // One chart takes a grid cell (two side by side on a wide
-            // screen); notes, sections, tables, parallel coordinates and
-            // several metrics' charts take the page's width.
-            let cell = matches!(p, Panel::Line { metrics, .. } if metrics.len() == 1)
-                || matches!(p, Panel::Bar { .. } | Panel::Scatter { .. });
-            let controls = move || {
-                editing.get().then(|| {
-                    let (up, down, remove, resize) = (arrange.clone(), arrange.clone(), arrange.clone(), arrange.clone());
-                    let size = wide.map(|w| {
-                        view! {
-                            <button class="link resize-panel" on:click=move |_| resize(i, PanelMove::Resize)>
-                                {if w { "\u{2194} Narrower" } else { "\u{2194} Full width" }}
-                            </button>
-                        }
-                    });
-                    let label = label.clone();
-                    view! {
-                        <div class="panel-controls">
-                            <span class="muted">{label}</span>
-                            <button class="link move-up" disabled=i == 0 on:click=move |_| up(i, PanelMove::Up)>"\u{2191} Up"</button>
-                            <button class="link move-down" disabled=i + 1 == count on:click=move |_| down(i, PanelMove::Down)>"\u{2193} Down"</button>
-                            {size}
-                            <button class="link danger remove-panel" on:click=move |_| remove(i, PanelMove::Remove)>"Remove"</button>
-                        </div>
-                    }
-                })
-            };
-            view! {
-                <div class="dashboard-item" class:wide=wide == Some(true) class:full=!cell data-panel-index=i>
-                    {controls}
-                    <DashboardPanel index=i panel=p.clone() runs=runs_memo all_runs values brushes on_brush />
-                </div>
-            }
-        })
-        .collect_view();
     view! {
         <div class="page-head">
-            <h1><A href="/dashboards">"Dashboards"</A> " / " <span id="dashboard-name">{d.spec.name.clone()}</span></h1>
+            <h1><A href="/dashboards">"Dashboards"</A> " / " <span id="dashboard-name">{move || spec.read().name.clone()}</span></h1>
             <span class="muted">{format!("version {} · saved {} UTC", d.version, format_time(d.last_update_time))}</span>
             <crate::live::LiveBadge />
         </div>
-        {(!d.spec.description.is_empty()).then(|| view! { <div class="markdown">{markdown(&d.spec.description)}</div> })}
+        {move || {
+            let description = spec.read().description.clone();
+            (!description.is_empty()).then(|| view! { <div class="markdown">{markdown(&description)}</div> })
+        }}
         <div class="toolbar">
             <span class="muted" id="dashboard-runs">{selection} {move || format!(" · {} runs", runs.read().len())}</span>
-            <A href=edit_href attr:id="edit-dashboard" attr:class="button">
-                {move || if editing.get() { "Done" } else { "Edit" }}
-            </A>
+            {move || (!dirty.get()).then(|| view! {
+                <A href=edit_href.clone() attr:id="edit-dashboard" attr:class="button">
+                    {if editing.get() { "Done" } else { "Edit" }}
+                </A>
+            })}
             <button id="duplicate" on:click=duplicate title="A copy to change without touching this one">"Duplicate"</button>
             <button id="snapshot" on:click=snapshot title="A copy that keeps showing exactly today's runs">"Snapshot"</button>
             <button class="link danger" on:click=remove>"Delete"</button>
         </div>
-        {filter_form}
-        {missing}
-        {truncated}
+        {draft_bar}
+        {move || editing.get().then(|| view! { <DashboardSettings spec edit /> })}
+        {missing_note}
+        {truncated_note}
         {brush_note}
         {move || error.get().map(|e| view! { <ErrorNote message=e /> })}
-        <div class="dashboard" id="dashboard-panels">{panels}</div>
+        <div class="dashboard" id="dashboard-panels">
+            <For each=items key=|(i, json, _)| (*i, json.clone()) let((i, _, p))>
+                <DashboardItem index=i panel=p spec editing edit runs=runs_memo all_runs values brushes on_brush />
+            </For>
+        </div>
+        {move || editing.get().then(|| view! { <AddPanel spec edit metric_keys /> })}
         <form class="note-form" on:submit=add_note id="add-note">
             <textarea rows="3" placeholder="Add a note (Markdown): why we dropped adamw, what to try next…"
-                prop:value=draft on:input=move |ev| set_draft.set(event_target_value(&ev))></textarea>
+                prop:value=note_draft on:input=move |ev| set_note_draft.set(event_target_value(&ev))></textarea>
             <button type="submit">"Add note"</button>
         </form>
+    }
+}
+
+/// One panel in its grid cell, with the edit mode's controls above it.
+#[component]
+fn DashboardItem(
+    index: usize,
+    panel: Panel,
+    spec: Memo<DashboardSpec>,
+    editing: Memo<bool>,
+    edit: Callback<DashboardSpec>,
+    runs: Memo<Vec<ChartRun>>,
+    all_runs: Memo<Vec<ChartRun>>,
+    values: RwSignal<Vec<Run>>,
+    brushes: Memo<Vec<Brush>>,
+    on_brush: Callback<Vec<Brush>>,
+) -> impl IntoView {
+    let label = panel_label(&panel);
+    let wide = panel.wide();
+    let note = match &panel {
+        Panel::Note { text } => Some(text.clone()),
+        _ => None,
+    };
+    // One chart takes a grid cell (two side by side on a wide screen);
+    // notes, sections, tables, image grids, parallel coordinates and several
+    // metrics' charts take the page's width.
+    let cell = matches!(&panel, Panel::Line { metrics, .. } if metrics.len() == 1)
+        || matches!(&panel, Panel::Bar { .. } | Panel::Scatter { .. });
+    let arrange = move |action: PanelMove| {
+        if let Some(panels) = draft::arranged(spec.get_untracked().panels, index, action) {
+            edit.run(DashboardSpec { panels, ..spec.get_untracked() })
+        }
+    };
+    // Editing a note's text in place (edit mode only).
+    let (rewriting, set_rewriting) = signal(None::<String>);
+    let controls = move || {
+        editing.get().then(|| {
+            let count = spec.read().panels.len();
+            let size = wide.map(|w| {
+                view! {
+                    <button class="link resize-panel" on:click=move |_| arrange(PanelMove::Resize)>
+                        {if w { "\u{2194} Narrower" } else { "\u{2194} Full width" }}
+                    </button>
+                }
+            });
+            let rewrite = note.clone().map(|text| {
+                view! { <button class="link edit-note" on:click=move |_| set_rewriting.set(Some(text.clone()))>"Edit text"</button> }
+            });
+            view! {
+                <div class="panel-controls">
+                    <span class="muted">{label.clone()}</span>
+                    <button class="link move-up" disabled=index == 0 on:click=move |_| arrange(PanelMove::Up)>"\u{2191} Up"</button>
+                    <button class="link move-down" disabled=index + 1 == count on:click=move |_| arrange(PanelMove::Down)>"\u{2193} Down"</button>
+                    {size}
+                    {rewrite}
+                    <button class="link danger remove-panel" on:click=move |_| arrange(PanelMove::Remove)>"Remove"</button>
+                </div>
+            }
+        })
+    };
+    let apply_note = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(text) = rewriting.get_untracked() else { return };
+        let mut next = spec.get_untracked();
+        if let Some(p @ Panel::Note { .. }) = next.panels.get_mut(index) {
+            *p = Panel::Note { text };
+            edit.run(next);
+        }
+        set_rewriting.set(None);
+    };
+    let body = move || {
+        match rewriting.get() {
+        Some(text) => view! {
+            <form class="note-form note-rewrite" on:submit=apply_note>
+                <textarea rows="5" prop:value=text on:input=move |ev| set_rewriting.set(Some(event_target_value(&ev)))></textarea>
+                <button type="submit">"Apply"</button>
+                <button type="button" class="link" on:click=move |_| set_rewriting.set(None)>"Cancel"</button>
+            </form>
+        }
+        .into_any(),
+        None => view! { <DashboardPanel index panel=panel.clone() runs all_runs values brushes on_brush /> }.into_any(),
+    }
+    };
+    view! {
+        <div class="dashboard-item" class:wide=wide == Some(true) class:full=!cell data-panel-index=index>
+            {controls}
+            {body}
+        </div>
+    }
+}
+
+/// Edit mode: the dashboard's name, description and the runs it shows.
+#[component]
+fn DashboardSettings(spec: Memo<DashboardSpec>, edit: Callback<DashboardSpec>) -> impl IntoView {
+    let change = move |f: &dyn Fn(&mut DashboardSpec)| {
+        let mut next = spec.get_untracked();
+        f(&mut next);
+        edit.run(next);
+    };
+    let (filter_text, set_filter_text) = signal(spec.get_untracked().filter);
+    let pinned = !spec.get_untracked().run_ids.is_empty();
+    let chosen = move |id: &str| spec.read().experiment_ids.iter().any(|e| e == id);
+    let toggle = move |id: String, on: bool| {
+        change(&|s| {
+            s.experiment_ids.retain(|e| *e != id);
+            if on {
+                s.experiment_ids.push(id.clone());
+            }
+        })
+    };
+    // The experiments are listed once the picker opens (in the browser: the
+    // page hydrates as the server rendered it, closed).
+    let (opened, set_opened) = signal(false);
+    let experiments = LocalResource::new(move || async move {
+        if opened.get() {
+            list_experiments().await
+        } else {
+            Ok(Vec::new())
+        }
+    });
+    let choices = move || {
+        opened.get().then(|| {
+            view! {
+                <Suspense fallback=|| view! { <Loading what="experiments" /> }>
+                    {move || Suspend::new(async move {
+                        match experiments.await {
+                            Ok(rows) => rows
+                                .into_iter()
+                                .filter(|r| r.experiment.lifecycle_stage == tracking::LifecycleStage::Active)
+                                .map(|r| {
+                                    let id = r.experiment.experiment_id.clone();
+                                    let id2 = id.clone();
+                                    view! {
+                                        <label>
+                                            <input type="checkbox" data-experiment-id=id.clone() prop:checked=move || chosen(&id)
+                                                on:change=move |ev| toggle(id2.clone(), event_target_checked(&ev)) />
+                                            {r.experiment.name.clone()}
+                                        </label>
+                                    }
+                                })
+                                .collect_view()
+                                .into_any(),
+                            Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            }
+        })
+    };
+    let picker = move || {
+        (!pinned).then(|| {
+            view! {
+                <details class="experiment-picker" id="dashboard-experiments" on:toggle=move |_| set_opened.set(true)>
+                    <summary>{move || format!("Experiments ({})", spec.read().experiment_ids.len())}</summary>
+                    {choices}
+                </details>
+            }
+        })
+    };
+    let apply_filter = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = filter_text.get_untracked().trim().to_string();
+        change(&|s| s.filter = text.clone());
+    };
+    view! {
+        <div class="dashboard-settings" id="dashboard-settings">
+            <label>"Name "
+                <input id="dashboard-name-input" prop:value=move || spec.read().name.clone()
+                    on:change=move |ev| { let v = event_target_value(&ev); change(&|s| s.name = v.clone()) } />
+            </label>
+            <label>"Description "
+                <input id="dashboard-description-input" placeholder="Markdown" prop:value=move || spec.read().description.clone()
+                    on:change=move |ev| { let v = event_target_value(&ev); change(&|s| s.description = v.clone()) } />
+            </label>
+            {picker}
+            {(!pinned).then(|| view! {
+                <form class="filter-bar" id="dashboard-filter" on:submit=apply_filter>
+                    <input class="mono" placeholder="params.optimizer = 'adam' (empty: every run of its experiments)"
+                        prop:value=filter_text on:input=move |ev| set_filter_text.set(event_target_value(&ev)) />
+                    <button type="submit">"Show these runs"</button>
+                </form>
+            })}
+        </div>
+    }
+}
+
+/// Edit mode: a new panel at the end, of a kind and what the user types.
+#[component]
+fn AddPanel(spec: Memo<DashboardSpec>, edit: Callback<DashboardSpec>, metric_keys: Memo<Vec<String>>) -> impl IntoView {
+    let (kind, set_kind) = signal("line".to_string());
+    let (text, set_text) = signal(String::new());
+    let (why, set_why) = signal(None::<String>);
+    let placeholder = move || {
+        let k = kind.get();
+        draft::PANEL_KINDS.iter().find(|(id, ..)| *id == k).map(|(.., what)| what.to_string()).unwrap_or_default()
+    };
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match draft::new_panel(&kind.get_untracked(), &text.get_untracked()) {
+            Ok(panel) => {
+                let mut next = spec.get_untracked();
+                next.panels.push(panel);
+                set_why.set(None);
+                set_text.set(String::new());
+                edit.run(next);
+            }
+            Err(e) => set_why.set(Some(e)),
+        }
+    };
+    let options =
+        draft::PANEL_KINDS.iter().map(|(id, label, _)| view! { <option value=*id>{*label}</option> }).collect_view();
+    view! {
+        <form class="filter-bar add-panel" id="add-panel" on:submit=add>
+            <select prop:value=kind on:change=move |ev| set_kind.set(event_target_value(&ev))>{options}</select>
+            <input class="mono" list="dashboard-metric-keys" placeholder=placeholder
+                prop:value=text on:input=move |ev| set_text.set(event_target_value(&ev)) />
+            <datalist id="dashboard-metric-keys">
+                {move || metric_keys.get().into_iter().map(|k| view! { <option value=k></option> }).collect_view()}
+            </datalist>
+            <button type="submit">"Add panel"</button>
+        </form>
+        {move || why.get().map(|w| view! { <ErrorNote message=w /> })}
     }
 }
 
@@ -382,6 +665,7 @@ fn DashboardPanel(
             .into_any()
         }
         Panel::Section { title } => view! { <h2 class="dashboard-section">{title}</h2> }.into_any(),
+        Panel::Images { key, title } => view! { <ImageGrid index key title runs /> }.into_any(),
         Panel::Note { text } => view! { <div class="markdown dashboard-note">{markdown(&text)}</div> }.into_any(),
         Panel::Line { metrics, x, smoothing, log_y, title, group, .. } => {
             let settings = Memo::new(move |_| ChartSettings { x: x.clone(), log_y, smooth: smoothing });
@@ -493,11 +777,110 @@ fn DashboardPanel(
     }
 }
 
+/// The images the runs logged under `key`, a column per run, at the step
+/// the slider picks (`?img<index>=<step>`; the last step by default).
+#[component]
+fn ImageGrid(index: usize, key: String, title: String, runs: Memo<Vec<ChartRun>>) -> impl IntoView {
+    let ids = Memo::new(move |_| {
+        runs.read().iter().take(MAX_IMAGE_RUNS).map(|r| r.run_id.clone()).collect::<Vec<_>>().join(",")
+    });
+    // Loaded by the browser: images are no part of the page's first paint.
+    let images = LocalResource::new({
+        let key = key.clone();
+        move || logged_images(ids.get(), key.clone())
+    });
+    let url = use_query_map();
+    let navigate = use_navigate();
+    let param = format!("img{index}");
+    let chosen = {
+        let param = param.clone();
+        Memo::new(move |_| url.read().get(&param).and_then(|s| s.parse::<i64>().ok()))
+    };
+    let caption = if title.is_empty() { key.clone() } else { title };
+    // Drawn once loaded, in the browser (the server renders the loading line).
+    let grid = move || {
+        let (navigate, param, key) = (navigate.clone(), param.clone(), key.clone());
+        let found = match images.get() {
+            None => return view! { <Loading what="images" /> }.into_any(),
+            Some(Ok(found)) => found,
+            Some(Err(e)) => return view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
+        };
+        let steps = all_steps(&found);
+        let Some(&last) = steps.last() else {
+            let why = format!(
+                "No run here logged images under \u{201c}{key}\u{201d} (mlflow.log_image(image, key=\"{key}\", step=...))."
+            );
+            return view! { <p class="chart-empty">{why}</p> }.into_any();
+        };
+        let step = Memo::new(move |_| chosen.get().unwrap_or(last));
+        let position = {
+            let steps = steps.clone();
+            move || steps.partition_point(|s| *s < step.get()).min(steps.len() - 1).to_string()
+        };
+        let pick = {
+            let steps = steps.clone();
+            move |ev: leptos::ev::Event| {
+                let i = event_target_value(&ev).parse::<usize>().unwrap_or(0).min(steps.len() - 1);
+                let target = super::url_with_param(&url.get_untracked(), &param, &steps[i].to_string());
+                navigate(&target, leptos_router::NavigateOptions { replace: true, ..Default::default() });
+            }
+        };
+        let names: std::collections::HashMap<String, (String, String)> =
+            runs.get_untracked().into_iter().map(|r| (r.run_id, (r.name, r.color))).collect();
+        let cells = move || {
+            let at = step.get();
+            found
+                .iter()
+                .map(|r| {
+                    let (name, color) = names.get(&r.run_id).cloned().unwrap_or_default();
+                    let image = match at_step(&r.images, at) {
+                        Some(img) => {
+                            let full = download_url(&r.run_id, &img.path);
+                            let shown = download_url(&r.run_id, img.thumbnail.as_ref().unwrap_or(&img.path));
+                            let label = format!("step {}", img.step);
+                            view! {
+                                <a href=full target="_blank" rel="noopener">
+                                    <img src=shown alt=format!("{name} {label}") />
+                                </a>
+                                <span class="muted">{label}</span>
+                            }
+                            .into_any()
+                        }
+                        None => view! { <span class="muted">"no image yet"</span> }.into_any(),
+                    };
+                    view! {
+                        <figure class="image-cell" data-run-id=r.run_id.clone()>
+                            <figcaption><span class="run-dot" style=format!("background:{color}")></span>{name.clone()}</figcaption>
+                            {image}
+                        </figure>
+                    }
+                })
+                .collect_view()
+        };
+        let max = (steps.len() - 1).to_string();
+        view! {
+            <div class="image-step">
+                <input type="range" min="0" max=max step="1" prop:value=position on:input=pick />
+                <span class="mono">{move || format!("step {}", step.get())}</span>
+            </div>
+            <div class="image-grid">{cells}</div>
+        }
+        .into_any()
+    };
+    view! {
+        <figure class="chart-card image-panel" data-image-key=caption.clone()>
+            <figcaption><span class="mono">{caption.clone()}</span></figcaption>
+            {grid}
+        </figure>
+    }
+}
+
 /// What a panel is, in a few words, for the edit mode's controls.
 fn panel_label(panel: &Panel) -> String {
     match panel {
         Panel::Section { title } => format!("Section \u{201c}{title}\u{201d}"),
         Panel::Note { .. } => "Note".into(),
+        Panel::Images { key, .. } => format!("Images: {key}"),
         Panel::Line { metrics, .. } => format!("Line chart: {}", metrics.join(", ")),
         Panel::Bar { metric, .. } => format!("Bars: {metric}"),
         Panel::Scatter { x, y, .. } => format!("Scatter: {y} vs {x}"),

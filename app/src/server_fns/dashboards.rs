@@ -11,6 +11,8 @@ use tracking::Run;
 
 #[cfg(feature = "ssr")]
 use super::backend::{err, store, viewer};
+#[cfg(feature = "ssr")]
+use tracking::permissions::Capability;
 
 /// Who saves a dashboard: the signed-in user's name, when there are users.
 #[cfg(feature = "ssr")]
@@ -76,11 +78,14 @@ pub struct DashboardData {
 }
 
 #[cfg(feature = "ssr")]
-async fn selected_runs(store: &store::Store, d: &Dashboard) -> Result<(Vec<Run>, Vec<String>, bool), ServerFnError> {
-    if !d.spec.run_ids.is_empty() {
+async fn selected_runs(
+    store: &store::Store,
+    d: &crate::dashboard_draft::Selection,
+) -> Result<(Vec<Run>, Vec<String>, bool), ServerFnError> {
+    if !d.run_ids.is_empty() {
         let (mut found, mut missing) = (Vec::new(), Vec::new());
         let viewer = viewer();
-        for id in &d.spec.run_ids {
+        for id in &d.run_ids {
             match store.get_run(id).await {
                 // A run the user may not read is as good as gone for them.
                 Ok(run)
@@ -98,15 +103,15 @@ async fn selected_runs(store: &store::Store, d: &Dashboard) -> Result<(Vec<Run>,
         return Ok((found, missing, false));
     }
     let experiment_ids = match viewer() {
-        Some(v) => v.readable_experiment_ids(d.spec.experiment_ids.clone(), "run"),
-        None => d.spec.experiment_ids.clone(),
+        Some(v) => v.readable_experiment_ids(d.experiment_ids.clone(), "run"),
+        None => d.experiment_ids.clone(),
     };
     let mut query = store::RunQuery {
         experiment_ids,
-        filter: d.spec.filter.clone(),
+        filter: d.filter.clone(),
         view_type: tracking::ViewType::ActiveOnly,
         max_results: 1000,
-        order_by: d.spec.order_by.clone(),
+        order_by: d.order_by.clone(),
         page_token: None,
     };
     let mut found = Vec::new();
@@ -121,11 +126,31 @@ async fn selected_runs(store: &store::Store, d: &Dashboard) -> Result<(Vec<Run>,
     }
 }
 
+/// The dashboard and its runs; with `selection` (the edit mode's draft
+/// of which runs to show, as [`crate::dashboard_draft::Selection`] text),
+/// the runs that selection picks instead of the saved one's.
 #[server(prefix = "/_app")]
-pub async fn dashboard_view(dashboard_id: String) -> Result<DashboardData, ServerFnError> {
+pub async fn dashboard_view(dashboard_id: String, selection: String) -> Result<DashboardData, ServerFnError> {
+    use crate::dashboard_draft::Selection;
     let store = store();
     let dashboard = store.get_dashboard(&dashboard_id).await.map_err(err)?;
-    let (mut values, missing, truncated) = selected_runs(&store, &dashboard).await?;
+    let selection = if selection.is_empty() {
+        Selection::of(&dashboard.spec)
+    } else {
+        let s = Selection::from_text(&selection).map_err(ServerFnError::new)?;
+        // The draft's selection obeys the rules a saved one does.
+        let check = tracking::dashboards::DashboardSpec {
+            name: dashboard.spec.name.clone(),
+            experiment_ids: s.experiment_ids.clone(),
+            filter: s.filter.clone(),
+            order_by: s.order_by.clone(),
+            run_ids: s.run_ids.clone(),
+            ..Default::default()
+        };
+        check.checked().map_err(err)?;
+        s
+    };
+    let (mut values, missing, truncated) = selected_runs(&store, &selection).await?;
     let colors: std::collections::HashMap<String, String> =
         super::run_colors(&store, values.iter().map(|r| r.info.run_id.clone()).collect()).await?.into_iter().collect();
     let runs = values
@@ -288,7 +313,7 @@ pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnEr
 pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, ServerFnError> {
     let store = store();
     let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
-    let (runs, _, _) = selected_runs(&store, &d).await?;
+    let (runs, _, _) = selected_runs(&store, &crate::dashboard_draft::Selection::of(&d.spec)).await?;
     let mut spec = d.spec.clone();
     spec.name = format!("{} (snapshot {} UTC)", d.spec.name, tracking::time::format_time(store::now_millis()));
     spec.run_ids = runs.into_iter().map(|r| r.info.run_id).collect();
@@ -311,67 +336,22 @@ pub async fn duplicate_dashboard(dashboard_id: String) -> Result<String, ServerF
     Ok(copy.dashboard_id)
 }
 
-/// What the edit mode does to one panel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PanelMove {
-    Up,
-    Down,
-    Remove,
-    /// Across the page's width, or back into the grid.
-    Resize,
-}
-
-/// The panels after `action` on panel `index` (`None` when it cannot apply).
-pub fn arranged(
-    mut panels: Vec<tracking::dashboards::Panel>,
-    index: usize,
-    action: PanelMove,
-) -> Option<Vec<tracking::dashboards::Panel>> {
-    match action {
-        PanelMove::Up if index > 0 && index < panels.len() => panels.swap(index - 1, index),
-        PanelMove::Down if index + 1 < panels.len() => panels.swap(index, index + 1),
-        PanelMove::Remove if index < panels.len() => {
-            panels.remove(index);
-        }
-        PanelMove::Resize => {
-            let panel = panels.get_mut(index)?;
-            let wide = panel.wide()?;
-            panel.set_wide(!wide);
-        }
-        _ => return None,
-    }
-    Some(panels)
-}
-
-/// Changes which runs the dashboard shows: the filter over its
-/// experiments (MLflow's search syntax), as the version the page read. A
-/// filter that does not parse is refused with where it fails; nothing is lost.
+/// Stores the edit mode's draft (the whole spec, as JSON) as the version
+/// after `version`, the one the draft was based on: a save in between is
+/// refused with who made it, and the draft stays where it was.
 #[server(prefix = "/_app")]
-pub async fn set_dashboard_filter(dashboard_id: String, version: i64, filter: String) -> Result<(), ServerFnError> {
+pub async fn save_dashboard(dashboard_id: String, version: i64, draft: String) -> Result<(), ServerFnError> {
     let store = store();
     let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
     may_change(&d)?;
-    let mut changes = serde_json::Map::new();
-    changes.insert("filter".into(), serde_json::Value::String(filter.trim().to_string()));
+    let spec = crate::dashboard_draft::decode(&draft).map_err(ServerFnError::new)?;
+    let serde_json::Value::Object(changes) =
+        serde_json::to_value(spec).map_err(|e| ServerFnError::new(e.to_string()))?
+    else {
+        return Err(ServerFnError::new("The draft is not a dashboard."));
+    };
     store::dashboards::update(&store, &dashboard_id, version, changes, &author()).await.map_err(err)?;
     Ok(())
-}
-
-/// Moves or removes one panel, as the version the page read: a save in
-/// between is refused with who made it, and nothing is lost.
-#[server(prefix = "/_app")]
-pub async fn arrange_panel(
-    dashboard_id: String,
-    version: i64,
-    index: usize,
-    action: PanelMove,
-) -> Result<(), ServerFnError> {
-    let store = store();
-    let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
-    may_change(&d)?;
-    let panels = arranged(d.spec.panels, index, action)
-        .ok_or_else(|| ServerFnError::new("That panel is no longer there; reload the dashboard."))?;
-    save_panels(&store, &dashboard_id, version, panels).await
 }
 
 #[server(prefix = "/_app")]
@@ -428,29 +408,33 @@ pub async fn save_note(
     save_panels(&store, &dashboard_id, version, panels).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{arranged, PanelMove};
-    use tracking::dashboards::Panel;
+/// The most runs an image grid shows.
+pub const MAX_IMAGE_RUNS: usize = 50;
 
-    fn notes(texts: &[&str]) -> Vec<Panel> {
-        texts.iter().map(|t| Panel::Note { text: t.to_string() }).collect()
+/// The images each of `run_ids` (comma-separated; the first
+/// [`MAX_IMAGE_RUNS`]) logged under `key`; runs without any are left out.
+#[server(prefix = "/_app")]
+pub async fn logged_images(
+    run_ids: String,
+    key: String,
+) -> Result<Vec<crate::logged_images::RunImages>, ServerFnError> {
+    use crate::logged_images::{images_of, RunImages};
+    // Both before the first await: a page rendering on the server keeps
+    // its context only until then.
+    let (store, artifacts) = (store(), super::backend::artifacts()?);
+    let folder = artifacts::ArtifactPath::parse("images").map_err(err)?;
+    let mut out = Vec::new();
+    for run_id in run_ids.split(',').filter(|r| !r.is_empty()).take(MAX_IMAGE_RUNS) {
+        let run = super::backend::need_run(&store, run_id, Capability::Read, "see this run's images").await?;
+        // Artifacts stored elsewhere (another server's URI) are not listed here.
+        let Some(root) = artifacts::ArtifactPath::from_root_uri(&run.info.artifact_uri) else { continue };
+        // A run that logged no images has no folder: an empty list.
+        let files = artifacts.list(&root.join(&folder)).await.map_err(err)?;
+        let names: Vec<String> = files.into_iter().filter(|f| !f.is_dir).map(|f| f.path).collect();
+        let images = images_of(&key, &names);
+        if !images.is_empty() {
+            out.push(RunImages { run_id: run_id.to_string(), images });
+        }
     }
-
-    #[test]
-    fn panels_move_within_bounds_and_are_removed() {
-        let p = notes(&["a", "b", "c"]);
-        assert_eq!(arranged(p.clone(), 1, PanelMove::Up), Some(notes(&["b", "a", "c"])));
-        assert_eq!(arranged(p.clone(), 1, PanelMove::Down), Some(notes(&["a", "c", "b"])));
-        assert_eq!(arranged(p.clone(), 2, PanelMove::Remove), Some(notes(&["a", "b"])));
-        assert_eq!(arranged(p.clone(), 0, PanelMove::Up), None);
-        assert_eq!(arranged(p.clone(), 2, PanelMove::Down), None);
-        assert_eq!(arranged(p.clone(), 3, PanelMove::Remove), None);
-        // Charts toggle between a grid cell and the page's width; notes have no size.
-        assert_eq!(arranged(p, 0, PanelMove::Resize), None);
-        let bar = Panel::Bar { metric: "acc".into(), title: String::new(), wide: false };
-        let wide = arranged(vec![bar.clone()], 0, PanelMove::Resize).unwrap();
-        assert_eq!(wide[0].wide(), Some(true));
-        assert_eq!(arranged(wide, 0, PanelMove::Resize), Some(vec![bar]));
-    }
+    Ok(out)
 }

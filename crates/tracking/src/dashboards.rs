@@ -103,6 +103,13 @@ pub enum Panel {
         #[serde(default)]
         title: String,
     },
+    /// The images runs logged under `key` (`mlflow.log_image(image,
+    /// key=..., step=...)`), a column per run, with a step slider.
+    Images {
+        key: String,
+        #[serde(default)]
+        title: String,
+    },
     /// Markdown text between panels.
     Note {
         text: String,
@@ -273,6 +280,18 @@ impl DashboardSpec {
                 Panel::Table { columns, .. } => {
                     for c in columns {
                         check_field(&field, c, &["metrics", "params", "tags"])?;
+                    }
+                }
+                Panel::Images { key, .. } => {
+                    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-./ ".contains(c);
+                    if key.trim().is_empty() || key.len() > 250 || !key.chars().all(allowed) {
+                        return Err(invalid(
+                            &field,
+                            format!(
+                                "'{key}' is not an image key: MLflow's image keys are letters, digits, \
+                                 underscores, dashes, periods, spaces and slashes"
+                            ),
+                        ));
                     }
                 }
                 Panel::Note { text } if text.chars().count() > MAX_NOTE_LENGTH => {

@@ -76,7 +76,7 @@ pub(super) fn load_runs(db: &mut Db, ids: &[i64]) -> Result<Vec<Run>> {
             }
             Ok(())
         })?;
-        load_inputs(db, &any, &params, &mut runs)?;
+        load_inputs(db, any, &params, &mut runs)?;
     }
     Ok(ids.iter().filter_map(|id| runs.remove(id)).collect())
 }

@@ -1,0 +1,200 @@
+//! A dashboard's unsaved edits. Edit mode changes a draft of the spec that
+//! lives in the page's URL (`?draft=<json>&base=<version>`), so a
+//! half-edited view reloads as it was and can be sent to a teammate; Save
+//! stores it as the version after `base`, or is refused when someone saved
+//! in between (the draft stays in the URL, nothing is lost).
+
+use serde::{Deserialize, Serialize};
+use tracking::dashboards::{DashboardSpec, Panel};
+
+/// The draft as the URL carries it.
+pub fn encode(spec: &DashboardSpec) -> String {
+    serde_json::to_string(spec).unwrap_or_default()
+}
+
+/// The draft from the URL, or a sentence saying why it cannot be read.
+pub fn decode(text: &str) -> Result<DashboardSpec, String> {
+    serde_json::from_str::<DashboardSpec>(text)
+        .map_err(|e| format!("The unsaved edits in this link cannot be read ({e}); the saved dashboard is shown."))
+}
+
+/// Which runs a spec shows; a draft whose selection differs from the
+/// saved one has its runs fetched by this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Selection {
+    pub experiment_ids: Vec<String>,
+    pub filter: String,
+    pub order_by: Vec<String>,
+    pub run_ids: Vec<String>,
+}
+
+impl Selection {
+    pub fn of(spec: &DashboardSpec) -> Self {
+        Selection {
+            experiment_ids: spec.experiment_ids.clone(),
+            filter: spec.filter.clone(),
+            order_by: spec.order_by.clone(),
+            run_ids: spec.run_ids.clone(),
+        }
+    }
+
+    /// Plain text, as server functions take it (their form encoding has no
+    /// empty lists).
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_text(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("The run selection cannot be read: {e}."))
+    }
+}
+
+/// What the edit mode does to one panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PanelMove {
+    Up,
+    Down,
+    Remove,
+    /// Across the page's width, or back into the grid.
+    Resize,
+}
+
+/// The panels after `action` on panel `index` (`None` when it cannot apply).
+pub fn arranged(mut panels: Vec<Panel>, index: usize, action: PanelMove) -> Option<Vec<Panel>> {
+    match action {
+        PanelMove::Up if index > 0 && index < panels.len() => panels.swap(index - 1, index),
+        PanelMove::Down if index + 1 < panels.len() => panels.swap(index, index + 1),
+        PanelMove::Remove if index < panels.len() => {
+            panels.remove(index);
+        }
+        PanelMove::Resize => {
+            let panel = panels.get_mut(index)?;
+            let wide = panel.wide()?;
+            panel.set_wide(!wide);
+        }
+        _ => return None,
+    }
+    Some(panels)
+}
+
+/// The kinds of panel the edit mode adds: (kind, label, what its text is).
+pub const PANEL_KINDS: [(&str, &str, &str); 8] = [
+    ("line", "Line chart", "metric keys, comma-separated: val_loss, train_loss"),
+    ("bar", "Bars of a value", "a metric key: test_accuracy"),
+    ("scatter", "Scatter", "x, y: params.lr, metrics.val_loss"),
+    ("parallel", "Parallel coordinates", "fields, comma-separated (empty: every param that varies, then metrics)"),
+    ("table", "Run table", "columns: params.lr, metrics.val_loss"),
+    ("images", "Image grid", "a logged image key (mlflow.log_image(..., key=...))"),
+    ("section", "Section title", "a title: Validation"),
+    ("note", "Note", "Markdown text"),
+];
+
+/// A new panel of `kind` from what the user typed, or why it cannot be one.
+/// Bare keys name metrics (`val_loss` is `metrics.val_loss`).
+pub fn new_panel(kind: &str, text: &str) -> Result<Panel, String> {
+    let items: Vec<String> = text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let field = |k: &String| {
+        if ["metrics.", "params.", "tags."].iter().any(|p| k.starts_with(p)) {
+            k.clone()
+        } else {
+            format!("metrics.{k}")
+        }
+    };
+    let text = text.trim().to_string();
+    let need = |what: &str| Err(format!("A {what} panel needs {}.", what_of(kind)));
+    Ok(match kind {
+        "line" if items.is_empty() => return need("line chart"),
+        "line" => Panel::Line {
+            metrics: items.iter().map(|m| m.strip_prefix("metrics.").unwrap_or(m).to_string()).collect(),
+            x: "step".into(),
+            smoothing: 0.0,
+            log_y: false,
+            title: String::new(),
+            group: None,
+            wide: false,
+        },
+        "bar" if text.is_empty() => return need("bar"),
+        "bar" => Panel::Bar {
+            metric: text.strip_prefix("metrics.").unwrap_or(&text).to_string(),
+            title: String::new(),
+            wide: false,
+        },
+        "scatter" if items.len() != 2 => return need("scatter"),
+        "scatter" => Panel::Scatter { x: field(&items[0]), y: field(&items[1]), title: String::new(), wide: false },
+        "parallel" => Panel::Parallel {
+            fields: items.iter().map(field).collect(),
+            color: String::new(),
+            group: None,
+            title: String::new(),
+        },
+        "table" if items.is_empty() => return need("table"),
+        "table" => Panel::Table { columns: items.iter().map(field).collect(), title: String::new() },
+        "images" if text.is_empty() => return need("image grid"),
+        "images" => Panel::Images { key: text, title: String::new() },
+        "section" if text.is_empty() => return need("section"),
+        "section" => Panel::Section { title: text },
+        "note" if text.is_empty() => return need("note"),
+        "note" => Panel::Note { text },
+        other => return Err(format!("There is no panel of kind '{other}'.")),
+    })
+}
+
+fn what_of(kind: &str) -> &'static str {
+    PANEL_KINDS.iter().find(|(k, ..)| *k == kind).map(|(.., what)| *what).unwrap_or("its text")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notes(texts: &[&str]) -> Vec<Panel> {
+        texts.iter().map(|t| Panel::Note { text: t.to_string() }).collect()
+    }
+
+    #[test]
+    fn panels_move_within_bounds_and_are_removed() {
+        let p = notes(&["a", "b", "c"]);
+        assert_eq!(arranged(p.clone(), 1, PanelMove::Up), Some(notes(&["b", "a", "c"])));
+        assert_eq!(arranged(p.clone(), 1, PanelMove::Down), Some(notes(&["a", "c", "b"])));
+        assert_eq!(arranged(p.clone(), 2, PanelMove::Remove), Some(notes(&["a", "b"])));
+        assert_eq!(arranged(p.clone(), 0, PanelMove::Up), None);
+        assert_eq!(arranged(p.clone(), 2, PanelMove::Down), None);
+        assert_eq!(arranged(p.clone(), 3, PanelMove::Remove), None);
+        // Charts toggle between a grid cell and the page's width; notes have no size.
+        assert_eq!(arranged(p, 0, PanelMove::Resize), None);
+        let bar = Panel::Bar { metric: "acc".into(), title: String::new(), wide: false };
+        let wide = arranged(vec![bar.clone()], 0, PanelMove::Resize).unwrap();
+        assert_eq!(wide[0].wide(), Some(true));
+        assert_eq!(arranged(wide, 0, PanelMove::Resize), Some(vec![bar]));
+    }
+
+    #[test]
+    fn new_panels_read_what_was_typed() {
+        assert!(matches!(new_panel("line", " val_loss, metrics.train_loss "),
+            Ok(Panel::Line { metrics, .. }) if metrics == ["val_loss", "train_loss"]));
+        assert!(matches!(new_panel("scatter", "params.lr, val_loss"),
+            Ok(Panel::Scatter { x, y, .. }) if x == "params.lr" && y == "metrics.val_loss"));
+        assert!(matches!(new_panel("table", "params.lr,acc"),
+            Ok(Panel::Table { columns, .. }) if columns == ["params.lr", "metrics.acc"]));
+        assert!(matches!(new_panel("parallel", ""), Ok(Panel::Parallel { fields, .. }) if fields.is_empty()));
+        assert!(matches!(new_panel("images", "samples"), Ok(Panel::Images { key, .. }) if key == "samples"));
+        assert!(new_panel("scatter", "lr").unwrap_err().contains("x, y"));
+        assert!(new_panel("line", " , ").unwrap_err().starts_with("A line chart panel needs metric keys"));
+        assert!(new_panel("pie", "x").unwrap_err().contains("'pie'"));
+    }
+
+    #[test]
+    fn drafts_round_trip_through_the_url_text() {
+        let spec = DashboardSpec {
+            name: "bob's \"sweep\" & co".into(),
+            experiment_ids: vec!["1".into(), "2".into()],
+            filter: "params.optimizer = 'adam'".into(),
+            panels: notes(&["# why\n<b>x</b>"]),
+            ..Default::default()
+        };
+        assert_eq!(decode(&encode(&spec)), Ok(spec.clone()));
+        assert!(decode("{not json").unwrap_err().contains("saved dashboard is shown"));
+        let s = Selection::of(&spec);
+        assert_eq!(Selection::from_text(&s.to_text()), Ok(s));
+    }
+}
