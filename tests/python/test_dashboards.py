@@ -34,6 +34,7 @@ def test_every_panel_kind_round_trips(server, experiment_id):
         {"type": "table", "columns": ["params.lr", "metrics.val/loss", "tags.team"], "title": ""},
         {"type": "parallel", "fields": ["params.lr", "params.optimizer", "metrics.val/loss"], "color": "metrics.val/loss", "title": "sweep"},
         {"type": "parallel", "fields": [], "color": "", "title": "", "group": {"by": "params.optimizer", "center": "mean", "band": "minmax"}},
+        {"type": "images", "key": "samples/val set", "title": "predictions"},
         {"type": "note", "text": "We dropped **adamw**: it diverged at lr=1e-2."},
     ]
     body = {"name": "all kinds", "description": "every panel", "experiment_ids": [experiment_id],
@@ -58,6 +59,8 @@ def test_bad_dashboards_get_mlflow_errors_in_sentences(server, experiment_id):
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"by": "params.o", "band": "iqr"}}]}, "minmax, std, sem or none"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"field": "params.o"}}]}, "unknown field `field`"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "parallel", "fields": ["lr"]}]}, "params.<key> or metrics.<key>"),
+        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "images", "key": "a+b"}]}, "not an image key"),
+        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "images"}]}, "missing field `key`"),
     ]
     for body, words in cases:
         r = call(server, "POST", "create", json=body)
