@@ -34,17 +34,25 @@ const browser = await chromium.launch({
   args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
          '--disable-component-update', '--disable-sync'],
 });
+// Each chart's moment of drawing, taken in the page (milliseconds since
+// the navigation started): polling from outside waits for a main thread
+// that is busy drawing and reports late.
+const marks = () => {
+  window.__drawn = [];
+  new MutationObserver(ms => {
+    for (const m of ms) if (m.target.getAttribute('data-drawn') === 'true') window.__drawn.push(performance.now());
+  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-drawn'] });
+};
 const times = [];
 for (let i = 0; i < 3; i++) {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const start = Date.now();
+  await page.addInitScript(marks);
   await page.goto(`${base}/dashboards/${dashboard.dashboard_id}`);
-  await page.waitForSelector('.chart[data-drawn="true"]', { timeout: 60000 });
-  const first = Date.now() - start;
-  await page.waitForFunction(() => document.querySelectorAll('.chart[data-drawn="true"]').length === 12, null, { timeout: 120000 });
-  times.push([first, Date.now() - start]);
+  await page.waitForFunction(() => window.__drawn?.length >= 12, null, { timeout: 120000 });
+  const drawn = await page.evaluate(() => window.__drawn.slice().sort((a, b) => a - b));
+  times.push([Math.round(drawn[0]), Math.round(drawn[11])]);
   await page.close();
 }
 await browser.close();
-console.log('dashboard of 12 line panels over 200 runs (500 steps each), opened 3 times:');
+console.log('dashboard of 12 line panels over 200 runs (500 steps each), opened 3 times (from navigation start, timed in the page):');
 for (const [first, all] of times) console.log(`  first panel drawn ${first} ms, all 12 drawn ${all} ms`);

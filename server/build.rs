@@ -41,7 +41,10 @@ fn main() {
     files.sort();
     let mut named: Vec<(String, PathBuf)> =
         files.into_iter().map(|f| (f.strip_prefix(&site).unwrap().to_string_lossy().replace('\\', "/"), f)).collect();
-    named.push(("vendor/plotly.min.js".into(), manifest.join("../node_modules/plotly.js-dist-min/plotly.min.js")));
+    named.push((
+        "vendor/plotly.min.js".into(),
+        manifest.join("../node_modules/plotly.js-basic-dist-min/plotly-basic.min.js"),
+    ));
     // Release builds squeeze harder; debug builds rerun this on every UI change.
     let level = if std::env::var("PROFILE").as_deref() == Ok("release") {
         flate2::Compression::best()

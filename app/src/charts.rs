@@ -248,6 +248,9 @@ pub fn Chart(
     let nothing = Memo::new(move |_| {
         figure.with(|f| f.as_ref().is_some_and(|f| f.traces.iter().all(|t| t.y.iter().all(Option::is_none))))
     });
+    // plotly.js loads as soon as a page has a chart, while its data is on the way.
+    #[cfg(all(feature = "hydrate", target_family = "wasm"))]
+    Effect::new(move |_| draw::load_plotly());
     #[cfg(all(feature = "hydrate", target_family = "wasm"))]
     Effect::new(move |_| {
         if let (Some(el), Some(fig)) = (node.get(), figure.get()) {
@@ -322,7 +325,7 @@ mod draw {
         if el.get_attribute("data-gen").as_ref() != Some(&generation) {
             // A newer figure is on its way.
         } else if !plotly_loaded() {
-            // plotly.js (4.6 MB) loads with the first chart, not with every page.
+            // plotly.js (1.2 MB) loads with the first chart, not with every page.
             load_plotly();
             set_timeout(move || when_ready(el, fig, on_zoom, generation), std::time::Duration::from_millis(30));
         } else if el.is_connected() {
@@ -406,7 +409,7 @@ mod draw {
         js_sys::Reflect::has(&leptos::prelude::window(), &"Plotly".into()).unwrap_or(false)
     }
 
-    fn load_plotly() {
+    pub fn load_plotly() {
         let doc = leptos::prelude::document();
         if doc.get_element_by_id("plotly-js").is_some() {
             return;

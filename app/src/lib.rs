@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod charts;
 pub mod columns;
 pub mod dashboard_draft;
+pub mod fetch_slots;
 pub mod format;
 pub mod live;
 pub mod logged_images;

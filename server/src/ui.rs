@@ -103,7 +103,7 @@ pub fn router(store: store::Store, artifacts: Option<artifacts::ArtifactStore>) 
             get(|Path(file): Path<String>, headers: HeaderMap| async move { asset(&format!("pkg/{file}"), &headers) }),
         )
         .route("/favicon.svg", get(|headers: HeaderMap| async move { asset("favicon.svg", &headers) }))
-        // plotly.js from npm (`plotly.js-dist-min`), served by mltrack so that the UI works with no internet.
+        // plotly.js from npm (`plotly.js-basic-dist-min`: scatter and bar traces), served by mltrack so that the UI works with no internet.
         .route(
             "/vendor/plotly.min.js",
             get(|headers: HeaderMap| async move { asset("vendor/plotly.min.js", &headers) }),

@@ -324,7 +324,7 @@ pub fn Panel(
         let ids = ids.get();
         let range = zoom.get();
         let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
-        metric_series(ids, k.clone(), range.map(|r| r.0), range.map(|r| r.1), per_run)
+        crate::fetch_slots::in_turn(metric_series(ids, k.clone(), range.map(|r| r.0), range.map(|r| r.1), per_run))
     });
     let on_zoom = Callback::new(move |range: Option<(f64, f64)>| {
         if settings.get_untracked().x == "step" {
