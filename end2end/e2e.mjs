@@ -686,6 +686,18 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   // A metric no run has says so instead of drawing empty axes.
   await page.waitForSelector('figure.chart-card[data-metric="no_such_metric"] .chart-empty');
+  // An experiment deleted after the dashboard was made: said, not silently empty.
+  const { experiment_id: doomed } = await post('experiments/create', { name: `doomed-${Date.now()}` });
+  const withDoomed = await (await fetch(`${base}/api/2.0/mltrack/dashboards/create`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'with a doomed experiment', experiment_ids: [beta, doomed], panels: [{ type: 'table', columns: ['params.optimizer'] }] }) })).json();
+  await post('experiments/delete', { experiment_id: doomed });
+  await page.goto(`${base}/dashboards/${withDoomed.dashboard.dashboard_id}`);
+  await hydrated(page);
+  assert.match(await page.textContent('.gone-experiment'), /^Experiment “doomed-\d+” \(\d+\) was deleted: its runs are not shown until it is restored\.$/);
+  assert.equal((await page.$$('.dashboard-table tbody tr')).length, await count(beta));
+  const removed = await fetch(`${base}/api/2.0/mltrack/dashboards/delete`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ dashboard_id: withDoomed.dashboard.dashboard_id }) });
+  assert.equal(removed.status, 200);
 
   // From an experiment to the dashboards that show it.
   await page.goto(`${base}/experiments/${beta}`);

@@ -156,6 +156,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
     let values = RwSignal::new(data.values.clone());
     let missing = RwSignal::new(data.missing.len());
     let truncated = RwSignal::new(data.truncated);
+    let gone = RwSignal::new(data.gone_experiments.clone());
     // The selection the runs are of; a draft that changes it fetches its runs.
     let loaded = StoredValue::new(Selection::of(&spec.get_untracked()));
     let fetch_runs = {
@@ -169,6 +170,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
                         values.try_set(fresh.values);
                         missing.try_set(fresh.missing.len());
                         truncated.try_set(fresh.truncated);
+                        gone.try_set(fresh.gone_experiments);
                     }
                     Err(e) => {
                         set_error.try_set(Some(error_sentence(&e)));
@@ -329,6 +331,8 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         let n = missing.get();
         (n > 0).then(|| view! { <p class="muted">{format!("{n} pinned runs no longer exist.")}</p> })
     };
+    let gone_note =
+        move || gone.get().into_iter().map(|g| view! { <p class="muted gone-experiment">{g}</p> }).collect_view();
     let truncated_note = move || {
         truncated.get().then(|| {
             view! { <p class="muted">{format!("Showing the first {} runs the filter keeps.", runs.read().len())}</p> }
@@ -377,6 +381,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         {draft_bar}
         {move || editing.get().then(|| view! { <DashboardSettings spec edit /> })}
         {missing_note}
+        {gone_note}
         {truncated_note}
         {brush_note}
         {move || error.get().map(|e| view! { <ErrorNote message=e /> })}

@@ -75,6 +75,30 @@ pub struct DashboardData {
     /// Pinned runs that no longer exist.
     pub missing: Vec<String>,
     pub truncated: bool,
+    /// What became of the experiments it shows that are not there any
+    /// more, in a sentence each ("Experiment 3 was deleted; …").
+    pub gone_experiments: Vec<String>,
+}
+
+/// A sentence for each of `experiment_ids` that was deleted or no longer
+/// exists: their runs are left out, and the page says so.
+#[cfg(feature = "ssr")]
+async fn gone_experiments(store: &store::Store, experiment_ids: &[String]) -> Result<Vec<String>, ServerFnError> {
+    let mut gone = Vec::new();
+    for id in experiment_ids {
+        match store.get_experiment(id).await {
+            Ok(e) if e.lifecycle_stage == tracking::LifecycleStage::Deleted => gone.push(format!(
+                "Experiment \u{201c}{}\u{201d} ({id}) was deleted: its runs are not shown until it is restored.",
+                e.name
+            )),
+            Ok(_) => {}
+            Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => {
+                gone.push(format!("Experiment {id} no longer exists."))
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Ok(gone)
 }
 
 #[cfg(feature = "ssr")]
@@ -151,6 +175,7 @@ pub async fn dashboard_view(dashboard_id: String, selection: String) -> Result<D
         s
     };
     let (mut values, missing, truncated) = selected_runs(&store, &selection).await?;
+    let gone_experiments = gone_experiments(&store, &selection.experiment_ids).await?;
     let colors: std::collections::HashMap<String, String> =
         super::run_colors(&store, values.iter().map(|r| r.info.run_id.clone()).collect()).await?.into_iter().collect();
     let runs = values
@@ -174,7 +199,7 @@ pub async fn dashboard_view(dashboard_id: String, selection: String) -> Result<D
         r.inputs = Default::default();
         r.outputs = Default::default();
     }
-    Ok(DashboardData { dashboard, runs, values, missing, truncated })
+    Ok(DashboardData { dashboard, runs, values, missing, truncated, gone_experiments })
 }
 
 /// The experiment chart view as it is shown, to save as a dashboard.
