@@ -68,6 +68,13 @@ def test_bad_dashboards_get_mlflow_errors_in_sentences(server, experiment_id):
         err = r.json()
         assert err["error_code"] == "INVALID_PARAMETER_VALUE", err
         assert words in err["message"], (words, err["message"])
+    # A 10 MB note is refused in a sentence; nothing is stored.
+    before = call(server, "GET", "search").json().get("dashboards", [])
+    big = {"name": "big", "experiment_ids": [experiment_id], "panels": [{"type": "note", "text": "x" * 10_000_000}]}
+    r = call(server, "POST", "create", json=big)
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", r.text[:300]
+    assert "at most 16384 characters" in r.json()["message"]
+    assert call(server, "GET", "search").json().get("dashboards", []) == before
     r = call(server, "GET", "get", params={"dashboard_id": "d-nope"})
     assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     r = call(server, "GET", "get")

@@ -65,12 +65,15 @@ pub fn DashboardsPage() -> impl IntoView {
                                     <td>{d.description.clone()}</td>
                                     <td>{if d.snapshot { "snapshot".to_string() } else { d.experiment_ids.join(", ") }}</td>
                                     <td class="num">{d.panels}</td>
-                                    <td>{format_time(d.last_update_time)}</td>
+                                    <td>
+                                        {format_time(d.last_update_time)}
+                                        {(!d.last_updated_by.is_empty()).then(|| format!(" by {}", d.last_updated_by))}
+                                    </td>
                                 </tr>
                             }).collect_view();
                             view! {
                                 <table class="grid" id="dashboards">
-                                    <thead><tr><th>"Name"</th><th>"Description"</th><th>"Experiments"</th><th>"Panels"</th><th>"Updated (UTC)"</th></tr></thead>
+                                    <thead><tr><th>"Name"</th><th>"Description"</th><th>"Experiments"</th><th>"Panels"</th><th>"Last saved (UTC)"</th></tr></thead>
                                     <tbody>{rows}</tbody>
                                 </table>
                             }.into_any()

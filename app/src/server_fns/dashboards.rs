@@ -30,6 +30,8 @@ pub struct DashboardRow {
     pub snapshot: bool,
     pub panels: usize,
     pub last_update_time: i64,
+    /// Who saved it last (empty when there are no users).
+    pub last_updated_by: String,
 }
 
 /// Dashboards whose name contains `name`; with `experiment_id`, only those
@@ -56,6 +58,7 @@ pub async fn list_dashboards(name: String, experiment_id: Option<String>) -> Res
             description: d.spec.description,
             experiment_ids: d.spec.experiment_ids,
             last_update_time: d.last_update_time,
+            last_updated_by: d.last_updated_by,
         }));
         match page.next_page_token {
             Some(token) if rows.len() < 10_000 => query.page_token = Some(token),
