@@ -162,6 +162,21 @@ await test('runs table: filter, bad filter, sort, nested runs, select and compar
   await page.click('#column-picker label:has-text("metrics.accuracy") input');
   await page.waitForURL(/cols=/);
   assert.equal(await page.$('th[data-key="metrics.`accuracy`"]'), null);
+  // Each metric's lowest value over its whole history is a column to add
+  // (from what the store keeps at ingest): run-00's is its history's minimum.
+  await page.click('#column-picker label:has-text("min.val_loss") input');
+  await page.waitForURL(u => (new URL(u).searchParams.get('cols') ?? '').includes('min.val_loss'));
+  await page.waitForSelector('#runs th.range');
+  assert.equal((await page.textContent('#runs th.range')).trim(), 'val_loss (min)');
+  const lowestCell = () => page.$eval('#runs thead tr:last-child', (head, id) => {
+    const i = [...head.children].findIndex(t => t.classList.contains('range'));
+    const td = document.querySelector(`#runs tbody tr[data-run-id="${id}"]`).children[i];
+    return td.getAttribute('title');
+  }, ids.runs[0]);
+  for (let i = 0; i < 100 && !(await lowestCell()); i++) await page.waitForTimeout(50);
+  const history = await (await fetch(`${base}/api/2.0/mlflow/metrics/get-history?run_id=${ids.runs[0]}&metric_key=val_loss&max_results=25000`)).json();
+  assert.equal(Number(await lowestCell()), Math.min(...history.metrics.map(m => m.value)));
+  assert.match(await page.textContent('#runs tr.column-groups'), /Lowest/);
 
   // Select two runs and compare them.
   await page.goto(`${base}/experiments/${exp}`);

@@ -27,7 +27,7 @@ struct Slots {
 }
 
 thread_local! {
-    static STATE: RefCell<Slots> = RefCell::new(Slots { free: SLOTS, queue: VecDeque::new() });
+    static STATE: RefCell<Slots> = const { RefCell::new(Slots { free: SLOTS, queue: VecDeque::new() }) };
 }
 
 /// Runs `request` once a slot is free (at once when one is), holding the

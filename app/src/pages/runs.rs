@@ -8,7 +8,7 @@ use super::{error_sentence, ErrorNote, Loading};
 use crate::columns::format_in_column;
 use crate::format::{encode, format_duration, format_time};
 use crate::parallel::{kept_by, parse_brushes};
-use crate::server_fns::{experiment_runs, set_runs_deleted, RunsPage};
+use crate::server_fns::{experiment_runs, metric_ranges, set_runs_deleted, RunsPage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -181,8 +181,36 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         }
     });
 
+    // Min and max columns (`min.<key>`, `max.<key>`, chosen in the column
+    // picker) show what the store keeps of each history; loaded in the browser.
+    let range_keys = Memo::new(move |_| {
+        let keys: BTreeSet<String> = columns
+            .read()
+            .iter()
+            .filter_map(|c| c.strip_prefix("min.").or_else(|| c.strip_prefix("max.")))
+            .map(String::from)
+            .collect();
+        keys.into_iter().collect::<Vec<_>>().join(",")
+    });
+    let run_ids = Memo::new(move |_| runs.read().iter().map(|r| r.info.run_id.clone()).collect::<Vec<_>>().join(","));
+    let loaded_ranges = LocalResource::new(move || {
+        let (keys, ids) = (range_keys.get(), run_ids.get());
+        async move {
+            if keys.is_empty() {
+                Ok(Vec::new())
+            } else {
+                metric_ranges(ids, keys).await
+            }
+        }
+    });
+    let ranges = Memo::new(move |_| {
+        let found = loaded_ranges.get().and_then(|r| r.ok()).unwrap_or_default();
+        found.into_iter().map(|(id, key, min, max)| ((id, key), (min, max))).collect::<Ranges>()
+    });
+
     // Each shown column's decimals and best value, over the loaded runs.
     let col_stats = Memo::new(move |_| {
+        let ranges = ranges.read();
         let runs = runs.read();
         columns
             .get()
@@ -194,6 +222,9 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                         .iter()
                         .filter_map(|r| r.data.metrics.iter().find(|m| m.key == name).map(|m| m.value))
                         .collect(),
+                    "min" | "max" => {
+                        runs.iter().filter_map(|r| range_value(&ranges, &r.info.run_id, kind, name)).collect()
+                    }
                     _ => {
                         let texts: Vec<&str> = runs
                             .iter()
@@ -207,7 +238,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                         }
                     }
                 };
-                let stats = (!values.is_empty()).then(|| crate::columns::stats(name, &values, kind == "metrics"));
+                let stats = (!values.is_empty()).then(|| crate::columns::stats(name, &values, kind != "params"));
                 (col, stats)
             })
             .collect::<HashMap<String, Option<crate::columns::ColumnStats>>>()
@@ -451,6 +482,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             }
             let cols = columns.get();
             let stats = col_stats.get();
+            let ranges = ranges.get();
             let open = expanded.get();
             let colors = colors.get();
             let color_of = |r: &Run| colors.get(&r.info.run_id).cloned().unwrap_or_default();
@@ -463,6 +495,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                     color_of(r),
                     &cols,
                     &stats,
+                    &ranges,
                     &exp_id,
                     0,
                     Some((kids.len(), is_open)),
@@ -477,6 +510,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                             color_of(k),
                             &cols,
                             &stats,
+                            &ranges,
                             &exp_id,
                             1,
                             None,
@@ -522,7 +556,16 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         ];
         for col in columns.get() {
             let (kind, name) = col.split_once('.').unwrap_or(("", &col));
-            let label = if kind == "params" { format!("{name} (param)") } else { name.to_string() };
+            let label = match kind {
+                "params" => format!("{name} (param)"),
+                // The store keeps these but MLflow's search cannot order by them.
+                "min" | "max" => {
+                    let title = format!("The {kind} of {name} over its whole history");
+                    cells.push(view! { <th class="range" title=title>{format!("{name} ({kind})")}</th> }.into_any());
+                    continue;
+                }
+                _ => name.to_string(),
+            };
             let key = format!("{kind}.`{name}`");
             cells.push(th(label, key).into_any());
         }
@@ -563,7 +606,12 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         while i < cols.len() {
             let kind = cols[i].split_once('.').map_or("", |(k, _)| k).to_string();
             let n = cols[i..].iter().take_while(|c| c.split_once('.').map_or("", |(k, _)| k) == kind).count();
-            let label = if kind == "metrics" { "Metrics" } else { "Params" };
+            let label = match kind.as_str() {
+                "metrics" => "Metrics",
+                "min" => "Lowest",
+                "max" => "Highest",
+                _ => "Params",
+            };
             cells.push(view! { <th colspan=n.to_string() class=format!("group {kind}")>{label}</th> }.into_any());
             i += n;
         }
@@ -573,9 +621,16 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         show_picker.get().then(|| {
             let chosen = columns.get();
             let toggle_column = toggle_column.clone();
-            let items = all_columns
-                .get()
-                .into_iter()
+            // Each metric's lowest and highest value are columns to add.
+            let all = all_columns.get();
+            let ranges = all
+                .iter()
+                .filter_map(|c| c.strip_prefix("metrics."))
+                .flat_map(|k| [format!("min.{k}"), format!("max.{k}")]);
+            let items = all
+                .iter()
+                .cloned()
+                .chain(ranges.collect::<Vec<_>>())
                 .map(|c| {
                     let on = chosen.contains(&c);
                     let toggle_column = toggle_column.clone();
@@ -698,12 +753,26 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
     .into_any()
 }
 
+/// Each run's lowest and highest value of a metric, by (run id, key).
+type Ranges = HashMap<(String, String), (Option<f64>, Option<f64>)>;
+
+/// A run's `min` or `max` of metric `key`, when loaded.
+fn range_value(ranges: &Ranges, run_id: &str, kind: &str, key: &str) -> Option<f64> {
+    let (min, max) = ranges.get(&(run_id.to_string(), key.to_string()))?;
+    if kind == "min" {
+        *min
+    } else {
+        *max
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_row(
     r: &Run,
     color: String,
     cols: &[String],
     stats: &HashMap<String, Option<crate::columns::ColumnStats>>,
+    ranges: &Ranges,
     exp_id: &str,
     depth: usize,
     kids: Option<(usize, bool)>,
@@ -739,6 +808,17 @@ fn run_row(
                         None => view! { <td class="num muted">"–"</td> }.into_any(),
                     }
                 }
+                "min" | "max" => match range_value(ranges, &r.info.run_id, kind, name) {
+                    Some(v) => {
+                        let st = stats.get(col).cloned().flatten().unwrap_or_default();
+                        let best = st.best == Some(v);
+                        view! {
+                            <td class="num" class:best=best title=v.to_string()>{format_in_column(v, st.decimals)}</td>
+                        }
+                        .into_any()
+                    }
+                    None => view! { <td class="num muted">"–"</td> }.into_any(),
+                },
                 _ => match r.data.params.binary_search_by(|p| p.key.as_str().cmp(name)).ok().map(|i| &r.data.params[i])
                 {
                     Some(p) => match (stats.get(col).cloned().flatten(), p.value.trim().parse::<f64>()) {

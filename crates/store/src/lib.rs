@@ -194,6 +194,10 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + DashboardStore + AuthSto
     ) -> Result<Vec<(String, Vec<Point>, u64)>>;
     /// Latest value, min, max and point count of each of a run's metrics.
     async fn metric_summaries(&self, run_id: &str) -> Result<Vec<MetricSummary>>;
+    /// The summaries of `keys` for each of `run_ids` that has them, with
+    /// the run's id: the runs table's min and max columns, read from what
+    /// ingest keeps, never from the histories.
+    async fn metric_summaries_of(&self, run_ids: &[String], keys: &[String]) -> Result<Vec<(String, MetricSummary)>>;
     /// Each run's position in its experiment's creation order (0 for the
     /// first run created there): the UI colours a run by it, so the runs of
     /// one experiment differ as far as the palette goes and a run keeps its

@@ -96,8 +96,28 @@ async fn metrics_summary_and_history() {
     let many = store.metric_overviews(&asked, "loss", None, None, 1000).await.unwrap();
     assert_eq!(
         many.iter().map(|(id, _, n)| (id.clone(), *n)).collect::<Vec<_>>(),
-        vec![(other, 1), (run.clone(), 1001)]
+        vec![(other.clone(), 1), (run.clone(), 1001)]
     );
+    // Min and max of several runs' metrics, as ingest keeps them (the NaN is
+    // no extreme); unknown runs and keys add nothing.
+    store.log_batch(&other, vec![metric("acc", 0.9, 1, 0)], vec![], vec![]).await.unwrap();
+    let ids = vec![run.clone(), other.clone(), "0000".to_string()];
+    let keys = vec!["loss".to_string(), "acc".to_string(), "nope".to_string()];
+    let mut got: Vec<(String, String, Option<f64>, Option<f64>)> = store
+        .metric_summaries_of(&ids, &keys)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, m)| (id, m.key, m.min, m.max))
+        .collect();
+    got.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let mut want = vec![
+        (run.clone(), "loss".to_string(), Some(1.0 / 1000.0), Some(1.0)),
+        (other.clone(), "acc".to_string(), Some(0.9), Some(0.9)),
+        (other.clone(), "loss".to_string(), Some(0.5), Some(0.5)),
+    ];
+    want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(got, want);
 }
 
 #[tokio::test]

@@ -378,6 +378,33 @@ impl TrackingStore for SqlStore {
             .await
     }
 
+    async fn metric_summaries_of(&self, run_ids: &[String], keys: &[String]) -> Result<Vec<(String, MetricSummary)>> {
+        let json = |v: &[String]| serde_json::to_string(v).map_err(|e| Error::internal_cause("Reading metrics", e));
+        let (ids, keys) = (json(run_ids)?, json(keys)?);
+        self.readers
+            .read(move |db| {
+                db.rows(
+                    "SELECT r.run_uuid, m.key, m.bits, m.step, m.timestamp, m.min_value, m.max_value, m.count \
+                     FROM latest_metrics m JOIN runs r ON r.id = m.run_id \
+                     WHERE r.run_uuid IN (SELECT value FROM json_each(?)) AND m.key IN (SELECT value FROM json_each(?)) \
+                     ORDER BY r.run_uuid, m.key",
+                    &[ids.as_str().into(), keys.as_str().into()],
+                    |r| {
+                        let summary = MetricSummary {
+                            key: r.text(1),
+                            latest: f64::from_bits(r.int(2) as u64),
+                            step: r.int(3),
+                            timestamp: r.int(4),
+                            min: r.opt_real(5),
+                            max: r.opt_real(6),
+                            count: r.int(7),
+                        };
+                        (r.text(0), summary)
+                    },
+                )
+            })
+            .await
+    }
     async fn run_ordinals(&self, run_ids: &[String]) -> Result<Vec<(String, i64)>> {
         let ids = serde_json::to_string(run_ids).map_err(|e| Error::internal_cause("Reading runs", e))?;
         self.readers
