@@ -435,6 +435,18 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   await page.click('#view-table');
   await page.waitForURL(url => !/view=charts/.test(url) && /filter=/.test(url));
   await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 2);
+  // x by another metric: each point at the run's train_loss of the same step.
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss`);
+  await hydrated(page);
+  await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
+  await page.selectOption('#x-axis', 'metric:train_loss');
+  await page.waitForURL(u => new URL(u).searchParams.get('x') === 'metric:train_loss');
+  await page.waitForFunction(sel => document.querySelector(sel)?._fullLayout?.xaxis?.title?.text === 'train_loss', panel('val_loss'));
+  const drawn = await page.$eval(panel('val_loss'), el => el.data.find(t => t.name === 'run-00'));
+  const history = await (await fetch(`${base}/api/2.0/mlflow/metrics/get-history?run_id=${ids.runs[0]}&metric_key=train_loss&max_results=25000`)).json();
+  const byStep = new Map(history.metrics.map(m => [Number(m.step), m.value]));
+  assert.equal(drawn.x.length, 300);
+  assert.deepEqual(drawn.x.slice(0, 5), [0, 1, 2, 3, 4].map(s => byStep.get(s)));
 });
 
 await test('chart view grouping: mean/median with bands, counts, one hover line per group, numeric order', async page => {
@@ -489,6 +501,14 @@ await test('chart view: zooming in fetches the range at full detail; smoothing k
   assert.ok(whole < 10000, `100,000 steps downsampled to ${whole} points`);
   // The spike at step 77,777 survives downsampling.
   assert.ok(await page.$eval(panel, el => Math.max(...el.data[0].y) > 3.5));
+  // Ignoring outliers scales y to the bulk of the values, spike left out; the choice is in the URL.
+  const top = () => page.$eval(panel, el => el._fullLayout.yaxis.range[1]);
+  assert.ok(await top() > 3.5, `the spike sets the range: ${await top()}`);
+  await page.click('#ignore-outliers');
+  await page.waitForURL(u => new URL(u).searchParams.get('clip') === '1');
+  await page.waitForFunction(sel => document.querySelector(sel)._fullLayout.yaxis.range[1] < 1.5, panel);
+  await page.click('#ignore-outliers');
+  await page.waitForFunction(sel => document.querySelector(sel)._fullLayout.yaxis.range[1] > 3.5, panel);
   await page.$eval(panel, el => Plotly.relayout(el, { 'xaxis.range[0]': 1000, 'xaxis.range[1]': 2000 }));
   await page.waitForFunction(sel => document.querySelector(sel).data[0].x.length === 1001, panel, { timeout: 10000 });
   const xs = await page.$eval(panel, el => el.data[0].x);

@@ -46,6 +46,30 @@ pub struct Figure {
     pub x_log: bool,
     pub y_log: bool,
     pub x_dates: bool,
+    /// Scale y to the bulk of the values (`robust_range`), not to the
+    /// rare spikes: what "ignore outliers" asks for.
+    pub ignore_outliers: bool,
+}
+
+/// The y range that shows the bulk of the values: from the 2nd to the 98th
+/// percentile of the finite ones (positive ones on a log axis, given as
+/// log10 as plotly takes them), with a tenth of the span as margin. `None`
+/// when there is too little to judge (fewer than 20 values) or nothing
+/// to leave out.
+pub fn robust_range(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
+    let mut v: Vec<f64> =
+        values.filter(|x| x.is_finite() && (!log || *x > 0.0)).map(|x| if log { x.log10() } else { x }).collect();
+    if v.len() < 20 {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    let (lo, hi) = (at(0.02), at(0.98));
+    if lo == v[0] && hi == v[v.len() - 1] {
+        return None;
+    }
+    let margin = if hi > lo { (hi - lo) * 0.1 } else { lo.abs().max(1e-12) * 0.1 };
+    Some((lo - margin, hi + margin))
 }
 
 /// 20 qualitative colours from Paul Tol's colour-blind-safe schemes
@@ -368,7 +392,8 @@ mod draw {
         leptos::task::spawn_local(async move {
             if el.is_connected() {
                 // A new x axis or scale starts a new view; new data keeps it.
-                let revision = format!("{}|{}|{}|{}", fig.x_title, fig.x_dates, fig.x_log, fig.y_log);
+                let revision =
+                    format!("{}|{}|{}|{}|{}", fig.x_title, fig.x_dates, fig.x_log, fig.y_log, fig.ignore_outliers);
                 react(&el.id(), &plot(&fig), &revision).await;
                 let _ = el.set_attribute("data-drawn", "true");
                 if let Some(cb) = on_zoom {
@@ -573,9 +598,16 @@ mod draw {
         if fig.x_dates {
             x = x.type_(AxisType::Date);
         }
+        let mut y = axis(&fig.y_title, fig.y_log);
+        if fig.ignore_outliers {
+            let values = fig.traces.iter().filter(|t| !t.no_hover).flat_map(|t| t.y.iter().flatten().copied());
+            if let Some((lo, hi)) = super::robust_range(values, fig.y_log) {
+                y = y.auto_range(false).range(vec![lo, hi]);
+            }
+        }
         let layout = Layout::new()
             .x_axis(x)
-            .y_axis(axis(&fig.y_title, fig.y_log))
+            .y_axis(y)
             .paper_background_color("rgba(0,0,0,0)")
             .plot_background_color("rgba(0,0,0,0)")
             .margin(Margin::new().left(56).right(16).top(16).bottom(44))
@@ -598,6 +630,24 @@ mod draw {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outliers_are_left_out_of_the_y_range() {
+        // A loss that starts at 50 and settles near 1, with one NaN.
+        let mut values: Vec<f64> = (0..200).map(|i| 1.0 + 1.0 / (i as f64 + 1.0)).collect();
+        values[0] = 50.0;
+        values[1] = 40.0;
+        values[100] = f64::NAN;
+        let (lo, hi) = robust_range(values.iter().copied(), false).unwrap();
+        assert!(lo > 0.9 && lo < 1.0 && hi < 2.0, "{lo}..{hi}");
+        // On a log axis, in log10 units, zeros and negatives left out.
+        let logged = values.iter().copied().chain([0.0, -1.0]);
+        let (lo, hi) = robust_range(logged, true).unwrap();
+        assert!(lo < 0.0 && hi < 0.3, "{lo}..{hi}");
+        // Too few values, or none outlying: plotly's own range.
+        assert_eq!(robust_range([1.0, 100.0].into_iter(), false), None);
+        assert_eq!(robust_range((0..50).map(|_| 3.0), false), None);
+    }
 
     #[test]
     fn downsampling_keeps_spikes_and_gaps() {

@@ -109,6 +109,7 @@ pub fn new_panel(kind: &str, text: &str) -> Result<Panel, String> {
             x: "step".into(),
             smoothing: 0.0,
             log_y: false,
+            ignore_outliers: false,
             title: String::new(),
             group: None,
             wide: false,

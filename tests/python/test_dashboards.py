@@ -26,7 +26,7 @@ def test_minimal_create_get_and_defaults(server, experiment_id):
 def test_every_panel_kind_round_trips(server, experiment_id):
     panels = [
         {"type": "section", "title": "Validation"},
-        {"type": "line", "metrics": ["val/loss", "train/loss"], "x": "relative", "smoothing": 0.6, "log_y": True, "title": "losses"},
+        {"type": "line", "metrics": ["val/loss", "train/loss"], "x": "relative", "smoothing": 0.6, "log_y": True, "ignore_outliers": True, "title": "losses"},
         {"type": "line", "metrics": ["val/loss"], "x": "step", "smoothing": 0.0, "log_y": False, "title": "by optimizer",
          "group": {"by": "params.optimizer", "center": "median", "band": "sem"}},
         {"type": "bar", "metric": "test_accuracy", "title": ""},

@@ -472,14 +472,7 @@ fn line_figure(
     let xs_of = |s: &Series| -> Vec<f64> {
         let start = s.times.first().copied().unwrap_or(0);
         match (v.x.as_str(), x_metric) {
-            (_, Some(_)) => {
-                let other: BTreeMap<i64, f64> = x_data
-                    .iter()
-                    .find(|o| o.run_id == s.run_id)
-                    .map(|o| o.steps.iter().zip(&o.values).filter_map(|(st, val)| val.map(|v| (*st, v))).collect())
-                    .unwrap_or_default();
-                s.steps.iter().map(|st| other.get(st).copied().unwrap_or(f64::NAN)).collect()
-            }
+            (_, Some(_)) => super::experiment_charts::x_by_metric(s, x_data),
             (x, None) => super::run::x_values(x, &s.steps, &s.times, start),
         }
     };

@@ -675,8 +675,9 @@ fn DashboardPanel(
         Panel::Section { title } => view! { <h2 class="dashboard-section">{title}</h2> }.into_any(),
         Panel::Images { key, title } => view! { <ImageGrid index key title runs /> }.into_any(),
         Panel::Note { text } => view! { <div class="markdown dashboard-note">{markdown(&text)}</div> }.into_any(),
-        Panel::Line { metrics, x, smoothing, log_y, title, group, .. } => {
-            let settings = Memo::new(move |_| ChartSettings { x: x.clone(), log_y, smooth: smoothing });
+        Panel::Line { metrics, x, smoothing, log_y, ignore_outliers, title, group, .. } => {
+            let settings =
+                Memo::new(move |_| ChartSettings { x: x.clone(), log_y, smooth: smoothing, ignore_outliers });
             let grouping = Signal::stored(
                 group.map(|g| Grouping::from_query(Some(g.by), Some(g.center), Some(g.band))).unwrap_or_default(),
             );

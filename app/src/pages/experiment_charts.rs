@@ -142,6 +142,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                     x: s.x,
                     smoothing: s.smooth,
                     log_y: s.log_y,
+                    ignore_outliers: s.ignore_outliers,
                     group: grouping.get_untracked().line_grouping(),
                     parallel_color: color_by.get_untracked(),
                     colors: format_pins(&pin_state.get_untracked().0),
@@ -195,7 +196,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
             </button>
         </div>
         {move || save_error.get().map(|e| view! { <ErrorNote message=e /> })}
-        <ChartControls settings />
+        <ChartControls settings metric_keys=metrics />
         <GroupControls keys=group_keys grouping on_set=set_param />
         {move || match state.get() {
             Err(None) => view! { <Loading what="charts" /> }.into_any(),
@@ -331,6 +332,18 @@ pub fn Panel(
             set_zoom.set(range.map(|(a, b)| (a.floor() as i64, b.ceil() as i64)));
         }
     });
+    // x by another metric: that metric's values, matched by step.
+    let x_key = Memo::new(move |_| settings.read().x.strip_prefix("metric:").map(String::from));
+    let x_loaded = LocalResource::new(move || {
+        let (ids, key) = (ids.get(), x_key.get());
+        let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
+        async move {
+            match key {
+                Some(key) => crate::fetch_slots::in_turn(metric_series(ids, key, None, None, per_run)).await.ok(),
+                None => None,
+            }
+        }
+    });
     let series = crate::live::live_series(
         Signal::stored(key.clone()),
         Signal::derive(move || loaded.get().and_then(|r| r.ok())),
@@ -342,7 +355,9 @@ pub fn Panel(
     let figure = Signal::derive(move || {
         let data = series.get()?;
         let grouping = grouping.map(|g| g.get()).unwrap_or_default();
-        Some(runs.with(|runs| panel_figure(runs, &data, &settings.get(), &grouping, &k)))
+        let s = settings.get();
+        let x_data = if s.x.starts_with("metric:") { x_loaded.get()?.unwrap_or_default() } else { Vec::new() };
+        Some(runs.with(|runs| panel_figure(runs, &data, &x_data, &s, &grouping, &k)))
     });
     let id = format!("panel-{}", key.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
     view! {
@@ -353,11 +368,21 @@ pub fn Panel(
     }
 }
 
-fn panel_figure(runs: &[ChartRun], data: &[Series], s: &ChartSettings, grouping: &Grouping, key: &str) -> Figure {
+fn panel_figure(
+    runs: &[ChartRun],
+    data: &[Series],
+    x_data: &[Series],
+    s: &ChartSettings,
+    grouping: &Grouping,
+    key: &str,
+) -> Figure {
     let run_of = |id: &str| runs.iter().find(|r| r.run_id == id);
     let present: Vec<&Series> = data.iter().filter(|d| !d.steps.is_empty()).collect();
     let mut traces = Vec::new();
-    let x_of = |d: &Series| x_values(&s.x, &d.steps, &d.times, d.times.first().copied().unwrap_or(0));
+    let x_of = |d: &Series| match s.x.strip_prefix("metric:") {
+        Some(_) => x_by_metric(d, x_data),
+        None => x_values(&s.x, &d.steps, &d.times, d.times.first().copied().unwrap_or(0)),
+    };
     let single = !present.is_empty() && present.iter().all(|d| d.steps.len() == 1);
     if !grouping.field.is_empty() && !single {
         let label_of = |run: &ChartRun| run.fields.get(&grouping.field).cloned().unwrap_or_else(|| NONE_LABEL.into());
@@ -380,6 +405,7 @@ fn panel_figure(runs: &[ChartRun], data: &[Series], s: &ChartSettings, grouping:
             y_title: key.into(),
             y_log: s.log_y,
             x_dates: s.x == "time",
+            ignore_outliers: s.ignore_outliers,
             ..Default::default()
         };
     }
@@ -433,8 +459,20 @@ fn panel_figure(runs: &[ChartRun], data: &[Series], s: &ChartSettings, grouping:
         y_title: key.into(),
         y_log: s.log_y,
         x_dates: s.x == "time",
+        ignore_outliers: s.ignore_outliers,
         ..Default::default()
     }
+}
+
+/// A run's points placed at its value of another metric at the same step
+/// (NaN, a gap, where that metric has no point at that step).
+pub fn x_by_metric(d: &Series, x_data: &[Series]) -> Vec<f64> {
+    let other: BTreeMap<i64, f64> = x_data
+        .iter()
+        .find(|o| o.run_id == d.run_id)
+        .map(|o| o.steps.iter().zip(&o.values).filter_map(|(st, v)| v.map(|v| (*st, v))).collect())
+        .unwrap_or_default();
+    d.steps.iter().map(|st| other.get(st).copied().unwrap_or(f64::NAN)).collect()
 }
 
 /// Group by a param, tag or status, with the group's centre (mean or

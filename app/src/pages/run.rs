@@ -384,6 +384,8 @@ pub struct ChartSettings {
     pub x: String,
     pub log_y: bool,
     pub smooth: f64,
+    /// Scale y to the bulk of the values, not to rare spikes (`?clip=1`).
+    pub ignore_outliers: bool,
 }
 
 pub fn chart_settings() -> Memo<ChartSettings> {
@@ -392,23 +394,32 @@ pub fn chart_settings() -> Memo<ChartSettings> {
         let q = query.read();
         ChartSettings {
             x: q.get("x")
-                .filter(|x| ["step", "time", "relative"].contains(&x.as_str()))
+                .filter(|x| {
+                    ["step", "time", "relative"].contains(&x.as_str())
+                        || x.strip_prefix("metric:").is_some_and(|k| !k.is_empty())
+                })
                 .unwrap_or_else(|| "step".into()),
             log_y: q.get("log").is_some_and(|l| l == "1"),
             smooth: q.get("smooth").and_then(|s| s.parse().ok()).unwrap_or(0.0f64).clamp(0.0, 0.99),
+            ignore_outliers: q.get("clip").is_some_and(|c| c == "1"),
         }
     })
 }
 
 /// The x-axis, log and smoothing controls; each change goes into the URL.
+/// With `metric_keys`, x can also be another metric (`x=metric:<key>`): a
+/// run's points are placed at its value of that metric at the same step.
 #[component]
-pub fn ChartControls(settings: Memo<ChartSettings>) -> impl IntoView {
+pub fn ChartControls(
+    settings: Memo<ChartSettings>,
+    #[prop(optional, into)] metric_keys: Option<Signal<Vec<String>>>,
+) -> impl IntoView {
     let navigate = use_navigate();
     let query = use_query_map();
     let set = move |key: &'static str, value: String| {
         navigate(&super::url_with_param(&query.get_untracked(), key, &value), Default::default());
     };
-    let (set_x, set_log, set_smooth) = (set.clone(), set.clone(), set);
+    let (set_x, set_log, set_smooth, set_clip) = (set.clone(), set.clone(), set.clone(), set);
     view! {
         <div class="toolbar chart-controls">
             <label>
@@ -418,12 +429,25 @@ pub fn ChartControls(settings: Memo<ChartSettings>) -> impl IntoView {
                     <option value="step">"Step"</option>
                     <option value="time">"Wall time"</option>
                     <option value="relative">"Relative time"</option>
+                    {move || metric_keys.map(|keys| {
+                        let options = keys
+                            .get()
+                            .into_iter()
+                            .map(|k| view! { <option value=format!("metric:{k}")>{k.clone()}</option> })
+                            .collect_view();
+                        view! { <optgroup label="Another metric">{options}</optgroup> }
+                    })}
                 </select>
             </label>
             <label class="pick">
                 <input type="checkbox" id="log-y" prop:checked=move || settings.get().log_y
                     on:change=move |ev| set_log("log", if event_target_checked(&ev) { "1".into() } else { String::new() }) />
                 "Log scale"
+            </label>
+            <label class="pick" title="Scale the y axis to the bulk of the values (2nd to 98th percentile), not to rare spikes">
+                <input type="checkbox" id="ignore-outliers" prop:checked=move || settings.get().ignore_outliers
+                    on:change=move |ev| set_clip("clip", if event_target_checked(&ev) { "1".into() } else { String::new() }) />
+                "Ignore outliers"
             </label>
             <label>
                 "Smoothing "
@@ -444,11 +468,11 @@ pub fn x_values(x: &str, steps: &[i64], times: &[i64], start: i64) -> Vec<f64> {
     }
 }
 
-pub fn x_title(x: &str) -> &'static str {
+pub fn x_title(x: &str) -> &str {
     match x {
         "time" => "wall time",
         "relative" => "seconds since start",
-        _ => "step",
+        _ => x.strip_prefix("metric:").unwrap_or("step"),
     }
 }
 
@@ -563,6 +587,7 @@ fn MetricChart(
             y_title: k.clone(),
             y_log: s.log_y,
             x_dates: s.x == "time",
+            ignore_outliers: s.ignore_outliers,
             ..Default::default()
         })
     });

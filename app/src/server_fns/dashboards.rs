@@ -217,6 +217,7 @@ pub struct ShownView {
     pub x: String,
     pub smoothing: f64,
     pub log_y: bool,
+    pub ignore_outliers: bool,
     pub group: Option<LineGrouping>,
     /// The parallel coordinates' colour field (empty: the first metric).
     pub parallel_color: String,
@@ -240,6 +241,7 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
         x,
         smoothing,
         log_y,
+        ignore_outliers,
         group,
         parallel_color,
         colors,
@@ -259,6 +261,7 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
             x: x.clone(),
             smoothing,
             log_y,
+            ignore_outliers,
             title: String::new(),
             group: group.clone(),
             wide: false,
@@ -295,7 +298,7 @@ pub struct ShownComparison {
     pub name: String,
     pub run_ids: Vec<String>,
     pub metric: String,
-    /// `step`, `time` or `relative` (a metric as x stays on the compare page).
+    /// `step`, `time`, `relative` or `metric:<key>`.
     pub x: String,
     pub smoothing: f64,
     pub log_y: bool,
@@ -313,12 +316,12 @@ pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnEr
     let ShownComparison { name, run_ids, metric, x, smoothing, log_y, scatter_x, scatter_y, group, columns } = view;
     let mut panels = Vec::new();
     if !metric.is_empty() {
-        let x = if ["step", "time", "relative"].contains(&x.as_str()) { x } else { "step".to_string() };
         panels.push(Panel::Line {
             metrics: vec![metric],
             x,
             smoothing,
             log_y,
+            ignore_outliers: false,
             title: String::new(),
             group,
             wide: true,

@@ -58,6 +58,9 @@ pub enum Panel {
         smoothing: f64,
         #[serde(default)]
         log_y: bool,
+        /// Scale y to the bulk of the values, not to rare spikes.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ignore_outliers: bool,
         #[serde(default)]
         title: String,
         /// Runs drawn as groups (a centre line and band per group).
@@ -263,8 +266,12 @@ impl DashboardSpec {
                     if metrics.len() > MAX_METRICS_PER_PANEL {
                         return Err(invalid(&field, format!("at most {MAX_METRICS_PER_PANEL} metrics")));
                     }
-                    if !["step", "time", "relative"].contains(&x.as_str()) {
-                        return Err(invalid(&field, format!("'x' is '{x}'; it must be step, time or relative")));
+                    let by_metric = x.strip_prefix("metric:").is_some_and(|k| !k.trim().is_empty());
+                    if !by_metric && !["step", "time", "relative"].contains(&x.as_str()) {
+                        return Err(invalid(
+                            &field,
+                            format!("'x' is '{x}'; it must be step, time, relative or metric:<key>"),
+                        ));
                     }
                     if !(0.0..1.0).contains(smoothing) {
                         return Err(invalid(&field, "'smoothing' must be at least 0 and below 1"));
@@ -326,6 +333,7 @@ mod tests {
                 x: "step".into(),
                 smoothing: 0.0,
                 log_y: false,
+                ignore_outliers: false,
                 title: "".into(),
                 group: None,
                 wide: false,
@@ -356,6 +364,7 @@ mod tests {
             x: "step".into(),
             smoothing: 0.0,
             log_y: false,
+            ignore_outliers: false,
             title: "".into(),
             group: None,
             wide: false,
@@ -368,6 +377,7 @@ mod tests {
                 x: "step".into(),
                 smoothing: 0.0,
                 log_y: false,
+                ignore_outliers: false,
                 title: "".into(),
                 group: Some(g),
                 wide: false,
