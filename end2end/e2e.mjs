@@ -490,6 +490,25 @@ await test('chart view grouping: mean/median with bands, counts, one hover line 
   await page.waitForFunction(sel => document.querySelector(sel)?.data?.some(t => /batch_size = 32 /.test(t.name)), panel);
   groups = await lines();
   assert.deepEqual(groups.map(g => g.name.match(/= (.*) \(\d/)[1]), ['32', '64', '96', '128', '(none)']);
+  // A second key picks line styles: colour by optimizer, style by the run's depth.
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss&group=params.optimizer&style=params.depth`);
+  await hydrated(page);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.some(t => / · params.depth = 2 /.test(t.name)), panel);
+  const styled = await page.$eval(panel, el => el.data.filter(t => t.showlegend).map(t => ({ name: t.name, dash: t.line.dash ?? 'solid', color: t.line.color })));
+  const adam = styled.filter(t => t.name.startsWith('params.optimizer = adam'));
+  assert.deepEqual(adam.map(t => t.name.replace(/ \(\d+( of \d+)? runs?\)$/, '')), ['params.optimizer = adam · params.depth = 0', 'params.optimizer = adam · params.depth = 1',
+    'params.optimizer = adam · params.depth = 2', 'params.optimizer = adam · params.depth = (none)']);
+  assert.deepEqual(adam.map(t => t.dash), ['solid', 'dot', 'dashdot', 'longdash']);
+  assert.equal(new Set(adam.map(t => t.color)).size, 1, 'one colour for the optimizer');
+  assert.equal(await page.$eval('#style-by', s => s.value), 'params.depth');
+  // Ungrouped, the runs' own lines take the styles; failed runs stay dashed.
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss&style=params.optimizer`);
+  await hydrated(page);
+  await page.waitForSelector(`${panel}[data-drawn="true"]`);
+  const dashes = await page.$eval(panel, el => Object.fromEntries(el.data.map(t => [t.name, t.line.dash ?? 'solid'])));
+  assert.equal(dashes['run-00'], 'solid');
+  assert.equal(dashes['run-02'], 'dot');
+  assert.equal(dashes['run-failed'], 'dash');
 });
 
 await test('chart view: zooming in fetches the range at full detail; smoothing keeps raw lines faint; export', async page => {

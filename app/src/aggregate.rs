@@ -65,6 +65,8 @@ pub struct Grouping {
     pub field: String,
     pub center: Center,
     pub band: Band,
+    /// A second key whose values pick line styles (`?style=`).
+    pub style: String,
 }
 
 impl Grouping {
@@ -73,15 +75,27 @@ impl Grouping {
             field: field.unwrap_or_default(),
             center: Center::parse(center.as_deref().unwrap_or_default()),
             band: Band::parse(band.as_deref().unwrap_or_default()),
+            style: String::new(),
         }
+    }
+
+    /// With line styles by `style` (empty: none).
+    pub fn styled(self, style: Option<String>) -> Self {
+        Grouping { style: style.unwrap_or_default(), ..self }
+    }
+
+    /// As a dashboard stores it.
+    pub fn from_line_grouping(g: tracking::dashboards::LineGrouping) -> Self {
+        Grouping::from_query(Some(g.by), Some(g.center), Some(g.band)).styled(Some(g.style))
     }
 
     /// As a dashboard line panel stores it (none when not grouped).
     pub fn line_grouping(&self) -> Option<tracking::dashboards::LineGrouping> {
-        (!self.field.is_empty()).then(|| tracking::dashboards::LineGrouping {
+        (!self.field.is_empty() || !self.style.is_empty()).then(|| tracking::dashboards::LineGrouping {
             by: self.field.clone(),
             center: self.center.name().into(),
             band: self.band.name().into(),
+            style: self.style.clone(),
         })
     }
 }

@@ -5,6 +5,7 @@ use crate::aggregate::{aggregate, Band, Center, Member};
 use crate::format::format_value;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use tracking::Point;
 
 /// One line or set of markers.
@@ -22,7 +23,11 @@ pub struct Trace {
     /// of a line over `x`.
     pub bar_labels: Vec<String>,
     pub markers: bool,
+    /// Dashed: a failed or killed run.
     pub dash: bool,
+    /// A line style by a second key (`LINE_STYLES`; 0 is solid). Never the
+    /// plain dash, which marks stopped runs.
+    pub line_style: usize,
     /// Fill down to the previous trace (the lower edge of a min-max band).
     pub fill_to_previous: bool,
     pub fill_color: String,
@@ -141,6 +146,66 @@ pub struct Group {
     pub label: String,
     pub lines: Vec<(Vec<f64>, Vec<Option<f64>>)>,
     pub runs: usize,
+    /// The group's colour (`color(i)`) and line style (`LINE_STYLES`).
+    pub color_index: usize,
+    pub line_style: usize,
+}
+
+/// Line styles a second key picks, by its values in order.
+pub const LINE_STYLES: [&str; 5] = ["solid", "dotted", "dash-dot", "long dash", "long dash-dot"];
+
+/// The line style of the `i`th value of a style key.
+pub fn line_style(i: usize) -> usize {
+    i % LINE_STYLES.len()
+}
+
+/// One run, for `build_groups`: its group label, its line-style label
+/// (with a style key), and its line when it has the metric.
+pub struct Grouped {
+    pub label: String,
+    pub style: Option<String>,
+    pub line: Option<(Vec<f64>, Vec<Option<f64>>)>,
+}
+
+/// Runs gathered by label, and by style label within (`style_field`
+/// names the style key), in `compare_labels` order: a colour per label,
+/// a line style per style label. A group counts every run of its labels,
+/// with the metric or not (the legend's "k of m runs").
+pub fn build_groups(runs: impl IntoIterator<Item = Grouped>, style_field: &str) -> Vec<Group> {
+    let mut groups: BTreeMap<(String, Option<String>), Group> = BTreeMap::new();
+    for r in runs {
+        let g = groups.entry((r.label.clone(), r.style.clone())).or_insert_with(|| Group {
+            label: match &r.style {
+                Some(style) => format!("{} · {style_field} = {style}", r.label),
+                None => r.label.clone(),
+            },
+            lines: Vec::new(),
+            runs: 0,
+            color_index: 0,
+            line_style: 0,
+        });
+        g.runs += 1;
+        g.lines.extend(r.line);
+    }
+    let rank = |labels: Vec<&String>| {
+        let mut labels: Vec<&String> = labels;
+        labels.sort_by(|a, b| crate::aggregate::compare_labels(a, b));
+        labels.dedup();
+        labels.into_iter().cloned().collect::<Vec<String>>()
+    };
+    let colours = rank(groups.keys().map(|(l, _)| l).collect());
+    let styles = rank(groups.keys().filter_map(|(_, s)| s.as_ref()).collect());
+    let mut out: Vec<((usize, usize), Group)> = groups
+        .into_iter()
+        .map(|((label, style), mut g)| {
+            g.color_index = colours.iter().position(|l| *l == label).unwrap_or(0);
+            g.line_style = style.and_then(|s| styles.iter().position(|l| *l == s)).map(line_style).unwrap_or(0);
+            let style_rank = g.line_style;
+            ((g.color_index, style_rank), g)
+        })
+        .collect();
+    out.sort_by_key(|(k, _)| *k);
+    out.into_iter().map(|(_, g)| g).collect()
 }
 
 /// Points on a group's line: its runs meet on a grid about this fine.
@@ -153,11 +218,11 @@ const GROUP_POINTS: usize = 1000;
 /// never the band's edges.
 pub fn group_traces(field: &str, groups: &[Group], center: Center, band: Band) -> Vec<Trace> {
     let mut traces = Vec::new();
-    for (gi, g) in groups.iter().enumerate() {
+    for g in groups {
         let members: Vec<Member> = g.lines.iter().map(|(x, y)| Member { x, y }).collect();
         let a = aggregate(&members, center, band, GROUP_POINTS);
         let with_metric = g.lines.iter().filter(|(_, y)| y.iter().flatten().any(|v| v.is_finite())).count();
-        let c = color(gi);
+        let c = color(g.color_index);
         let name = match (with_metric, g.runs) {
             (k, m) if k == m && k == 1 => format!("{field} = {} (1 run)", g.label),
             (k, m) if k == m => format!("{field} = {} ({k} runs)", g.label),
@@ -203,6 +268,7 @@ pub fn group_traces(field: &str, groups: &[Group], center: Center, band: Band) -
             x: a.x,
             y: a.center,
             color: c,
+            line_style: g.line_style,
             show_legend: true,
             width: 2.2,
             hover,
@@ -528,9 +594,14 @@ mod draw {
     /// The legend beside the chart, or under it when its names are long
     /// (groups: `params.optimizer = adam (5 runs)`), so the plot keeps
     /// its width.
+    /// Long legend names go below the plot, a row each.
+    fn legend_below(fig: &Figure) -> bool {
+        fig.traces.iter().any(|t| t.show_legend && t.name.chars().count() > 24)
+    }
+
     fn legend(fig: &Figure, ink: &'static str) -> Legend {
         let legend = Legend::new().font(plotly::common::Font::new().color(ink));
-        if fig.traces.iter().any(|t| t.show_legend && t.name.chars().count() > 24) {
+        if legend_below(fig) {
             use plotly::common::{Anchor, Orientation};
             legend.orientation(Orientation::Horizontal).x(0.0).y(-0.3).y_anchor(Anchor::Top)
         } else {
@@ -553,6 +624,10 @@ mod draw {
                 continue;
             }
             let mut line = Line::new().color(t.color.clone()).width(if t.width > 0.0 { t.width } else { 1.5 });
+            let styled = [DashType::Solid, DashType::Dot, DashType::DashDot, DashType::LongDash, DashType::LongDashDot];
+            if t.line_style > 0 && !t.dash {
+                line = line.dash(styled[t.line_style % styled.len()].clone());
+            }
             if t.dash {
                 line = line.dash(DashType::Dash);
             }
@@ -620,7 +695,12 @@ mod draw {
                 plotly::layout::HoverMode::Closest
             })
             .auto_size(true)
-            .height(320);
+            // A legend below grows the figure instead of squeezing the plot.
+            .height(if legend_below(fig) {
+                320 + 21 * fig.traces.iter().filter(|t| t.show_legend).count().min(16)
+            } else {
+                320
+            });
         plot.set_layout(layout);
         plot.set_configuration(plotly::Configuration::new().responsive(true).display_logo(false));
         plot
@@ -673,8 +753,46 @@ mod tests {
     }
 
     #[test]
+    fn groups_take_a_colour_per_label_and_a_line_style_per_style_label() {
+        let run = |label: &str, style: Option<&str>, has: bool| Grouped {
+            label: label.into(),
+            style: style.map(String::from),
+            line: has.then(|| (vec![0.0], vec![Some(1.0)])),
+        };
+        let groups = build_groups(
+            [
+                run("sgd", Some("10"), true),
+                run("adam", Some("2"), true),
+                run("adam", Some("10"), false),
+                run("adam", Some("2"), true),
+                run("sgd", Some("2"), true),
+            ],
+            "params.depth",
+        );
+        let seen: Vec<(&str, usize, usize, usize, usize)> =
+            groups.iter().map(|g| (g.label.as_str(), g.color_index, g.line_style, g.runs, g.lines.len())).collect();
+        assert_eq!(
+            seen,
+            [
+                ("adam · params.depth = 2", 0, 0, 2, 2),
+                ("adam · params.depth = 10", 0, 1, 1, 0),
+                ("sgd · params.depth = 2", 1, 0, 1, 1),
+                ("sgd · params.depth = 10", 1, 1, 1, 1),
+            ]
+        );
+        // Without a style key: a group per label, solid.
+        let plain = build_groups([run("b", None, true), run("a", None, true)], "");
+        assert_eq!(
+            plain.iter().map(|g| (g.label.as_str(), g.color_index, g.line_style)).collect::<Vec<_>>(),
+            [("a", 0, 0), ("b", 1, 0)]
+        );
+    }
+
+    #[test]
     fn a_group_band_fades_where_runs_are_missing() {
         let groups = [Group {
+            color_index: 0,
+            line_style: 0,
             label: "adam".into(),
             lines: vec![
                 ((0..4).map(f64::from).collect(), vec![Some(4.0), Some(3.0), Some(2.0), Some(1.0)]),

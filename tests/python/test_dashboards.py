@@ -28,7 +28,9 @@ def test_every_panel_kind_round_trips(server, experiment_id):
         {"type": "section", "title": "Validation"},
         {"type": "line", "metrics": ["val/loss", "train/loss"], "x": "relative", "smoothing": 0.6, "log_y": True, "ignore_outliers": True, "title": "losses"},
         {"type": "line", "metrics": ["val/loss"], "x": "step", "smoothing": 0.0, "log_y": False, "title": "by optimizer",
-         "group": {"by": "params.optimizer", "center": "median", "band": "sem"}},
+         "group": {"by": "params.optimizer", "center": "median", "band": "sem", "style": "params.depth"}},
+        {"type": "line", "metrics": ["val/loss"], "x": "metric:train/loss", "smoothing": 0.0, "log_y": False, "title": "styled",
+         "group": {"by": "", "center": "mean", "band": "minmax", "style": "tags.arch"}},
         {"type": "bar", "metric": "test_accuracy", "title": ""},
         {"type": "scatter", "x": "params.lr", "y": "metrics.val/loss", "title": ""},
         {"type": "table", "columns": ["params.lr", "metrics.val/loss", "tags.team"], "title": ""},
@@ -60,6 +62,8 @@ def test_bad_dashboards_get_mlflow_errors_in_sentences(server, experiment_id):
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"field": "params.o"}}]}, "unknown field `field`"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "parallel", "fields": ["lr"]}]}, "params.<key> or metrics.<key>"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "images", "key": "a+b"}]}, "not an image key"),
+        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"by": "", "style": "depth"}}]}, "params.<key>"),
+        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "x": "epoch"}]}, "metric:<key>"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "images"}]}, "missing field `key`"),
     ]
     for body, words in cases:

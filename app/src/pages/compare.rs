@@ -6,8 +6,8 @@
 use super::experiment_charts::GroupControls;
 use super::run::x_title;
 use super::{error_sentence, ErrorNote, Loading};
-use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
-use crate::charts::{color, group_traces, smooth, Chart, Figure, Group, Trace};
+use crate::aggregate::{Band, Center, Grouping, NONE_LABEL};
+use crate::charts::{build_groups, color, group_traces, smooth, Chart, Figure, Grouped, Trace};
 use crate::format::{encode, format_value};
 use crate::server_fns::dashboards::{save_comparison, ShownComparison};
 use crate::server_fns::CHART_POINTS;
@@ -15,7 +15,7 @@ use crate::server_fns::{compare_runs, metric_series, Series};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use tracking::{Run, RunStatus};
 
 #[derive(Clone, PartialEq, Default)]
@@ -523,18 +523,12 @@ fn line_figure(
                 .and_then(|r| value_of(r, &v.group))
                 .unwrap_or_else(|| NONE_LABEL.into())
         };
-        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-        for r in runs {
-            let label = label_of(&r.info.run_id);
-            groups.entry(label.clone()).or_insert_with(|| Group { label, lines: Vec::new(), runs: 0 }).runs += 1;
-        }
-        for s in data {
-            if let Some(g) = groups.get_mut(&label_of(&s.run_id)) {
-                g.lines.push((xs_of(s), smooth(&s.values, v.smooth)));
-            }
-        }
-        let mut groups: Vec<Group> = groups.into_values().collect();
-        groups.sort_by(|a, b| compare_labels(&a.label, &b.label));
+        let members = runs.iter().map(|r| Grouped {
+            label: label_of(&r.info.run_id),
+            style: None,
+            line: data.iter().find(|s| s.run_id == r.info.run_id).map(|s| (xs_of(s), smooth(&s.values, v.smooth))),
+        });
+        let groups = build_groups(members, "");
         traces = group_traces(&v.group, &groups, v.grouping.center, v.grouping.band);
     }
     Figure {

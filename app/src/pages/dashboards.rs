@@ -660,9 +660,7 @@ fn DashboardPanel(
 ) -> impl IntoView {
     match panel {
         Panel::Parallel { fields, color, group, title } => {
-            let grouping = Signal::stored(
-                group.map(|g| Grouping::from_query(Some(g.by), Some(g.center), Some(g.band))).unwrap_or_default(),
-            );
+            let grouping = Signal::stored(group.map(Grouping::from_line_grouping).unwrap_or_default());
             // The colour is the dashboard's; changing it is an edit.
             let (color_by, set_color_by) = signal(color);
             let on_color = Callback::new(move |c: String| set_color_by.set(c));
@@ -678,9 +676,7 @@ fn DashboardPanel(
         Panel::Line { metrics, x, smoothing, log_y, ignore_outliers, title, group, .. } => {
             let settings =
                 Memo::new(move |_| ChartSettings { x: x.clone(), log_y, smooth: smoothing, ignore_outliers });
-            let grouping = Signal::stored(
-                group.map(|g| Grouping::from_query(Some(g.by), Some(g.center), Some(g.band))).unwrap_or_default(),
-            );
+            let grouping = Signal::stored(group.map(Grouping::from_line_grouping).unwrap_or_default());
             let charts =
                 metrics.into_iter().map(|key| view! { <MetricPanel key runs settings grouping /> }).collect_view();
             view! {

@@ -8,7 +8,7 @@ use super::parallel_view::ParallelPanel;
 use super::run::{chart_settings, x_title, x_values, ChartControls, ChartSettings};
 use super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
-use crate::charts::{group_traces, smooth, Chart, Figure, Group, Trace};
+use crate::charts::{build_groups, group_traces, smooth, Chart, Figure, Grouped, Trace, LINE_STYLES};
 use crate::live::{use_live, LiveEvent};
 use crate::parallel::{format_brushes, kept_by, parse_brushes, Brush};
 use crate::run_marks::{format_hidden, format_pins, parse_hidden, parse_pins};
@@ -38,7 +38,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     let search = Memo::new(move |_| query.read().get("q").unwrap_or_default());
     let grouping = Memo::new(move |_| {
         let q = query.read();
-        Grouping::from_query(q.get("group"), q.get("agg"), q.get("band"))
+        Grouping::from_query(q.get("group"), q.get("agg"), q.get("band")).styled(q.get("style"))
     });
     let set_param = {
         let navigate = navigate.clone();
@@ -384,21 +384,17 @@ fn panel_figure(
         None => x_values(&s.x, &d.steps, &d.times, d.times.first().copied().unwrap_or(0)),
     };
     let single = !present.is_empty() && present.iter().all(|d| d.steps.len() == 1);
+    let style_of = |run: &ChartRun| {
+        (!grouping.style.is_empty())
+            .then(|| run.fields.get(&grouping.style).cloned().unwrap_or_else(|| NONE_LABEL.into()))
+    };
     if !grouping.field.is_empty() && !single {
-        let label_of = |run: &ChartRun| run.fields.get(&grouping.field).cloned().unwrap_or_else(|| NONE_LABEL.into());
-        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-        for run in runs {
-            let label = label_of(run);
-            groups.entry(label.clone()).or_insert_with(|| Group { label, lines: Vec::new(), runs: 0 }).runs += 1;
-        }
-        for d in &present {
-            let Some(run) = run_of(&d.run_id) else { continue };
-            if let Some(g) = groups.get_mut(&label_of(run)) {
-                g.lines.push((x_of(d), smooth(&d.values, s.smooth)));
-            }
-        }
-        let mut groups: Vec<Group> = groups.into_values().collect();
-        groups.sort_by(|a, b| compare_labels(&a.label, &b.label));
+        let members = runs.iter().map(|run| Grouped {
+            label: run.fields.get(&grouping.field).cloned().unwrap_or_else(|| NONE_LABEL.into()),
+            style: style_of(run),
+            line: present.iter().find(|d| d.run_id == run.run_id).map(|d| (x_of(d), smooth(&d.values, s.smooth))),
+        });
+        let groups = build_groups(members, &grouping.style);
         return Figure {
             traces: group_traces(&grouping.field, &groups, grouping.center, grouping.band),
             x_title: x_title(&s.x).into(),
@@ -409,6 +405,16 @@ fn panel_figure(
             ..Default::default()
         };
     }
+    // Line styles by a second key: its values in order, one style each.
+    let styles: Vec<String> = {
+        let mut v: Vec<String> = runs.iter().filter_map(style_of).collect();
+        v.sort_by(|a, b| compare_labels(a, b));
+        v.dedup();
+        v
+    };
+    let style_index = |run: &ChartRun| {
+        style_of(run).and_then(|l| styles.iter().position(|x| *x == l)).map(crate::charts::line_style).unwrap_or(0)
+    };
     if single {
         for d in &present {
             let Some(run) = run_of(&d.run_id) else { continue };
@@ -448,6 +454,7 @@ fn panel_figure(
             y: smooth(&d.values, s.smooth),
             color: run.color.clone(),
             dash: run.stopped,
+            line_style: style_index(run),
             show_legend: runs.len() <= 20,
             width: 1.6,
             ..Default::default()
@@ -491,7 +498,27 @@ pub fn GroupControls(
                 <select id="group-by" prop:value=move || grouping.get().field
                     on:change=move |ev| on_set.run(("group", event_target_value(&ev)))>
                     <option value="">"No grouping"</option>
-                    {move || keys.get().into_iter().map(|k| view! { <option value=k.clone()>{k.clone()}</option> }).collect_view()}
+                    {move || {
+                        let chosen = grouping.get().field;
+                        keys.get()
+                            .into_iter()
+                            .map(|k| view! { <option value=k.clone() selected=k == chosen>{k.clone()}</option> })
+                            .collect_view()
+                    }}
+                </select>
+            </label>
+            <label title=format!("Each value of this key draws its lines in its own style: {}", LINE_STYLES.join(", "))>
+                "Line style by "
+                <select id="style-by" prop:value=move || grouping.get().style
+                    on:change=move |ev| on_set.run(("style", event_target_value(&ev)))>
+                    <option value="">"None"</option>
+                    {move || {
+                        let chosen = grouping.get().style;
+                        keys.get()
+                            .into_iter()
+                            .map(|k| view! { <option value=k.clone() selected=k == chosen>{k.clone()}</option> })
+                            .collect_view()
+                    }}
                 </select>
             </label>
             <Show when=grouped>

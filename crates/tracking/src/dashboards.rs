@@ -152,11 +152,21 @@ pub struct LineGrouping {
     /// `minmax` (the default), `std`, `sem` (standard error) or `none`.
     #[serde(default = "minmax")]
     pub band: String,
+    /// A second key (`params.<key>`, …) whose values pick line styles
+    /// (solid, dotted, dash-dot…) within each colour; with no `by`, it
+    /// styles the runs' own lines.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub style: String,
 }
 
 impl LineGrouping {
     fn check(&self, field: &str) -> Result<()> {
-        check_field(field, &self.by, &["params", "tags", "attributes"])?;
+        if !self.by.is_empty() || self.style.is_empty() {
+            check_field(field, &self.by, &["params", "tags", "attributes"])?;
+        }
+        if !self.style.is_empty() {
+            check_field(field, &self.style, &["params", "tags", "attributes"])?;
+        }
         if !["mean", "median"].contains(&self.center.as_str()) {
             return Err(invalid(field, format!("'center' is '{}'; it must be mean or median", self.center)));
         }
@@ -371,7 +381,7 @@ mod tests {
         }])
         .contains("'metrics'"));
         let grouped = |by: &str, center: &str| {
-            let g = LineGrouping { by: by.into(), center: center.into(), band: "std".into() };
+            let g = LineGrouping { by: by.into(), center: center.into(), band: "std".into(), style: String::new() };
             vec![Panel::Line {
                 metrics: vec!["loss".into()],
                 x: "step".into(),
