@@ -31,6 +31,19 @@ async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let storage: &StorageConfig = &config.storage;
     let root = storage.artifact_root();
     let store = storage.open_store().await?;
+    // A database from before the store kept summaries of metric histories:
+    // its long histories are summarized in the background (charts read
+    // them whole until then).
+    tokio::spawn({
+        let store = store.clone();
+        async move {
+            match store.backfill_summaries().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(metrics = n, "summarized metric histories stored before summaries were kept"),
+                Err(e) => tracing::warn!(error = %e.detail(), "summarizing older metric histories stopped"),
+            }
+        }
+    });
     let proxied = match storage.serves_artifacts() {
         true => Some(storage.open_artifacts()?),
         false => None,

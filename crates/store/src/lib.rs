@@ -198,6 +198,13 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + DashboardStore + AuthSto
     /// the run's id: the runs table's min and max columns, read from what
     /// ingest keeps, never from the histories.
     async fn metric_summaries_of(&self, run_ids: &[String], keys: &[String]) -> Result<Vec<(String, MetricSummary)>>;
+    /// Summarizes, in the background, the long metric histories stored
+    /// before the store kept summaries of them (an older database), so that
+    /// their charts read summaries too; returns how many it did. Until then
+    /// such a history is read in full, as before: slower, never wrong.
+    async fn backfill_summaries(&self) -> Result<usize> {
+        Ok(0)
+    }
     /// Each run's position in its experiment's creation order (0 for the
     /// first run created there): the UI colours a run by it, so the runs of
     /// one experiment differ as far as the palette goes and a run keeps its

@@ -162,6 +162,30 @@ async fn long_histories_are_read_from_their_tiles_with_spikes_kept() {
 }
 
 #[tokio::test]
+async fn histories_stored_before_summaries_are_summarized_in_the_background() {
+    let (_dir, store, uri) = common::open_with_uri().await;
+    let run = new_run(&store, "0", "old", 1).await;
+    let n = 200_000i64;
+    for start in (0..n).step_by(1000) {
+        let batch = (start..start + 1000).map(|s| metric("old", if s == 12_345 { 9.0 } else { 0.5 }, s, s)).collect();
+        store.log_batch(&run, batch, vec![], vec![]).await.unwrap();
+    }
+    // Short histories need no summary; charts read them whole anyway.
+    store.log_batch(&run, vec![metric("short", 1.0, 1, 0)], vec![], vec![]).await.unwrap();
+    // What a database from before summaries looks like: no tiles at all.
+    common::execute_raw(&uri, "DELETE FROM metric_tiles").await;
+    let (points, count) = store.metric_overview(&run, "old", None, None, 1000).await.unwrap();
+    assert_eq!((points.len(), count), (n as usize, n as u64), "read whole without tiles");
+    assert_eq!(store.backfill_summaries().await.unwrap(), 1);
+    let (points, count) = store.metric_overview(&run, "old", None, None, 1000).await.unwrap();
+    assert_eq!(count, n as u64);
+    assert!(points.len() <= 2 * 782, "{} points: read from the summaries", points.len());
+    assert!(points.iter().any(|p| p.value == 9.0 && p.step == 12_345), "the spike survives");
+    // Done once: nothing left to summarize.
+    assert_eq!(store.backfill_summaries().await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn writes_to_deleted_runs_fail_without_side_effects() {
     let (_dir, store) = open().await;
     let run = new_run(&store, "0", "r", 1).await;

@@ -405,6 +405,21 @@ impl TrackingStore for SqlStore {
             })
             .await
     }
+    async fn backfill_summaries(&self) -> Result<usize> {
+        // Histories shorter than this are read whole by charts anyway.
+        const MIN_POINTS: i64 = 2_000;
+        let (mut after, mut done) = ((i64::MIN, i64::MIN), 0);
+        loop {
+            let todo = self.readers.read(move |db| tiles::unsummarized(db, MIN_POINTS, after, 100)).await?;
+            let Some(&last) = todo.last() else { return Ok(done) };
+            // One metric per write: ingest goes on in between.
+            for (run_id, key_id) in todo {
+                self.writer.write(move |db| tiles::rebuild_all(db, run_id, key_id)).await?;
+                done += 1;
+            }
+            after = last;
+        }
+    }
     async fn run_ordinals(&self, run_ids: &[String]) -> Result<Vec<(String, i64)>> {
         let ids = serde_json::to_string(run_ids).map_err(|e| Error::internal_cause("Reading runs", e))?;
         self.readers

@@ -156,6 +156,32 @@ pub(super) fn rebuild(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -
     Ok(())
 }
 
+/// Metrics of more than `min_points` points whose tiles do not account for
+/// all of them (logged before tiles existed), after `(run_id, key_id)`
+/// `after` in that order: up to `limit` of them.
+pub(super) fn unsummarized(db: &mut Db, min_points: i64, after: (i64, i64), limit: i64) -> Result<Vec<(i64, i64)>> {
+    db.rows(
+        "SELECT lm.run_id, k.id FROM latest_metrics lm JOIN metric_keys k ON k.key = lm.key \
+         WHERE lm.count > ? AND (lm.run_id > ? OR (lm.run_id = ? AND k.id > ?)) \
+         AND lm.count <> coalesce((SELECT sum(t.count) FROM metric_tiles t \
+             WHERE t.run_id = lm.run_id AND t.key_id = k.id AND t.level = ?), 0) \
+         ORDER BY lm.run_id, k.id LIMIT ?",
+        &[min_points.into(), after.0.into(), after.0.into(), after.1.into(), i64::from(COARSEST).into(), limit.into()],
+        |r| (r.int(0), r.int(1)),
+    )
+}
+
+/// Makes every tile of one metric again from its stored points.
+pub(super) fn rebuild_all(db: &mut Db, run_id: i64, key_id: i64) -> Result<()> {
+    db.execute("DELETE FROM metric_tiles WHERE run_id = ? AND key_id = ?", &[run_id.into(), key_id.into()])?;
+    let stored = db.rows(
+        "SELECT step, timestamp, bits FROM metrics WHERE run_id = ? AND key_id = ?",
+        &[run_id.into(), key_id.into()],
+        |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
+    )?;
+    write(db, run_id, key_id, &tiles_of(&stored))
+}
+
 /// Points standing for the metric's points with steps in `[lo, hi]` on a
 /// chart of `max_points`: each tile's lowest and highest point at the
 /// coarsest level with at least `max_points / 2` tiles in the range (so at

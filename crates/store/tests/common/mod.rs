@@ -6,6 +6,26 @@ use sqlx::Connection;
 use store::Store;
 
 pub async fn open() -> (tempfile::TempDir, Store) {
+    let (dir, store, _) = open_with_uri().await;
+    (dir, store)
+}
+
+/// Runs `sql` on the test's database directly, beside the store (to make
+/// the state an older mltrack left behind).
+#[allow(dead_code)]
+pub async fn execute_raw(uri: &str, sql: &str) {
+    if uri.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(uri).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    } else {
+        let path = uri.trim_start_matches("sqlite:///");
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+}
+
+/// `open`, and the URI of the database.
+pub async fn open_with_uri() -> (tempfile::TempDir, Store, String) {
     let dir = tempfile::tempdir().unwrap();
     let uri = match std::env::var("MLTRACK_TEST_POSTGRES") {
         Ok(base) if !base.is_empty() => {
@@ -17,5 +37,6 @@ pub async fn open() -> (tempfile::TempDir, Store) {
         }
         _ => format!("sqlite:///{}", dir.path().join("t.db").display()),
     };
-    (dir, store::open(&uri, "mlflow-artifacts:").await.unwrap())
+    let store = store::open(&uri, "mlflow-artifacts:").await.unwrap();
+    (dir, store, uri)
 }
