@@ -447,6 +447,19 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   const byStep = new Map(history.metrics.map(m => [Number(m.step), m.value]));
   assert.equal(drawn.x.length, 300);
   assert.deepEqual(drawn.x.slice(0, 5), [0, 1, 2, 3, 4].map(s => byStep.get(s)));
+  // One panel's own log scale over the view's linear one, in the link.
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=_loss`);
+  await hydrated(page);
+  await page.waitForSelector(`${panel('train_loss')}[data-drawn="true"]`);
+  await page.click('figure.chart-card[data-metric="val_loss"] .panel-settings');
+  await page.click('figure.chart-card[data-metric="val_loss"] .own-log');
+  await page.waitForURL(u => new URL(u).searchParams.get('panel') === 'val_loss~log');
+  await page.waitForFunction(sel => document.querySelector(sel)?._fullLayout?.yaxis?.type === 'log', panel('val_loss'));
+  assert.equal(await page.$eval(panel('train_loss'), el => el._fullLayout.yaxis.type), 'linear');
+  await page.reload();
+  await hydrated(page);
+  await page.waitForFunction(sel => document.querySelector(sel)?._fullLayout?.yaxis?.type === 'log', panel('val_loss'));
+  assert.ok(await page.$('figure.chart-card[data-metric="val_loss"] .panel-settings.changed'));
 });
 
 await test('chart view grouping: mean/median with bands, counts, one hover line per group, numeric order', async page => {

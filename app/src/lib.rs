@@ -13,6 +13,7 @@ pub mod format;
 pub mod live;
 pub mod logged_images;
 pub mod pages;
+pub mod panel_overrides;
 pub mod parallel;
 pub mod run_marks;
 pub mod server_fns;

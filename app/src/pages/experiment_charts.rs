@@ -10,6 +10,7 @@ use super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
 use crate::charts::{build_groups, group_traces, smooth, Chart, Figure, Grouped, Trace, LINE_STYLES};
 use crate::live::{use_live, LiveEvent};
+use crate::panel_overrides::{self, Override, Overrides};
 use crate::parallel::{format_brushes, kept_by, parse_brushes, Brush};
 use crate::run_marks::{format_hidden, format_pins, parse_hidden, parse_pins};
 use crate::server_fns::dashboards::{save_chart_view, ShownView};
@@ -46,6 +47,17 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
             navigate(&super::url_with_param(&query.get_untracked(), key, &value), Default::default())
         })
     };
+    // A panel's own log scale, smoothing and outliers over the view's (`?panel=`).
+    let overrides = Memo::new(move |_| panel_overrides::parse(&query.read().get("panel").unwrap_or_default()));
+    let on_override = Callback::new(move |(key, o): (String, Override)| {
+        let mut all = overrides.get_untracked();
+        if o.is_empty() {
+            all.remove(&key);
+        } else {
+            all.insert(key, o);
+        }
+        set_param.run(("panel", panel_overrides::format(&all)));
+    });
     let set_search = {
         let navigate = navigate.clone();
         move |text: String| navigate(&super::url_with_param(&query.get_untracked(), "q", &text), Default::default())
@@ -147,6 +159,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                     parallel_color: color_by.get_untracked(),
                     colors: format_pins(&pin_state.get_untracked().0),
                     hidden: format_hidden(&hidden.get_untracked()),
+                    overrides: panel_overrides::format(&overrides.get_untracked()),
                 };
                 match save_chart_view(view).await {
                     Ok(id) => navigate(&format!("/dashboards/{id}"), Default::default()),
@@ -219,7 +232,10 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                                 1 => format!("{name} (1 panel)"),
                                 n => format!("{name} ({n} panels)"),
                             };
-                            let panels = keys.into_iter().map(|key| view! { <Panel key runs settings grouping /> }).collect_view();
+                            let panels = keys
+                                .into_iter()
+                                .map(|key| view! { <Panel key runs settings grouping overrides on_override /> })
+                                .collect_view();
                             view! {
                                 <details class="panel-section" open data-section=name.clone()>
                                     <summary>{count}</summary>
@@ -315,7 +331,17 @@ pub fn Panel(
     runs: Memo<Vec<ChartRun>>,
     settings: Memo<ChartSettings>,
     #[prop(optional, into)] grouping: Option<Signal<Grouping>>,
+    /// The chart view's per-panel settings, and how a panel changes its own.
+    #[prop(optional)]
+    overrides: Option<Memo<Overrides>>,
+    #[prop(optional)] on_override: Option<Callback<(String, Override)>>,
 ) -> impl IntoView {
+    let view_settings = settings;
+    let own = {
+        let key = key.clone();
+        Memo::new(move |_| overrides.and_then(|o| o.with(|o| o.get(&key).copied())).unwrap_or_default())
+    };
+    let settings = Memo::new(move |_| own.get().apply(&view_settings.get()));
     let ids = Memo::new(move |_| runs.with(|r| r.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>()));
     let k = key.clone();
     // Zooming in on steps fetches that range again, at full detail where
@@ -360,9 +386,61 @@ pub fn Panel(
         Some(runs.with(|runs| panel_figure(runs, &data, &x_data, &s, &grouping, &k)))
     });
     let id = format!("panel-{}", key.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    // The panel's own settings, behind a toggle (chart view only).
+    let (open, set_open) = signal(false);
+    let own_controls = on_override.map(|set| {
+        let change = {
+            let key = key.clone();
+            move |f: &dyn Fn(&mut Override)| {
+                let mut o = own.get_untracked();
+                f(&mut o);
+                set.run((key.clone(), o));
+            }
+        };
+        let (c1, c2, c3, c4) = (change.clone(), change.clone(), change.clone(), change);
+        let controls = move || {
+            open.get().then(|| {
+                let (c1, c2, c3, c4) = (c1.clone(), c2.clone(), c3.clone(), c4.clone());
+                view! {
+                    <div class="panel-own toolbar">
+                        <label class="pick">
+                            <input type="checkbox" class="own-log" prop:checked=move || settings.get().log_y
+                                on:change=move |ev| { let on = event_target_checked(&ev); c1(&|o| o.log_y = Some(on)) } />
+                            "Log scale"
+                        </label>
+                        <label class="pick">
+                            <input type="checkbox" class="own-clip" prop:checked=move || settings.get().ignore_outliers
+                                on:change=move |ev| { let on = event_target_checked(&ev); c2(&|o| o.ignore_outliers = Some(on)) } />
+                            "Ignore outliers"
+                        </label>
+                        <label>
+                            "Smoothing "
+                            <input type="range" class="own-smooth" min="0" max="0.95" step="0.05"
+                                prop:value=move || settings.get().smooth.to_string()
+                                on:change=move |ev| {
+                                    let v = event_target_value(&ev).parse::<f64>().ok();
+                                    c3(&|o| o.smooth = v)
+                                } />
+                        </label>
+                        <button class="link own-reset" disabled=move || own.get().is_empty()
+                            on:click=move |_| c4(&|o| *o = Override::default())>
+                            "As the other panels"
+                        </button>
+                    </div>
+                }
+            })
+        };
+        view! {
+            <button class="link panel-settings" title="This panel's own scale and smoothing"
+                class:changed=move || !own.get().is_empty() on:click=move |_| set_open.update(|o| *o = !*o)>
+                "\u{2699}"
+            </button>
+            {controls}
+        }
+    });
     view! {
         <figure class="chart-card" data-metric=key.clone()>
-            <figcaption><span class="mono">{key.clone()}</span></figcaption>
+            <figcaption><span class="mono">{key.clone()}</span> {own_controls}</figcaption>
             <Chart id figure on_zoom />
         </figure>
     }

@@ -226,6 +226,8 @@ pub struct ShownView {
     pub colors: String,
     /// Runs hidden with their eye toggle (`id,id`): the dashboard leaves them out.
     pub hidden: String,
+    /// Panels' own settings over the view's (`?panel=`, as the URL has it).
+    pub overrides: String,
 }
 
 /// Saves the chart view (its filter, order, settings and the panels the
@@ -246,7 +248,9 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
         parallel_color,
         colors,
         hidden,
+        overrides,
     } = view;
+    let overrides = crate::panel_overrides::parse(&overrides);
     let mut panels =
         vec![Panel::Parallel { fields: Vec::new(), color: parallel_color, group: group.clone(), title: String::new() }];
     let mut section = None;
@@ -256,12 +260,13 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
             panels.push(Panel::Section { title: s.clone() });
             section = Some(s);
         }
+        let own = overrides.get(&key).copied().unwrap_or_default();
         panels.push(Panel::Line {
             metrics: vec![key],
             x: x.clone(),
-            smoothing,
-            log_y,
-            ignore_outliers,
+            smoothing: own.smooth.unwrap_or(smoothing),
+            log_y: own.log_y.unwrap_or(log_y),
+            ignore_outliers: own.ignore_outliers.unwrap_or(ignore_outliers),
             title: String::new(),
             group: group.clone(),
             wide: false,
