@@ -137,6 +137,19 @@ await test('runs table: filter, bad filter, sort, nested runs, select and compar
   await page.click('th[data-key="metrics.`val_loss`"]');
   await page.waitForFunction(() => document.querySelector('th[data-key="metrics.`val_loss`"]').textContent.includes('↑'));
 
+  // Params that are numbers sort as numbers (32 before 128), in the store's order.
+  const sortedUrl = page.url();
+  await page.goto(`${base}/experiments/${exp}?order=${encodeURIComponent('params.`batch_size` ASC')}`);
+  await hydrated(page);
+  const batch = await page.$$eval('#runs thead tr:last-child th', ths => {
+    const i = ths.findIndex(t => t.dataset.key === 'params.`batch_size`');
+    return [...document.querySelectorAll('#runs tbody tr')].map(tr => tr.children[i].textContent.trim());
+  });
+  assert.deepEqual(batch.filter(b => b !== '–'), ['32', '64', '96', '128']);
+  assert.ok(batch.slice(4).every(b => b === '–'), 'runs without the param last');
+  await page.goto(sortedUrl);
+  await hydrated(page);
+  await page.waitForFunction(() => document.querySelector('th[data-key="metrics.`val_loss`"]').textContent.includes('↑'));
   // Numbers line up: a column shares its decimals, right-aligned, and its
   // best value is marked (the highest accuracy; the lowest loss).
   const column = key => page.$$eval('#runs thead tr:last-child th', (ths, key) => {

@@ -218,6 +218,7 @@ pub async fn experiment_runs(
         max_results: RUNS_PER_PAGE,
         order_by: order_by.into_iter().filter(|o| !o.is_empty()).collect(),
         page_token,
+        numeric_params: true,
     };
     // A filter that does not parse (a link with a typo, an old bookmark)
     // still shows the experiment's runs, unfiltered, with the reason above.
@@ -427,6 +428,7 @@ pub async fn chart_runs(
         max_results: 1000,
         order_by: Some(order_by).filter(|o| !o.is_empty()).into_iter().collect(),
         page_token: None,
+        numeric_params: true,
     };
     let mut found = Vec::new();
     let mut truncated = false;

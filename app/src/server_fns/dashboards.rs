@@ -140,6 +140,7 @@ async fn selected_runs(
         max_results: 1000,
         order_by: d.order_by.clone(),
         page_token: None,
+        numeric_params: true,
     };
     let mut found = Vec::new();
     loop {

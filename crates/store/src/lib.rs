@@ -52,6 +52,10 @@ pub struct RunQuery {
     pub max_results: i64,
     pub order_by: Vec<String>,
     pub page_token: Option<String>,
+    /// Params that spell numbers order by their value (`1e-3 < 0.05 < 10`),
+    /// before those that do not: the UI's order. MLflow's API orders
+    /// params as text, and so does this without it.
+    pub numeric_params: bool,
 }
 
 /// `search-experiments` arguments.

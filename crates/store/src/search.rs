@@ -32,6 +32,8 @@ pub struct Search {
 pub struct OrderKey {
     pub by: OrderBy,
     pub dataset: Option<Dataset>,
+    /// A param ordered by the number its text spells (`RunQuery::numeric_params`).
+    pub numeric: bool,
 }
 
 /// A dataset named in a logged-model search, with its digest if given.
@@ -43,7 +45,7 @@ pub struct Dataset {
 
 impl OrderKey {
     fn plain(by: OrderBy) -> Self {
-        OrderKey { by, dataset: None }
+        OrderKey { by, dataset: None, numeric: false }
     }
 }
 
@@ -60,7 +62,10 @@ pub fn runs(query: &RunQuery) -> Result<RunSearch> {
     validate_max_results(query.max_results, MAX_RESULTS_PER_PAGE)?;
     let search = Search {
         clauses: filter::parse_run_filter(&query.filter)?,
-        order: filter::parse_run_order_by(&query.order_by)?.into_iter().map(OrderKey::plain).collect(),
+        order: filter::parse_run_order_by(&query.order_by)?
+            .into_iter()
+            .map(|by| OrderKey { numeric: query.numeric_params && by.entity == Entity::Param, ..OrderKey::plain(by) })
+            .collect(),
         offset: decode_offset(query.page_token.as_deref())?,
         limit: query.max_results,
     };
@@ -125,7 +130,7 @@ pub fn logged_models(query: &LoggedModelQuery) -> Result<LoggedModelSearch> {
         }
         by.ascending = o.ascending;
         let dataset = o.dataset_name.clone().map(|name| Dataset { name, digest: o.dataset_digest.clone() });
-        order.push(OrderKey { by, dataset });
+        order.push(OrderKey { by, dataset, numeric: false });
     }
     let mut datasets = Vec::with_capacity(query.datasets.len());
     for (name, digest) in &query.datasets {

@@ -266,6 +266,18 @@ async fn search_runs_by_filter_and_order() {
     assert_eq!(names(store.search_runs(&search("params.i = '1'", &[])).await.unwrap()), ["r1"]);
     let err = store.search_runs(&search("metrics.acc >", &[])).await.unwrap_err();
     assert_eq!(err.error_code, ErrorCode::InvalidParameterValue);
+    // A param's numbers: as text for MLflow's API, by value for the UI
+    // (words after numbers, runs without the param last either way).
+    for (run, lr) in ids.iter().zip(["0.1", "0.05", "1e-3", "10", "adaptive"]) {
+        store.log_batch(run, vec![], vec![KeyValue::new("lr", lr)], vec![]).await.unwrap();
+    }
+    new_run(&store, "0", "no-lr", 99).await;
+    let as_text = search("", &["params.lr ASC"]);
+    assert_eq!(names(store.search_runs(&as_text).await.unwrap()), ["r1", "r0", "r3", "r2", "r4", "no-lr"]);
+    let as_numbers = RunQuery { numeric_params: true, ..as_text };
+    assert_eq!(names(store.search_runs(&as_numbers).await.unwrap()), ["r2", "r1", "r0", "r3", "r4", "no-lr"]);
+    let descending = RunQuery { order_by: vec!["params.lr DESC".into()], ..as_numbers };
+    assert_eq!(names(store.search_runs(&descending).await.unwrap()), ["r3", "r0", "r1", "r2", "r4", "no-lr"]);
 }
 
 #[tokio::test]

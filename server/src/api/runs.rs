@@ -151,6 +151,8 @@ async fn search_runs(
         max_results: req.max_results.unwrap_or(DEFAULT_SEARCH_RUNS_MAX_RESULTS),
         order_by: req.order_by,
         page_token: req.page_token,
+        // MLflow orders params as text.
+        numeric_params: false,
     };
     let page = store.search_runs(&query).await?;
     Ok(Json(SearchRunsResponse { runs: page.items, next_page_token: page.next_page_token }))

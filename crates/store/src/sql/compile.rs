@@ -267,6 +267,11 @@ impl Select {
                         keyed.on(&alias)
                     ));
                     self.join_args.text(&key.by.key);
+                    if key.numeric {
+                        // Numbers by value first, then the other texts.
+                        let number = format!("mltrack_number({alias}.value)");
+                        self.order.push(format!("({alias}.value IS NULL), ({number} IS NULL), {number} {dir}"));
+                    }
                     self.order.push(format!("({alias}.value IS NULL), {alias}.value {dir}"));
                 }
                 Entity::Dataset => return Err(not_orderable(key)),
@@ -432,6 +437,7 @@ mod tests {
         let by = |entity, key: &str| OrderKey {
             by: OrderBy { entity, key: key.into(), ascending: false },
             dataset: Some(Dataset { name: "val".into(), digest: None }),
+            numeric: false,
         };
         select.order_by(&[by(Entity::Tag, "owner"), by(Entity::Metric, "acc")]).unwrap();
         select.then_by("t.id");
@@ -499,7 +505,11 @@ mod tests {
         assert_eq!(err.message, "Invalid filter: a parameter cannot be searched on here");
         let err = select.filter(&[clause(Entity::Attribute, "size", Op::Eq, Operand::Number(1.0))]).unwrap_err();
         assert_eq!(err.message, "Invalid attribute key 'size' specified.");
-        let key = OrderKey { by: OrderBy { entity: Entity::Param, key: "lr".into(), ascending: true }, dataset: None };
+        let key = OrderKey {
+            by: OrderBy { entity: Entity::Param, key: "lr".into(), ascending: true },
+            dataset: None,
+            numeric: false,
+        };
         assert!(select.order_by(&[key]).unwrap_err().message.contains("cannot be ordered by"));
     }
 }

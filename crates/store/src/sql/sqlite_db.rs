@@ -60,8 +60,28 @@ pub fn open(path: &Path, role: Role) -> Result<Connection> {
             pragmas.push_str(" PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0;");
         }
         conn.execute_batch(&pragmas).map_err(|e| sqlite_error(e, "pragmas"))?;
+        register_number(&conn)?;
     }
     Ok(conn)
+}
+
+/// `mltrack_number(text)`: the number a param's text spells (finite, as
+/// Rust reads it, spaces around allowed), else NULL: what the UI's numeric
+/// order of params sorts by. PostgreSQL has the same function from its
+/// migrations.
+fn register_number(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("mltrack_number", 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|s| s.trim().parse::<f64>().ok()),
+            ValueRef::Integer(i) => Some(i as f64),
+            ValueRef::Real(r) => Some(r),
+            _ => None,
+        }
+        .filter(|v| v.is_finite()))
+    })
+    .map_err(|e| sqlite_error(e, "mltrack_number"))
 }
 
 /// SQLite's error as the store's: a unique or primary-key constraint is
