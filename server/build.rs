@@ -2,9 +2,10 @@
 //! plotly.js so that the `mltrack` binary serves its UI from any working
 //! directory, with no internet.
 //!
-//! Each file is embedded gzip-compressed (made here, once per build) with
-//! its uncompressed size and a content hash for its ETag: browsers get the
-//! compressed bytes as they are, and a repeat visit only revalidates.
+//! Each file is embedded brotli- and gzip-compressed (made here, once per
+//! build) with its uncompressed size and a content hash for its ETag:
+//! browsers get the compressed bytes as they are (brotli where they take
+//! it, about a fifth smaller), and a repeat visit only revalidates.
 //!
 //! `scripts/build.sh` builds the site into `target/site` first; without it
 //! (a plain `cargo build`), the server still renders pages, unhydrated.
@@ -46,11 +47,9 @@ fn main() {
         manifest.join("../node_modules/plotly.js-basic-dist-min/plotly-basic.min.js"),
     ));
     // Release builds squeeze harder; debug builds rerun this on every UI change.
-    let level = if std::env::var("PROFILE").as_deref() == Ok("release") {
-        flate2::Compression::best()
-    } else {
-        flate2::Compression::fast()
-    };
+    let release = std::env::var("PROFILE").as_deref() == Ok("release");
+    let level = if release { flate2::Compression::best() } else { flate2::Compression::fast() };
+    let brotli_quality = if release { 11 } else { 4 };
     let mut code = String::from("pub static ASSETS: &[Asset] = &[\n");
     for (n, (rel, file)) in named.iter().enumerate() {
         println!("cargo:rerun-if-changed={}", file.display());
@@ -59,10 +58,17 @@ fn main() {
         gz.write_all(&bytes).unwrap();
         let gz_path = out_dir.join(format!("asset-{n}.gz"));
         std::fs::write(&gz_path, gz.finish().unwrap()).unwrap();
+        let mut br = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams { quality: brotli_quality, lgwin: 22, ..Default::default() };
+        brotli::BrotliCompress(&mut &bytes[..], &mut br, &params).unwrap();
+        let br_path = out_dir.join(format!("asset-{n}.br"));
+        std::fs::write(&br_path, br).unwrap();
         writeln!(
             code,
-            "    Asset {{ path: {rel:?}, gzip: include_bytes!({:?}), size: {}, etag: \"\\\"{:016x}\\\"\" }},",
+            "    Asset {{ path: {rel:?}, gzip: include_bytes!({:?}), brotli: include_bytes!({:?}), size: {}, \
+             etag: \"\\\"{:016x}\\\"\" }},",
             gz_path.display().to_string(),
+            br_path.display().to_string(),
             bytes.len(),
             fnv(&bytes)
         )

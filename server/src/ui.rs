@@ -10,11 +10,12 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 mod embedded {
-    /// A site file as built into the binary: gzip-compressed, with its
-    /// uncompressed size and its ETag (a hash of the content).
+    /// A site file as built into the binary: gzip- and brotli-compressed,
+    /// with its uncompressed size and its ETag (a hash of the content).
     pub struct Asset {
         pub path: &'static str,
         pub gzip: &'static [u8],
+        pub brotli: &'static [u8],
         pub size: usize,
         pub etag: &'static str,
     }
@@ -34,21 +35,22 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-/// Whether `Accept-Encoding` takes gzip (`gzip` or `*`, with a quality above 0).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+/// Whether `Accept-Encoding` takes `wanted` (`br`, `gzip`; or `*`), with
+/// a quality above 0.
+fn accepts(headers: &HeaderMap, wanted: &str) -> bool {
     let values = headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok());
     values.flat_map(|v| v.split(',')).any(|part| {
         let mut fields = part.split(';');
         let coding = fields.next().unwrap_or_default().trim();
         let quality =
             fields.find_map(|f| f.trim().strip_prefix("q=")).map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && quality > 0.0
+        (coding.eq_ignore_ascii_case(wanted) || coding == "*") && quality > 0.0
     })
 }
 
 /// Serves an embedded site file by its path below the site root: the
-/// compressed bytes to a browser that takes gzip (every current one), the
-/// file itself otherwise; `304 Not Modified` when the browser's copy is
+/// brotli or gzip bytes to a browser that takes them (every current one
+/// takes both; brotli is preferred), the file itself otherwise; `304 Not Modified` when the browser's copy is
 /// current. `no-cache` makes a browser ask each time, so a new mltrack's
 /// assets are never mixed with an old page's.
 fn asset(path: &str, headers: &HeaderMap) -> Response {
@@ -65,7 +67,11 @@ fn asset(path: &str, headers: &HeaderMap) -> Response {
     if cached {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
-    if accepts_gzip(headers) {
+    if accepts(headers, "br") {
+        return (common, [(header::CONTENT_TYPE, content_type(path)), (header::CONTENT_ENCODING, "br")], a.brotli)
+            .into_response();
+    }
+    if accepts(headers, "gzip") {
         return (common, [(header::CONTENT_TYPE, content_type(path)), (header::CONTENT_ENCODING, "gzip")], a.gzip)
             .into_response();
     }
