@@ -54,6 +54,69 @@ pub struct Figure {
     /// Scale y to the bulk of the values (`robust_range`), not to the
     /// rare spikes: what "ignore outliers" asks for.
     pub ignore_outliers: bool,
+    /// A fixed y axis, `(low, high)` in the values' units.
+    pub y_range: Option<(f64, f64)>,
+    /// Hover shows the point under the pointer (with its run's name), not
+    /// every line at that x: lines merged by `merge_lines`.
+    pub closest_hover: bool,
+}
+
+/// Above this many run lines in one chart, lines of one look (colour,
+/// dash, style, width, opacity) become one trace with gaps between runs:
+/// plotly.js draws a trace at a time, so 1,000 runs cost 1,000 times its
+/// per-trace work; 20 colours cost 20. Each point keeps its run's name for
+/// the hover box.
+pub const MERGE_ABOVE: usize = 100;
+
+/// `traces` with their plain lines merged by look when there are more than
+/// `above` of them (bars, markers, bands and faint raw lines stay as they
+/// are); whether any were merged.
+pub fn merge_lines(traces: Vec<Trace>, above: usize) -> (Vec<Trace>, bool) {
+    let plain = |t: &Trace| t.bar_labels.is_empty() && !t.markers && !t.fill_to_previous && t.hover.is_empty();
+    if traces.iter().filter(|t| plain(t)).count() <= above {
+        return (traces, false);
+    }
+    let mut out: Vec<Trace> = Vec::new();
+    let mut merged: Vec<(String, Trace, usize)> = Vec::new();
+    for t in traces {
+        if !plain(&t) {
+            out.push(t);
+            continue;
+        }
+        let look = format!("{}|{}|{}|{}|{:?}|{}", t.color, t.dash, t.line_style, t.width, t.opacity, t.no_hover);
+        let name = t.name.clone();
+        let i = match merged.iter().position(|(l, ..)| *l == look) {
+            Some(i) => i,
+            None => {
+                let empty = Trace { x: Vec::new(), y: Vec::new(), hover: Vec::new(), show_legend: false, ..t.clone() };
+                merged.push((look, empty, 0));
+                merged.len() - 1
+            }
+        };
+        let (_, m, runs) = &mut merged[i];
+        if !m.x.is_empty() {
+            // A gap between one run's line and the next.
+            m.x.push(f64::NAN);
+            m.y.push(None);
+            m.hover.push(String::new());
+        }
+        m.hover.extend(t.y.iter().map(|v| match v {
+            Some(v) => format!("{name}: {}", format_value(*v)),
+            None => String::new(),
+        }));
+        m.x.extend(t.x);
+        m.y.extend(t.y);
+        *runs += 1;
+    }
+    for (_, mut m, runs) in merged {
+        m.name = format!("{runs} runs");
+        m.legend_group = String::new();
+        if m.no_hover {
+            m.hover.clear();
+        }
+        out.push(m);
+    }
+    (out, true)
 }
 
 /// The y range that shows the bulk of the values: from the 2nd to the 98th
@@ -458,8 +521,10 @@ mod draw {
         leptos::task::spawn_local(async move {
             if el.is_connected() {
                 // A new x axis or scale starts a new view; new data keeps it.
-                let revision =
-                    format!("{}|{}|{}|{}|{}", fig.x_title, fig.x_dates, fig.x_log, fig.y_log, fig.ignore_outliers);
+                let revision = format!(
+                    "{}|{}|{}|{}|{}|{:?}",
+                    fig.x_title, fig.x_dates, fig.x_log, fig.y_log, fig.ignore_outliers, fig.y_range
+                );
                 react(&el.id(), &plot(&fig), &revision).await;
                 let _ = el.set_attribute("data-drawn", "true");
                 if let Some(cb) = on_zoom {
@@ -674,7 +739,10 @@ mod draw {
             x = x.type_(AxisType::Date);
         }
         let mut y = axis(&fig.y_title, fig.y_log);
-        if fig.ignore_outliers {
+        if let Some((low, high)) = fig.y_range {
+            let range = if fig.y_log { vec![low.log10(), high.log10()] } else { vec![low, high] };
+            y = y.auto_range(false).range(range);
+        } else if fig.ignore_outliers {
             let values = fig.traces.iter().filter(|t| !t.no_hover).flat_map(|t| t.y.iter().flatten().copied());
             if let Some((lo, hi)) = super::robust_range(values, fig.y_log) {
                 y = y.auto_range(false).range(vec![lo, hi]);
@@ -689,7 +757,7 @@ mod draw {
             .legend(legend(fig, ink))
             // Lines: one hover box lists every run at that x, each with its
             // colour; markers and bars: the point under the pointer.
-            .hover_mode(if fig.traces.iter().all(|t| !t.markers && t.bar_labels.is_empty()) {
+            .hover_mode(if !fig.closest_hover && fig.traces.iter().all(|t| !t.markers && t.bar_labels.is_empty()) {
                 plotly::layout::HoverMode::XUnified
             } else {
                 plotly::layout::HoverMode::Closest
@@ -727,6 +795,37 @@ mod tests {
         // Too few values, or none outlying: plotly's own range.
         assert_eq!(robust_range([1.0, 100.0].into_iter(), false), None);
         assert_eq!(robust_range((0..50).map(|_| 3.0), false), None);
+    }
+
+    #[test]
+    fn many_run_lines_merge_by_look_with_gaps_and_names() {
+        let line = |name: &str, color: &str, dash: bool| Trace {
+            name: name.into(),
+            x: vec![0.0, 1.0],
+            y: vec![Some(1.0), Some(0.5)],
+            color: color.into(),
+            dash,
+            show_legend: true,
+            ..Default::default()
+        };
+        let few = vec![line("a", "#000000", false), line("b", "#000000", false)];
+        assert_eq!(merge_lines(few.clone(), 2), (few, false));
+        let many = vec![
+            line("a", "#000000", false),
+            line("b", "#111111", false),
+            line("c", "#000000", false),
+            line("d", "#000000", true),
+        ];
+        let (merged, did) = merge_lines(many, 2);
+        assert!(did);
+        assert_eq!(merged.len(), 3, "one trace per look");
+        let black = &merged[0];
+        assert_eq!(black.name, "2 runs");
+        assert_eq!(black.y, [Some(1.0), Some(0.5), None, Some(1.0), Some(0.5)]);
+        assert!(black.x[2].is_nan());
+        assert_eq!(black.hover[3], "c: 1");
+        assert!(!black.show_legend);
+        assert!(merged[2].dash, "a stopped run keeps its dash");
     }
 
     #[test]

@@ -110,6 +110,8 @@ pub fn new_panel(kind: &str, text: &str) -> Result<Panel, String> {
             smoothing: 0.0,
             log_y: false,
             ignore_outliers: false,
+            log_x: false,
+            y_range: None,
             title: String::new(),
             group: None,
             wide: false,

@@ -85,7 +85,14 @@ mod tests {
         let parsed = parse(text);
         assert_eq!(parsed.len(), 2);
         assert_eq!(parse(&format(&parsed)), parsed);
-        let view = ChartSettings { x: "step".into(), log_y: false, smooth: 0.0, ignore_outliers: false };
+        let view = ChartSettings {
+            x: "step".into(),
+            log_y: false,
+            smooth: 0.0,
+            ignore_outliers: false,
+            log_x: false,
+            y_range: None,
+        };
         let val = parsed["val/loss"].apply(&view);
         assert!(val.log_y && val.smooth == 0.6 && !val.ignore_outliers);
         let train = parsed["train loss"].apply(&ChartSettings { log_y: true, ..view.clone() });

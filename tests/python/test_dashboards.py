@@ -26,7 +26,7 @@ def test_minimal_create_get_and_defaults(server, experiment_id):
 def test_every_panel_kind_round_trips(server, experiment_id):
     panels = [
         {"type": "section", "title": "Validation"},
-        {"type": "line", "metrics": ["val/loss", "train/loss"], "x": "relative", "smoothing": 0.6, "log_y": True, "ignore_outliers": True, "title": "losses"},
+        {"type": "line", "metrics": ["val/loss", "train/loss"], "x": "relative", "smoothing": 0.6, "log_y": True, "ignore_outliers": True, "log_x": True, "y_range": [0.01, 2.0], "title": "losses"},
         {"type": "line", "metrics": ["val/loss"], "x": "step", "smoothing": 0.0, "log_y": False, "title": "by optimizer",
          "group": {"by": "params.optimizer", "center": "median", "band": "sem", "style": "params.depth"}},
         {"type": "line", "metrics": ["val/loss"], "x": "metric:train/loss", "smoothing": 0.0, "log_y": False, "title": "styled",
@@ -64,6 +64,8 @@ def test_bad_dashboards_get_mlflow_errors_in_sentences(server, experiment_id):
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "images", "key": "a+b"}]}, "not an image key"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"by": "", "style": "depth"}}]}, "params.<key>"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "x": "epoch"}]}, "metric:<key>"),
+        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "y_range": [2, 1]}]}, "the low one first"),
+        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "log_y": True, "y_range": [0, 1]}]}, "above 0"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "images"}]}, "missing field `key`"),
     ]
     for body, words in cases:

@@ -673,9 +673,15 @@ fn DashboardPanel(
         Panel::Section { title } => view! { <h2 class="dashboard-section">{title}</h2> }.into_any(),
         Panel::Images { key, title } => view! { <ImageGrid index key title runs /> }.into_any(),
         Panel::Note { text } => view! { <div class="markdown dashboard-note">{markdown(&text)}</div> }.into_any(),
-        Panel::Line { metrics, x, smoothing, log_y, ignore_outliers, title, group, .. } => {
-            let settings =
-                Memo::new(move |_| ChartSettings { x: x.clone(), log_y, smooth: smoothing, ignore_outliers });
+        Panel::Line { metrics, x, smoothing, log_y, ignore_outliers, log_x, y_range, title, group, .. } => {
+            let settings = Memo::new(move |_| ChartSettings {
+                x: x.clone(),
+                log_y,
+                smooth: smoothing,
+                ignore_outliers,
+                log_x,
+                y_range: y_range.map(|[low, high]| (low, high)),
+            });
             let grouping = Signal::stored(group.map(Grouping::from_line_grouping).unwrap_or_default());
             let charts =
                 metrics.into_iter().map(|key| view! { <MetricPanel key runs settings grouping /> }).collect_view();

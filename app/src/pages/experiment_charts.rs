@@ -480,6 +480,8 @@ fn panel_figure(
             y_log: s.log_y,
             x_dates: s.x == "time",
             ignore_outliers: s.ignore_outliers,
+            x_log: s.log_x,
+            y_range: s.y_range,
             ..Default::default()
         };
     }
@@ -538,6 +540,7 @@ fn panel_figure(
             ..Default::default()
         });
     }
+    let (traces, closest_hover) = crate::charts::merge_lines(traces, crate::charts::MERGE_ABOVE);
     Figure {
         traces,
         x_title: x_title(&s.x).into(),
@@ -545,7 +548,9 @@ fn panel_figure(
         y_log: s.log_y,
         x_dates: s.x == "time",
         ignore_outliers: s.ignore_outliers,
-        ..Default::default()
+        x_log: s.log_x,
+        y_range: s.y_range,
+        closest_hover,
     }
 }
 

@@ -386,6 +386,10 @@ pub struct ChartSettings {
     pub smooth: f64,
     /// Scale y to the bulk of the values, not to rare spikes (`?clip=1`).
     pub ignore_outliers: bool,
+    /// A logarithmic x axis (`?logx=1`).
+    pub log_x: bool,
+    /// A fixed y axis (a dashboard panel's `y_range`).
+    pub y_range: Option<(f64, f64)>,
 }
 
 pub fn chart_settings() -> Memo<ChartSettings> {
@@ -402,6 +406,8 @@ pub fn chart_settings() -> Memo<ChartSettings> {
             log_y: q.get("log").is_some_and(|l| l == "1"),
             smooth: q.get("smooth").and_then(|s| s.parse().ok()).unwrap_or(0.0f64).clamp(0.0, 0.99),
             ignore_outliers: q.get("clip").is_some_and(|c| c == "1"),
+            log_x: q.get("logx").is_some_and(|l| l == "1"),
+            y_range: None,
         }
     })
 }
@@ -419,7 +425,7 @@ pub fn ChartControls(
     let set = move |key: &'static str, value: String| {
         navigate(&super::url_with_param(&query.get_untracked(), key, &value), Default::default());
     };
-    let (set_x, set_log, set_smooth, set_clip) = (set.clone(), set.clone(), set.clone(), set);
+    let (set_x, set_log, set_smooth, set_clip, set_logx) = (set.clone(), set.clone(), set.clone(), set.clone(), set);
     view! {
         <div class="toolbar chart-controls">
             <label>
@@ -443,6 +449,11 @@ pub fn ChartControls(
                 <input type="checkbox" id="log-y" prop:checked=move || settings.get().log_y
                     on:change=move |ev| set_log("log", if event_target_checked(&ev) { "1".into() } else { String::new() }) />
                 "Log scale"
+            </label>
+            <label class="pick">
+                <input type="checkbox" id="log-x" prop:checked=move || settings.get().log_x
+                    on:change=move |ev| set_logx("logx", if event_target_checked(&ev) { "1".into() } else { String::new() }) />
+                "Log x"
             </label>
             <label class="pick" title="Scale the y axis to the bulk of the values (2nd to 98th percentile), not to rare spikes">
                 <input type="checkbox" id="ignore-outliers" prop:checked=move || settings.get().ignore_outliers
@@ -588,6 +599,8 @@ fn MetricChart(
             y_log: s.log_y,
             x_dates: s.x == "time",
             ignore_outliers: s.ignore_outliers,
+            x_log: s.log_x,
+            y_range: s.y_range,
             ..Default::default()
         })
     });

@@ -147,6 +147,12 @@ async fn long_histories_are_read_from_their_tiles_with_spikes_kept() {
     assert!(points.iter().any(|p| p.value == 50.0 && p.step == 123_457), "the spike survives");
     assert!(points.iter().any(|p| p.value == -50.0 && p.step == 7_001), "the dip survives");
     assert!(points.windows(2).all(|w| w[0].step <= w[1].step));
+    // A chart of many runs gives each a small budget: 100 points of
+    // 10,000 steps come from their 39 tiles, not from 10,000 rows.
+    let (mid, count) = store.metric_overview(&run, "long", Some(0), Some(9_999), 100).await.unwrap();
+    assert_eq!(count, 40 * 256, "what the 40 tiles the range touches hold");
+    assert!((40..=80).contains(&mid.len()), "{} points", mid.len());
+    assert!(mid.iter().any(|p| p.value == -50.0), "the dip survives");
     // A zoomed range small enough is read whole.
     let (zoom, count) = store.metric_overview(&run, "long", Some(1000), Some(1999), 1000).await.unwrap();
     assert_eq!((zoom.len(), count), (1000, 1000));

@@ -61,6 +61,12 @@ pub enum Panel {
         /// Scale y to the bulk of the values, not to rare spikes.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         ignore_outliers: bool,
+        /// A logarithmic x axis.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        log_x: bool,
+        /// The y axis from `[low, high]` instead of fitting the values.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        y_range: Option<[f64; 2]>,
         #[serde(default)]
         title: String,
         /// Runs drawn as groups (a centre line and band per group).
@@ -266,7 +272,15 @@ impl DashboardSpec {
                         g.check(&field)?;
                     }
                 }
-                Panel::Line { metrics, x, smoothing, group, .. } => {
+                Panel::Line { metrics, x, smoothing, group, y_range, log_y, .. } => {
+                    if let Some([low, high]) = y_range {
+                        if !(low.is_finite() && high.is_finite() && low < high) {
+                            return Err(invalid(&field, "'y_range' must be two finite numbers, the low one first"));
+                        }
+                        if *log_y && *low <= 0.0 {
+                            return Err(invalid(&field, "'y_range' of a log axis must be above 0"));
+                        }
+                    }
                     if let Some(g) = group {
                         g.check(&field)?;
                     }
@@ -344,6 +358,8 @@ mod tests {
                 smoothing: 0.0,
                 log_y: false,
                 ignore_outliers: false,
+                log_x: false,
+                y_range: None,
                 title: "".into(),
                 group: None,
                 wide: false,
@@ -375,6 +391,8 @@ mod tests {
             smoothing: 0.0,
             log_y: false,
             ignore_outliers: false,
+            log_x: false,
+            y_range: None,
             title: "".into(),
             group: None,
             wide: false,
@@ -388,6 +406,8 @@ mod tests {
                 smoothing: 0.0,
                 log_y: false,
                 ignore_outliers: false,
+                log_x: false,
+                y_range: None,
                 title: "".into(),
                 group: Some(g),
                 wide: false,

@@ -184,11 +184,11 @@ pub(super) fn rebuild_all(db: &mut Db, run_id: i64, key_id: i64) -> Result<()> {
 
 /// Points standing for the metric's points with steps in `[lo, hi]` on a
 /// chart of `max_points`: each tile's lowest and highest point at the
-/// coarsest level with at least `max_points / 2` tiles in the range (so at
-/// most 16 times that), in step order, and how many points those tiles
-/// hold. `None` when the range is small enough to read whole (fewer than
-/// `max_points / 2` tiles even at the finest level), or the tiles do not
-/// account for all `total` points of the metric.
+/// coarsest level with at least `max_points / 4` tiles in the range (so at
+/// most 16 times `max_points / 2`), in step order, and how many points
+/// those tiles hold. `None` when the range is small enough to read whole
+/// (fewer than `max_points / 4` tiles even at the finest level), or the
+/// tiles do not account for all `total` points of the metric.
 pub(super) fn overview(
     db: &mut Db,
     run_id: i64,
@@ -212,10 +212,12 @@ pub(super) fn overview(
     if counted != total {
         return Ok(None);
     }
-    // The coarsest level that still has a tile per bucket of the budget
-    // (between 1 and 16 tiles a bucket: the caller merges them further);
-    // when even the finest has fewer, the range is read whole.
-    let Some(shift) = SHIFTS.into_iter().rev().find(|s| (width >> s) >= budget) else {
+    // The coarsest level that still has a tile per two buckets of the
+    // budget (up to 16 tiles a bucket: the caller merges them further):
+    // many runs in one chart each get a small budget, and 10,000 steps in
+    // 39 tiles beat reading them all. When even the finest has fewer, the
+    // range is read whole.
+    let Some(shift) = SHIFTS.into_iter().rev().find(|s| (width >> s) >= (budget / 2).max(1)) else {
         return Ok(None);
     };
     let tiles = db.rows(
