@@ -104,18 +104,7 @@ pub fn new_panel(kind: &str, text: &str) -> Result<Panel, String> {
     let need = |what: &str| Err(format!("A {what} panel needs {}.", what_of(kind)));
     Ok(match kind {
         "line" if items.is_empty() => return need("line chart"),
-        "line" => Panel::Line {
-            metrics: items.iter().map(|m| m.strip_prefix("metrics.").unwrap_or(m).to_string()).collect(),
-            x: "step".into(),
-            smoothing: 0.0,
-            log_y: false,
-            ignore_outliers: false,
-            log_x: false,
-            y_range: None,
-            title: String::new(),
-            group: None,
-            wide: false,
-        },
+        "line" => Panel::line(items.iter().map(|m| m.strip_prefix("metrics.").unwrap_or(m).to_string()).collect()),
         "bar" if text.is_empty() => return need("bar"),
         "bar" => Panel::Bar {
             metric: text.strip_prefix("metrics.").unwrap_or(&text).to_string(),

@@ -581,13 +581,7 @@ pub fn GroupControls(
                 <select id="group-by" prop:value=move || grouping.get().field
                     on:change=move |ev| on_set.run(("group", event_target_value(&ev)))>
                     <option value="">"No grouping"</option>
-                    {move || {
-                        let chosen = grouping.get().field;
-                        keys.get()
-                            .into_iter()
-                            .map(|k| view! { <option value=k.clone() selected=k == chosen>{k.clone()}</option> })
-                            .collect_view()
-                    }}
+                    {move || key_options(keys.get(), &grouping.get().field)}
                 </select>
             </label>
             <label title=format!("Each value of this key draws its lines in its own style: {}", LINE_STYLES.join(", "))>
@@ -595,13 +589,7 @@ pub fn GroupControls(
                 <select id="style-by" prop:value=move || grouping.get().style
                     on:change=move |ev| on_set.run(("style", event_target_value(&ev)))>
                     <option value="">"None"</option>
-                    {move || {
-                        let chosen = grouping.get().style;
-                        keys.get()
-                            .into_iter()
-                            .map(|k| view! { <option value=k.clone() selected=k == chosen>{k.clone()}</option> })
-                            .collect_view()
-                    }}
+                    {move || key_options(keys.get(), &grouping.get().style)}
                 </select>
             </label>
             <Show when=grouped>
@@ -626,6 +614,12 @@ pub fn GroupControls(
             </Show>
         </div>
     }
+}
+
+/// A select's options, one per key, the chosen one selected (the keys
+/// arrive after the select, so its `value` alone would not pick it).
+fn key_options(keys: Vec<String>, chosen: &str) -> impl IntoView {
+    keys.into_iter().map(|k| view! { <option value=k.clone() selected=k == chosen>{k.clone()}</option> }).collect_view()
 }
 
 #[cfg(test)]

@@ -88,7 +88,11 @@ pub struct DashboardData {
 #[cfg(feature = "ssr")]
 async fn gone_experiments(store: &store::Store, experiment_ids: &[String]) -> Result<Vec<String>, ServerFnError> {
     let mut gone = Vec::new();
-    for id in experiment_ids {
+    let viewer = viewer();
+    // Experiments the user may not read say nothing, deleted or not.
+    let readable =
+        experiment_ids.iter().filter(|id| viewer.as_ref().is_none_or(|v| v.may_on_runs(id, Capability::Read)));
+    for id in readable {
         match store.get_experiment(id).await {
             Ok(e) if e.lifecycle_stage == tracking::LifecycleStage::Deleted => gone.push(format!(
                 "Experiment \u{201c}{}\u{201d} ({id}) was deleted: its runs are not shown until it is restored.",

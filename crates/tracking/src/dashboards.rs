@@ -126,6 +126,22 @@ pub enum Panel {
 }
 
 impl Panel {
+    /// A line chart of `metrics` by step with every setting at its default.
+    pub fn line(metrics: Vec<String>) -> Self {
+        Panel::Line {
+            metrics,
+            x: step(),
+            smoothing: 0.0,
+            log_y: false,
+            ignore_outliers: false,
+            log_x: false,
+            y_range: None,
+            title: String::new(),
+            group: None,
+            wide: false,
+        }
+    }
+
     /// Whether the panel can be drawn wide, and is.
     pub fn wide(&self) -> Option<bool> {
         match self {
@@ -385,19 +401,7 @@ mod tests {
         assert!(with(&|s| s.panels =
             vec![Panel::Scatter { x: "loss".into(), y: "metrics.acc".into(), title: "".into(), wide: false }])
         .contains("panels[0]"));
-        assert!(with(&|s| s.panels = vec![Panel::Line {
-            metrics: vec![],
-            x: "step".into(),
-            smoothing: 0.0,
-            log_y: false,
-            ignore_outliers: false,
-            log_x: false,
-            y_range: None,
-            title: "".into(),
-            group: None,
-            wide: false,
-        }])
-        .contains("'metrics'"));
+        assert!(with(&|s| s.panels = vec![Panel::line(vec![])]).contains("'metrics'"));
         let grouped = |by: &str, center: &str| {
             let g = LineGrouping { by: by.into(), center: center.into(), band: "std".into(), style: String::new() };
             vec![Panel::Line {
