@@ -60,25 +60,26 @@ fn tiles_of(points: &[Point]) -> Vec<Tile> {
     tiles.into_values().collect()
 }
 
-fn upsert_sql(rows: usize) -> &'static str {
-    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+/// How a tile meets the one already stored under its key.
+#[derive(Clone, Copy)]
+enum Merge {
+    /// New points of a batch: counts add up, extremes compete.
+    Add,
+    /// A tile made again from every stored point: it replaces the stored
+    /// one, so two replicas rebuilding the same metric at once agree.
+    Replace,
+}
+
+fn upsert_sql(rows: usize, merge: Merge) -> &'static str {
+    static ADD: OnceLock<Vec<String>> = OnceLock::new();
+    static REPLACE: OnceLock<Vec<String>> = OnceLock::new();
     let pick = |side: &str, op: &str, column: &str| {
         format!(
             "{column} = CASE WHEN metric_tiles.{side}_value IS NULL OR excluded.{side}_value {op} metric_tiles.{side}_value \
              THEN excluded.{column} ELSE metric_tiles.{column} END"
         )
     };
-    &SQL.get_or_init(|| {
-        let suffix = format!(
-            " ON CONFLICT (run_id, key_id, level, tile) DO UPDATE SET {}, {}, {}, {}, {}, {}, \
-             count = metric_tiles.count + excluded.count",
-            pick("min", "<", "min_step"),
-            pick("min", "<", "min_ts"),
-            pick("min", "<", "min_value"),
-            pick("max", ">", "max_step"),
-            pick("max", ">", "max_ts"),
-            pick("max", ">", "max_value"),
-        );
+    let statements = |suffix: String| {
         (0..=MAX_ROWS_PER_UPSERT.trailing_zeros())
             .map(|bits| {
                 values_sql(
@@ -90,10 +91,33 @@ fn upsert_sql(rows: usize) -> &'static str {
                 )
             })
             .collect::<Vec<_>>()
-    })[rows.trailing_zeros() as usize]
+    };
+    let all = match merge {
+        Merge::Add => ADD.get_or_init(|| {
+            statements(format!(
+                " ON CONFLICT (run_id, key_id, level, tile) DO UPDATE SET {}, {}, {}, {}, {}, {}, \
+                 count = metric_tiles.count + excluded.count",
+                pick("min", "<", "min_step"),
+                pick("min", "<", "min_ts"),
+                pick("min", "<", "min_value"),
+                pick("max", ">", "max_step"),
+                pick("max", ">", "max_ts"),
+                pick("max", ">", "max_value"),
+            ))
+        }),
+        Merge::Replace => REPLACE.get_or_init(|| {
+            statements(
+                " ON CONFLICT (run_id, key_id, level, tile) DO UPDATE SET min_step = excluded.min_step, \
+                 min_ts = excluded.min_ts, min_value = excluded.min_value, max_step = excluded.max_step, \
+                 max_ts = excluded.max_ts, max_value = excluded.max_value, count = excluded.count"
+                    .to_string(),
+            )
+        }),
+    };
+    &all[rows.trailing_zeros() as usize]
 }
 
-fn write(db: &mut Db, run_id: i64, key_id: i64, tiles: &[Tile]) -> Result<()> {
+fn write(db: &mut Db, run_id: i64, key_id: i64, tiles: &[Tile], merge: Merge) -> Result<()> {
     let mut rest = tiles;
     let mut params: Vec<Param> = Vec::with_capacity(11 * MAX_ROWS_PER_UPSERT);
     for n in chunk_sizes(rest.len(), MAX_ROWS_PER_UPSERT) {
@@ -115,14 +139,14 @@ fn write(db: &mut Db, run_id: i64, key_id: i64, tiles: &[Tile]) -> Result<()> {
                 t.count.into(),
             ]);
         }
-        db.execute(upsert_sql(n), &params)?;
+        db.execute(upsert_sql(n, merge), &params)?;
     }
     Ok(())
 }
 
 /// Adds newly stored points of one metric to its tiles.
 pub(super) fn add(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -> Result<()> {
-    write(db, run_id, key_id, &tiles_of(points))
+    write(db, run_id, key_id, &tiles_of(points), Merge::Add)
 }
 
 /// The steps a tile covers, `[first, last]`.
@@ -151,7 +175,7 @@ pub(super) fn rebuild(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -
         )?;
         let whole = tiles_of(&stored);
         let one: Vec<Tile> = whole.into_iter().filter(|t| t.shift == shift && t.tile == tile).collect();
-        write(db, run_id, key_id, &one)?;
+        write(db, run_id, key_id, &one, Merge::Replace)?;
     }
     Ok(())
 }
@@ -179,7 +203,7 @@ pub(super) fn rebuild_all(db: &mut Db, run_id: i64, key_id: i64) -> Result<()> {
         &[run_id.into(), key_id.into()],
         |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
     )?;
-    write(db, run_id, key_id, &tiles_of(&stored))
+    write(db, run_id, key_id, &tiles_of(&stored), Merge::Replace)
 }
 
 /// Points standing for the metric's points with steps in `[lo, hi]` on a
