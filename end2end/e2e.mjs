@@ -508,6 +508,8 @@ await test('chart view grouping: mean/median with bands, counts, one hover line 
   // A teammate opening the link sees the same grouping.
   await page.reload();
   await hydrated(page);
+  // The grouping controls show once the chart view has its runs.
+  await page.waitForSelector('#group-center');
   assert.equal(await page.$eval('#group-center', s => s.value), 'median');
   assert.equal(await page.$eval('#group-band', s => s.value), 'std');
   // Numeric group keys sort as numbers (32, 64, 96, 128), not as text.
