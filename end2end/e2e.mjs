@@ -718,6 +718,9 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   assert.match(await other.textContent('p.error'), /was saved by someone at .* UTC \(version \d+\) after version \d+/);
   await other.reload();
   await other.waitForSelector('body[data-hydrated="true"]');
+  // The notes arrive with the dashboard, which may come after hydration.
+  await other.waitForFunction(() => document.querySelectorAll('.dashboard-note').length >= 2)
+    .catch(() => {});
   assert.equal((await other.$$('.dashboard-note')).length, 2, 'both saved notes kept');
   await other.close();
 
