@@ -226,6 +226,66 @@ await test('runs table: filter, bad filter, sort, nested runs, select and compar
   await page.waitForFunction(() => document.querySelector('#compare-button')?.textContent.trim() === 'Compare');
 });
 
+await test('runs table: a big table renders the rows and columns in view, and scrolls through all of them', async page => {
+  // 150 runs x 40 metrics and 10 params, logged as the client's log_batch does.
+  const post = async (path, body) => (await fetch(`${base}/api/2.0/mlflow/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+  const { experiment_id: big } = await post('experiments/create', { name: `wide-and-long-${Date.now()}` });
+  const value = (i, k) => ((i * 7 + k) % 101) / 100;
+  for (let i = 0; i < 150; i += 10) {
+    await Promise.all(Array.from({ length: 10 }, async (_, j) => {
+      const n = i + j;
+      const { run } = await post('runs/create', { experiment_id: big, run_name: `big-${String(n).padStart(3, '0')}`, start_time: 1_700_000_000_000 + n });
+      await post('runs/log-batch', { run_id: run.info.run_id,
+        metrics: Array.from({ length: 40 }, (_, k) => ({ key: `m${String(k).padStart(2, '0')}`, value: value(n, k), timestamp: 1_700_000_000_000, step: 0 })),
+        params: Array.from({ length: 10 }, (_, k) => ({ key: `p${k}`, value: String((n + k) % 13) })) });
+    }));
+  }
+  await page.goto(`${base}/experiments/${big}`);
+  await hydrated(page);
+  const shownRows = () => page.$$eval('#runs tbody td.name a', as => as.map(a => a.textContent));
+  // The first page (100 runs) is loaded; only the rows in view are in the page.
+  assert.equal((await page.textContent('#run-count')).trim(), '100+ runs');
+  await page.waitForSelector('#runs.windowed');
+  const first = await shownRows();
+  assert.equal(first[0], 'big-149');
+  assert.ok(first.length >= 15 && first.length < 60, `${first.length} rows rendered`);
+  assert.ok(await page.$('th[data-key="metrics.`m00`"]'));
+  assert.equal(await page.$('th[data-key="params.`p9`"]'), null, 'columns far to the right are not rendered');
+  // Scrolled to the bottom: the 100th run shows, the first rows are gone;
+  // the scroll height is the whole table's.
+  await page.$eval('.table-scroll', s => { s.scrollTop = s.scrollHeight; });
+  await page.waitForFunction(() => [...document.querySelectorAll('#runs tbody td.name a')].some(a => a.textContent === 'big-050'));
+  assert.ok(!(await shownRows()).includes('big-149'));
+  // A row picked down here stays picked while it scrolls out and back.
+  await page.check('#runs tr:has(td.name a:text-is("big-060")) td.check input');
+  // Scrolled right to the end: the last param columns, aligned with their header.
+  await page.$eval('.table-scroll', s => { s.scrollLeft = s.scrollWidth; });
+  await page.waitForSelector('th[data-key="params.`p9`"]');
+  assert.equal(await page.$('th[data-key="metrics.`m00`"]'), null);
+  const cell = await page.$eval('#runs thead tr:last-child', head => {
+    const ths = [...head.children];
+    const i = ths.findIndex(t => t.dataset.key === 'params.`p9`');
+    const row = [...document.querySelectorAll('#runs tbody tr[data-run-id]')].find(r => r.querySelector('td.name a').textContent === 'big-050');
+    const td = row.children[i];
+    return { text: td.textContent.trim(), td: td.getBoundingClientRect().left, th: ths[i].getBoundingClientRect().left };
+  });
+  assert.equal(cell.text, String((50 + 9) % 13));
+  assert.ok(Math.abs(cell.td - cell.th) < 1, `header at ${cell.th}, cell at ${cell.td}`);
+  await page.$eval('.table-scroll', s => { s.scrollTop = 0; });
+  await page.waitForFunction(() => [...document.querySelectorAll('#runs tbody td.name a')].some(a => a.textContent === 'big-149'));
+  await page.$eval('.table-scroll', s => { s.scrollTop = s.scrollHeight; });
+  await page.waitForSelector('#runs tr:has(td.name a:text-is("big-060")) td.check input:checked');
+  // The next page joins the same window; select all takes every run.
+  await page.click('.load-more');
+  await page.waitForFunction(() => document.querySelector('#run-count').textContent.trim() === '150 runs');
+  await page.$eval('.table-scroll', s => { s.scrollTop = s.scrollHeight; });
+  await page.waitForFunction(() => [...document.querySelectorAll('#runs tbody td.name a')].some(a => a.textContent === 'big-000'));
+  assert.ok((await shownRows()).length < 60);
+  await page.click('#select-all');
+  await page.waitForFunction(() => document.querySelector('#compare-button').textContent.trim() === 'Compare 150');
+  await page.screenshot({ path: `${shots}runs-windowed.png` });
+});
+
 await test('compare: overlaid chart, grouping, x by another metric, scatter, parameter diff; the link reproduces it', async page => {
   const url = `${base}/compare?runs=${ids.runs.join(',')}&metric=val_loss&group=params.optimizer&sx=params.lr&sy=metrics.val_loss`;
   await page.goto(url);

@@ -17,6 +17,7 @@ pub mod panel_overrides;
 pub mod parallel;
 pub mod run_marks;
 pub mod server_fns;
+pub mod table_window;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -9,6 +9,9 @@ use crate::columns::format_in_column;
 use crate::format::{encode, format_duration, format_time};
 use crate::parallel::{kept_by, parse_brushes};
 use crate::server_fns::{experiment_runs, metric_ranges, set_runs_deleted, RunsPage};
+use crate::table_window::{
+    fixed_width, window, COLUMN_WIDTH, DEFAULT_VIEWPORT, FIXED_WIDTHS, ROW_HEIGHT, WINDOWED_CELLS,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -16,9 +19,14 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use tracking::{tags, Run, RunStatus};
 
-/// Rows in the server's render; the rest follow in the browser.
-const FIRST_ROWS: usize = 40;
-const ROWS_PER_FRAME: usize = 40;
+/// A shown row: its run (an index into the loaded runs), nesting depth,
+/// and for a top-level run its number of children and whether they show.
+#[derive(Clone, Copy, PartialEq)]
+struct Line {
+    index: usize,
+    depth: usize,
+    kids: Option<(usize, bool)>,
+}
 
 /// The view state in the URL.
 #[derive(Clone, PartialEq, Default)]
@@ -373,39 +381,37 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         format!("/compare?runs={}", ids.join(","))
     };
 
-    // The server renders the first rows; the browser adds the rest a chunk
-    // per frame, so the page is interactive at once even with 200 columns.
-    let (visible, set_visible) = signal(FIRST_ROWS);
-    Effect::new(move |_| {
-        let total = runs.read().len();
-        if visible.get() < total {
-            request_animation_frame(move || set_visible.update(|v| *v += ROWS_PER_FRAME));
-        }
+    // Rows in the order shown: parents first, their children below them
+    // when expanded (by index into `runs`, with depth and children).
+    let lines = Memo::new(move |_| {
+        runs.with(|runs| {
+            let ids: HashSet<&str> = runs.iter().map(|r| r.info.run_id.as_str()).collect();
+            let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
+            let mut top = Vec::new();
+            for (i, r) in runs.iter().enumerate() {
+                match tag(r, tags::PARENT_RUN_ID).filter(|p| ids.contains(p)) {
+                    Some(p) => children.entry(p).or_default().push(i),
+                    None => top.push(i),
+                }
+            }
+            let open = expanded.read();
+            let mut out = Vec::new();
+            for i in top {
+                let kids = children.remove(runs[i].info.run_id.as_str()).unwrap_or_default();
+                let is_open = open.contains(&runs[i].info.run_id);
+                out.push(Line { index: i, depth: 0, kids: Some((kids.len(), is_open)) });
+                if is_open {
+                    out.extend(kids.into_iter().map(|k| Line { index: k, depth: 1, kids: None }));
+                }
+            }
+            out
+        })
     });
-
     // Selecting: a click toggles a run; a shift-click selects every row
     // from the last clicked one to this one, as shown.
     let (anchor, set_anchor) = signal(None::<String>);
     let shown_order = Memo::new(move |_| {
-        let runs = runs.get();
-        let ids: HashSet<&str> = runs.iter().map(|r| r.info.run_id.as_str()).collect();
-        let open = expanded.get();
-        let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
-        let mut top = Vec::new();
-        for r in &runs {
-            match tag(r, tags::PARENT_RUN_ID).filter(|p| ids.contains(p)) {
-                Some(p) => children.entry(p).or_default().push(&r.info.run_id),
-                None => top.push(r.info.run_id.as_str()),
-            }
-        }
-        let mut order = Vec::new();
-        for id in top {
-            order.push(id.to_string());
-            if open.contains(id) {
-                order.extend(children.remove(id).unwrap_or_default().into_iter().map(String::from));
-            }
-        }
-        order
+        runs.with(|runs| lines.read().iter().map(|l| runs[l.index].info.run_id.clone()).collect::<Vec<_>>())
     });
     let on_check = Callback::new(move |(id, shift): (String, bool)| {
         let range = shift.then(|| anchor.get_untracked()).flatten().and_then(|from| {
@@ -465,71 +471,141 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         }
     };
 
-    // Rows: parents first, their children below them when expanded.
-    let rows = {
-        let exp_id = exp_id.clone();
-        let sort_by = sort_by.clone();
-        move || {
-            let runs = runs.get();
-            let ids: HashSet<&str> = runs.iter().map(|r| r.info.run_id.as_str()).collect();
-            let mut children: HashMap<String, Vec<&Run>> = HashMap::new();
-            let mut top = Vec::new();
-            for r in &runs {
-                match tag(r, tags::PARENT_RUN_ID).filter(|p| ids.contains(p)) {
-                    Some(p) => children.entry(p.to_string()).or_default().push(r),
-                    None => top.push(r),
+    // A big table renders only the rows and columns in view (plus a few
+    // around them) between spacers; the server renders its top left.
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    let (scroll, set_scroll) = signal((0.0f64, 0.0f64));
+    let (viewport, set_viewport) = signal(DEFAULT_VIEWPORT);
+    let (row_height, set_row_height) = signal(ROW_HEIGHT);
+    let measure = move || {
+        if let Some(el) = scroller.get_untracked() {
+            let (w, h) = (f64::from(el.client_width()), f64::from(el.client_height()));
+            if w > 0.0 && h > 0.0 {
+                set_viewport.set((w, h));
+            }
+            set_scroll.set((f64::from(el.scroll_left()), f64::from(el.scroll_top())));
+            if let Ok(Some(row)) = el.query_selector("tbody tr[data-run-id]") {
+                let h = f64::from(row.client_height());
+                if h > 0.0 && (h - row_height.get_untracked()).abs() >= 1.0 {
+                    set_row_height.set(h);
                 }
             }
-            let cols = columns.get();
-            let stats = col_stats.get();
-            let ranges = ranges.get();
-            let open = expanded.get();
-            let colors = colors.get();
-            let color_of = |r: &Run| colors.get(&r.info.run_id).cloned().unwrap_or_default();
-            let mut out = Vec::new();
-            for r in top {
-                let kids = children.remove(&r.info.run_id).unwrap_or_default();
-                let is_open = open.contains(&r.info.run_id);
-                out.push(run_row(
-                    r,
-                    color_of(r),
-                    &cols,
-                    &stats,
-                    &ranges,
-                    &exp_id,
-                    0,
-                    Some((kids.len(), is_open)),
-                    set_expanded,
-                    selected,
-                    on_check,
-                ));
-                if is_open {
-                    for k in kids {
-                        out.push(run_row(
-                            k,
-                            color_of(k),
-                            &cols,
-                            &stats,
-                            &ranges,
-                            &exp_id,
-                            1,
-                            None,
-                            set_expanded,
-                            selected,
-                            on_check,
-                        ));
-                    }
-                }
-            }
-            let _ = &sort_by;
-            out.truncate(visible.get());
-            out.collect_view()
         }
+    };
+    Effect::new(move |_| {
+        // Again when the table comes back from the chart view.
+        if !view.read().charts {
+            request_animation_frame(measure);
+        }
+    });
+    let on_resize = window_event_listener(leptos::ev::resize, move |_| measure());
+    on_cleanup(move || on_resize.remove());
+    let windowed = Memo::new(move |_| lines.read().len() * (columns.read().len() + 8) > WINDOWED_CELLS);
+    let row_window = Memo::new(move |_| {
+        let len = lines.read().len();
+        if !windowed.get() {
+            return (0, len);
+        }
+        let (_, top) = scroll.get();
+        window(top, viewport.get().1, row_height.get(), len, 8)
+    });
+    let column_window = Memo::new(move |_| {
+        let n = columns.read().len();
+        if !windowed.get() {
+            return (0, n);
+        }
+        let (left, _) = scroll.get();
+        window(left - fixed_width(), viewport.get().0, COLUMN_WIDTH, n, 3)
+    });
+    // Rows are kept while they stay in view; anything else a row shows
+    // (columns, their statistics, colours, the column window) renders
+    // them all again.
+    let generation = Memo::new(move |last: Option<&u64>| {
+        runs.track();
+        columns.track();
+        col_stats.track();
+        ranges.track();
+        colors.track();
+        column_window.track();
+        last.map_or(0, |g| g + 1)
+    });
+    let shown_rows = Memo::new(move |_| {
+        let (first, end) = row_window.get();
+        let g = generation.get();
+        runs.with_untracked(|runs| {
+            lines.with(|lines| {
+                lines[first.min(lines.len())..end.min(lines.len())]
+                    .iter()
+                    .map(|l| {
+                        let open = l.kids.is_some_and(|(_, open)| open);
+                        (format!("{}|{g}|{open}", runs[l.index].info.run_id), *l)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
+    let row = {
+        let exp_id = exp_id.clone();
+        move |(_, line): (String, Line)| {
+            let (c0, c1) = column_window.get_untracked();
+            let windowed = windowed.get_untracked();
+            runs.with_untracked(|runs| {
+                let r = &runs[line.index];
+                let color = colors.with_untracked(|c| c.get(&r.info.run_id).cloned().unwrap_or_default());
+                columns.with_untracked(|cols| {
+                    col_stats.with_untracked(|stats| {
+                        ranges.with_untracked(|ranges| {
+                            run_row(
+                                r,
+                                color,
+                                RowCells { cols: &cols[c0..c1.min(cols.len())], gaps: windowed, stats, ranges },
+                                &exp_id,
+                                line.depth,
+                                line.kids,
+                                set_expanded,
+                                selected,
+                                on_check,
+                            )
+                        })
+                    })
+                })
+            })
+        }
+    };
+    let spacer = move |rows: usize| {
+        let height = rows as f64 * row_height.get();
+        let span = (column_window.get().1 - column_window.get().0 + 10).to_string();
+        (rows > 0).then(|| view! { <tr class="spacer" style=format!("height:{height}px")><td colspan=span></td></tr> })
+    };
+    let top_spacer = move || spacer(row_window.get().0);
+    let bottom_spacer = move || spacer(lines.read().len().saturating_sub(row_window.get().1));
+    // The column widths a windowed table keeps, whatever is rendered.
+    let column_sizes = move || {
+        windowed.get().then(|| {
+            let (c0, c1) = column_window.get();
+            let n = columns.read().len();
+            let fixed = FIXED_WIDTHS.iter().map(|w| view! { <col style=format!("width:{w}px") /> }).collect_view();
+            let shown = (c0..c1).map(|_| view! { <col style=format!("width:{COLUMN_WIDTH}px") /> }).collect_view();
+            view! {
+                <colgroup>
+                    {fixed}
+                    <col style=format!("width:{}px", c0 as f64 * COLUMN_WIDTH) />
+                    {shown}
+                    <col style=format!("width:{}px", (n - c1) as f64 * COLUMN_WIDTH) />
+                </colgroup>
+            }
+        })
+    };
+    let table_style = move || {
+        windowed
+            .get()
+            .then(|| format!("width:{}px", fixed_width() + columns.read().len() as f64 * COLUMN_WIDTH))
     };
     let header = move || {
         let order = view.get().order;
         let sort_by = sort_by.clone();
         let th = move |label: String, key: String| {
+            let class = if key == "attributes.run_name" { "sortable name" } else { "sortable" };
             let arrow = if order == format!("{key} DESC") {
                 " ↓"
             } else if order == format!("{key} ASC") {
@@ -540,7 +616,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             let sort_by = sort_by.clone();
             let k = key.clone();
             view! {
-                <th class="sortable" data-key=key.clone() on:click=move |_| sort_by(k.clone()) title=key>
+                <th class=class data-key=key.clone() on:click=move |_| sort_by(k.clone()) title=key>
                     {label}{arrow}
                 </th>
             }
@@ -554,7 +630,12 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             view! { <th>"Source"</th> }.into_any(),
             view! { <th>"Commit"</th> }.into_any(),
         ];
-        for col in columns.get() {
+        let (c0, c1) = column_window.get();
+        let gaps = windowed.get();
+        if gaps {
+            cells.push(view! { <th class="gap"></th> }.into_any());
+        }
+        for col in columns.get().into_iter().take(c1).skip(c0) {
             let (kind, name) = col.split_once('.').unwrap_or(("", &col));
             let label = match kind {
                 "params" => format!("{name} (param)"),
@@ -568,6 +649,9 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             };
             let key = format!("{kind}.`{name}`");
             cells.push(th(label, key).into_any());
+        }
+        if gaps {
+            cells.push(view! { <th class="gap"></th> }.into_any());
         }
         cells
     };
@@ -601,7 +685,13 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
     // Metric and param columns under their group's name.
     let group_row = move || {
         let mut cells = vec![view! { <th colspan="8"></th> }.into_any()];
-        let cols = columns.get();
+        let (c0, c1) = column_window.get();
+        let gaps = windowed.get();
+        let all = columns.get();
+        let cols = &all[c0..c1.min(all.len())];
+        if gaps {
+            cells.push(view! { <th class="gap"></th> }.into_any());
+        }
         let mut i = 0;
         while i < cols.len() {
             let kind = cols[i].split_once('.').map_or("", |(k, _)| k).to_string();
@@ -614,6 +704,9 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             };
             cells.push(view! { <th colspan=n.to_string() class=format!("group {kind}")>{label}</th> }.into_any());
             i += n;
+        }
+        if gaps {
+            cells.push(view! { <th class="gap"></th> }.into_any());
         }
         cells
     };
@@ -723,8 +816,9 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
             </label>
         </div>
         {picker}
-        <div class="table-scroll">
-            <table class="grid runs" id="runs">
+        <div class="table-scroll" node_ref=scroller on:scroll=move |_| measure()>
+            <table class="grid runs" class:windowed=windowed id="runs" style=table_style>
+                {column_sizes}
                 <thead>
                     <tr class="column-groups">{group_row}</tr>
                     <tr>
@@ -735,7 +829,11 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
                         {header}
                     </tr>
                 </thead>
-                <tbody>{rows}</tbody>
+                <tbody>
+                    {top_spacer}
+                    <For each=move || shown_rows.get() key=|(key, _)| key.clone() children=row />
+                    {bottom_spacer}
+                </tbody>
             </table>
         </div>
         {move || {
@@ -766,13 +864,20 @@ fn range_value(ranges: &Ranges, run_id: &str, kind: &str, key: &str) -> Option<f
     }
 }
 
+/// The metric/param cells a row shows: its columns (those in view), with
+/// spacer cells around them in a windowed table.
+struct RowCells<'a> {
+    cols: &'a [String],
+    gaps: bool,
+    stats: &'a HashMap<String, Option<crate::columns::ColumnStats>>,
+    ranges: &'a Ranges,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_row(
     r: &Run,
     color: String,
-    cols: &[String],
-    stats: &HashMap<String, Option<crate::columns::ColumnStats>>,
-    ranges: &Ranges,
+    RowCells { cols, gaps, stats, ranges }: RowCells,
     exp_id: &str,
     depth: usize,
     kids: Option<(usize, bool)>,
@@ -885,7 +990,9 @@ fn run_row(
             <td>{user_id}</td>
             <td title=source_full>{source}</td>
             <td class="mono">{commit}</td>
+            {gaps.then(|| view! { <td class="gap"></td> })}
             {cells}
+            {gaps.then(|| view! { <td class="gap"></td> })}
         </tr>
     }
     .into_any()
