@@ -500,6 +500,14 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   await hydrated(page);
   await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
   assert.equal((await page.$$('figure.chart-card[data-metric]')).length, 1);
+  // By step the data comes without wall times; switched to wall time, the
+  // panel asks again and draws each point at its time.
+  await page.selectOption('#x-axis', 'time');
+  await page.waitForFunction(sel => document.querySelector(sel)?._fullLayout?.xaxis?.type === 'date', panel('val_loss'));
+  const xs = await page.$eval(panel('val_loss'), el => el.data.find(t => t.name === 'run-00').x.slice(0, 3));
+  assert.ok(xs.length === 3 && xs.every(x => new Date(x) > new Date('2020-01-01')), `wall times: ${xs}`);
+  await page.selectOption('#x-axis', 'step');
+  await page.waitForFunction(sel => document.querySelector(sel)?._fullLayout?.xaxis?.type === 'linear', panel('val_loss'));
   // The table's filter applies to the charts; the toggle keeps it.
   await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent("params.optimizer = 'sgd'")}&view=charts`);
   await hydrated(page);

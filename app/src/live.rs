@@ -338,6 +338,8 @@ fn is_after_load(data: &[Series], run: &str, p: &LivePoint) -> bool {
     match data.iter().find(|s| s.run_id == run) {
         Some(s) => match (s.steps.last(), s.times.last()) {
             (Some(step), Some(time)) => (p.step, p.timestamp) > (*step, *time),
+            // Loaded without wall times (a chart by step).
+            (Some(step), None) => p.step > *step,
             _ => true,
         },
         None => true,
@@ -361,8 +363,10 @@ pub fn append_points(data: &mut Vec<Series>, arrived: &[(String, LivePoint)]) {
             }
         };
         let s = &mut data[i];
+        if s.times.len() == s.steps.len() {
+            s.times.push(p.timestamp);
+        }
         s.steps.push(p.step);
-        s.times.push(p.timestamp);
         s.values.push(p.value);
         s.total += 1;
     }
@@ -451,5 +455,14 @@ mod tests {
         assert_eq!(data[0].total, 5);
         assert_eq!(data[1].run_id, "b");
         assert_eq!(data[1].steps, vec![0]);
+    }
+
+    #[test]
+    fn a_series_loaded_without_wall_times_stays_without() {
+        let mut data = vec![Series { times: vec![], ..series("a", &[0, 1, 2]) }];
+        append_points(&mut data, &[("a".to_string(), point(2)), ("a".to_string(), point(3))]);
+        assert_eq!(data[0].steps, vec![0, 1, 2, 3], "step 2 was loaded already");
+        assert!(data[0].times.is_empty());
+        assert_eq!(data[0].values.len(), 4);
     }
 }

@@ -166,7 +166,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
     let ids_for_series = ids.clone();
     // Chart data loads in the browser only (charts are drawn there).
     let loaded =
-        LocalResource::new(move || metric_series(ids_for_series.clone(), metric.get(), None, None, CHART_POINTS));
+        LocalResource::new(move || metric_series(ids_for_series.clone(), metric.get(), None, None, CHART_POINTS, true));
     // Live: the compared runs' new points join their lines in place.
     let live_ids = ids.clone();
     crate::live::provide_live(vec![], ids.clone());
@@ -184,7 +184,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
         let (ids, key) = (ids_for_x.clone(), x_metric.get());
         async move {
             match key {
-                Some(k) => metric_series(ids, k, None, None, CHART_POINTS).await,
+                Some(k) => metric_series(ids, k, None, None, CHART_POINTS, false).await,
                 None => Ok(Vec::new()),
             }
         }

@@ -176,6 +176,25 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
         Some(Ok(d)) if d.metrics.is_empty() => Ok("These runs have no metrics."),
         Some(Ok(_)) => Ok(""),
     });
+    // The run list and the parallel coordinates render once the first
+    // panel is drawn (or 1.5 s on, if none is), so the first chart does not
+    // wait for 1,000 runs' lines to be laid out.
+    let (rest_shown, set_rest_shown) = signal(false);
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) {
+            return true;
+        }
+        crate::charts::load_plotly_early();
+        if state.read().is_ok() {
+            let show = move || {
+                let _ = set_rest_shown.try_set(true);
+            };
+            crate::charts::after_next_chart(show, std::time::Duration::from_millis(1500));
+            return true;
+        }
+        false
+    });
+    let (run_list_open, set_run_list_open) = signal(false);
     if let Some(live) = use_live() {
         // Runs that start, end or change, and metrics new to the view,
         // reload the run list; points of known runs go straight to the panels.
@@ -265,10 +284,16 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                     .into_any()
                 };
                 let run_list = move || {
+                    if !rest_shown.get() {
+                        return None;
+                    }
                     let hidden = hidden.get();
+                    // Items only while the list is open: 1,000 of them cost
+                    // a first chart 100 ms.
                     let items = all_runs
                         .get()
                         .into_iter()
+                        .filter(|_| run_list_open.get())
                         .map(|r| {
                             let off = hidden.contains(&r.run_id);
                             let (id1, id2) = (r.run_id.clone(), r.run_id.clone());
@@ -289,12 +314,13 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                         .collect_view();
                     let n = hidden.len();
                     let summary = if n == 0 { "Runs shown".to_string() } else { format!("Runs shown ({n} hidden)") };
-                    view! {
-                        <details class="run-list" id="run-list">
+                    Some(view! {
+                        <details class="run-list" id="run-list" prop:open=run_list_open
+                            on:toggle=move |ev| set_run_list_open.set(event_target::<leptos::web_sys::HtmlDetailsElement>(&ev).open())>
                             <summary>{summary}</summary>
                             <ul>{items}</ul>
                         </details>
-                    }
+                    })
                 };
                 view! {
                     {move || pin_state.get().1.then(|| view! {
@@ -307,7 +333,10 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                     {run_list}
                     <details class="panel-section" open data-section="parallel">
                         <summary>"Runs"</summary>
-                        <ParallelPanel id="parallel" runs=unhidden grouping brushes color_by on_color on_brush />
+                        {move || match rest_shown.get() {
+                            true => view! { <ParallelPanel id="parallel" runs=unhidden grouping brushes color_by on_color on_brush /> }.into_any(),
+                            false => view! { <div class="parallel-placeholder"></div> }.into_any(),
+                        }}
                     </details>
                     {move || truncated.get().then(|| view! {
                         <p class="muted" id="charts-truncated">
@@ -347,11 +376,22 @@ pub fn Panel(
     // Zooming in on steps fetches that range again, at full detail where
     // the budget allows.
     let (zoom, set_zoom) = signal(None::<(i64, i64)>);
+    // Wall times are asked for only for an x axis of time. A plain signal
+    // set by an effect: a resource that tracks the settings memo itself
+    // stops handing its data on when another setting (smoothing, outliers)
+    // changes.
+    let (with_times, set_with_times) = signal(false);
+    Effect::new(move |_| {
+        let wanted = settings.with(|s| matches!(s.x.as_str(), "time" | "relative"));
+        if wanted != with_times.get_untracked() {
+            set_with_times.set(wanted);
+        }
+    });
     let loaded = LocalResource::new(move || {
-        let ids = ids.get();
-        let range = zoom.get();
+        let (ids, range, with_times) = (ids.get(), zoom.get(), with_times.get());
         let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
-        crate::fetch_slots::in_turn(metric_series(ids, k.clone(), range.map(|r| r.0), range.map(|r| r.1), per_run))
+        let (from, to) = (range.map(|r| r.0), range.map(|r| r.1));
+        crate::fetch_slots::in_turn(metric_series(ids, k.clone(), from, to, per_run, with_times))
     });
     let on_zoom = Callback::new(move |range: Option<(f64, f64)>| {
         if settings.get_untracked().x == "step" {
@@ -365,7 +405,9 @@ pub fn Panel(
         let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
         async move {
             match key {
-                Some(key) => crate::fetch_slots::in_turn(metric_series(ids, key, None, None, per_run)).await.ok(),
+                Some(key) => {
+                    crate::fetch_slots::in_turn(metric_series(ids, key, None, None, per_run, false)).await.ok()
+                }
                 None => None,
             }
         }
@@ -383,6 +425,10 @@ pub fn Panel(
         let grouping = grouping.map(|g| g.get()).unwrap_or_default();
         let s = settings.get();
         let x_data = if s.x.starts_with("metric:") { x_loaded.get()?.unwrap_or_default() } else { Vec::new() };
+        // Switched to a time axis: wait for the data with wall times.
+        if matches!(s.x.as_str(), "time" | "relative") && data.iter().any(|d| d.times.len() != d.steps.len()) {
+            return None;
+        }
         Some(runs.with(|runs| panel_figure(runs, &data, &x_data, &s, &grouping, &k)))
     });
     let id = format!("panel-{}", key.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));

@@ -550,7 +550,8 @@ fn MetricChart(
     let (zoom, set_zoom) = signal(None::<(i64, i64)>);
     let loaded = LocalResource::new(move || {
         let range = zoom.get();
-        let request = metric_series(vec![rid.clone()], k.clone(), range.map(|r| r.0), range.map(|r| r.1), CHART_POINTS);
+        let request =
+            metric_series(vec![rid.clone()], k.clone(), range.map(|r| r.0), range.map(|r| r.1), CHART_POINTS, true);
         crate::fetch_slots::in_turn(request)
     });
     let on_zoom = Callback::new(move |range: Option<(f64, f64)>| {

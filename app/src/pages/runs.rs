@@ -597,9 +597,7 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         })
     };
     let table_style = move || {
-        windowed
-            .get()
-            .then(|| format!("width:{}px", fixed_width() + columns.read().len() as f64 * COLUMN_WIDTH))
+        windowed.get().then(|| format!("width:{}px", fixed_width() + columns.read().len() as f64 * COLUMN_WIDTH))
     };
     let header = move || {
         let order = view.get().order;
