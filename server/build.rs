@@ -3,7 +3,8 @@
 //! directory, with no internet.
 //!
 //! Each file is embedded brotli- and gzip-compressed (made here, once per
-//! build) with its uncompressed size and a content hash for its ETag:
+//! build) with its uncompressed size and a content hash for its ETag, and
+//! the UI files' version (a hash of them) for their names:
 //! browsers get the compressed bytes as they are (brotli where they take
 //! it, about a fifth smaller), and a repeat visit only revalidates.
 //!
@@ -51,9 +52,15 @@ fn main() {
     let level = if release { flate2::Compression::best() } else { flate2::Compression::fast() };
     let brotli_quality = if release { 11 } else { 4 };
     let mut code = String::from("pub static ASSETS: &[Asset] = &[\n");
+    // The version in the UI files' names (`mltrack.<version>.js`): one hash
+    // of them all, so a page's JS, wasm and CSS always come from one build.
+    let mut ui_version: u64 = 0xcbf29ce484222325;
     for (n, (rel, file)) in named.iter().enumerate() {
         println!("cargo:rerun-if-changed={}", file.display());
         let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        if rel.starts_with("pkg/") {
+            ui_version = bytes.iter().fold(ui_version, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3));
+        }
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
         gz.write_all(&bytes).unwrap();
         let gz_path = out_dir.join(format!("asset-{n}.gz"));
@@ -75,5 +82,17 @@ fn main() {
         .unwrap();
     }
     code.push_str("];\n");
+    writeln!(code, "pub const UI_VERSION: &str = \"{ui_version:016x}\";").unwrap();
+    // plotly.js's files are named by its npm version: the same version is
+    // the same file.
+    let package = manifest.join("../node_modules/plotly.js-basic-dist-min/package.json");
+    println!("cargo:rerun-if-changed={}", package.display());
+    let package = std::fs::read_to_string(&package).unwrap_or_else(|e| panic!("{}: {e}", package.display()));
+    let version = package
+        .split("\"version\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .expect("plotly.js's package.json names its version");
+    writeln!(code, "pub const PLOTLY_VERSION: &str = {version:?};").unwrap();
     std::fs::write(out_dir.join("site_assets.rs"), code).unwrap();
 }

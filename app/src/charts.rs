@@ -451,6 +451,17 @@ pub fn Chart(
     }
 }
 
+/// The plotly.js the charts are written for (`plotly.js-basic-dist-min`
+/// in package.json; the server refuses to build with another), and where
+/// mltrack serves it: by version, so browsers keep it for good.
+macro_rules! plotly_version {
+    () => {
+        "4.1.1"
+    };
+}
+pub const PLOTLY_VERSION: &str = plotly_version!();
+pub const PLOTLY_FILE: &str = concat!("/vendor/plotly-basic-", plotly_version!(), ".min.js");
+
 /// Loads plotly.js now, ahead of a page's first chart (a page that will
 /// draw charts calls it before its data arrives, so that evaluating the
 /// script does not delay the first chart).
@@ -615,7 +626,7 @@ mod draw {
         }
         if let (Ok(script), Some(body)) = (doc.create_element("script"), doc.body()) {
             let _ = script.set_attribute("id", "plotly-js");
-            let _ = script.set_attribute("src", "/vendor/plotly.min.js");
+            let _ = script.set_attribute("src", super::PLOTLY_FILE);
             let _ = body.append_child(&script);
         }
     }

@@ -20,7 +20,7 @@ pub mod server_fns;
 pub mod table_window;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 use leptos_router::SsrMode;
@@ -56,6 +56,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <script nonce=nonce>{HASH_ROUTES}</script>
+                // Named with the build's version, as the scripts are.
+                <link rel="stylesheet" id="mltrack-css" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name) />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -83,7 +85,6 @@ pub fn page_security_policy(nonce: &str) -> String {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="mltrack-css" href="/pkg/mltrack.css" />
         <Title text="mltrack" />
         <Router>
             <header class="topbar">

@@ -48,12 +48,66 @@ fn accepts(headers: &HeaderMap, wanted: &str) -> bool {
     })
 }
 
+/// How long a browser keeps a file.
+#[derive(Clone, Copy)]
+enum Keep {
+    /// A year, never asking again: the name carries the content's version,
+    /// so changed content comes under another name.
+    Forever,
+    /// Asking each time (`304 Not Modified` when unchanged), so a new
+    /// mltrack's files are never mixed with an old page's.
+    Revalidated,
+}
+
+/// The UI's file names as pages use them: `mltrack.<version>.js`,
+/// `mltrack.<version>_bg.wasm`, `mltrack.<version>.css`, where the version
+/// is a hash of this build's UI files. Gives the embedded name and whether
+/// the version is this build's; a name from another build (a page rendered
+/// by another replica during an upgrade) still gets this build's file, but
+/// revalidated, so it is never kept under the other build's name.
+fn versioned(file: &str) -> Option<(String, Keep)> {
+    let rest = file.strip_prefix("mltrack.")?;
+    let (version, tail) = rest.split_at_checked(16)?;
+    if !version.bytes().all(|b| b.is_ascii_hexdigit()) || !matches!(tail, ".js" | "_bg.wasm" | ".css") {
+        return None;
+    }
+    let keep = if version == embedded::UI_VERSION { Keep::Forever } else { Keep::Revalidated };
+    Some((format!("mltrack{tail}"), keep))
+}
+
+/// The stylesheet's path in this build (pages outside the app link it too).
+pub fn stylesheet_path() -> String {
+    format!("/pkg/mltrack.{}.css", embedded::UI_VERSION)
+}
+
+/// plotly.js's path as the charts load it; the server's copy must be the
+/// version the UI was written for.
+const PLOTLY_PATH: &str = app::charts::PLOTLY_FILE;
+const _: () = assert!(
+    same(embedded::PLOTLY_VERSION, app::charts::PLOTLY_VERSION),
+    "node_modules holds another plotly.js than app::charts::PLOTLY_VERSION"
+);
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Serves an embedded site file by its path below the site root: the
 /// brotli or gzip bytes to a browser that takes them (every current one
-/// takes both; brotli is preferred), the file itself otherwise; `304 Not Modified` when the browser's copy is
-/// current. `no-cache` makes a browser ask each time, so a new mltrack's
-/// assets are never mixed with an old page's.
-fn asset(path: &str, headers: &HeaderMap) -> Response {
+/// takes both; brotli is preferred), the file itself otherwise; `304 Not
+/// Modified` when the browser's copy is current.
+fn asset(path: &str, headers: &HeaderMap, keep: Keep) -> Response {
     let Some(a) = embedded::ASSETS.iter().find(|a| a.path == path) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
@@ -63,7 +117,11 @@ fn asset(path: &str, headers: &HeaderMap) -> Response {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|tag| tag.trim().trim_start_matches("W/") == a.etag);
-    let common = [(header::CACHE_CONTROL, "no-cache"), (header::ETAG, a.etag), (header::VARY, "accept-encoding")];
+    let cache = match keep {
+        Keep::Forever => "public, max-age=31536000, immutable",
+        Keep::Revalidated => "no-cache",
+    };
+    let common = [(header::CACHE_CONTROL, cache), (header::ETAG, a.etag), (header::VARY, "accept-encoding")];
     if cached {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
@@ -91,7 +149,9 @@ pub fn has_web_assets() -> bool {
 }
 
 pub fn router(store: store::Store, artifacts: Option<artifacts::ArtifactStore>) -> Router {
-    let options = LeptosOptions::builder().output_name("mltrack").site_pkg_dir("pkg").build();
+    // Pages name the UI files with this build's version (`mltrack.<version>.js`).
+    let options =
+        LeptosOptions::builder().output_name(format!("mltrack.{}", embedded::UI_VERSION)).site_pkg_dir("pkg").build();
     let routes = generate_route_list(app::App);
     let shell_options = options.clone();
     let context = move || {
@@ -106,13 +166,27 @@ pub fn router(store: store::Store, artifacts: Option<artifacts::ArtifactStore>) 
         .fallback(not_found)
         .route(
             "/pkg/{*file}",
-            get(|Path(file): Path<String>, headers: HeaderMap| async move { asset(&format!("pkg/{file}"), &headers) }),
+            get(|Path(file): Path<String>, headers: HeaderMap| async move {
+                match versioned(&file) {
+                    Some((name, keep)) => asset(&format!("pkg/{name}"), &headers, keep),
+                    None => asset(&format!("pkg/{file}"), &headers, Keep::Revalidated),
+                }
+            }),
         )
-        .route("/favicon.svg", get(|headers: HeaderMap| async move { asset("favicon.svg", &headers) }))
-        // plotly.js from npm (`plotly.js-basic-dist-min`: scatter and bar traces), served by mltrack so that the UI works with no internet.
+        .route(
+            "/favicon.svg",
+            get(|headers: HeaderMap| async move { asset("favicon.svg", &headers, Keep::Revalidated) }),
+        )
+        // plotly.js from npm (`plotly.js-basic-dist-min`: scatter and bar
+        // traces), served by mltrack so that the UI works with no internet;
+        // named by its version, and under its plain name for older pages.
+        .route(
+            PLOTLY_PATH,
+            get(|headers: HeaderMap| async move { asset("vendor/plotly.min.js", &headers, Keep::Forever) }),
+        )
         .route(
             "/vendor/plotly.min.js",
-            get(|headers: HeaderMap| async move { asset("vendor/plotly.min.js", &headers) }),
+            get(|headers: HeaderMap| async move { asset("vendor/plotly.min.js", &headers, Keep::Revalidated) }),
         )
         .with_state(options)
 }

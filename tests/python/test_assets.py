@@ -1,6 +1,9 @@
 """The UI's static files: sent compressed (brotli or gzip), revalidated, never re-sent unchanged."""
 
 import gzip
+import json
+import re
+from pathlib import Path
 
 import brotli
 import requests
@@ -52,3 +55,43 @@ def test_a_repeat_visit_revalidates_and_gets_nothing_again(server):
 
 def test_an_unknown_asset_is_not_found(server):
     assert requests.get(server.url + "/pkg/nothing.js", timeout=30).status_code == 404
+
+
+def fnv1a(data, h=0xCBF29CE484222325):
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def test_pages_name_the_ui_files_by_their_content_and_browsers_keep_them(server):
+    html = requests.get(server.url + "/", timeout=30).text
+    names = set(re.findall(r"/pkg/(mltrack\.([0-9a-f]{16})(?:\.js|_bg\.wasm|\.css))", html))
+    versions = {v for _, v in names}
+    assert len(versions) == 1, names
+    (version,) = versions
+    assert {n for n, _ in names} == {f"mltrack.{version}.js", f"mltrack.{version}_bg.wasm", f"mltrack.{version}.css"}
+    # The version is a hash of the files themselves: new content, new names.
+    plain = [requests.get(f"{server.url}/pkg/{f}", timeout=30).content for f in ["mltrack.css", "mltrack.js", "mltrack_bg.wasm"]]
+    h = 0xCBF29CE484222325
+    for body in plain:
+        h = fnv1a(body, h)
+    assert f"{h:016x}" == version
+    # Named by version: kept a year without asking again; the same bytes.
+    for name, body in zip([f"mltrack.{version}.css", f"mltrack.{version}.js", f"mltrack.{version}_bg.wasm"], plain):
+        r = requests.get(f"{server.url}/pkg/{name}", timeout=30)
+        assert r.status_code == 200 and r.content == body, name
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable", name
+    # A page from another build asks for its own version: it gets this
+    # build's file, asked for again each time, never kept under that name.
+    other = "0123456789abcdef" if version != "0123456789abcdef" else "fedcba9876543210"
+    r = requests.get(f"{server.url}/pkg/mltrack.{other}.js", timeout=30)
+    assert r.status_code == 200 and r.content == plain[1] and r.headers["cache-control"] == "no-cache"
+
+
+def test_plotly_is_named_by_its_version_and_kept(server):
+    package = json.loads((Path(__file__).parents[2] / "node_modules/plotly.js-basic-dist-min/package.json").read_text())
+    r = requests.get(f"{server.url}/vendor/plotly-basic-{package['version']}.min.js", timeout=30)
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert r.content == requests.get(server.url + "/vendor/plotly.min.js", timeout=30).content
+    assert requests.get(server.url + "/vendor/plotly-basic-0.0.1.min.js", timeout=30).status_code == 404

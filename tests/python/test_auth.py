@@ -354,6 +354,9 @@ def test_ui_login_sets_a_safe_cookie_and_logout_ends_it(auth_server):
     s = requests.Session()
     page = s.get(f"{auth_server.url}/login?next=/experiments/0", timeout=10)
     assert page.status_code == 200 and 'name="password"' in page.text
+    # Styled by this build's stylesheet, by its versioned name.
+    css = re.search(r'href="(/pkg/mltrack\.[0-9a-f]{16}\.css)"', page.text)
+    assert css and s.get(auth_server.url + css.group(1), timeout=10).headers["content-type"] == "text/css"
     r = s.post(f"{auth_server.url}/login", data={"username": ADMIN[0], "password": "nope-nope-nope", "next": "/"},
                allow_redirects=False, timeout=10)
     assert r.status_code == 401 and "do not match" in r.text

@@ -48,10 +48,11 @@ fn escape(text: &str) -> String {
 }
 
 fn page(title: &str, body: &str) -> Response {
+    let css = crate::ui::stylesheet_path();
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · mltrack</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <link rel=\"icon\" href=\"/favicon.svg\"><link rel=\"stylesheet\" href=\"/pkg/mltrack.css\"></head>\
+         <link rel=\"icon\" href=\"/favicon.svg\"><link rel=\"stylesheet\" href=\"{css}\"></head>\
          <body><main class=\"login\"><h1>mltrack</h1>{body}</main></body></html>"
     );
     // No script at all: the form posts only to this server.
