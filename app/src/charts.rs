@@ -650,7 +650,7 @@ mod draw {
                 (get("xaxis.range[0]").and_then(|v| v.as_f64()), get("xaxis.range[1]").and_then(|v| v.as_f64()))
             {
                 cb.run(Some((a, b)));
-            } else if let Some(range) = get("xaxis.range").filter(|r| js_sys::Array::is_array(r)) {
+            } else if let Some(range) = get("xaxis.range").filter(js_sys::Array::is_array) {
                 let range = js_sys::Array::from(&range);
                 if let (Some(a), Some(b)) = (range.get(0).as_f64(), range.get(1).as_f64()) {
                     cb.run(Some((a, b)));
