@@ -41,6 +41,9 @@ pub struct Trace {
     pub legend_group: String,
     /// Opacity of the line (a raw line kept faint under its smoothed one).
     pub opacity: Option<f64>,
+    /// The lines of many runs, one after another with a gap between
+    /// (`merge_lines`): each point's run is the start of its hover text.
+    pub merged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -111,6 +114,7 @@ pub fn merge_lines(traces: Vec<Trace>, above: usize) -> (Vec<Trace>, bool) {
     }
     for (_, mut m, runs) in merged {
         m.name = format!("{runs} runs");
+        m.merged = true;
         m.legend_group = String::new();
         if m.no_hover {
             m.hover.clear();
@@ -379,9 +383,18 @@ pub fn figure_csv(fig: &Figure) -> String {
     for t in fig.traces.iter().filter(|t| !t.no_hover) {
         let xs: Vec<String> =
             if t.bar_labels.is_empty() { t.x.iter().map(|x| x.to_string()).collect() } else { t.bar_labels.clone() };
-        for (x, y) in xs.iter().zip(&t.y) {
+        for (i, (x, y)) in xs.iter().zip(&t.y).enumerate() {
+            // Merged lines: each point under its own run's name, the gaps
+            // between runs left out.
+            let name = match t.merged {
+                true => match t.hover.get(i).and_then(|h| h.rsplit_once(": ")) {
+                    Some((run, _)) => run,
+                    None => continue,
+                },
+                false => t.name.as_str(),
+            };
             let y = y.map(|v| v.to_string()).unwrap_or_default();
-            out.push_str(&format!("{},{},{}\n", field(&t.name), field(x), y));
+            out.push_str(&format!("{},{},{}\n", field(name), field(x), y));
         }
     }
     out
@@ -878,6 +891,18 @@ mod tests {
         assert_eq!(black.y, [Some(1.0), Some(0.5), None, Some(1.0), Some(0.5)]);
         assert_eq!(black.x[2], black.x[1], "a gap, at a number");
         assert_eq!(merged, merge_lines(many, 2).0, "a figure equals itself (a memo keeps it)");
+        // Exported, each point is under its own run again.
+        let csv = figure_csv(&Figure {
+            traces: merged.clone(),
+            x_title: "step".into(),
+            y_title: "loss".into(),
+            ..Default::default()
+        });
+        assert_eq!(csv.lines().next(), Some("series,step,loss"));
+        assert_eq!(csv.lines().filter(|l| l.starts_with("a,")).count(), 2, "{csv}");
+        assert!(csv.contains("\nc,0,1\n") && csv.contains("\nc,1,0.5\n"), "{csv}");
+        assert!(!csv.contains("runs,"), "no merged names: {csv}");
+        assert_eq!(csv.lines().count(), 1 + 8, "four runs of two points, no gap rows: {csv}");
         assert_eq!(black.hover[3], "c: 1");
         assert!(!black.show_legend);
         assert!(merged[2].dash, "a stopped run keeps its dash");
