@@ -290,10 +290,9 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
                     let hidden = hidden.get();
                     // Items only while the list is open: 1,000 of them cost
                     // a first chart 100 ms.
-                    let items = all_runs
-                        .get()
+                    let runs = if run_list_open.get() { all_runs.get() } else { Vec::new() };
+                    let items = runs
                         .into_iter()
-                        .filter(|_| run_list_open.get())
                         .map(|r| {
                             let off = hidden.contains(&r.run_id);
                             let (id1, id2) = (r.run_id.clone(), r.run_id.clone());
