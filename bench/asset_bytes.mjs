@@ -2,11 +2,11 @@
 // downloads (wasm bundle, its JS, the CSS, plotly.js for the charts) and
 // what a repeat visit in the same browser downloads and asks again.
 // Usage: node bench/asset_bytes.mjs <base-url> [path]   (default path: an experiment's chart view)
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:5000';
 const path = process.argv[3] ?? '/experiments/0?view=charts';
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true });
+const browser = await launchBrowser();
 const context = await browser.newContext();
 async function visit() {
   const page = await context.newPage();

@@ -6,7 +6,7 @@
 // 1,000 of its steps drawn with every raw point.
 // Usage: node bench/chart_view.mjs <base-url> [runs] [steps]   (release build)
 //        REUSE=<exp>,<long exp>,<long run> node bench/chart_view.mjs <base-url>
-import { chromium } from 'playwright-core';
+import { launchBrowser, drawnMarks } from './browser.mjs';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:5000';
 const RUNS = Number(process.argv[3] ?? 1000);
@@ -67,22 +67,10 @@ async function fillAll() {
   return { experiment_id, longExperiment, long };
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
-});
-// Each chart's moment of drawing, in the page (ms since navigation start).
-const marks = () => {
-  window.__drawn = [];
-  new MutationObserver(ms => {
-    for (const m of ms) if (m.target.getAttribute('data-drawn') === 'true') window.__drawn.push(performance.now());
-  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-drawn'] });
-};
+const browser = await launchBrowser();
 for (let i = 0; i < 3; i++) {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  await page.addInitScript(marks);
+  await page.addInitScript(drawnMarks);
   await page.goto(`${base}/experiments/${experiment_id}?view=charts`);
   await page.waitForFunction(n => window.__drawn?.length >= n, KEYS.length, { timeout: 300000 });
   const drawn = await page.evaluate(() => window.__drawn.slice().sort((a, b) => a - b));
@@ -96,7 +84,7 @@ for (let i = 0; i < 3; i++) {
 }
 for (let i = 0; i < 3; i++) {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  await page.addInitScript(marks);
+  await page.addInitScript(drawnMarks);
   await page.goto(`${base}/experiments/${longExperiment}/runs/${long.info.run_id}?tab=charts`);
   await page.waitForFunction(() => window.__drawn?.length >= 1, null, { timeout: 120000 });
   const first = await page.evaluate(() => window.__drawn[0]);

@@ -1,7 +1,7 @@
 // Time to open a dashboard of 12 line panels over 200 runs in headless
 // Chromium: until its first panel is drawn, and until all are.
 // Usage: node bench/dashboard_open.mjs <base-url>
-import { chromium } from 'playwright-core';
+import { launchBrowser, drawnMarks } from './browser.mjs';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:5000';
 const post = async (path, body, prefix = 'mlflow') => {
@@ -28,25 +28,11 @@ const { dashboard } = await post('dashboards/create', {
   name: 'bench', experiment_ids: [experiment_id], panels: keys.map(k => ({ type: 'line', metrics: [k] })),
 }, 'mltrack');
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
-});
-// Each chart's moment of drawing, taken in the page (milliseconds since
-// the navigation started): polling from outside waits for a main thread
-// that is busy drawing and reports late.
-const marks = () => {
-  window.__drawn = [];
-  new MutationObserver(ms => {
-    for (const m of ms) if (m.target.getAttribute('data-drawn') === 'true') window.__drawn.push(performance.now());
-  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-drawn'] });
-};
+const browser = await launchBrowser();
 const times = [];
 for (let i = 0; i < 3; i++) {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  await page.addInitScript(marks);
+  await page.addInitScript(drawnMarks);
   await page.goto(`${base}/dashboards/${dashboard.dashboard_id}`);
   await page.waitForFunction(() => window.__drawn?.length >= 12, null, { timeout: 120000 });
   const drawn = await page.evaluate(() => window.__drawn.slice().sort((a, b) => a - b));

@@ -1,7 +1,7 @@
 // Lag from a log-batch's acknowledgement to its point being drawn in a run
 // page's chart, in headless Chromium against a running mltrack.
 // Usage: node bench/live_lag.mjs <base-url> [points]
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:5000';
 const points = Number(process.argv[3] ?? 200);
@@ -20,12 +20,7 @@ const { run } = await api('runs/create', { experiment_id, start_time: Date.now()
 const id = run.info.run_id;
 for (let step = 0; step < 2; step++) await log(id, step);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchBrowser();
 const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 await page.goto(`${base}/experiments/${experiment_id}/runs/${id}?tab=charts`);
 await page.waitForSelector('#live-badge[data-live="live"]', { timeout: 30000 });

@@ -5,7 +5,7 @@
 // the same runs through the same REST calls.
 // Usage: node bench/ui_side_by_side.mjs <mltrack-url> <mlflow-url> [runs] [steps]
 // (bench/ui_side_by_side.sh starts both servers and runs this.)
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 
 const [mltrack, mlflow] = process.argv.slice(2, 4);
 const RUNS = Number(process.argv[4] ?? 50);
@@ -37,10 +37,7 @@ async function fill(base) {
   return { experiment_id, seconds: (Date.now() - t0) / 1000 };
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
-  args: ['--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchBrowser();
 // The moment the first plotly line is in the page (ms from navigation).
 const watch = () => {
   window.__first = null;
