@@ -231,12 +231,16 @@ await test('runs table: a big table renders the rows and columns in view, and sc
   const post = async (path, body) => (await fetch(`${base}/api/2.0/mlflow/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
   const { experiment_id: big } = await post('experiments/create', { name: `wide-and-long-${Date.now()}` });
   const value = (i, k) => ((i * 7 + k) % 101) / 100;
+  const curve = (i, step) => (i * 10 + step) / 1000;
   for (let i = 0; i < 150; i += 10) {
     await Promise.all(Array.from({ length: 10 }, async (_, j) => {
       const n = i + j;
       const { run } = await post('runs/create', { experiment_id: big, run_name: `big-${String(n).padStart(3, '0')}`, start_time: 1_700_000_000_000 + n });
       await post('runs/log-batch', { run_id: run.info.run_id,
-        metrics: Array.from({ length: 40 }, (_, k) => ({ key: `m${String(k).padStart(2, '0')}`, value: value(n, k), timestamp: 1_700_000_000_000, step: 0 })),
+        metrics: [
+          ...Array.from({ length: 40 }, (_, k) => ({ key: `m${String(k).padStart(2, '0')}`, value: value(n, k), timestamp: 1_700_000_000_000, step: 0 })),
+          ...Array.from({ length: 5 }, (_, s) => ({ key: 'zz_curve', value: curve(n, s), timestamp: 1_700_000_000_000 + s, step: s })),
+        ],
         params: Array.from({ length: 10 }, (_, k) => ({ key: `p${k}`, value: String((n + k) % 13) })) });
     }));
   }
@@ -284,6 +288,23 @@ await test('runs table: a big table renders the rows and columns in view, and sc
   await page.click('#select-all');
   await page.waitForFunction(() => document.querySelector('#compare-button').textContent.trim() === 'Compare 150');
   await page.screenshot({ path: `${shots}runs-windowed.png` });
+  // Their chart: 150 lines merged into a trace per colour, each point
+  // still under its own run's name in the hover box.
+  await page.goto(`${base}/experiments/${big}?view=charts&q=zz_curve`);
+  await hydrated(page);
+  const chart = 'figure.chart-card[data-metric="zz_curve"] .chart';
+  await page.waitForSelector(`${chart}[data-drawn="true"]`);
+  const traces = await page.$eval(chart, el => el.data.map(t => ({
+    template: t.hovertemplate,
+    points: [...t.y].map((y, i) => [t.text[i], t.x[i], y]).filter(([name]) => name),
+    gaps: [...t.y].filter((y, i) => !t.text[i]).length,
+  })));
+  assert.ok(traces.length <= 20, `${traces.length} traces`);
+  assert.ok(traces.every(t => t.template === '%{text}: %{y}'));
+  const points = traces.flatMap(t => t.points);
+  assert.equal(points.length, 150 * 5);
+  for (const [name, step, y] of points) assert.equal(y, curve(Number(name.slice(4)), step), `${name} at ${step}`);
+  assert.ok(traces.every(t => t.gaps === t.points.length / 5 - 1), 'a gap between two runs');
 });
 
 await test('compare: overlaid chart, grouping, x by another metric, scatter, parameter diff; the link reproduces it', async page => {
@@ -527,7 +548,7 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   const history = await (await fetch(`${base}/api/2.0/mlflow/metrics/get-history?run_id=${ids.runs[0]}&metric_key=train_loss&max_results=25000`)).json();
   const byStep = new Map(history.metrics.map(m => [Number(m.step), m.value]));
   assert.equal(drawn.x.length, 300);
-  assert.deepEqual(drawn.x.slice(0, 5), [0, 1, 2, 3, 4].map(s => byStep.get(s)));
+  assert.deepEqual([...drawn.x.slice(0, 5)], [0, 1, 2, 3, 4].map(s => byStep.get(s)));
   // One panel's own log scale over the view's linear one, in the link.
   await page.goto(`${base}/experiments/${exp}?view=charts&q=_loss`);
   await hydrated(page);

@@ -41,9 +41,20 @@ pub struct Trace {
     pub legend_group: String,
     /// Opacity of the line (a raw line kept faint under its smoothed one).
     pub opacity: Option<f64>,
-    /// The lines of many runs, one after another with a gap between
-    /// (`merge_lines`): each point's run is the start of its hover text.
-    pub merged: bool,
+    /// The lines of many runs, one after another with a gap point between
+    /// (`merge_lines`): each run's name and how many points it has, in
+    /// order. Its hover text is the run's name, made only when drawn.
+    pub merged_runs: Vec<(String, usize)>,
+}
+
+impl Trace {
+    /// Each point's run name for lines merged by `merge_lines`: `None` at
+    /// the gap between two runs.
+    pub fn merged_names(&self) -> impl Iterator<Item = Option<&str>> {
+        self.merged_runs.iter().enumerate().flat_map(|(i, (name, n))| {
+            (i > 0).then_some(None).into_iter().chain(std::iter::repeat_n(Some(name.as_str()), *n))
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -68,7 +79,7 @@ pub struct Figure {
 /// dash, style, width, opacity) become one trace with gaps between runs:
 /// plotly.js draws a trace at a time, so 1,000 runs cost 1,000 times its
 /// per-trace work; 20 colours cost 20. Each point keeps its run's name for
-/// the hover box.
+/// the hover box (`Trace::merged_runs`).
 pub const MERGE_ABOVE: usize = 100;
 
 /// `traces` with their plain lines merged by look when there are more than
@@ -102,23 +113,15 @@ pub fn merge_lines(traces: Vec<Trace>, above: usize) -> (Vec<Trace>, bool) {
             // the line; the x is a number so that a figure equals itself).
             m.x.push(last);
             m.y.push(None);
-            m.hover.push(String::new());
         }
-        m.hover.extend(t.y.iter().map(|v| match v {
-            Some(v) => format!("{name}: {}", format_value(*v)),
-            None => String::new(),
-        }));
+        m.merged_runs.push((name, t.y.len()));
         m.x.extend(t.x);
         m.y.extend(t.y);
         *runs += 1;
     }
     for (_, mut m, runs) in merged {
         m.name = format!("{runs} runs");
-        m.merged = true;
         m.legend_group = String::new();
-        if m.no_hover {
-            m.hover.clear();
-        }
         out.push(m);
     }
     (out, true)
@@ -383,16 +386,14 @@ pub fn figure_csv(fig: &Figure) -> String {
     for t in fig.traces.iter().filter(|t| !t.no_hover) {
         let xs: Vec<String> =
             if t.bar_labels.is_empty() { t.x.iter().map(|x| x.to_string()).collect() } else { t.bar_labels.clone() };
-        for (i, (x, y)) in xs.iter().zip(&t.y).enumerate() {
-            // Merged lines: each point under its own run's name, the gaps
-            // between runs left out.
-            let name = match t.merged {
-                true => match t.hover.get(i).and_then(|h| h.rsplit_once(": ")) {
-                    Some((run, _)) => run,
-                    None => continue,
-                },
-                false => t.name.as_str(),
-            };
+        // Merged lines: each point under its own run's name, the gaps
+        // between runs left out.
+        let names: Vec<Option<&str>> = match t.merged_runs.is_empty() {
+            true => vec![Some(t.name.as_str()); xs.len()],
+            false => t.merged_names().collect(),
+        };
+        for ((x, y), name) in xs.iter().zip(&t.y).zip(names) {
+            let Some(name) = name else { continue };
             let y = y.map(|v| v.to_string()).unwrap_or_default();
             out.push_str(&format!("{},{},{}\n", field(name), field(x), y));
         }
@@ -414,7 +415,8 @@ pub fn Chart(
     let node = NodeRef::<leptos::html::Div>::new();
     // Built once per change: a derived figure would be built again by each
     // reader (the emptiness check, the drawing), 30-70 ms each at 1,000 runs.
-    let figure = Memo::new(move |_| figure.get());
+    // Shared, not copied, with the drawing queue.
+    let figure = Memo::new(move |_| figure.get().map(std::sync::Arc::new));
     let nothing = Memo::new(move |_| {
         figure.with(|f| f.as_ref().is_some_and(|f| f.traces.iter().all(|t| t.y.iter().all(Option::is_none))))
     });
@@ -508,6 +510,7 @@ mod draw {
     use plotly::common::{DashType, Fill, Line, Marker, Mode};
     use plotly::layout::{Axis, AxisType, Layout, Legend, Margin};
     use plotly::{Plot, Scatter};
+    use std::sync::Arc;
 
     /// Draws `fig` into `el` once plotly.js is loaded and `el` is in the
     /// page. A newer figure for the same chart supersedes one still
@@ -515,7 +518,7 @@ mod draw {
     /// setting changed while plotly.js loads never loses to the old one.
     pub fn when_attached(
         el: leptos::web_sys::HtmlDivElement,
-        fig: Figure,
+        fig: Arc<Figure>,
         on_zoom: Option<Callback<Option<(f64, f64)>>>,
     ) {
         let generation = el.get_attribute("data-gen").and_then(|g| g.parse::<u64>().ok()).unwrap_or(0) + 1;
@@ -525,7 +528,7 @@ mod draw {
 
     fn when_ready(
         el: leptos::web_sys::HtmlDivElement,
-        fig: Figure,
+        fig: Arc<Figure>,
         on_zoom: Option<Callback<Option<(f64, f64)>>>,
         generation: String,
     ) {
@@ -544,7 +547,7 @@ mod draw {
 
     struct Job {
         el: leptos::web_sys::HtmlDivElement,
-        fig: Figure,
+        fig: Arc<Figure>,
         on_zoom: Option<Callback<Option<(f64, f64)>>>,
     }
 
@@ -585,7 +588,7 @@ mod draw {
                     "{}|{}|{}|{}|{}|{:?}",
                     fig.x_title, fig.x_dates, fig.x_log, fig.y_log, fig.ignore_outliers, fig.y_range
                 );
-                react(&el.id(), &plot(&fig), &revision).await;
+                react(&el.id(), &fig, &revision).await;
                 let _ = el.set_attribute("data-drawn", "true");
                 if let Some(cb) = on_zoom {
                     listen_for_zoom(&el, cb);
@@ -614,8 +617,9 @@ mod draw {
     /// `Plotly.react` with a `uirevision`: redrawing with new data (live
     /// points, smoothing) under the same revision keeps what the user did
     /// to the chart: zoom, pan, hidden traces.
-    async fn react(id: &str, plot: &Plot, revision: &str) {
-        let figure = plot.to_js_object();
+    async fn react(id: &str, fig: &Figure, revision: &str) {
+        let figure = plot(fig).to_js_object();
+        set_points(&figure, fig);
         if let Ok(layout) = js_sys::Reflect::get(&figure, &"layout".into()) {
             let _ = js_sys::Reflect::set(&layout, &"uirevision".into(), &revision.into());
             // The hover box lists runs from the highest value down, as
@@ -625,6 +629,39 @@ mod draw {
         }
         if let Err(e) = plotly_react(id, &figure).await {
             leptos::logging::warn!("plotly could not draw {id}: {e:?}");
+        }
+    }
+
+    /// Each line's points, copied into the plotly figure as typed arrays
+    /// (NaN where a line breaks), and the run names of merged lines: at
+    /// 1,000 runs, writing them out as JSON text for plotly to parse again
+    /// cost the first chart a third of a second.
+    fn set_points(figure: &js_sys::Object, fig: &Figure) {
+        let Some(data) = js_sys::Reflect::get(figure, &"data".into()).ok().filter(js_sys::Array::is_array) else {
+            return;
+        };
+        let data = js_sys::Array::from(&data);
+        for (i, t) in fig.traces.iter().enumerate() {
+            if !t.bar_labels.is_empty() {
+                continue;
+            }
+            let trace = data.get(i as u32);
+            let y: Vec<f64> = t.y.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+            let _ = js_sys::Reflect::set(&trace, &"x".into(), &js_sys::Float64Array::from(t.x.as_slice()));
+            let _ = js_sys::Reflect::set(&trace, &"y".into(), &js_sys::Float64Array::from(y.as_slice()));
+            if !t.merged_runs.is_empty() {
+                let names = js_sys::Array::new_with_length(t.y.len() as u32);
+                let mut at = 0u32;
+                for (k, (name, n)) in t.merged_runs.iter().enumerate() {
+                    if k > 0 {
+                        names.set(at, "".into());
+                        at += 1;
+                    }
+                    names.fill(&name.into(), at, at + *n as u32);
+                    at += *n as u32;
+                }
+                let _ = js_sys::Reflect::set(&trace, &"text".into(), &names);
+            }
         }
     }
 
@@ -763,7 +800,8 @@ mod draw {
             if t.dash {
                 line = line.dash(DashType::Dash);
             }
-            let mut trace = Scatter::new(t.x.clone(), t.y.clone())
+            // The points go in as typed arrays when drawn (`set_points`).
+            let mut trace = Scatter::new(Vec::<f64>::new(), Vec::<f64>::new())
                 .name(&t.name)
                 .show_legend(t.show_legend)
                 .mode(if t.markers { Mode::Markers } else { Mode::Lines })
@@ -779,6 +817,10 @@ mod draw {
             }
             if !t.hover.is_empty() {
                 trace = trace.text_array(t.hover.clone()).hover_template("%{text}");
+            }
+            if !t.merged_runs.is_empty() {
+                // Each point's run name comes with its points (`set_points`).
+                trace = trace.hover_template("%{text}: %{y}");
             }
             if t.no_hover {
                 trace = trace.hover_info(plotly::common::HoverInfo::Skip);
@@ -903,7 +945,8 @@ mod tests {
         assert!(csv.contains("\nc,0,1\n") && csv.contains("\nc,1,0.5\n"), "{csv}");
         assert!(!csv.contains("runs,"), "no merged names: {csv}");
         assert_eq!(csv.lines().count(), 1 + 8, "four runs of two points, no gap rows: {csv}");
-        assert_eq!(black.hover[3], "c: 1");
+        let names: Vec<Option<&str>> = black.merged_names().collect();
+        assert_eq!(names, [Some("a"), Some("a"), None, Some("c"), Some("c")], "each point's run, for the hover box");
         assert!(!black.show_legend);
         assert!(merged[2].dash, "a stopped run keeps its dash");
     }
