@@ -811,7 +811,9 @@ fn ImageGrid(index: usize, key: String, title: String, runs: Memo<Vec<ChartRun>>
     // Drawn once loaded, in the browser (the server renders the loading line).
     let grid = move || {
         let (navigate, param, key) = (navigate.clone(), param.clone(), key.clone());
-        let found = match images.get() {
+        // Not read on the server: a browser-only resource read there
+        // unsettles the page's suspense.
+        let found = match if cfg!(feature = "ssr") { None } else { images.get() } {
             None => return view! { <Loading what="images" /> }.into_any(),
             Some(Ok(found)) => found,
             Some(Err(e)) => return view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),

@@ -32,7 +32,14 @@ pub fn section_of(key: &str) -> &str {
 }
 
 #[component]
-pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, deleted: bool) -> impl IntoView {
+pub fn ExperimentCharts(
+    experiment_id: String,
+    filter: String,
+    order: String,
+    deleted: bool,
+    /// The runs, when they came with the page (`chart_runs` of this filter).
+    initial: Option<Result<ChartData, String>>,
+) -> impl IntoView {
     let settings = chart_settings();
     let query = use_query_map();
     let navigate = use_navigate();
@@ -62,20 +69,36 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
         let navigate = navigate.clone();
         move |text: String| navigate(&super::url_with_param(&query.get_untracked(), "q", &text), Default::default())
     };
-    // Loaded in the browser: the charts are drawn there.
-    let data = {
+    // The newest answer: the one that came with the page (the server renders
+    // it in, so the panels ask for their lines as soon as the page is live),
+    // else one asked for now, then live reloads'. Panels hang on `runs` and
+    // `metrics` only, so a run that starts or ends redraws their lines but
+    // keeps the panels (and their zoom).
+    let (loaded, set_loaded) = signal(initial);
+    let ask = {
         let (experiment_id, filter, order) = (experiment_id.clone(), filter.clone(), order.clone());
-        LocalResource::new(move || chart_runs(experiment_id.clone(), filter.clone(), order.clone(), deleted))
+        move || {
+            let (experiment_id, filter, order) = (experiment_id.clone(), filter.clone(), order.clone());
+            spawn_local(async move {
+                let answer = chart_runs(experiment_id, filter, order, deleted).await.map_err(|e| error_sentence(&e));
+                let _ = set_loaded.try_set(Some(answer));
+            })
+        }
     };
-    // The last answer, kept while a live reload is under way; panels hang
-    // on `runs` and `metrics` only, so a run that starts or ends redraws
-    // their lines but keeps the panels (and their zoom).
-    let loaded = Memo::new(move |prev: Option<&Option<Result<ChartData, String>>>| match data.get() {
-        Some(r) => Some(r.map_err(|e| error_sentence(&e))),
-        None => prev.cloned().flatten(),
+    Effect::new({
+        let ask = ask.clone();
+        move |_| {
+            if loaded.with_untracked(Option::is_none) {
+                ask();
+            }
+        }
     });
-    let runs = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.runs).unwrap_or_default());
-    let metrics = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.metrics).unwrap_or_default());
+    let runs = Memo::new(move |_| {
+        loaded.with(|d| d.as_ref().and_then(|d| d.as_ref().ok()).map(|d| d.runs.clone()).unwrap_or_default())
+    });
+    let metrics = Memo::new(move |_| {
+        loaded.with(|d| d.as_ref().and_then(|d| d.as_ref().ok()).map(|d| d.metrics.clone()).unwrap_or_default())
+    });
     // Runs brushed on the parallel coordinates (`?brush=`): the panels
     // draw only those.
     let brush_state = Memo::new(move |_| parse_brushes(&query.read().get("brush").unwrap_or_default()));
@@ -125,7 +148,9 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     });
     let on_brush = Callback::new(move |b: Vec<Brush>| set_param.run(("brush", format_brushes(&b))));
     let on_color = Callback::new(move |c: String| set_param.run(("pcolor", c)));
-    let group_keys = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).map(|d| d.group_keys).unwrap_or_default());
+    let group_keys = Memo::new(move |_| {
+        loaded.with(|d| d.as_ref().and_then(|d| d.as_ref().ok()).map(|d| d.group_keys.clone()).unwrap_or_default())
+    });
     let metrics_shown = move |q: &str| -> Vec<String> {
         metrics.get_untracked().into_iter().filter(|k| q.is_empty() || k.to_lowercase().contains(q)).collect()
     };
@@ -168,10 +193,10 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
             });
         }
     };
-    let truncated = Memo::new(move |_| loaded.get().and_then(|d| d.ok()).is_some_and(|d| d.truncated));
-    let state = Memo::new(move |_| match loaded.get() {
+    let truncated = Memo::new(move |_| loaded.with(|d| matches!(d, Some(Ok(d)) if d.truncated)));
+    let state = Memo::new(move |_| match &*loaded.read() {
         None => Err(None),
-        Some(Err(e)) => Err(Some(e)),
+        Some(Err(e)) => Err(Some(e.clone())),
         Some(Ok(d)) if d.runs.is_empty() => Ok("No runs match."),
         Some(Ok(d)) if d.metrics.is_empty() => Ok("These runs have no metrics."),
         Some(Ok(_)) => Ok(""),
@@ -198,7 +223,7 @@ pub fn ExperimentCharts(experiment_id: String, filter: String, order: String, de
     if let Some(live) = use_live() {
         // Runs that start, end or change, and metrics new to the view,
         // reload the run list; points of known runs go straight to the panels.
-        let reload = crate::live::debounced(1000, move || data.refetch());
+        let reload = crate::live::debounced(1000, ask);
         live.on(move |event| {
             let known = |run: &str| all_runs.try_with_untracked(|r| r.iter().any(|r| r.run_id == run)).unwrap_or(true);
             let new_key = |points: &[crate::live::LivePoint]| {
@@ -413,7 +438,10 @@ pub fn Panel(
     });
     let series = crate::live::live_series(
         Signal::stored(key.clone()),
-        Signal::derive(move || loaded.get().and_then(|r| r.ok())),
+        // Read in the browser only: the server renders the panel empty, and
+        // a browser-only resource read there unsettles the page's suspense
+        // (its aftermath touched disposed signals: a panic in the log).
+        Signal::derive(move || if cfg!(feature = "ssr") { None } else { loaded.get().and_then(|r| r.ok()) }),
         move |run| ids.try_with_untracked(|ids| ids.iter().any(|i| i == run)).unwrap_or(false),
         PANEL_POINTS / 4,
         move || loaded.refetch(),

@@ -8,7 +8,7 @@ use super::{error_sentence, ErrorNote, Loading};
 use crate::columns::format_in_column;
 use crate::format::{encode, format_duration, format_time};
 use crate::parallel::{kept_by, parse_brushes};
-use crate::server_fns::{experiment_runs, metric_ranges, set_runs_deleted, RunsPage};
+use crate::server_fns::{chart_runs, experiment_runs, metric_ranges, set_runs_deleted, ChartData, RunsPage};
 use crate::table_window::{
     fixed_width, window, COLUMN_WIDTH, DEFAULT_VIEWPORT, FIXED_WIDTHS, ROW_HEIGHT, WINDOWED_CELLS,
 };
@@ -119,16 +119,29 @@ pub fn RunsPage() -> impl IntoView {
             chart_params: CHART_PARAMS.iter().filter_map(|k| q.get(k).map(|v| (k.to_string(), v))).collect(),
         }
     });
+    // Opened on the chart view, the page comes with the runs it draws: the
+    // panels ask for their lines as soon as the page is live. (Switched to
+    // the charts later, the chart view asks for them itself.)
     let page = Resource::new(
         move || (experiment_id(), view_state.get().filter, view_state.get().order, view_state.get().deleted),
-        |(id, filter, order, deleted)| experiment_runs(id, filter, Some(order), deleted, None),
+        move |(id, filter, order, deleted)| {
+            let charts = view_state.with_untracked(|v| v.charts);
+            async move {
+                let runs = experiment_runs(id.clone(), filter.clone(), Some(order.clone()), deleted, None);
+                if !charts {
+                    return runs.await.map(|p| (p, None));
+                }
+                let (runs, chart) = futures::join!(runs, chart_runs(id, filter, order, deleted));
+                runs.map(|p| (p, Some(chart.map_err(|e| error_sentence(&e)))))
+            }
+        },
     );
     view! {
         <section class="page wide">
             <Transition fallback=|| view! { <Loading what="runs" /> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(p) => view! { <RunsView page=p view=view_state /> }.into_any(),
+                        Ok((p, charts)) => view! { <RunsView page=p view=view_state charts /> }.into_any(),
                         Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
                     }
                 })}
@@ -138,7 +151,13 @@ pub fn RunsPage() -> impl IntoView {
 }
 
 #[component]
-fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
+fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, String>>) -> impl IntoView {
+    // The chart view's runs, when they came with the page: for its first
+    // showing only (the server renders it, the browser hydrates it); an
+    // effect, which runs in the browser once the page is live, lets them go
+    // so that the charts shown again later ask for fresh ones.
+    let charts = StoredValue::new(charts);
+    Effect::new(move |_| charts.set_value(None));
     let navigate = use_navigate();
     let experiment = page.experiment.clone();
     let exp_id = experiment.experiment_id.clone();
@@ -782,7 +801,8 @@ fn RunsView(page: RunsPage, view: Memo<View>) -> impl IntoView {
         <Show when=move || view.get().charts>
             {
                 let v = view.get_untracked();
-                view! { <ExperimentCharts experiment_id=exp_id.clone() filter=v.filter order=v.order deleted=v.deleted /> }
+                let initial = charts.get_value();
+                view! { <ExperimentCharts experiment_id=exp_id.clone() filter=v.filter order=v.order deleted=v.deleted initial /> }
             }
         </Show>
         <div class="table-view" class:hidden=move || view.get().charts>
