@@ -305,6 +305,24 @@ await test('runs table: a big table renders the rows and columns in view, and sc
   assert.equal(points.length, 150 * 5);
   for (const [name, step, y] of points) assert.equal(y, curve(Number(name.slice(4)), step), `${name} at ${step}`);
   assert.ok(traces.every(t => t.gaps === t.points.length / 5 - 1), 'a gap between two runs');
+  // A max column: "Load more" asks the store for the new runs' maxima only.
+  const asked = [];
+  page.on('request', r => { if (r.url().includes('/_app/metric_ranges')) asked.push(new URLSearchParams(r.postData()).get('run_ids').split(',')); });
+  await page.goto(`${base}/experiments/${big}?cols=${encodeURIComponent('metrics.zz_curve,max.zz_curve')}`);
+  await hydrated(page);
+  const maxOf = name => page.$eval('#runs thead tr:last-child', (head, name) => {
+    const i = [...head.children].findIndex(t => t.classList.contains('range'));
+    const row = [...document.querySelectorAll('#runs tbody tr[data-run-id]')].find(r => r.querySelector('td.name a').textContent === name);
+    return row?.children[i].getAttribute('title');
+  }, name);
+  for (let i = 0; i < 100 && !(await maxOf('big-149')); i++) await page.waitForTimeout(50);
+  assert.equal(Number(await maxOf('big-149')), curve(149, 4));
+  await page.click('.load-more');
+  await page.waitForFunction(() => document.querySelector('#run-count').textContent.trim() === '150 runs');
+  await page.$eval('.table-scroll', s => { s.scrollTop = s.scrollHeight; });
+  for (let i = 0; i < 100 && !(await maxOf('big-000')); i++) await page.waitForTimeout(50);
+  assert.equal(Number(await maxOf('big-000')), curve(0, 4));
+  assert.deepEqual(asked.map(ids => ids.length), [100, 50], 'each run asked about once');
 });
 
 await test('compare: overlaid chart, grouping, x by another metric, scatter, parameter diff; the link reproduces it', async page => {

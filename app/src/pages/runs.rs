@@ -219,20 +219,38 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
             .collect();
         keys.into_iter().collect::<Vec<_>>().join(",")
     });
-    let run_ids = Memo::new(move |_| runs.read().iter().map(|r| r.info.run_id.clone()).collect::<Vec<_>>().join(","));
-    let loaded_ranges = LocalResource::new(move || {
-        let (keys, ids) = (range_keys.get(), run_ids.get());
-        async move {
-            if keys.is_empty() {
-                Ok(Vec::new())
-            } else {
-                metric_ranges(ids, keys).await
+    let run_ids = Memo::new(move |_| runs.read().iter().map(|r| r.info.run_id.clone()).collect::<Vec<_>>());
+    // Asked for once per run and key: "Load more" asks for its own runs
+    // only, and a live refresh for the runs it brought.
+    let (ranges, set_ranges) = signal(Ranges::new());
+    let asked = StoredValue::new(HashSet::<(String, String)>::new());
+    let fetch_ranges = move |ids: Vec<String>, keys: String| {
+        spawn_local(async move {
+            if let Ok(found) = metric_ranges(ids.join(","), keys).await {
+                set_ranges.update(|r| r.extend(found.into_iter().map(|(id, key, min, max)| ((id, key), (min, max)))));
             }
+        })
+    };
+    Effect::new(move |_| {
+        let keys = range_keys.get();
+        if keys.is_empty() {
+            return;
         }
-    });
-    let ranges = Memo::new(move |_| {
-        let found = loaded_ranges.get().and_then(|r| r.ok()).unwrap_or_default();
-        found.into_iter().map(|(id, key, min, max)| ((id, key), (min, max))).collect::<Ranges>()
+        let missing: Vec<String> = asked.with_value(|asked| {
+            run_ids.with(|ids| {
+                ids.iter()
+                    .filter(|id| keys.split(',').any(|k| !asked.contains(&(id.to_string(), k.to_string()))))
+                    .cloned()
+                    .collect()
+            })
+        });
+        if missing.is_empty() {
+            return;
+        }
+        asked.update_value(|asked| {
+            asked.extend(missing.iter().flat_map(|id| keys.split(',').map(|k| (id.clone(), k.to_string()))))
+        });
+        fetch_ranges(missing, keys);
     });
 
     // Each shown column's decimals and best value, over the loaded runs.
@@ -362,6 +380,11 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
             let exp_id = exp_id.clone();
             spawn_local(async move {
                 if let Ok(p) = experiment_runs(exp_id, v.filter, Some(v.order), v.deleted, None).await {
+                    // The min and max of the page's runs move as they log.
+                    let keys = range_keys.get_untracked();
+                    if !keys.is_empty() {
+                        fetch_ranges(p.runs.iter().map(|r| r.info.run_id.clone()).collect(), keys);
+                    }
                     set_colors.update(|c| c.extend(p.colors));
                     let more = set_runs.try_update(|r| {
                         let loaded_beyond = r.len() > p.runs.len();
