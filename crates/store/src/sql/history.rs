@@ -231,17 +231,20 @@ impl SqlStore {
                     _ => (0, last),
                 };
                 let mut chosen = sample_steps(&steps, start, end, q.max_results.max(1) as usize);
-                // Keep each run's first and last step so that no line is cut short.
-                let ends = db.rows(
-                    &format!(
-                        "SELECT min(step), max(step) FROM metrics WHERE key_id = (SELECT id FROM metric_keys WHERE key = ?) \
-                         AND run_id IN ({marks}) GROUP BY run_id"
-                    ),
-                    &params,
-                    |r| (r.int(0), r.int(1)),
-                )?;
-                for (lo, hi) in ends {
-                    chosen.extend([lo, hi].into_iter().filter(|s| (start..=end).contains(s)));
+                // Keep each run's first and last step so that no line is cut
+                // short: two seeks in the index per run.
+                let key_id = metric_key_id(db, &q.metric_key)?.unwrap_or_default();
+                for (id, _) in &runs {
+                    for order in ["ASC", "DESC"] {
+                        let edge = db.row(
+                            &format!(
+                                "SELECT step FROM metrics WHERE run_id = ? AND key_id = ? ORDER BY step {order} LIMIT 1"
+                            ),
+                            &[(*id).into(), key_id.into()],
+                            |r| r.int(0),
+                        )?;
+                        chosen.extend(edge.filter(|s| (start..=end).contains(s)));
+                    }
                 }
                 let sql = format!(
                     "SELECT step, timestamp, bits FROM metrics \
