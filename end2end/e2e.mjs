@@ -555,6 +555,16 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   await page.click('#view-table');
   await page.waitForURL(url => !/view=charts/.test(url) && /filter=/.test(url));
   await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 2);
+  // Every chart setting survives the trip to the table and back.
+  const settings = { style: 'params.optimizer', panel: 'val_loss~log', clip: '1', logx: '1', smooth: '0.5', group: 'params.lr', band: 'std' };
+  await page.goto(`${base}/experiments/${exp}?view=charts&${new URLSearchParams(settings)}`);
+  await hydrated(page);
+  await page.click('#view-table');
+  await page.waitForURL(url => !/view=charts/.test(url));
+  await page.click('#view-charts');
+  await page.waitForURL(/view=charts/);
+  const kept = new URL(page.url()).searchParams;
+  for (const [k, v] of Object.entries(settings)) assert.equal(kept.get(k), v, k);
   // x by another metric: each point at the run's train_loss of the same step.
   await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss`);
   await hydrated(page);

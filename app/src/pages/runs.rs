@@ -44,8 +44,10 @@ struct View {
 }
 
 /// Query parameters that belong to the chart view.
-const CHART_PARAMS: [&str; 11] =
-    ["x", "log", "smooth", "q", "group", "agg", "band", "brush", "pcolor", "hide", "colors"];
+const CHART_PARAMS: [&str; 15] = [
+    "x", "log", "logx", "clip", "smooth", "q", "group", "style", "agg", "band", "panel", "brush", "pcolor", "hide",
+    "colors",
+];
 
 impl View {
     fn url(&self, experiment_id: &str) -> String {
