@@ -519,9 +519,16 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   const panel = key => `figure.chart-card[data-metric="${key}"] .chart`;
   await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
   // One line per run that logged the metric: 4 sweep runs, 3 nested, the failed one.
-  const traces = await page.$eval(panel('val_loss'), el => el.data.map(t => ({ name: t.name, color: t.line.color, dash: t.line.dash })));
+  const traces = await page.$eval(panel('val_loss'), el => el.data.filter(t => t.mode === 'lines').map(t => ({ name: t.name, color: t.line.color, dash: t.line.dash })));
   assert.equal(traces.length, 8, traces.map(t => t.name).join());
   assert.equal(traces.find(t => t.name === 'run-failed').dash, 'dash');
+  // ... and ends in an x where it stopped (step 42), in its colour, left out of the hover box.
+  const ends = await page.$eval(panel('val_loss'), el => el.data.filter(t => t.marker?.symbol === 'x-thin-open')
+    .map(t => ({ x: [...t.x], colors: t.marker.color, hover: t.hoverinfo })));
+  assert.equal(ends.length, 1);
+  assert.deepEqual(ends[0].x, [42]);
+  assert.deepEqual(ends[0].colors, [traces.find(t => t.name === 'run-failed').color]);
+  assert.equal(ends[0].hover, 'skip');
   // Hovering lists every run at that step in one box.
   assert.equal(await page.$eval(panel('val_loss'), el => el.layout.hovermode), 'x unified');
   const rgb = hex => `rgb(${[1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
@@ -590,6 +597,20 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   await hydrated(page);
   await page.waitForFunction(sel => document.querySelector(sel)?._fullLayout?.yaxis?.type === 'log', panel('val_loss'));
   assert.ok(await page.$('figure.chart-card[data-metric="val_loss"] .panel-settings.changed'));
+  // The failed run's own page: its line dashed, an x where it stopped.
+  await page.goto(`${base}${runUrl(ids.failed)}?tab=charts`);
+  await hydrated(page);
+  const own = 'figure.chart-card[data-metric="val_loss"] .chart';
+  await page.waitForSelector(`${own}[data-drawn="true"]`);
+  const lines = await page.$eval(own, el => el.data.map(t => ({ dash: t.line?.dash, symbol: t.marker?.symbol, x: [...t.x] })));
+  assert.equal(lines[0].dash, 'dash');
+  assert.deepEqual(lines.find(t => t.symbol === 'x-thin-open')?.x, [42]);
+  // And beside another run on compare.
+  await page.goto(`${base}/compare?runs=${ids.failed},${ids.runs[0]}&metric=val_loss`);
+  await hydrated(page);
+  await page.waitForSelector('#compare-chart[data-drawn="true"]');
+  const compared = await page.$eval('#compare-chart', el => el.data.filter(t => t.marker?.symbol === 'x-thin-open').map(t => [...t.x]));
+  assert.deepEqual(compared, [[42]]);
 });
 
 await test('chart view grouping: mean/median with bands, counts, one hover line per group, numeric order', async page => {

@@ -73,6 +73,7 @@ failed = client.create_run(exp.experiment_id, run_name="run-failed")
 client.log_param(failed.info.run_id, "lr", 0.1)
 curve(failed.info.run_id, 0.1, 0, fail_at=43)
 client.set_terminated(failed.info.run_id, "FAILED")
+ids["failed"] = failed.info.run_id
 
 # The artifact run: one file of each previewed kind, a model, a description,
 # and a 100,000-step metric.

@@ -45,6 +45,9 @@ pub struct Trace {
     /// (`merge_lines`): each run's name and how many points it has, in
     /// order. Its hover text is the run's name, made only when drawn.
     pub merged_runs: Vec<(String, usize)>,
+    /// Markers where failed or killed runs' lines end (`end_marks`): an ×
+    /// each, in the run's colour (`point_colors`).
+    pub end_marks: bool,
 }
 
 impl Trace {
@@ -125,6 +128,30 @@ pub fn merge_lines(traces: Vec<Trace>, above: usize) -> (Vec<Trace>, bool) {
         out.push(m);
     }
     (out, true)
+}
+
+/// An × at the last drawn point of each failed or killed run's line
+/// (a dashed line): where the run stopped. Left out of the hover box and
+/// the CSV, like the dash, which already says it. `None` when no such
+/// line has a point.
+pub fn end_marks(traces: &[Trace]) -> Option<Trace> {
+    let mut marks = Trace {
+        name: "where failed or killed runs stopped".into(),
+        markers: true,
+        no_hover: true,
+        end_marks: true,
+        ..Default::default()
+    };
+    for t in traces.iter().filter(|t| t.dash && !t.no_hover && t.bar_labels.is_empty()) {
+        let last =
+            t.y.iter().zip(&t.x).rev().find_map(|(y, x)| y.filter(|y| y.is_finite() && x.is_finite()).map(|y| (*x, y)));
+        if let Some((x, y)) = last {
+            marks.x.push(x);
+            marks.y.push(Some(y));
+            marks.point_colors.push(t.color.clone());
+        }
+    }
+    (!marks.x.is_empty()).then_some(marks)
 }
 
 /// The y range that shows the bulk of the values: from the 2nd to the 98th
@@ -806,10 +833,14 @@ mod draw {
                 .show_legend(t.show_legend)
                 .mode(if t.markers { Mode::Markers } else { Mode::Lines })
                 .line(line)
-                .marker(if t.point_colors.is_empty() {
-                    Marker::new().color(t.color.clone()).size(9)
-                } else {
-                    Marker::new().color_array(t.point_colors.clone()).size(9)
+                .marker(match (t.point_colors.is_empty(), t.end_marks) {
+                    (_, true) => Marker::new()
+                        .color_array(t.point_colors.clone())
+                        .size(12)
+                        .symbol(plotly::common::MarkerSymbol::XThinOpen)
+                        .line(Line::new().width(2.0)),
+                    (true, false) => Marker::new().color(t.color.clone()).size(9),
+                    (false, false) => Marker::new().color_array(t.point_colors.clone()).size(9),
                 })
                 .connect_gaps(false);
             if !t.text.is_empty() {
@@ -866,11 +897,16 @@ mod draw {
             .legend(legend(fig, ink))
             // Lines: one hover box lists every run at that x, each with its
             // colour; markers and bars: the point under the pointer.
-            .hover_mode(if !fig.closest_hover && fig.traces.iter().all(|t| !t.markers && t.bar_labels.is_empty()) {
-                plotly::layout::HoverMode::XUnified
-            } else {
-                plotly::layout::HoverMode::Closest
-            })
+            // (Traces left out of the hover box, such as end marks, do not count.)
+            .hover_mode(
+                if !fig.closest_hover
+                    && fig.traces.iter().filter(|t| !t.no_hover).all(|t| !t.markers && t.bar_labels.is_empty())
+                {
+                    plotly::layout::HoverMode::XUnified
+                } else {
+                    plotly::layout::HoverMode::Closest
+                },
+            )
             .auto_size(true)
             // A legend below grows the figure instead of squeezing the plot.
             .height(if legend_below(fig) {
@@ -949,6 +985,25 @@ mod tests {
         assert_eq!(names, [Some("a"), Some("a"), None, Some("c"), Some("c")], "each point's run, for the hover box");
         assert!(!black.show_legend);
         assert!(merged[2].dash, "a stopped run keeps its dash");
+    }
+
+    #[test]
+    fn stopped_runs_end_in_a_mark_at_their_last_drawn_point() {
+        let line = |dash: bool, y: Vec<Option<f64>>| Trace {
+            x: (0..y.len()).map(|i| i as f64).collect(),
+            y,
+            dash,
+            color: if dash { "#CC3311" } else { "#0077BB" }.into(),
+            ..Default::default()
+        };
+        assert_eq!(end_marks(&[line(false, vec![Some(1.0), Some(2.0)])]), None);
+        let marks =
+            end_marks(&[line(false, vec![Some(1.0)]), line(true, vec![Some(1.0), Some(0.5), None, Some(f64::NAN)])])
+                .expect("a mark");
+        assert_eq!((marks.x, marks.y, marks.point_colors), (vec![1.0], vec![Some(0.5)], vec!["#CC3311".to_string()]));
+        assert!(marks.no_hover && marks.markers && marks.end_marks);
+        // A faint raw line under a smoothed one gets none of its own.
+        assert_eq!(end_marks(&[Trace { no_hover: true, ..line(true, vec![Some(1.0)]) }]), None);
     }
 
     #[test]

@@ -516,6 +516,7 @@ fn line_figure(
                 ..Default::default()
             });
         }
+        traces.extend(crate::charts::end_marks(&traces));
     } else {
         let label_of = |id: &str| {
             runs.iter()

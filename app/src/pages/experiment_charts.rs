@@ -613,6 +613,7 @@ fn panel_figure(
             ..Default::default()
         });
     }
+    traces.extend(crate::charts::end_marks(&traces));
     let (traces, closest_hover) = crate::charts::merge_lines(traces, crate::charts::MERGE_ABOVE);
     Figure {
         traces,

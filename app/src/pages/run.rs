@@ -120,7 +120,8 @@ fn RunView(
             <Overview page=page_for_overview.clone() live_page refetch />
         </Show>
         <Show when=move || tab.get() == "charts">
-            <RunCharts run_id=rid_charts.clone() metrics=summaries color=page.color.clone() />
+            <RunCharts run_id=rid_charts.clone() metrics=summaries color=page.color.clone()
+                stopped=Signal::derive(move || matches!(status.get(), RunStatus::Failed | RunStatus::Killed)) />
         </Show>
         <Show when=move || is_artifacts.get()>
             <ArtifactBrowser run_id=rid_art.clone() experiment_id=exp_art.clone() selected=artifact_path root preview />
@@ -493,7 +494,13 @@ pub fn x_title(x: &str) -> &str {
 /// tile into a chart, and a new metric adds its chart, without redrawing
 /// the charts already there.
 #[component]
-fn RunCharts(run_id: String, metrics: Signal<Vec<MetricSummary>>, color: String) -> impl IntoView {
+fn RunCharts(
+    run_id: String,
+    metrics: Signal<Vec<MetricSummary>>,
+    color: String,
+    /// Failed or killed: lines dashed, with an × where they end.
+    stopped: Signal<bool>,
+) -> impl IntoView {
     let settings = chart_settings();
     let (run_id, color) = (StoredValue::new(run_id), StoredValue::new(color));
     let single = Memo::new(move |_| metrics.with(|m| m.iter().filter(|m| m.count <= 1).cloned().collect::<Vec<_>>()));
@@ -527,7 +534,7 @@ fn RunCharts(run_id: String, metrics: Signal<Vec<MetricSummary>>, color: String)
                     each=move || series.get().into_iter().enumerate()
                     key=|(_, k)| k.clone()
                     children=move |(i, key)| {
-                        view! { <MetricChart run_id=run_id.get_value() key index=i color=color.get_value() settings /> }
+                        view! { <MetricChart run_id=run_id.get_value() key index=i color=color.get_value() settings stopped /> }
                     }
                 />
             </div>
@@ -542,6 +549,7 @@ fn MetricChart(
     index: usize,
     color: String,
     settings: Memo<ChartSettings>,
+    stopped: Signal<bool>,
 ) -> impl IntoView {
     let (rid, k) = (run_id.clone(), key.clone());
     // Chart data loads in the browser only: charts are drawn there, and the
@@ -591,8 +599,10 @@ fn MetricChart(
             y: smooth(&one.values, s.smooth),
             color: color.clone(),
             width: 2.0,
+            dash: stopped.get(),
             ..Default::default()
         });
+        traces.extend(crate::charts::end_marks(&traces));
         Some(Figure {
             traces,
             x_title: x_title(&s.x).into(),
