@@ -779,7 +779,7 @@ await test('chart view: eye toggles hide runs, pinned colours, both in the link 
   await page.click('#run-list summary');
   await page.click(`#run-list li[data-run-id="${ids.runs[0]}"] .eye`);
   await page.waitForURL(new RegExp(`hide=${ids.runs[0]}`));
-  await page.waitForFunction(sel => document.querySelector(sel)?.data?.length === 7, panel);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.filter(t => t.mode === 'lines').length === 7, panel);
   assert.ok(!(await page.$eval(panel, el => el.data.map(t => t.name))).includes('run-00'));
   assert.match(await page.textContent('#run-list summary'), /1 hidden/);
   // Pin a colour for run-01: its line takes it, and the link keeps it.
@@ -791,14 +791,14 @@ await test('chart view: eye toggles hide runs, pinned colours, both in the link 
   await page.waitForFunction(sel => document.querySelector(sel)?.data?.find(t => t.name === 'run-01')?.line.color === '#ff00aa', panel);
   await page.reload();
   await hydrated(page);
-  await page.waitForFunction(sel => document.querySelector(sel)?.data?.length === 7, panel);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.filter(t => t.mode === 'lines').length === 7, panel);
   assert.equal(await page.$eval(panel, el => el.data.find(t => t.name === 'run-01').line.color), '#ff00aa');
   // Saved as a dashboard: the hidden run stays out, the pinned colour stays.
   page.once('dialog', d => d.accept('marked runs'));
   await page.click('#save-dashboard');
   await page.waitForURL(/\/dashboards\/d-[0-9a-f]+$/);
   await hydrated(page);
-  await page.waitForFunction(sel => document.querySelector(sel)?.data?.length === 7, panel);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.filter(t => t.mode === 'lines').length === 7, panel);
   assert.equal(await page.$eval(panel, el => el.data.find(t => t.name === 'run-01').line.color), '#ff00aa');
   // A colour that cannot be read is left out with a sentence.
   await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss&colors=${ids.runs[1]}:pink`);
