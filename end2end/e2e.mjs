@@ -613,6 +613,36 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   assert.deepEqual(compared, [[42]]);
 });
 
+await test('chart view: 1,000 metrics, a panel each; those in view load first, the rest when scrolled to', async page => {
+  const post = async (path, body) => (await fetch(`${base}/api/2.0/mlflow/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+  const { experiment_id: wide } = await post('experiments/create', { name: `thousand-metrics-${Date.now()}` });
+  const key = k => `layer${String(Math.floor(k / 100)).padStart(2, '0')}/m${String(k).padStart(4, '0')}`;
+  for (let r = 0; r < 2; r++) {
+    const { run } = await post('runs/create', { experiment_id: wide, run_name: `keys-${r}` });
+    const metrics = [];
+    for (let k = 0; k < 1000; k++) for (let s = 0; s < 3; s++) metrics.push({ key: key(k), value: r + k / 1000 + s, timestamp: 1_700_000_000_000 + s, step: s });
+    for (let i = 0; i < metrics.length; i += 1000) await post('runs/log-batch', { run_id: run.info.run_id, metrics: metrics.slice(i, i + 1000) });
+  }
+  let asked = 0;
+  page.on('request', r => { if (r.url().includes('/_app/metric_series')) asked++; });
+  await page.goto(`${base}/experiments/${wide}?view=charts`);
+  await hydrated(page);
+  assert.equal(await page.$$eval('figure.chart-card[data-metric]', f => f.length), 1000, 'a panel for every metric');
+  await page.waitForSelector(`figure.chart-card[data-metric="${key(0)}"] .chart[data-drawn="true"]`);
+  await page.waitForTimeout(1500);
+  const settled = asked;
+  await page.waitForTimeout(1500);
+  assert.equal(asked, settled, 'panels out of view do not ask for data');
+  const drawn = await page.$$eval('.chart[data-drawn="true"]', c => c.length);
+  assert.ok(asked >= 10 && asked <= 60 && drawn <= 60, `${asked} panels asked for data and ${drawn} drawn before any scrolling`);
+  // Scrolled to the last panel, it asks for its lines and draws them.
+  const last = `figure.chart-card[data-metric="${key(999)}"]`;
+  await page.$eval(last, el => el.scrollIntoView());
+  await page.waitForSelector(`${last} .chart[data-drawn="true"]`, { timeout: 15000 });
+  assert.equal(await page.$eval(`${last} .chart`, el => el.data.filter(t => t.mode === 'lines').length), 2);
+  assert.ok(asked < 200, `${asked} panels asked for data after one scroll`);
+});
+
 await test('chart view grouping: mean/median with bands, counts, one hover line per group, numeric order', async page => {
   await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss`);
   await hydrated(page);

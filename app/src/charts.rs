@@ -512,6 +512,16 @@ pub fn load_plotly_early() {
     draw::load_plotly();
 }
 
+/// Runs `then` once `el` comes within about two screens of the view (at
+/// once if the browser cannot tell): a view of hundreds of panels asks
+/// for and draws only the ones a user scrolls near.
+pub fn when_near_view(el: &leptos::web_sys::Element, then: impl FnOnce() + 'static) {
+    #[cfg(all(feature = "hydrate", target_family = "wasm"))]
+    draw::when_near_view(el, Box::new(then));
+    #[cfg(not(all(feature = "hydrate", target_family = "wasm")))]
+    let _ = (el, then);
+}
+
 /// Runs `then` once the next chart has been drawn, or after `limit` if no
 /// chart is: what a page can show a moment later (the parallel
 /// coordinates of 1,000 runs) does not hold up its first chart.
@@ -771,6 +781,50 @@ mod draw {
             link.click();
             let _ = body.remove_child(&link);
         }
+    }
+
+    /// An `IntersectionObserver` (through js_sys: web-sys's feature is not
+    /// compiled in) that runs `then` the first time `el` is within 1,600 px
+    /// of the view, then lets go of it.
+    pub fn when_near_view(el: &leptos::web_sys::Element, then: Box<dyn FnOnce()>) {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::{JsCast, JsValue};
+        let w: JsValue = leptos::prelude::window().into();
+        let Some(observer_class) = js_sys::Reflect::get(&w, &"IntersectionObserver".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        else {
+            then();
+            return;
+        };
+        let then = std::cell::Cell::new(Some(then));
+        let seen = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |entries: JsValue, observer: JsValue| {
+            let near = js_sys::Array::from(&entries).iter().any(|e| {
+                js_sys::Reflect::get(&e, &"isIntersecting".into()).ok().and_then(|v| v.as_bool()) == Some(true)
+            });
+            if near {
+                if let Some(f) = then.take() {
+                    f();
+                }
+                if let Some(stop) = js_sys::Reflect::get(&observer, &"disconnect".into())
+                    .ok()
+                    .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+                {
+                    let _ = stop.call0(&observer);
+                }
+            }
+        });
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"rootMargin".into(), &"1600px 0px".into());
+        let observer = js_sys::Reflect::construct(&observer_class, &js_sys::Array::of2(seen.as_ref(), &options)).ok();
+        let observe = observer.as_ref().and_then(|o| {
+            js_sys::Reflect::get(o, &"observe".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        });
+        if let (Some(observer), Some(observe)) = (observer, observe) {
+            let _ = observe.call1(&observer, el);
+        }
+        // Called at most until it lets go; it lives as long as the page.
+        seen.forget();
     }
 
     /// `matchMedia('(prefers-color-scheme: dark)').matches`, through

@@ -21,6 +21,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeMap;
 
+/// Panels that load and draw at once; those after them wait until the
+/// user scrolls near (an experiment can have 1,000 metrics).
+const EAGER_PANELS: usize = 24;
+
 /// Points per panel: all runs' lines together stay about this many points
 /// (at least 100 per run), several per pixel of a panel's width; each
 /// run's bucket keeps its lowest and highest value, so spikes stay.
@@ -269,6 +273,7 @@ pub fn ExperimentCharts(
                     if sections.is_empty() {
                         return view! { <p class="empty">"No panel matches the search."</p> }.into_any();
                     }
+                    let mut shown = 0;
                     sections
                         .into_iter()
                         .map(|(name, keys)| {
@@ -278,7 +283,11 @@ pub fn ExperimentCharts(
                             };
                             let panels = keys
                                 .into_iter()
-                                .map(|key| view! { <Panel key runs settings grouping overrides on_override /> })
+                                .map(|key| {
+                                    shown += 1;
+                                    let lazy = shown > EAGER_PANELS;
+                                    view! { <Panel key runs settings grouping overrides on_override lazy /> }
+                                })
                                 .collect_view();
                             view! {
                                 <details class="panel-section" open data-section=name.clone()>
@@ -388,6 +397,9 @@ pub fn Panel(
     #[prop(optional)]
     overrides: Option<Memo<Overrides>>,
     #[prop(optional)] on_override: Option<Callback<(String, Override)>>,
+    /// Ask for the data only once the panel is scrolled near.
+    #[prop(optional)]
+    lazy: bool,
 ) -> impl IntoView {
     let view_settings = settings;
     let own = {
@@ -411,11 +423,30 @@ pub fn Panel(
             set_with_times.set(wanted);
         }
     });
+    let card = NodeRef::<leptos::html::Figure>::new();
+    let (near, set_near) = signal(!lazy);
+    Effect::new(move |_| {
+        if let Some(el) = card.get() {
+            if !near.get_untracked() {
+                crate::charts::when_near_view(&el, move || {
+                    let _ = set_near.try_set(true);
+                });
+            }
+        }
+    });
     let loaded = LocalResource::new(move || {
-        let (ids, range, with_times) = (ids.get(), zoom.get(), with_times.get());
+        let (ids, range, with_times, near) = (ids.get(), zoom.get(), with_times.get(), near.get());
         let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
         let (from, to) = (range.map(|r| r.0), range.map(|r| r.1));
-        crate::fetch_slots::in_turn(metric_series(ids, k.clone(), from, to, per_run, with_times))
+        let request = crate::fetch_slots::in_turn(metric_series(ids, k.clone(), from, to, per_run, with_times));
+        // Nothing yet (not a pending request: a resource waits for its
+        // request to end before it hears of a change).
+        async move {
+            match near {
+                true => Some(request.await),
+                false => None,
+            }
+        }
     });
     let on_zoom = Callback::new(move |range: Option<(f64, f64)>| {
         if settings.get_untracked().x == "step" {
@@ -425,14 +456,15 @@ pub fn Panel(
     // x by another metric: that metric's values, matched by step.
     let x_key = Memo::new(move |_| settings.read().x.strip_prefix("metric:").map(String::from));
     let x_loaded = LocalResource::new(move || {
-        let (ids, key) = (ids.get(), x_key.get());
+        let (ids, key, near) = (ids.get(), x_key.get(), near.get());
         let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
         async move {
             match key {
+                Some(_) if !near => None,
                 Some(key) => {
-                    crate::fetch_slots::in_turn(metric_series(ids, key, None, None, per_run, false)).await.ok()
+                    Some(crate::fetch_slots::in_turn(metric_series(ids, key, None, None, per_run, false)).await.ok())
                 }
-                None => None,
+                None => Some(None),
             }
         }
     });
@@ -441,7 +473,7 @@ pub fn Panel(
         // Read in the browser only: the server renders the panel empty, and
         // a browser-only resource read there unsettles the page's suspense
         // (its aftermath touched disposed signals: a panic in the log).
-        Signal::derive(move || if cfg!(feature = "ssr") { None } else { loaded.get().and_then(|r| r.ok()) }),
+        Signal::derive(move || if cfg!(feature = "ssr") { None } else { loaded.get().flatten().and_then(|r| r.ok()) }),
         move |run| ids.try_with_untracked(|ids| ids.iter().any(|i| i == run)).unwrap_or(false),
         PANEL_POINTS / 4,
         move || loaded.refetch(),
@@ -451,7 +483,8 @@ pub fn Panel(
         let data = series.get()?;
         let grouping = grouping.map(|g| g.get()).unwrap_or_default();
         let s = settings.get();
-        let x_data = if s.x.starts_with("metric:") { x_loaded.get()?.unwrap_or_default() } else { Vec::new() };
+        let x_data =
+            if s.x.starts_with("metric:") { x_loaded.get().flatten()?.unwrap_or_default() } else { Vec::new() };
         // Switched to a time axis: wait for the data with wall times.
         if matches!(s.x.as_str(), "time" | "relative") && data.iter().any(|d| d.times.len() != d.steps.len()) {
             return None;
@@ -512,7 +545,7 @@ pub fn Panel(
         }
     });
     view! {
-        <figure class="chart-card" data-metric=key.clone()>
+        <figure class="chart-card" data-metric=key.clone() node_ref=card>
             <figcaption><span class="mono">{key.clone()}</span> {own_controls}</figcaption>
             <Chart id figure on_zoom />
         </figure>
