@@ -335,6 +335,13 @@ await test('compare: overlaid chart, grouping, x by another metric, scatter, par
   assert.equal(await page.$eval('#group-by', s => s.value), 'params.optimizer');
   await page.waitForSelector('#scatter-chart[data-drawn="true"] .scatterlayer .point');
   assert.equal((await page.$$('#scatter-chart .scatterlayer .point')).length, 4);
+  // Grouped, each point takes its group's colour, as the lines above do.
+  const pointColors = await page.$eval('#scatter-chart', el => el.data[0].marker.color);
+  const groupColors = await page.$eval('#compare-chart', el => el.data.filter(t => t.showlegend !== false).map(t => t.line.color));
+  assert.equal(new Set(pointColors).size, 2, `${pointColors}`);
+  assert.ok(pointColors.every(c => groupColors.includes(c)), `${pointColors} vs ${groupColors}`);
+  // lr spans 30x (0.001 to 0.03): the scatter puts it on a log axis by itself.
+  assert.equal(await page.$eval('#scatter-chart', el => el._fullLayout.xaxis.type), 'log');
   // Parameters that differ are marked; "only differences" hides the rest.
   const differs = await page.$$eval('#compare-params tr.differs th', ths => ths.map(t => t.textContent));
   assert.ok(differs.includes('lr') && differs.includes('optimizer') && !differs.includes('dropout'), differs.join());
@@ -347,6 +354,10 @@ await test('compare: overlaid chart, grouping, x by another metric, scatter, par
   await page.selectOption('#compare-x', 'metric:train_loss');
   await page.waitForURL(/x=metric%3Atrain_loss/);
   await page.waitForFunction(() => document.querySelector('#compare-chart .xtitle')?.textContent === 'train_loss');
+  assert.equal(await page.$eval('#scatter-log-x', c => c.checked), true);
+  await page.uncheck('#scatter-log-x');
+  await page.waitForURL(/sxlog=0/);
+  await page.waitForFunction(() => document.querySelector('#scatter-chart')._fullLayout.xaxis.type === 'linear');
   await page.check('#scatter-log-x');
   await page.waitForURL(/sxlog=1/);
   const shared = page.url();

@@ -107,12 +107,19 @@ fn axis(field: &str, vals: &[Option<String>]) -> Axis {
     a
 }
 
+/// Values drawn on a log axis by themselves: all positive and spanning
+/// 30x or more (learning rates, weight decays).
+pub fn spans_decades(values: &[f64]) -> bool {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    lo > 0.0 && hi.is_finite() && hi / lo >= 30.0
+}
+
 fn numeric_axis(field: &str, label: String, nums: &[Option<f64>]) -> Axis {
     let present: Vec<f64> = nums.iter().flatten().copied().collect();
     let lo = present.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let log = lo > 0.0 && hi / lo >= 30.0;
-    if log {
+    if spans_decades(&present) {
         let values = nums.iter().map(|v| v.map_or(f64::NAN, f64::log10)).collect();
         let (tick_values, tick_text) = log_ticks(lo, hi);
         return Axis {

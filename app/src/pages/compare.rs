@@ -6,7 +6,7 @@
 use super::experiment_charts::GroupControls;
 use super::run::x_title;
 use super::{error_sentence, ErrorNote, Loading};
-use crate::aggregate::{Band, Center, Grouping, NONE_LABEL};
+use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
 use crate::charts::{build_groups, color, group_traces, smooth, Chart, Figure, Grouped, Trace};
 use crate::format::{encode, format_value};
 use crate::server_fns::dashboards::{save_comparison, ShownComparison};
@@ -30,7 +30,9 @@ struct CompareView {
     log_y: bool,
     scatter_x: String,
     scatter_y: String,
-    scatter_log_x: bool,
+    /// Log x on the scatter: chosen (`sxlog=1` or `0`), else by itself
+    /// for a param spanning 30x or more (`parallel::spans_decades`).
+    scatter_log_x: Option<bool>,
     diff_only: bool,
 }
 
@@ -46,7 +48,11 @@ fn read_view(q: &leptos_router::params::ParamsMap) -> CompareView {
         log_y: get("log") == "1",
         scatter_x: get("sx"),
         scatter_y: get("sy"),
-        scatter_log_x: get("sxlog") == "1",
+        scatter_log_x: match get("sxlog").as_str() {
+            "1" => Some(true),
+            "0" => Some(false),
+            _ => None,
+        },
         diff_only: get("diff") == "1",
     }
 }
@@ -75,8 +81,8 @@ fn url(v: &CompareView) -> String {
     }
     add("sx", &v.scatter_x);
     add("sy", &v.scatter_y);
-    if v.scatter_log_x {
-        add("sxlog", "1");
+    if let Some(on) = v.scatter_log_x {
+        add("sxlog", if on { "1" } else { "0" });
     }
     if v.diff_only {
         add("diff", "1");
@@ -199,10 +205,29 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
         Some(line_figure(&runs_for_chart, &names_for_chart, &colors_for_chart, &data, &xs, &v, &metric.get()))
     });
 
+    let scatter_log = {
+        let runs = runs.clone();
+        Memo::new(move |_| {
+            let fx = scatter_x.get();
+            let auto = || {
+                let xs: Option<Vec<f64>> =
+                    runs.iter().filter_map(|r| value_of(r, &fx)).map(|v| v.parse::<f64>().ok()).collect();
+                xs.is_some_and(|xs| crate::parallel::spans_decades(&xs))
+            };
+            view.with(|v| v.scatter_log_x).unwrap_or_else(auto)
+        })
+    };
     let runs_for_scatter = runs.clone();
     let colors_for_scatter = colors.clone();
     let scatter_figure = Signal::derive(move || {
         let (fx, fy) = (scatter_x.get(), scatter_y.get());
+        // Grouped, a point takes its group's colour, as on the chart above.
+        let group = view.with(|v| v.group.clone());
+        let label_of = |r: &Run| value_of(r, &group).unwrap_or_else(|| NONE_LABEL.into());
+        let mut labels: Vec<String> =
+            if group.is_empty() { Vec::new() } else { runs_for_scatter.iter().map(label_of).collect() };
+        labels.sort_by(|a, b| compare_labels(a, b));
+        labels.dedup();
         let mut x = Vec::new();
         let mut y = Vec::new();
         let mut text = Vec::new();
@@ -224,8 +249,18 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
             };
             x.push(xv);
             y.push(vy.is_finite().then_some(vy));
-            text.push(format!("{}<br>{fx} = {vx}<br>{fy} = {}", r.info.run_name, format_value(vy)));
-            point_colors.push(c.clone());
+            if group.is_empty() {
+                text.push(format!("{}<br>{fx} = {vx}<br>{fy} = {}", r.info.run_name, format_value(vy)));
+                point_colors.push(c.clone());
+            } else {
+                let label = label_of(r);
+                text.push(format!(
+                    "{}<br>{fx} = {vx}<br>{fy} = {}<br>{group} = {label}",
+                    r.info.run_name,
+                    format_value(vy)
+                ));
+                point_colors.push(color(labels.iter().position(|l| *l == label).unwrap_or(0)));
+            }
         }
         let x_title = if numeric { fx.clone() } else { format!("{fx} ({})", categories.join(" · ")) };
         Some(Figure {
@@ -241,7 +276,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
             }],
             x_title,
             y_title: fy,
-            x_log: view.get().scatter_log_x && numeric,
+            x_log: scatter_log.get() && numeric,
             ..Default::default()
         })
     });
@@ -428,8 +463,8 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
                 </select>
             </label>
             <label class="pick">
-                <input type="checkbox" id="scatter-log-x" prop:checked=move || view.get().scatter_log_x
-                    on:change=move |ev| { let on = event_target_checked(&ev); s8(&move |v| v.scatter_log_x = on) } />
+                <input type="checkbox" id="scatter-log-x" prop:checked=move || scatter_log.get()
+                    on:change=move |ev| { let on = event_target_checked(&ev); s8(&move |v| v.scatter_log_x = Some(on)) } />
                 "Log x"
             </label>
         </div>
