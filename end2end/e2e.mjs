@@ -846,6 +846,13 @@ await test('chart view: eye toggles hide runs, pinned colours, both in the link 
   await hydrated(page);
   await page.waitForSelector(`${panel}[data-drawn="true"]`);
   assert.match(await page.textContent('.error'), /colours in this link could not be read/);
+  // So is any other setting, each named with what it takes; the panel is drawn with the defaults.
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss&smooth=lots&x=epoch&agg=max&panel=val_loss~huge`);
+  await hydrated(page);
+  await page.waitForSelector(`${panel}[data-drawn="true"]`);
+  const said = await page.textContent('.error');
+  for (const part of ['smooth=lots (a number from 0 to 0.99)', 'x=epoch', 'agg=max (mean or median)', 'panel=val_loss~huge']) assert.ok(said.includes(part), said);
+  assert.equal(await page.$eval(panel, el => el._fullLayout.xaxis.title.text), 'step');
 });
 
 await test('dashboards: save the chart view, share its URL, add a note, snapshot', async page => {

@@ -362,6 +362,18 @@ pub fn ExperimentCharts(
                     {move || brush_state.get().1.then(|| view! {
                         <ErrorNote message="Part of the selection in this link could not be read; it was left out.".to_string() />
                     })}
+                    {move || {
+                        let pairs: Vec<(String, String)> =
+                            query.with(|q| q.latest_values().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+                        let said = metrics.with(|m| group_keys.with(|g| crate::chart_link::unreadable(&pairs, m, g)));
+                        (!said.is_empty()).then(|| {
+                            let message = format!(
+                                "Some settings in this link could not be read; the charts are drawn without them: {}.",
+                                said.join(", ")
+                            );
+                            view! { <ErrorNote message /> }
+                        })
+                    }}
                     {selection}
                     {run_list}
                     <details class="panel-section" open data-section="parallel">
