@@ -519,6 +519,17 @@ await test('one colour per run on every page; single-value metrics are never emp
   const lineColor = await page.$eval('figure.chart-card[data-metric="val_loss"] .chart', el => el.data.at(-1).line.color);
   const rgb = hex => `rgb(${[1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
   assert.equal(rgb(lineColor), dots[0]);
+  // A metric whose every value is NaN or infinite says so, where the others draw.
+  const post = async (path, body) => (await fetch(`${base}/api/2.0/mlflow/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+  const { experiment_id: nanExp } = await post('experiments/create', { name: `diverged-${Date.now()}` });
+  const { run } = await post('runs/create', { experiment_id: nanExp, run_name: 'diverged' });
+  await post('runs/log-batch', { run_id: run.info.run_id, metrics: [
+    { key: 'loss', value: 'NaN', timestamp: 1, step: 0 }, { key: 'loss', value: 'Infinity', timestamp: 2, step: 1 },
+    { key: 'acc', value: 0.5, timestamp: 1, step: 0 }, { key: 'acc', value: 0.7, timestamp: 2, step: 1 }] });
+  await page.goto(`${base}/experiments/${nanExp}?view=charts`);
+  await hydrated(page);
+  await page.waitForSelector('figure.chart-card[data-metric="acc"] .chart[data-drawn="true"]');
+  await page.waitForFunction(() => /NaN or infinite/.test(document.querySelector('figure.chart-card[data-metric="loss"] .chart-empty')?.textContent ?? ''));
 });
 
 await test('experiment chart view: every run the filter keeps, in its colour, by the URL', async page => {

@@ -460,7 +460,15 @@ pub fn Chart(
     });
     #[cfg(not(all(feature = "hydrate", target_family = "wasm")))]
     let _ = on_zoom;
-    let empty = empty.unwrap_or_else(|| "No run has logged this yet.".into());
+    // Nothing to draw: no points at all, or points whose values are all NaN
+    // or infinite (sent as gaps), which is worth saying.
+    let empty = Memo::new(move |_| match &empty {
+        Some(said) => said.clone(),
+        None if figure.with(|f| f.as_ref().is_some_and(|f| f.traces.iter().any(|t| !t.y.is_empty()))) => {
+            "Every value logged here is NaN or infinite: nothing to draw.".into()
+        }
+        None => "No run has logged this yet.".into(),
+    });
     let export = {
         let id = id.clone();
         move |format: &'static str| {
@@ -488,7 +496,7 @@ pub fn Chart(
         </div>
         <div class="chart" id=id node_ref=node data-drawn="false" class:hidden=nothing></div>
         <Show when=move || nothing.get()>
-            <p class="empty chart-empty">{empty.clone()}</p>
+            <p class="empty chart-empty">{move || empty.get()}</p>
         </Show>
     }
 }
