@@ -619,6 +619,24 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   await hydrated(page);
   await page.waitForFunction(sel => document.querySelector(sel)?._fullLayout?.yaxis?.type === 'log', panel('val_loss'));
   assert.ok(await page.$('figure.chart-card[data-metric="val_loss"] .panel-settings.changed'));
+  // Runs ticked in the table are the ones the charts draw; the link names them.
+  await page.goto(`${base}/experiments/${exp}`);
+  await hydrated(page);
+  await page.check(`tr[data-run-id="${ids.runs[0]}"] td.check input`);
+  await page.check(`tr[data-run-id="${ids.runs[2]}"] td.check input`);
+  await page.click('#view-charts');
+  await page.waitForURL(u => (new URL(u).searchParams.get('sel') ?? '').split(',').sort().join() === [ids.runs[0], ids.runs[2]].sort().join());
+  const lineCount = n => page.waitForFunction(([sel, n]) => document.querySelector(sel)?.data?.filter(t => t.mode === 'lines').length === n, [panel('val_loss'), n]);
+  await lineCount(2);
+  assert.match(await page.textContent('#charts-run-count'), /^2 of \d+ runs: those selected in the table/);
+  // The link opens the same: two lines, and those two ticked in the table.
+  await page.reload();
+  await hydrated(page);
+  await lineCount(2);
+  assert.ok(await page.isChecked(`tr[data-run-id="${ids.runs[2]}"] td.check input`));
+  await page.click('#clear-selection');
+  await page.waitForURL(u => !new URL(u).searchParams.has('sel'));
+  await lineCount(8);
   // The failed run's own page: its line dashed, an x where it stopped.
   await page.goto(`${base}${runUrl(ids.failed)}?tab=charts`);
   await hydrated(page);

@@ -128,8 +128,19 @@ pub fn ExperimentCharts(
         let hidden = hidden.get();
         all_runs.get().into_iter().filter(|r| !hidden.contains(&r.run_id)).collect::<Vec<_>>()
     });
+    // Runs ticked in the table when the view was switched (`?sel=`): the
+    // panels draw only those.
+    let picked = Memo::new(move |_| {
+        let sel = query.read().get("sel").unwrap_or_default();
+        sel.split(',').filter(|s| !s.is_empty()).map(String::from).collect::<std::collections::BTreeSet<String>>()
+    });
     let runs = Memo::new(move |_| {
-        let shown = unhidden.get();
+        let mut shown = unhidden.get();
+        picked.with(|p| {
+            if !p.is_empty() {
+                shown.retain(|r| p.contains(&r.run_id));
+            }
+        });
         brushes.with(|b| {
             if b.is_empty() {
                 shown
@@ -301,6 +312,16 @@ pub fn ExperimentCharts(
                 };
                 let selection = move || {
                     let (shown, all) = (runs.read().len(), unhidden.read().len());
+                    if !picked.read().is_empty() && brushes.read().is_empty() {
+                        return view! {
+                            <p class="selection-bar" id="charts-run-count">
+                                {format!("{shown} of {all} runs: those selected in the table")}
+                                " "
+                                <button id="clear-selection" on:click=move |_| set_param.run(("sel", String::new()))>"Show all runs"</button>
+                            </p>
+                        }
+                        .into_any();
+                    }
                     if brushes.read().is_empty() {
                         return view! { <p class="muted" id="charts-run-count">{format!("{all} runs")}</p> }.into_any();
                     }

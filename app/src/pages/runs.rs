@@ -43,6 +43,10 @@ struct View {
     chart_params: Vec<(String, String)>,
 }
 
+/// The most runs ticked in the table that the chart view's link names
+/// (more make a link too long to share; the charts then show every run).
+const MAX_PICKED_IN_LINK: usize = 200;
+
 /// Query parameters that belong to the chart view.
 const CHART_PARAMS: [&str; 15] = [
     "x", "log", "logx", "clip", "smooth", "q", "group", "style", "agg", "band", "panel", "brush", "pcolor", "hide",
@@ -166,7 +170,14 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
     let (runs, set_runs) = signal(page.runs.clone());
     let (colors, set_colors) = signal(page.colors.iter().cloned().collect::<HashMap<String, String>>());
     let (next_token, set_next_token) = signal(page.next_page_token.clone());
-    let (selected, set_selected) = signal(BTreeSet::<String>::new());
+    // Runs a chart-view link was showing (`?sel=`, set when the view was
+    // switched with runs ticked) start ticked.
+    let (selected, set_selected) = signal(
+        use_query_map()
+            .with_untracked(|q| q.get("sel"))
+            .map(|s| s.split(',').filter(|s| !s.is_empty()).map(String::from).collect::<BTreeSet<String>>())
+            .unwrap_or_default(),
+    );
     // Runs picked on the chart view's parallel coordinates (`brush`) are
     // the table's selection too.
     let brush = Memo::new(move |_| {
@@ -296,7 +307,21 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
         let exp_id = exp_id.clone();
         move |charts: bool| {
             let exp_id = exp_id.clone();
-            move || View { charts, ..view.get() }.url(&exp_id)
+            move || {
+                let url = View { charts, ..view.get() }.url(&exp_id);
+                // The charts draw the runs ticked in the table: some of
+                // them, named in the link (all of them need no list, and
+                // runs ticked by a brush on the parallel coordinates are
+                // that brush's, already in the link).
+                let picked = selected.get();
+                let all = runs.with(|r| r.len() <= picked.len() && next_token.read().is_none());
+                let brushed = view.with(|v| v.chart_params.iter().any(|(k, b)| k == "brush" && !b.is_empty()));
+                if !charts || picked.is_empty() || all || brushed || picked.len() > MAX_PICKED_IN_LINK {
+                    return url;
+                }
+                let ids: Vec<String> = picked.into_iter().collect();
+                format!("{url}&sel={}", encode(&ids.join(",")))
+            }
         }
     };
     let go = {
