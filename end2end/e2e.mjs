@@ -615,6 +615,9 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   await page.waitForURL(u => new URL(u).searchParams.get('panel') === 'val_loss~log');
   await page.waitForFunction(sel => document.querySelector(sel)?._fullLayout?.yaxis?.type === 'log', panel('val_loss'));
   assert.equal(await page.$eval(panel('train_loss'), el => el._fullLayout.yaxis.type), 'linear');
+  // Its ticks are 1, 2 and 5 of each decade (or whole decades), never 3, 4, 6, 7, 8 or 9.
+  const logTicks = await page.$eval(panel('val_loss'), el => [...el.querySelectorAll('.ytick text')].map(t => t.textContent));
+  assert.ok(logTicks.length >= 2 && !logTicks.some(t => /^[346789]$/.test(t)), logTicks.join());
   await page.reload();
   await hydrated(page);
   await page.waitForFunction(sel => document.querySelector(sel)?._fullLayout?.yaxis?.type === 'log', panel('val_loss'));

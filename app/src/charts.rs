@@ -175,6 +175,18 @@ pub fn robust_range(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64
     Some((lo - margin, hi + margin))
 }
 
+/// Tick spacing of a log axis over values from `lo` to `hi`: `None` for
+/// 1-2-5 labels in each decade (plotly's `"D2"`, not its 2…9 clutter),
+/// or every so many decades when they span more than four (the 1-2-5
+/// labels of ten decades would crowd the axis).
+pub fn log_dtick(lo: f64, hi: f64) -> Option<f64> {
+    if !(lo > 0.0 && hi.is_finite() && hi >= lo) {
+        return None;
+    }
+    let decades = (hi / lo).log10();
+    (decades > 4.0).then(|| (decades / 6.0).ceil().max(1.0))
+}
+
 /// 20 qualitative colours from Paul Tol's colour-blind-safe schemes
 /// (vibrant, muted, light), ordered so that neighbours differ most: runs
 /// created one after another never look alike, and no run is red by chance
@@ -671,6 +683,21 @@ mod draw {
             // their lines lie on the chart (plotly.js 4's `hoversort`,
             // which the plotly crate does not know yet).
             let _ = js_sys::Reflect::set(&layout, &"hoversort".into(), &"value descending".into());
+            // Log axes label 1, 2 and 5 of each decade (or every few decades).
+            let lines = || fig.traces.iter().filter(|t| !t.no_hover);
+            let ys: Vec<f64> = lines().flat_map(|t| t.y.iter().flatten().copied()).collect();
+            let xs: Vec<f64> = lines().flat_map(|t| t.x.iter().copied()).collect();
+            for (name, log, values) in [("yaxis", fig.y_log, ys), ("xaxis", fig.x_log, xs)] {
+                let positive = values.into_iter().filter(|v| v.is_finite() && *v > 0.0);
+                let (lo, hi) = positive.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+                if let (true, Ok(axis)) = (log, js_sys::Reflect::get(&layout, &name.into())) {
+                    let step = match super::log_dtick(lo, hi) {
+                        Some(decades) => wasm_bindgen::JsValue::from_f64(decades),
+                        None => "D2".into(),
+                    };
+                    let _ = js_sys::Reflect::set(&axis, &"dtick".into(), &step);
+                }
+            }
         }
         if let Err(e) = plotly_react(id, &figure).await {
             leptos::logging::warn!("plotly could not draw {id}: {e:?}");
@@ -1066,6 +1093,15 @@ mod tests {
         assert!(marks.no_hover && marks.markers && marks.end_marks);
         // A faint raw line under a smoothed one gets none of its own.
         assert_eq!(end_marks(&[Trace { no_hover: true, ..line(true, vec![Some(1.0)]) }]), None);
+    }
+
+    #[test]
+    fn log_axes_label_one_two_five_or_every_few_decades() {
+        assert_eq!(log_dtick(0.01, 3.0), None, "2.5 decades: 1-2-5");
+        assert_eq!(log_dtick(1e-3, 10.0), None, "4 decades: still 1-2-5");
+        assert_eq!(log_dtick(1e-6, 1e6), Some(2.0), "12 decades: every other one");
+        assert_eq!(log_dtick(1e-3, 1e2), Some(1.0));
+        assert_eq!(log_dtick(f64::INFINITY, f64::NEG_INFINITY), None, "no positive values");
     }
 
     #[test]
