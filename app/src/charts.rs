@@ -683,20 +683,27 @@ mod draw {
             // their lines lie on the chart (plotly.js 4's `hoversort`,
             // which the plotly crate does not know yet).
             let _ = js_sys::Reflect::set(&layout, &"hoversort".into(), &"value descending".into());
-            // Log axes label 1, 2 and 5 of each decade (or every few decades).
+            // Log axes label 1, 2 and 5 of each decade (or every few decades),
+            // from the span of the drawn values (read only for a log axis).
+            let span = |values: &mut dyn Iterator<Item = f64>| {
+                values
+                    .filter(|v| v.is_finite() && *v > 0.0)
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)))
+            };
             let lines = || fig.traces.iter().filter(|t| !t.no_hover);
-            let ys: Vec<f64> = lines().flat_map(|t| t.y.iter().flatten().copied()).collect();
-            let xs: Vec<f64> = lines().flat_map(|t| t.x.iter().copied()).collect();
-            for (name, log, values) in [("yaxis", fig.y_log, ys), ("xaxis", fig.x_log, xs)] {
-                let positive = values.into_iter().filter(|v| v.is_finite() && *v > 0.0);
-                let (lo, hi) = positive.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-                if let (true, Ok(axis)) = (log, js_sys::Reflect::get(&layout, &name.into())) {
-                    let step = match super::log_dtick(lo, hi) {
-                        Some(decades) => wasm_bindgen::JsValue::from_f64(decades),
-                        None => "D2".into(),
-                    };
-                    let _ = js_sys::Reflect::set(&axis, &"dtick".into(), &step);
-                }
+            for (name, log) in [("yaxis", fig.y_log), ("xaxis", fig.x_log)] {
+                let Some(axis) = log.then(|| js_sys::Reflect::get(&layout, &name.into()).ok()).flatten() else {
+                    continue;
+                };
+                let (lo, hi) = match name {
+                    "yaxis" => span(&mut lines().flat_map(|t| t.y.iter().flatten().copied())),
+                    _ => span(&mut lines().flat_map(|t| t.x.iter().copied())),
+                };
+                let step = match super::log_dtick(lo, hi) {
+                    Some(decades) => wasm_bindgen::JsValue::from_f64(decades),
+                    None => "D2".into(),
+                };
+                let _ = js_sys::Reflect::set(&axis, &"dtick".into(), &step);
             }
         }
         if let Err(e) = plotly_react(id, &figure).await {
