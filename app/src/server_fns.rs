@@ -13,7 +13,8 @@ pub mod dashboards;
 mod backend {
     use leptos::prelude::*;
 
-    use tracking::permissions::{Capability, EXPERIMENT, REGISTERED_MODEL};
+    pub use store::access::{Gate, Need};
+    use tracking::permissions::Capability;
 
     pub fn store() -> store::Store {
         expect_context::<store::Store>()
@@ -25,50 +26,71 @@ mod backend {
             .ok_or_else(|| ServerFnError::new("This server does not serve artifacts (--no-serve-artifacts)"))
     }
 
-    /// Who is signed in, when users and permissions are on (the server's
-    /// guard leaves them on the request).
-    pub fn viewer() -> Option<store::auth::Viewer> {
-        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<store::auth::Viewer>().cloned())
+    /// The request's gate: who is signed in, and the one permission check
+    /// the REST API also asks. Take it first thing in a server function,
+    /// before any await (a page rendering on the server keeps its context
+    /// only until then), and pass it on. Without the request's context it
+    /// is closed when users are on: a check that cannot see who asks denies.
+    pub fn gate() -> Gate {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Gate>().cloned())
+            .unwrap_or_else(Gate::unknown)
     }
 
-    fn denied(what: &str) -> ServerFnError {
-        ServerFnError::new(format!("You do not have permission to {what}; ask someone who manages it for access."))
+    /// Refuses (HTTP 403, with a sentence naming `what`) unless the
+    /// signed-in user meets every need.
+    pub async fn require(gate: &Gate, needs: &[Need], what: &str) -> Result<(), ServerFnError> {
+        match gate.check(needs).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.error_code == tracking::ErrorCode::PermissionDenied => Err(err(tracking::Error::new(
+                tracking::ErrorCode::PermissionDenied,
+                format!("You do not have permission to {what}; ask someone who manages it for access."),
+            ))),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Whether the signed-in user meets every need (for narrowing lists).
+    pub async fn allowed(gate: &Gate, needs: &[Need]) -> Result<bool, ServerFnError> {
+        gate.allows(needs).await.map_err(err)
     }
 
     /// Refuses unless the signed-in user may `cap` the experiment.
-    pub fn need_experiment(experiment_id: &str, cap: Capability, what: &str) -> Result<(), ServerFnError> {
-        match viewer() {
-            Some(v) if !v.permission(EXPERIMENT, experiment_id).allows(cap) => Err(denied(what)),
-            _ => Ok(()),
-        }
+    pub async fn need_experiment(
+        gate: &Gate,
+        experiment_id: &str,
+        cap: Capability,
+        what: &str,
+    ) -> Result<(), ServerFnError> {
+        require(gate, &[Need::Experiment(experiment_id.to_string(), cap)], what).await
     }
 
     /// Refuses unless the signed-in user may `cap` the runs of the experiment.
-    pub fn need_runs_of(experiment_id: &str, cap: Capability, what: &str) -> Result<(), ServerFnError> {
-        match viewer() {
-            Some(v) if !v.may_on_runs(experiment_id, cap) => Err(denied(what)),
-            _ => Ok(()),
-        }
+    pub async fn need_runs_of(
+        gate: &Gate,
+        experiment_id: &str,
+        cap: Capability,
+        what: &str,
+    ) -> Result<(), ServerFnError> {
+        require(gate, &[Need::InExperiment(experiment_id.to_string(), "run", cap)], what).await
     }
 
     /// Refuses unless the signed-in user may `cap` the run; returns it.
     pub async fn need_run(
+        gate: &Gate,
         store: &store::Store,
         run_id: &str,
         cap: Capability,
         what: &str,
     ) -> Result<tracking::Run, ServerFnError> {
-        let run = store.get_run(run_id).await.map_err(err)?;
-        need_runs_of(&run.info.experiment_id, cap, what)?;
-        Ok(run)
+        require(gate, &[Need::Run(run_id.to_string(), cap)], what).await?;
+        store.get_run(run_id).await.map_err(err)
     }
 
-    /// Refuses unless the signed-in user may `cap` the registered model.
-    pub fn need_model(name: &str, cap: Capability, what: &str) -> Result<(), ServerFnError> {
-        match viewer() {
-            Some(v) if !v.permission(REGISTERED_MODEL, name).allows(cap) => Err(denied(what)),
-            _ => Ok(()),
-        }
+    /// Refuses unless the signed-in user may `cap` the registered model
+    /// (and read its versions).
+    pub async fn need_model(gate: &Gate, name: &str, cap: Capability, what: &str) -> Result<(), ServerFnError> {
+        require(gate, &[Need::Model(name.to_string(), cap, Some(Capability::Read))], what).await
     }
 
     /// A store error as the server function's error: the sentence for the
@@ -89,14 +111,15 @@ mod backend {
 }
 
 #[cfg(feature = "ssr")]
-use backend::{err, need_experiment, need_model, need_run, need_runs_of, store, viewer};
+use backend::{err, need_experiment, need_model, need_run, need_runs_of, store};
 #[cfg(feature = "ssr")]
 use tracking::permissions::Capability;
 
 /// The signed-in user's name, when users and permissions are on.
 #[server(prefix = "/_app")]
 pub async fn signed_in_user() -> Result<Option<String>, ServerFnError> {
-    Ok(viewer().map(|v| v.user.username))
+    let gate = backend::gate();
+    Ok(gate.viewer().cloned().map(|v| v.user.username))
 }
 
 /// An experiments-list row.
@@ -114,16 +137,17 @@ pub struct ExperimentRow {
 /// Every experiment, active and deleted, with run counts and last activity.
 #[server(prefix = "/_app")]
 pub async fn list_experiments() -> Result<Vec<ExperimentRow>, ServerFnError> {
+    let gate = backend::gate();
     let store = store();
     let query = store::ExperimentQuery {
-        visible: viewer().and_then(|v| v.visible_experiments()),
+        visible: gate.viewer().cloned().and_then(|v| v.visible_experiments()),
         view_type: tracking::ViewType::All,
         max_results: 50_000,
         ..Default::default()
     };
     let page = store.search_experiments(&query).await.map_err(err)?;
     let stats = store.experiment_stats().await.map_err(err)?;
-    let viewer = viewer();
+    let viewer = gate.viewer().cloned();
     let may = |id: &str, cap: Capability| {
         viewer.as_ref().is_none_or(|v| v.permission(tracking::permissions::EXPERIMENT, id).allows(cap))
     };
@@ -145,33 +169,30 @@ pub async fn list_experiments() -> Result<Vec<ExperimentRow>, ServerFnError> {
 
 #[server(prefix = "/_app")]
 pub async fn create_experiment(name: String) -> Result<String, ServerFnError> {
-    let viewer = viewer();
-    if viewer.as_ref().is_some_and(|v| {
-        v.permission(tracking::permissions::EXPERIMENT, "*") == tracking::permissions::Permission::Deny
-    }) {
-        return Err(ServerFnError::new("You do not have permission to create experiments."));
-    }
+    let gate = backend::gate();
+    use tracking::permissions::EXPERIMENT;
+    backend::require(&gate, &[backend::Need::Create(EXPERIMENT, None)], "create experiments").await?;
     let store = store();
     let id = store.create_experiment(name.trim(), None, &[]).await.map_err(err)?;
-    if let Some(v) = viewer {
+    if let Some(v) = gate.viewer().cloned() {
         // The creator manages what they made, as through the REST API.
         let manage = tracking::permissions::Permission::Manage;
-        store::auth::grant(store.as_ref(), &v.user, tracking::permissions::EXPERIMENT, &id, manage)
-            .await
-            .map_err(err)?;
+        store::auth::grant(store.as_ref(), &v.user, EXPERIMENT, &id, manage).await.map_err(err)?;
     }
     Ok(id)
 }
 
 #[server(prefix = "/_app")]
 pub async fn rename_experiment(experiment_id: String, name: String) -> Result<(), ServerFnError> {
-    need_experiment(&experiment_id, Capability::Update, "rename this experiment")?;
+    let gate = backend::gate();
+    need_experiment(&gate, &experiment_id, Capability::Update, "rename this experiment").await?;
     store().rename_experiment(&experiment_id, name.trim()).await.map_err(err)
 }
 
 #[server(prefix = "/_app")]
 pub async fn set_experiment_deleted(experiment_id: String, deleted: bool) -> Result<(), ServerFnError> {
-    need_experiment(&experiment_id, Capability::Delete, "delete or restore this experiment")?;
+    let gate = backend::gate();
+    need_experiment(&gate, &experiment_id, Capability::Delete, "delete or restore this experiment").await?;
     let store = store();
     if deleted { store.delete_experiment(&experiment_id).await } else { store.restore_experiment(&experiment_id).await }
         .map_err(err)
@@ -208,7 +229,8 @@ pub async fn experiment_runs(
     deleted: bool,
     page_token: Option<String>,
 ) -> Result<RunsPage, ServerFnError> {
-    need_runs_of(&experiment_id, Capability::Read, "see this experiment's runs")?;
+    let gate = backend::gate();
+    need_runs_of(&gate, &experiment_id, Capability::Read, "see this experiment's runs").await?;
     let store = store();
     let experiment = store.get_experiment(&experiment_id).await.map_err(err)?;
     let query = store::RunQuery {
@@ -254,14 +276,15 @@ pub async fn metric_ranges(
     run_ids: String,
     keys: String,
 ) -> Result<Vec<(String, String, Option<f64>, Option<f64>)>, ServerFnError> {
+    let gate = backend::gate();
     let split = |s: &str| s.split(',').filter(|x| !x.is_empty()).map(String::from).collect::<Vec<_>>();
     let (mut ids, keys) = (split(&run_ids), split(&keys));
     ids.truncate(RUNS_PER_PAGE as usize * 100);
     let store = store();
-    if viewer().is_some() {
+    if gate.viewer().cloned().is_some() {
         let mut readable = Vec::with_capacity(ids.len());
         for id in ids {
-            if need_run(&store, &id, Capability::Read, "see this run").await.is_ok() {
+            if need_run(&gate, &store, &id, Capability::Read, "see this run").await.is_ok() {
                 readable.push(id);
             }
         }
@@ -273,9 +296,10 @@ pub async fn metric_ranges(
 
 #[server(prefix = "/_app")]
 pub async fn set_runs_deleted(run_ids: Vec<String>, deleted: bool) -> Result<(), ServerFnError> {
+    let gate = backend::gate();
     let store = store();
     for id in run_ids {
-        need_run(&store, &id, Capability::Delete, "delete or restore these runs").await?;
+        need_run(&gate, &store, &id, Capability::Delete, "delete or restore these runs").await?;
         if deleted { store.delete_run(&id).await } else { store.restore_run(&id).await }.map_err(err)?;
     }
     Ok(())
@@ -305,8 +329,9 @@ pub struct RunDetails {
 
 #[server(prefix = "/_app")]
 pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
+    let gate = backend::gate();
     let store = store();
-    let run = need_run(&store, &run_id, Capability::Read, "see this run").await?;
+    let run = need_run(&gate, &store, &run_id, Capability::Read, "see this run").await?;
     let experiment_name = store.get_experiment(&run.info.experiment_id).await.map(|e| e.name).unwrap_or_default();
     let metrics = store.metric_summaries(&run_id).await.map_err(err)?;
     let link = |r: &Run| RunLink {
@@ -314,9 +339,13 @@ pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
         name: r.info.run_name.clone(),
         experiment_id: r.info.experiment_id.clone(),
     };
+    // A parent is named only to whoever may read it: the tag is the
+    // child's, and anyone who may write the child can point it anywhere.
     let parent = match run.data.tags.iter().find(|t| t.key == tracking::tags::PARENT_RUN_ID) {
-        Some(t) => store.get_run(&t.value).await.ok().map(|p| link(&p)),
-        None => None,
+        Some(t) if backend::allowed(&gate, &[backend::Need::Run(t.value.clone(), Capability::Read)]).await? => {
+            store.get_run(&t.value).await.ok().map(|p| link(&p))
+        }
+        _ => None,
     };
     let children = store
         .search_runs(&store::RunQuery {
@@ -340,6 +369,7 @@ pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
     let registered = store
         .search_model_versions(&store::RegistryQuery {
             filter: format!("run_id = {}", tracking::filter::literal(&run_id)),
+            visible: gate.viewer().cloned().and_then(|v| v.visible_models()),
             ..Default::default()
         })
         .await
@@ -352,13 +382,15 @@ pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
 
 #[server(prefix = "/_app")]
 pub async fn set_run_tag(run_id: String, key: String, value: String) -> Result<(), ServerFnError> {
-    need_run(&store(), &run_id, Capability::Update, "change this run's tags").await?;
+    let gate = backend::gate();
+    need_run(&gate, &store(), &run_id, Capability::Update, "change this run's tags").await?;
     store().log_batch(&run_id, vec![], vec![], vec![tracking::KeyValue::new(key, value)]).await.map_err(err)
 }
 
 #[server(prefix = "/_app")]
 pub async fn delete_run_tag(run_id: String, key: String) -> Result<(), ServerFnError> {
-    need_run(&store(), &run_id, Capability::Update, "change this run's tags").await?;
+    let gate = backend::gate();
+    need_run(&gate, &store(), &run_id, Capability::Update, "change this run's tags").await?;
     store().delete_tag(&run_id, &key).await.map_err(err)
 }
 
@@ -420,7 +452,8 @@ pub async fn chart_runs(
     order_by: String,
     deleted: bool,
 ) -> Result<ChartData, ServerFnError> {
-    need_runs_of(&experiment_id, Capability::Read, "see this experiment's runs")?;
+    let gate = backend::gate();
+    need_runs_of(&gate, &experiment_id, Capability::Read, "see this experiment's runs").await?;
     let store = store();
     let mut query = store::RunQuery {
         experiment_ids: vec![experiment_id],
@@ -504,10 +537,11 @@ pub async fn metric_series(
     max_points: usize,
     with_times: bool,
 ) -> Result<Vec<Series>, ServerFnError> {
+    let gate = backend::gate();
     let store = store();
-    if viewer().is_some_and(|v| !v.is_admin()) {
+    if gate.viewer().cloned().is_some_and(|v| !v.is_admin()) {
         for run_id in run_ids.iter().take(MAX_CHART_RUNS) {
-            need_run(&store, run_id, Capability::Read, "see these runs").await?;
+            need_run(&gate, &store, run_id, Capability::Read, "see these runs").await?;
         }
     }
     let budget = max_points.clamp(100, 20_000);
@@ -534,7 +568,8 @@ pub async fn metric_series(
 /// Files and folders in a run's artifact folder `path`, with paths relative to the run's root.
 #[server(prefix = "/_app")]
 pub async fn list_run_artifacts(run_id: String, path: String) -> Result<Vec<FileInfo>, ServerFnError> {
-    let (store, root, dir) = run_artifact_path(&run_id, &path).await?;
+    let gate = backend::gate();
+    let (store, root, dir) = run_artifact_path(&gate, &run_id, &path).await?;
     let files = store.list(&root.join(&dir)).await.map_err(err)?;
     Ok(files
         .into_iter()
@@ -544,15 +579,21 @@ pub async fn list_run_artifacts(run_id: String, path: String) -> Result<Vec<File
 
 #[cfg(feature = "ssr")]
 async fn run_artifact_path(
+    gate: &backend::Gate,
     run_id: &str,
     path: &str,
 ) -> Result<(artifacts::ArtifactStore, artifacts::ArtifactPath, artifacts::ArtifactPath), ServerFnError> {
-    let run = need_run(&store(), run_id, Capability::Read, "see this run's artifacts").await?;
+    let (store, files) = (store(), backend::artifacts()?);
+    let run = need_run(gate, &store, run_id, Capability::Read, "see this run's artifacts").await?;
     let root = artifacts::ArtifactPath::from_root_uri(&run.info.artifact_uri).ok_or_else(|| {
         ServerFnError::new(format!("The artifacts at {} are not stored by this server", run.info.artifact_uri))
     })?;
     let path = artifacts::ArtifactPath::parse(path).map_err(err)?;
-    Ok((backend::artifacts()?, root, path))
+    // Where the bytes are decides too: a run's folder can be anywhere its
+    // experiment's artifact location says.
+    let need = store::access::artifact_need(root.join(&path).segments(), Capability::Read);
+    backend::require(gate, &[need], "see this run's artifacts").await?;
+    Ok((files, root, path))
 }
 
 /// What the artifact browser shows for a file.
@@ -571,7 +612,8 @@ pub const PREVIEW_BYTES: u64 = 256 * 1024;
 
 #[server(prefix = "/_app")]
 pub async fn preview_artifact(run_id: String, path: String) -> Result<Preview, ServerFnError> {
-    let (store, root, file) = run_artifact_path(&run_id, &path).await?;
+    let gate = backend::gate();
+    let (store, root, file) = run_artifact_path(&gate, &run_id, &path).await?;
     let kind = crate::pages::artifacts::kind_of(file.file_name()).to_string();
     if kind == "image" {
         let size = store.stat(&root.join(&file)).await.map_err(err)?.unwrap_or(0);
@@ -601,10 +643,11 @@ pub struct ComparedRuns {
 
 #[server(prefix = "/_app")]
 pub async fn compare_runs(run_ids: Vec<String>) -> Result<ComparedRuns, ServerFnError> {
+    let gate = backend::gate();
     let store = store();
     let mut runs = Vec::new();
     for id in run_ids.iter().take(100) {
-        runs.push(need_run(&store, id, Capability::Read, "see these runs").await?);
+        runs.push(need_run(&gate, &store, id, Capability::Read, "see these runs").await?);
     }
     let by_id: std::collections::HashMap<String, String> =
         run_colors(&store, runs.iter().map(|r| r.info.run_id.clone()).collect()).await?.into_iter().collect();
@@ -614,9 +657,10 @@ pub async fn compare_runs(run_ids: Vec<String>) -> Result<ComparedRuns, ServerFn
 
 #[server(prefix = "/_app")]
 pub async fn list_registered_models() -> Result<Vec<RegisteredModel>, ServerFnError> {
+    let gate = backend::gate();
     let page = store()
         .search_registered_models(&store::RegistryQuery {
-            visible: viewer().and_then(|v| v.visible_models()),
+            visible: gate.viewer().cloned().and_then(|v| v.visible_models()),
             max_results: Some(1000),
             ..Default::default()
         })
@@ -641,7 +685,8 @@ async fn run_link(store: &store::Store, run_id: Option<&str>) -> Option<RunLink>
 
 #[server(prefix = "/_app")]
 pub async fn model_page(name: String) -> Result<ModelDetails, ServerFnError> {
-    need_model(&name, Capability::Read, "see this model")?;
+    let gate = backend::gate();
+    need_model(&gate, &name, Capability::Read, "see this model").await?;
     let store = store();
     let model = store.get_registered_model(&name).await.map_err(err)?;
     let versions = store
@@ -697,7 +742,8 @@ async fn model_files(uri: &str) -> ModelFiles {
 
 #[server(prefix = "/_app")]
 pub async fn version_page(name: String, version: String) -> Result<VersionDetails, ServerFnError> {
-    need_model(&name, Capability::Read, "see this model")?;
+    let gate = backend::gate();
+    need_model(&gate, &name, Capability::Read, "see this model").await?;
     let store = store();
     let number = tracking::registry::parse_version(&version).map_err(err)?;
     let version = store.get_model_version(&name, number).await.map_err(err)?;
@@ -715,9 +761,10 @@ pub struct LoggedModelDetails {
 
 #[server(prefix = "/_app")]
 pub async fn logged_model_page(model_id: String) -> Result<LoggedModelDetails, ServerFnError> {
+    let gate = backend::gate();
     let store = store();
     let model = store.get_logged_model(&model_id, false).await.map_err(err)?;
-    need_experiment(&model.info.experiment_id, Capability::Read, "see this model")?;
+    need_experiment(&gate, &model.info.experiment_id, Capability::Read, "see this model").await?;
     let files = model_files(&model.info.artifact_uri).await;
     let source_run = run_link(&store, model.info.source_run_id.as_deref()).await;
     Ok(LoggedModelDetails { model, source_run, files })

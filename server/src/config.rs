@@ -22,6 +22,10 @@ pub enum Command {
     Import(ImportConfig),
     /// Write everything in mltrack to one portable file.
     Export(ExportConfig),
+    /// Print every route the server answers (REST, pages, server
+    /// functions) as JSON, for the permission tests.
+    #[command(hide = true)]
+    Routes,
     /// Database maintenance.
     Db {
         #[command(subcommand)]

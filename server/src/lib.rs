@@ -35,14 +35,15 @@ pub fn app(
     policy: security::Policy,
     auth: Option<auth::Auth>,
 ) -> Router {
+    let (api, _) = api::router(api::AppState { store: store.clone(), artifacts: artifacts.clone() }).into_parts();
     let mut router = Router::new()
         .route("/health", get(health).with_state(store.clone()))
         .route("/version", get(|| async { MLFLOW_COMPAT_VERSION }))
-        .merge(api::router(api::AppState { store: store.clone(), artifacts: artifacts.clone() }))
+        .merge(api)
         .merge(ui::router(store, artifacts.proxied().cloned()));
     if let Some(auth) = auth {
         router = router
-            .merge(auth::routes::router(auth.clone()))
+            .merge(auth::routes::router(auth.clone()).into_parts().0)
             .merge(auth::login::router(auth.clone()))
             .layer(axum::middleware::from_fn_with_state(auth, auth::guard));
     }
@@ -53,6 +54,19 @@ pub fn app(
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(Arc::new(policy), security::guard))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Every route the server answers, as `(method, path)`, for the
+/// permission tests (`mltrack routes`): the REST API and artifact proxy,
+/// users and tokens, the pages and the UI's server functions.
+pub fn route_list() -> serde_json::Value {
+    let pair = |m: &axum::http::Method, p: &str| serde_json::json!([m.as_str(), p]);
+    let rest: Vec<_> =
+        api::listed().routes().iter().chain(auth::routes::listed().routes()).map(|(m, p)| pair(m, p)).collect();
+    let pages: Vec<String> =
+        leptos_axum::generate_route_list(app::App).into_iter().map(|r| r.path().to_string()).collect();
+    let server_fns: Vec<_> = leptos::server_fn::axum::server_fn_paths().map(|(p, m)| pair(&m, p)).collect();
+    serde_json::json!({ "rest": rest, "pages": pages, "server_fns": server_fns })
 }
 
 /// `/health`: OK only when the store answers a read and commits a write

@@ -19,6 +19,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Ui(config) | Command::Server(config) => run(config).await,
         Command::Import(config) => std::process::exit(server::transfer::import(config).await?),
         Command::Export(config) => server::transfer::export(config).await,
+        Command::Routes => {
+            println!("{}", server::route_list());
+            Ok(())
+        }
         Command::Db { command: DbCommand::Upgrade { url } } => {
             let place = store::migrate(&url).await.map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
             println!("Database at {place} is up to date");

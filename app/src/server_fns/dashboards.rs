@@ -10,14 +10,14 @@ use tracking::dashboards::{Dashboard, LineGrouping};
 use tracking::Run;
 
 #[cfg(feature = "ssr")]
-use super::backend::{err, store, viewer};
+use super::backend::{allowed, err, gate, require, store, Gate, Need};
 #[cfg(feature = "ssr")]
 use tracking::permissions::Capability;
 
 /// Who saves a dashboard: the signed-in user's name, when there are users.
 #[cfg(feature = "ssr")]
-fn author() -> String {
-    viewer().map(|v| v.user.username).unwrap_or_default()
+fn author(gate: &Gate) -> String {
+    gate.viewer().map(|v| v.user.username.clone()).unwrap_or_default()
 }
 
 /// A dashboards-list row.
@@ -40,17 +40,22 @@ pub struct DashboardRow {
 pub async fn list_dashboards(name: String, experiment_id: Option<String>) -> Result<Vec<DashboardRow>, ServerFnError> {
     let store = store();
     let experiment_id = match experiment_id.filter(|e| !e.is_empty()) {
-        Some(e) => Some(e.parse::<i64>().map_err(|_| ServerFnError::new(format!("'{e}' is not an experiment id.")))?),
+        Some(e) => Some(store::search::experiment_id(&e).map_err(err)?),
         None => None,
     };
     let mut query =
         store::DashboardQuery { name_contains: name, experiment_id, max_results: 1000, ..Default::default() };
-    let viewer = viewer();
+    let gate = gate();
     let mut rows = Vec::new();
     loop {
         let page = store.search_dashboards(&query).await.map_err(err)?;
-        let readable = page.items.into_iter().filter(|d| viewer.as_ref().is_none_or(|v| v.may_read_dashboard(d)));
-        rows.extend(readable.map(|d| DashboardRow {
+        let mut readable = Vec::with_capacity(page.items.len());
+        for d in page.items {
+            if gate.may_use_dashboard(&d, false).await.map_err(err)? {
+                readable.push(d);
+            }
+        }
+        rows.extend(readable.into_iter().map(|d| DashboardRow {
             snapshot: !d.spec.run_ids.is_empty(),
             panels: d.spec.panels.iter().filter(|p| !matches!(p, Panel::Section { .. })).count(),
             dashboard_id: d.dashboard_id,
@@ -86,13 +91,17 @@ pub struct DashboardData {
 /// A sentence for each of `experiment_ids` that was deleted or no longer
 /// exists: their runs are left out, and the page says so.
 #[cfg(feature = "ssr")]
-async fn gone_experiments(store: &store::Store, experiment_ids: &[String]) -> Result<Vec<String>, ServerFnError> {
+async fn gone_experiments(
+    gate: &Gate,
+    store: &store::Store,
+    experiment_ids: &[String],
+) -> Result<Vec<String>, ServerFnError> {
     let mut gone = Vec::new();
-    let viewer = viewer();
-    // Experiments the user may not read say nothing, deleted or not.
-    let readable =
-        experiment_ids.iter().filter(|id| viewer.as_ref().is_none_or(|v| v.may_on_runs(id, Capability::Read)));
-    for id in readable {
+    for id in experiment_ids {
+        // Experiments the user may not read say nothing, deleted or not.
+        if !allowed(gate, &[Need::InExperiment(id.clone(), "run", Capability::Read)]).await? {
+            continue;
+        }
         match store.get_experiment(id).await {
             Ok(e) if e.lifecycle_stage == tracking::LifecycleStage::Deleted => gone.push(format!(
                 "Experiment \u{201c}{}\u{201d} ({id}) was deleted: its runs are not shown until it is restored.",
@@ -110,22 +119,19 @@ async fn gone_experiments(store: &store::Store, experiment_ids: &[String]) -> Re
 
 #[cfg(feature = "ssr")]
 async fn selected_runs(
+    gate: &Gate,
     store: &store::Store,
     d: &crate::dashboard_draft::Selection,
 ) -> Result<(Vec<Run>, Vec<String>, bool), ServerFnError> {
     if !d.run_ids.is_empty() {
         let (mut found, mut missing) = (Vec::new(), Vec::new());
-        let viewer = viewer();
         for id in &d.run_ids {
+            // A run the user may not read is as good as gone for them.
+            if !allowed(gate, &[Need::Run(id.clone(), Capability::Read)]).await? {
+                missing.push(id.clone());
+                continue;
+            }
             match store.get_run(id).await {
-                // A run the user may not read is as good as gone for them.
-                Ok(run)
-                    if viewer.as_ref().is_some_and(|v| {
-                        !v.may_on_runs(&run.info.experiment_id, tracking::permissions::Capability::Read)
-                    }) =>
-                {
-                    missing.push(id.clone())
-                }
                 Ok(run) => found.push(run),
                 Err(e) if e.error_code == tracking::ErrorCode::ResourceDoesNotExist => missing.push(id.clone()),
                 Err(e) => return Err(err(e)),
@@ -133,7 +139,7 @@ async fn selected_runs(
         }
         return Ok((found, missing, false));
     }
-    let experiment_ids = match viewer() {
+    let experiment_ids = match gate.viewer() {
         Some(v) => v.readable_experiment_ids(d.experiment_ids.clone(), "run"),
         None => d.experiment_ids.clone(),
     };
@@ -163,7 +169,9 @@ async fn selected_runs(
 /// the runs that selection picks instead of the saved one's.
 #[server(prefix = "/_app")]
 pub async fn dashboard_view(dashboard_id: String, selection: String) -> Result<DashboardData, ServerFnError> {
+    let gate = gate();
     use crate::dashboard_draft::Selection;
+    require(&gate, &[Need::Dashboard(dashboard_id.clone(), false)], "see this dashboard").await?;
     let store = store();
     let dashboard = store.get_dashboard(&dashboard_id).await.map_err(err)?;
     let selection = if selection.is_empty() {
@@ -182,8 +190,8 @@ pub async fn dashboard_view(dashboard_id: String, selection: String) -> Result<D
         check.checked().map_err(err)?;
         s
     };
-    let (mut values, missing, truncated) = selected_runs(&store, &selection).await?;
-    let gone_experiments = gone_experiments(&store, &selection.experiment_ids).await?;
+    let (mut values, missing, truncated) = selected_runs(&gate, &store, &selection).await?;
+    let gone_experiments = gone_experiments(&gate, &store, &selection.experiment_ids).await?;
     let colors: std::collections::HashMap<String, String> =
         super::run_colors(&store, values.iter().map(|r| r.info.run_id.clone()).collect()).await?.into_iter().collect();
     let runs = values
@@ -239,6 +247,7 @@ pub struct ShownView {
 /// search keeps, in their sections) as a new dashboard; returns its id.
 #[server(prefix = "/_app")]
 pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
+    let gate = gate();
     let ShownView {
         name,
         experiment_id,
@@ -300,7 +309,7 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
         panels,
         ..Default::default()
     };
-    let d = store::dashboards::create(&store(), spec, &author()).await.map_err(err)?;
+    let d = create_dashboard(&gate, &store(), spec).await?;
     Ok(d.dashboard_id)
 }
 
@@ -325,6 +334,7 @@ pub struct ShownComparison {
 /// line chart, the scatter and a table of what differs; returns its id.
 #[server(prefix = "/_app")]
 pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnError> {
+    let gate = gate();
     let ShownComparison { name, run_ids, metric, x, smoothing, log_y, scatter_x, scatter_y, group, columns } = view;
     let mut panels = Vec::new();
     if !metric.is_empty() {
@@ -348,7 +358,7 @@ pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnEr
         panels.push(Panel::Table { columns, title: String::new() });
     }
     let spec = tracking::dashboards::DashboardSpec { name, run_ids, panels, ..Default::default() };
-    let d = store::dashboards::create(&store(), spec, &author()).await.map_err(err)?;
+    let d = create_dashboard(&gate, &store(), spec).await?;
     Ok(d.dashboard_id)
 }
 
@@ -356,16 +366,18 @@ pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnEr
 /// starts or changes later: what a review can quote.
 #[server(prefix = "/_app")]
 pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, ServerFnError> {
+    let gate = gate();
+    require(&gate, &[Need::Dashboard(dashboard_id.clone(), false)], "copy this dashboard").await?;
     let store = store();
     let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
-    let (runs, _, _) = selected_runs(&store, &crate::dashboard_draft::Selection::of(&d.spec)).await?;
+    let (runs, _, _) = selected_runs(&gate, &store, &crate::dashboard_draft::Selection::of(&d.spec)).await?;
     let mut spec = d.spec.clone();
     spec.name = format!("{} (snapshot {} UTC)", d.spec.name, tracking::time::format_time(store::now_millis()));
     spec.run_ids = runs.into_iter().map(|r| r.info.run_id).collect();
     if spec.run_ids.is_empty() {
         return Err(ServerFnError::new("The dashboard shows no runs now; a snapshot of nothing would show nothing."));
     }
-    let copy = store::dashboards::create(&store, spec, &author()).await.map_err(err)?;
+    let copy = create_dashboard(&gate, &store, spec).await?;
     Ok(copy.dashboard_id)
 }
 
@@ -373,11 +385,13 @@ pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, ServerFn
 /// touching the original; returns the copy's id.
 #[server(prefix = "/_app")]
 pub async fn duplicate_dashboard(dashboard_id: String) -> Result<String, ServerFnError> {
+    let gate = gate();
+    require(&gate, &[Need::Dashboard(dashboard_id.clone(), false)], "copy this dashboard").await?;
     let store = store();
     let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
     let mut spec = d.spec;
     spec.name = format!("{} (copy)", spec.name);
-    let copy = store::dashboards::create(&store, spec, &author()).await.map_err(err)?;
+    let copy = create_dashboard(&gate, &store, spec).await?;
     Ok(copy.dashboard_id)
 }
 
@@ -386,29 +400,32 @@ pub async fn duplicate_dashboard(dashboard_id: String) -> Result<String, ServerF
 /// refused with who made it, and the draft stays where it was.
 #[server(prefix = "/_app")]
 pub async fn save_dashboard(dashboard_id: String, version: i64, draft: String) -> Result<(), ServerFnError> {
+    let gate = gate();
     let store = store();
-    let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
-    may_change(&d)?;
+    may_change(&gate, &dashboard_id).await?;
     let spec = crate::dashboard_draft::decode(&draft).map_err(ServerFnError::new)?;
+    may_show(&gate, &spec).await?;
     let serde_json::Value::Object(changes) =
         serde_json::to_value(spec).map_err(|e| ServerFnError::new(e.to_string()))?
     else {
         return Err(ServerFnError::new("The draft is not a dashboard."));
     };
-    store::dashboards::update(&store, &dashboard_id, version, changes, &author()).await.map_err(err)?;
+    store::dashboards::update(&store, &dashboard_id, version, changes, &author(&gate)).await.map_err(err)?;
     Ok(())
 }
 
 #[server(prefix = "/_app")]
 pub async fn delete_dashboard(dashboard_id: String) -> Result<(), ServerFnError> {
+    let gate = gate();
     let store = store();
-    may_change(&store.get_dashboard(&dashboard_id).await.map_err(err)?)?;
+    may_change(&gate, &dashboard_id).await?;
     store.delete_dashboard(&dashboard_id).await.map_err(err)
 }
 
 /// Stores `panels` as the dashboard's next version after `version`.
 #[cfg(feature = "ssr")]
 async fn save_panels(
+    gate: &Gate,
     store: &store::Store,
     dashboard_id: &str,
     version: i64,
@@ -416,20 +433,40 @@ async fn save_panels(
 ) -> Result<(), ServerFnError> {
     let mut changes = serde_json::Map::new();
     changes.insert("panels".into(), serde_json::to_value(panels).map_err(|e| ServerFnError::new(e.to_string()))?);
-    store::dashboards::update(store, dashboard_id, version, changes, &author()).await.map_err(err)?;
+    store::dashboards::update(store, dashboard_id, version, changes, &author(gate)).await.map_err(err)?;
     Ok(())
 }
 
 /// Refuses unless the signed-in user may change the dashboard.
 #[cfg(feature = "ssr")]
-fn may_change(d: &Dashboard) -> Result<(), ServerFnError> {
-    match viewer() {
-        Some(v) if !v.may_change_dashboard(d) => Err(ServerFnError::new(
-            "You do not have permission to change this dashboard: its maker, admins and users who may edit all its \
-             experiments can.",
-        )),
-        _ => Ok(()),
-    }
+async fn may_change(gate: &Gate, dashboard_id: &str) -> Result<(), ServerFnError> {
+    require(
+        gate,
+        &[Need::Dashboard(dashboard_id.to_string(), true)],
+        "change this dashboard (its maker, admins and users who may edit all it shows can)",
+    )
+    .await
+}
+
+/// Refuses unless the signed-in user may read everything `spec` shows.
+#[cfg(feature = "ssr")]
+async fn may_show(gate: &Gate, spec: &tracking::dashboards::DashboardSpec) -> Result<(), ServerFnError> {
+    let needs = [
+        Need::Experiments(spec.experiment_ids.clone(), Capability::Read),
+        Need::Runs(spec.run_ids.clone(), Capability::Read),
+    ];
+    require(gate, &needs, "show these experiments or runs").await
+}
+
+/// Stores a new dashboard, once the user may read all it shows.
+#[cfg(feature = "ssr")]
+async fn create_dashboard(
+    gate: &Gate,
+    store: &store::Store,
+    spec: tracking::dashboards::DashboardSpec,
+) -> Result<Dashboard, ServerFnError> {
+    may_show(gate, &spec).await?;
+    store::dashboards::create(store, spec, &author(gate)).await.map_err(err)
 }
 
 /// Adds a Markdown note at the end (or changes note `index`), as the
@@ -441,16 +478,17 @@ pub async fn save_note(
     index: Option<usize>,
     text: String,
 ) -> Result<(), ServerFnError> {
+    let gate = gate();
+    may_change(&gate, &dashboard_id).await?;
     let store = store();
     let d = store.get_dashboard(&dashboard_id).await.map_err(err)?;
-    may_change(&d)?;
     let mut panels = d.spec.panels.clone();
     match index {
         Some(i) if matches!(panels.get(i), Some(Panel::Note { .. })) => panels[i] = Panel::Note { text },
         Some(_) => return Err(ServerFnError::new("That note is gone; reload the dashboard.")),
         None => panels.push(Panel::Note { text }),
     }
-    save_panels(&store, &dashboard_id, version, panels).await
+    save_panels(&gate, &store, &dashboard_id, version, panels).await
 }
 
 /// The most runs an image grid shows.
@@ -463,6 +501,7 @@ pub async fn logged_images(
     run_ids: String,
     key: String,
 ) -> Result<Vec<crate::logged_images::RunImages>, ServerFnError> {
+    let gate = gate();
     use crate::logged_images::{images_of, RunImages};
     // Both before the first await: a page rendering on the server keeps
     // its context only until then.
@@ -470,7 +509,7 @@ pub async fn logged_images(
     let folder = artifacts::ArtifactPath::parse("images").map_err(err)?;
     let mut out = Vec::new();
     for run_id in run_ids.split(',').filter(|r| !r.is_empty()).take(MAX_IMAGE_RUNS) {
-        let run = super::backend::need_run(&store, run_id, Capability::Read, "see this run's images").await?;
+        let run = super::backend::need_run(&gate, &store, run_id, Capability::Read, "see this run's images").await?;
         // Artifacts stored elsewhere (another server's URI) are not listed here.
         let Some(root) = artifacts::ArtifactPath::from_root_uri(&run.info.artifact_uri) else { continue };
         // A run that logged no images has no folder: an empty list.

@@ -250,15 +250,17 @@ impl ArtifactStore {
         }
     }
 
-    /// Starts a multipart upload to `path`; parts are uploaded with
+    /// Starts a multipart upload to `path` for `owner` (who alone may add
+    /// to it: see [`Self::upload`]); parts are uploaded with
     /// [`Self::put_part`] and joined by [`Self::complete_multipart`].
-    pub async fn create_multipart(&self, path: &ArtifactPath) -> Result<String> {
+    pub async fn create_multipart(&self, path: &ArtifactPath, owner: &str) -> Result<String> {
         if path.is_root() {
             return Err(Error::invalid("A multipart upload needs a file path"));
         }
         self.check_writable(path)?;
         let upload_id = uuid::Uuid::new_v4().simple().to_string();
-        let target = futures::stream::once(async { Ok::<_, Error>(Bytes::from(path.to_string())) });
+        let marker = format!("{path}\n{}", owner.replace('\n', " "));
+        let target = futures::stream::once(async { Ok::<_, Error>(Bytes::from(marker)) });
         self.write(&upload_file(&upload_id, "target")?, target).await?;
         Ok(upload_id)
     }
@@ -321,6 +323,11 @@ impl ArtifactStore {
     }
 
     async fn upload_target(&self, upload_id: &str) -> Result<ArtifactPath> {
+        Ok(self.upload(upload_id).await?.0)
+    }
+
+    /// An upload in flight: its target and who started it.
+    pub async fn upload(&self, upload_id: &str) -> Result<(ArtifactPath, String)> {
         let marker = upload_file(upload_id, "target")?;
         let missing = || Error::not_found(format!("No multipart upload with id '{upload_id}'"));
         let got = match self.store.get(&object_path(&marker)?).await {
@@ -329,7 +336,9 @@ impl ArtifactStore {
             Err(e) => return Err(storage_error(&marker, e)),
         };
         let bytes = got.bytes().await.map_err(|e| storage_error(&marker, e))?;
-        ArtifactPath::parse(&String::from_utf8_lossy(&bytes))
+        let text = String::from_utf8_lossy(&bytes);
+        let (target, owner) = text.split_once('\n').unwrap_or((&text, ""));
+        Ok((ArtifactPath::parse(target)?, owner.to_string()))
     }
 
     /// Uploads may not write into the area that holds multipart parts.

@@ -110,7 +110,7 @@ async fn multipart_uploads_join_parts_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let store = ArtifactStore::open(dir.path().to_str().unwrap()).unwrap();
     let target = path("2/r/artifacts/data.bin");
-    let id = store.create_multipart(&target).await.unwrap();
+    let id = store.create_multipart(&target, "ann").await.unwrap();
     let parts: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 1000 + i as usize]).collect();
     // Parts arrive out of order, as parallel uploads do.
     for n in [3u32, 1, 2] {
@@ -126,7 +126,7 @@ async fn multipart_uploads_join_parts_in_order() {
     let again = store.put_part(&id, 1, body(vec![vec![0]])).await.unwrap_err();
     assert_eq!(again.error_code, ErrorCode::ResourceDoesNotExist);
 
-    let aborted = store.create_multipart(&target).await.unwrap();
+    let aborted = store.create_multipart(&target, "ann").await.unwrap();
     store.put_part(&aborted, 1, body(vec![vec![9; 10]])).await.unwrap();
     store.abort_multipart(&target, &aborted).await.unwrap();
     assert_eq!(read(&store, "2/r/artifacts/data.bin").await, parts.concat());

@@ -5,6 +5,7 @@
 //! embedded default) or PostgreSQL. Both run the same queries ([`sql`]),
 //! over a narrow per-database connection layer.
 
+pub mod access;
 pub mod auth;
 pub mod changes;
 pub mod dashboards;

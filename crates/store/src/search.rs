@@ -119,6 +119,13 @@ pub fn logged_models(query: &LoggedModelQuery) -> Result<LoggedModelSearch> {
         .into_iter()
         .map(logged_model_clause)
         .collect::<Result<Vec<_>>>()?;
+    if query.order_by.len() > filter::MAX_ORDER_BY_KEYS {
+        return Err(Error::invalid(format!(
+            "Invalid order_by: at most {} keys, got {}.",
+            filter::MAX_ORDER_BY_KEYS,
+            query.order_by.len()
+        )));
+    }
     let mut order = Vec::with_capacity(query.order_by.len());
     for o in &query.order_by {
         let mut by = filter::parse_logged_model_order_key(&o.field_name)?;
@@ -212,8 +219,11 @@ fn registry_page_size(max_results: Option<i64>, default: i64, max: i64) -> Resul
 }
 
 /// An experiment id as MLflow's stores take it: a number.
+/// Only the decimal spelling of the number is taken: `01`, `+1` or ` 1`
+/// would be experiment 1 to the database but another id to a permission
+/// check that compares text, so they are refused everywhere alike.
 pub fn experiment_id(experiment_id: &str) -> Result<i64> {
-    experiment_id.parse::<i64>().map_err(|_| {
+    experiment_id.parse::<i64>().ok().filter(|n| n.to_string() == experiment_id).ok_or_else(|| {
         Error::invalid(format!("Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."))
     })
 }

@@ -615,7 +615,35 @@ fn parse_filter(target: Target, src: &str) -> Result<Vec<Clause>> {
         return Ok(Vec::new());
     }
     let toks = Lexer::new(src).tokens()?;
-    Parser { src, toks, i: 0, target }.clauses()
+    let clauses = Parser { src, toks, i: 0, target }.clauses()?;
+    for c in &clauses {
+        if let (Op::Like | Op::ILike, Operand::Text(pattern)) = (c.op, &c.value) {
+            if pattern.len() > MAX_LIKE_PATTERN_BYTES {
+                return Err(Error::invalid(format!(
+                    "Invalid filter: a LIKE pattern can be at most {MAX_LIKE_PATTERN_BYTES} bytes long (this one has {}).",
+                    pattern.len()
+                )));
+            }
+        }
+    }
+    Ok(clauses)
+}
+
+/// The longest LIKE pattern (SQLite's own limit; PostgreSQL has none, but
+/// one answer on both databases).
+pub const MAX_LIKE_PATTERN_BYTES: usize = 50_000;
+
+/// The most `order_by` keys a search takes.
+pub const MAX_ORDER_BY_KEYS: usize = 100;
+
+fn check_order_count(order_by: &[String]) -> Result<()> {
+    if order_by.len() > MAX_ORDER_BY_KEYS {
+        return Err(Error::invalid(format!(
+            "Invalid order_by: at most {MAX_ORDER_BY_KEYS} keys, got {}.",
+            order_by.len()
+        )));
+    }
+    Ok(())
 }
 
 fn parse_order(target: Target, src: &str) -> Result<OrderBy> {
@@ -677,6 +705,7 @@ pub fn parse_experiment_filter(filter: &str) -> Result<Vec<Clause>> {
 
 /// Parses `search-experiments` order_by entries.
 pub fn parse_experiment_order_by(order_by: &[String]) -> Result<Vec<OrderBy>> {
+    check_order_count(order_by)?;
     order_by.iter().map(|o| parse_order(Target::Experiments, o)).collect()
 }
 
@@ -711,6 +740,7 @@ pub fn parse_model_version_order_by(order_by: &[String]) -> Result<Vec<OrderBy>>
 }
 
 fn parse_orders(target: Target, order_by: &[String]) -> Result<Vec<OrderBy>> {
+    check_order_count(order_by)?;
     let parsed = order_by.iter().map(|o| parse_order(target, o)).collect::<Result<Vec<_>>>()?;
     for (i, a) in parsed.iter().enumerate() {
         if parsed[..i].iter().any(|b| b.entity == a.entity && b.key == a.key) {

@@ -85,6 +85,14 @@ pub fn validate_model_name(name: &str) -> Result<()> {
     if name.contains(['/', ':']) {
         return Err(Error::invalid(format!("Invalid model name '{name}'. Names cannot contain '/' or ':'.")));
     }
+    // A grant on `*` means every model: a model of that name would turn its
+    // creator's MANAGE grant into one on all models (mltrack is stricter
+    // than MLflow here).
+    if name.contains('*') {
+        return Err(Error::invalid(format!(
+            "Invalid model name '{name}'. Names cannot contain '*', which permissions read as \"every model\"."
+        )));
+    }
     let norm = crate::validation::normpath(name);
     if norm != name || norm == "." || norm.starts_with("..") || norm.starts_with('/') {
         return Err(invalid_value(

@@ -4,25 +4,27 @@
 //! `tracking::dashboards` and `store::dashboards`.
 
 use super::error::ApiResult;
-use super::extract::{wire, Mlflow};
+use super::extract::{cap, wire, Guarded, Mlflow, Need, RequestGate};
+use super::listed::Listed;
 use super::{required, AppStore};
 use crate::auth::Viewer;
 use axum::extract::State;
-use axum::routing::{get, post};
 use axum::Extension;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use store::{dashboards, DashboardQuery};
+use tracking::permissions::Capability;
 use tracking::Error;
 
-pub fn router() -> Router<super::AppState> {
-    Router::new()
-        .route("/dashboards/create", post(create))
-        .route("/dashboards/get", get(get_one))
-        .route("/dashboards/search", get(search).post(search))
-        .route("/dashboards/update", post(update))
-        .route("/dashboards/delete", post(delete))
+pub fn router() -> Listed<super::AppState> {
+    Listed::new()
+        .post("/dashboards/create", create)
+        .get("/dashboards/get", get_one)
+        .get("/dashboards/search", search)
+        .post("/dashboards/search", search)
+        .post("/dashboards/update", update)
+        .post("/dashboards/delete", delete)
 }
 
 /// Who saves: the signed-in user, or no one when there are no users.
@@ -30,10 +32,38 @@ fn author(viewer: &Option<Extension<Viewer>>) -> String {
     viewer.as_ref().map(|Extension(v)| v.user.username.clone()).unwrap_or_default()
 }
 
+/// What a dashboard's fields would show: READ on all of it.
+fn shows(fields: &Map<String, Value>) -> Vec<Need> {
+    let list = |key: &str| -> Vec<String> {
+        fields.get(key).and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok()).unwrap_or_default()
+    };
+    let mut needs = vec![Need::SignedIn];
+    let (experiments, runs) = (list("experiment_ids"), list("run_ids"));
+    if !experiments.is_empty() {
+        needs.push(Need::Experiments(experiments, Capability::Read));
+    }
+    if !runs.is_empty() {
+        needs.push(Need::Runs(
+            runs.into_iter().take(tracking::dashboards::MAX_PINNED_RUNS + 1).collect(),
+            Capability::Read,
+        ));
+    }
+    needs
+}
+
+#[derive(Deserialize)]
+struct NewDashboard(Map<String, Value>);
+
+impl Guarded for NewDashboard {
+    fn needs(&self) -> Vec<Need> {
+        shows(&self.0)
+    }
+}
+
 async fn create(
     State(store): State<AppStore>,
     viewer: Option<Extension<Viewer>>,
-    Mlflow(body): Mlflow<Map<String, Value>>,
+    Mlflow(NewDashboard(body)): Mlflow<NewDashboard>,
 ) -> ApiResult<Json<Value>> {
     let spec = dashboards::spec_from_fields(body)?;
     let dashboard = dashboards::create(&store, spec, &author(&viewer)).await?;
@@ -41,38 +71,27 @@ async fn create(
 }
 
 #[derive(Deserialize)]
-struct ById {
+#[serde(bound = "")]
+struct ById<C> {
     dashboard_id: Option<String>,
+    #[serde(skip)]
+    cap: std::marker::PhantomData<C>,
 }
 
-/// Refuses unless the signed-in user (if there are users) may `change`
-/// (or else read) the dashboard.
-async fn check(store: &AppStore, viewer: &Option<Extension<Viewer>>, id: &str, change: bool) -> ApiResult<()> {
-    let Some(Extension(viewer)) = viewer else { return Ok(()) };
-    let d = store.get_dashboard(id).await?;
-    let allowed = if change { viewer.may_change_dashboard(&d) } else { viewer.may_read_dashboard(&d) };
-    if allowed {
-        return Ok(());
+/// A dashboard is read with READ on all it shows, and changed (or
+/// deleted) by its author, admins, or whoever may edit all it shows.
+fn dashboard_need(id: Option<&str>, change: bool) -> Need {
+    id.filter(|i| !i.is_empty()).map_or(Need::Missing("dashboard_id"), |id| Need::Dashboard(id.to_string(), change))
+}
+
+impl<C: cap::Cap> Guarded for ById<C> {
+    fn needs(&self) -> Vec<Need> {
+        vec![dashboard_need(self.dashboard_id.as_deref(), C::CAP != Capability::Read)]
     }
-    Err(Error::new(
-        tracking::ErrorCode::PermissionDenied,
-        if change {
-            "Permission denied: a dashboard is changed by whoever made it, admins, and users who may edit every \
-             experiment it shows."
-        } else {
-            "Permission denied: this dashboard shows experiments you may not read."
-        },
-    )
-    .into())
 }
 
-async fn get_one(
-    State(store): State<AppStore>,
-    viewer: Option<Extension<Viewer>>,
-    Mlflow(req): Mlflow<ById>,
-) -> ApiResult<Json<Value>> {
+async fn get_one(State(store): State<AppStore>, Mlflow(req): Mlflow<ById<cap::Read>>) -> ApiResult<Json<Value>> {
     let id = required(req.dashboard_id, "dashboard_id")?;
-    check(&store, &viewer, &id, false).await?;
     Ok(Json(json!({ "dashboard": store.get_dashboard(&id).await? })))
 }
 
@@ -89,15 +108,20 @@ struct Search {
 /// Dashboards by name and experiment; with users on, only those the user
 /// may read (a page may then hold fewer than `max_results`; its token still
 /// leads on).
+/// Narrowed to the dashboards the viewer may read.
+impl Guarded for Search {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::SignedIn]
+    }
+}
+
 async fn search(
     State(store): State<AppStore>,
-    viewer: Option<Extension<Viewer>>,
+    RequestGate(gate): RequestGate,
     Mlflow(req): Mlflow<Search>,
 ) -> ApiResult<Json<Value>> {
     let experiment_id = match req.experiment_id.filter(|e| !e.is_empty()) {
-        Some(e) => Some(e.parse::<i64>().map_err(|_| {
-            Error::invalid(format!("Invalid experiment ID '{e}'. Experiment ID must be a valid integer."))
-        })?),
+        Some(e) => Some(store::search::experiment_id(&e)?),
         None => None,
     };
     let query = DashboardQuery {
@@ -107,9 +131,13 @@ async fn search(
         page_token: req.page_token,
     };
     let mut page = store.search_dashboards(&query).await?;
-    if let Some(Extension(viewer)) = &viewer {
-        page.items.retain(|d| viewer.may_read_dashboard(d));
+    let mut readable = Vec::with_capacity(page.items.len());
+    for d in page.items {
+        if gate.may_use_dashboard(&d, false).await? {
+            readable.push(d);
+        }
     }
+    page.items = readable;
     let mut body = json!({ "dashboards": page.items });
     if let Some(token) = page.next_page_token {
         body["next_page_token"] = json!(token);
@@ -117,10 +145,22 @@ async fn search(
     Ok(Json(body))
 }
 
+#[derive(Deserialize)]
+struct Changes(Map<String, Value>);
+
+/// Changing the dashboard it names, to show what its fields say.
+impl Guarded for Changes {
+    fn needs(&self) -> Vec<Need> {
+        let mut needs = shows(&self.0);
+        needs.push(dashboard_need(self.0.get("dashboard_id").and_then(Value::as_str), true));
+        needs
+    }
+}
+
 async fn update(
     State(store): State<AppStore>,
     viewer: Option<Extension<Viewer>>,
-    Mlflow(mut body): Mlflow<Map<String, Value>>,
+    Mlflow(Changes(mut body)): Mlflow<Changes>,
 ) -> ApiResult<Json<Value>> {
     let id = required(body.remove("dashboard_id").and_then(|v| v.as_str().map(str::to_string)), "dashboard_id")?;
     let version = body.remove("version").ok_or_else(|| {
@@ -130,18 +170,12 @@ async fn update(
         .as_i64()
         .or_else(|| version.as_str().and_then(|s| s.parse().ok()))
         .ok_or_else(|| Error::invalid(format!("Invalid value {version} for parameter 'version': an integer")))?;
-    check(&store, &viewer, &id, true).await?;
     let dashboard = dashboards::update(&store, &id, version, body, &author(&viewer)).await?;
     Ok(Json(json!({ "dashboard": dashboard })))
 }
 
-async fn delete(
-    State(store): State<AppStore>,
-    viewer: Option<Extension<Viewer>>,
-    Mlflow(req): Mlflow<ById>,
-) -> ApiResult<Json<Value>> {
+async fn delete(State(store): State<AppStore>, Mlflow(req): Mlflow<ById<cap::Delete>>) -> ApiResult<Json<Value>> {
     let id = required(req.dashboard_id, "dashboard_id")?;
-    check(&store, &viewer, &id, true).await?;
     store.delete_dashboard(&id).await?;
     Ok(Json(json!({})))
 }

@@ -23,7 +23,7 @@
 //! - `resync`: `{reason}`.
 
 use super::error::ApiResult;
-use super::extract::{wire, Mlflow};
+use super::extract::{wire, Gate, Guarded, Mlflow, Need, RequestGate};
 use super::AppStore;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -35,6 +35,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Change, ChangeKind, Since};
+use tracking::permissions::Capability;
 use tracking::{Error, ErrorCode};
 
 /// Changes sent to a subscriber in one wake-up at most; a burst larger
@@ -87,6 +88,27 @@ pub(crate) struct EventsQuery {
     last_event_id: Option<String>,
 }
 
+/// A stream of every change on the server is for admins; else READ on
+/// each experiment and run it follows (at most [`MAX_IDS`] are read).
+impl Guarded for EventsQuery {
+    fn needs(&self) -> Vec<Need> {
+        if self.experiment_id.is_empty() && self.run_id.is_empty() {
+            return vec![Need::Admin];
+        }
+        let mut needs = Vec::new();
+        if !self.experiment_id.is_empty() {
+            needs.push(Need::Experiments(
+                self.experiment_id.iter().take(MAX_IDS + 1).cloned().collect(),
+                Capability::Read,
+            ));
+        }
+        if !self.run_id.is_empty() {
+            needs.push(Need::Runs(self.run_id.iter().take(MAX_IDS + 1).cloned().collect(), Capability::Read));
+        }
+        needs
+    }
+}
+
 /// Which changes a subscriber asked for.
 struct Scope {
     experiments: Vec<String>,
@@ -110,6 +132,7 @@ fn resume_point(id: &str, epoch: &str) -> Option<u64> {
 
 pub(crate) async fn events(
     State(store): State<AppStore>,
+    RequestGate(gate): RequestGate,
     headers: HeaderMap,
     Mlflow(q): Mlflow<EventsQuery>,
 ) -> ApiResult<Response> {
@@ -141,6 +164,8 @@ pub(crate) async fn events(
     let watch = store.changes().watch();
     let state = Subscriber {
         store,
+        gate,
+        checked_at: std::time::Instant::now(),
         scope,
         epoch: feed_epoch,
         cursor,
@@ -162,8 +187,14 @@ pub(crate) async fn events(
     Ok(response)
 }
 
+/// How often an open stream asks again whether what it signed in with
+/// still holds (a revoked token, a changed password end it).
+const RECHECK: Duration = Duration::from_secs(2);
+
 struct Subscriber {
     store: AppStore,
+    gate: Gate,
+    checked_at: std::time::Instant,
     scope: Scope,
     epoch: String,
     cursor: u64,
@@ -199,6 +230,13 @@ impl Subscriber {
                 tokio::time::sleep(MIN_TURN - since_turn).await;
             }
             self.last_turn = std::time::Instant::now();
+            if self.checked_at.elapsed() >= RECHECK {
+                self.checked_at = std::time::Instant::now();
+                if !self.gate.still_valid().await.unwrap_or(false) {
+                    tracing::info!("a live stream ended: its sign-in no longer holds");
+                    return None;
+                }
+            }
             match self.store.changes().since(self.cursor) {
                 Since::Resync { latest } => {
                     self.cursor = latest;
@@ -219,7 +257,10 @@ impl Subscriber {
                     }
                     self.watch.borrow_and_update();
                     if self.store.changes().latest() <= self.cursor {
-                        self.watch.changed().await.ok()?;
+                        let wait = RECHECK.saturating_sub(self.checked_at.elapsed());
+                        if let Ok(changed) = tokio::time::timeout(wait, self.watch.changed()).await {
+                            changed.ok()?;
+                        }
                     }
                 }
             }

@@ -1,31 +1,33 @@
 //! Experiment endpoints (`service.proto`: CreateExperiment … DeleteExperimentTag).
 
 use super::error::ApiResult;
-use super::extract::{wire, Mlflow};
+use super::extract::{cap, wire, Guarded, Mlflow, Need, RequestGate};
+use super::listed::Listed;
 use super::{required, view_type, AppStore};
 use crate::auth::Viewer;
 use axum::extract::State;
-use axum::routing::{get, post};
 use axum::Extension;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use store::ExperimentQuery;
+use tracking::permissions::{Capability, EXPERIMENT};
 use tracking::validation::validate_experiment_id;
 use tracking::KeyValue;
 
-pub fn router() -> Router<super::AppState> {
-    Router::new()
-        .route("/experiments/create", post(create_experiment))
-        .route("/experiments/get", get(get_experiment))
-        .route("/experiments/get-by-name", get(get_experiment_by_name))
-        .route("/experiments/search", post(search_experiments).get(search_experiments))
-        .route("/experiments/update", post(update_experiment))
-        .route("/experiments/delete", post(delete_experiment))
-        .route("/experiments/restore", post(restore_experiment))
-        .route("/experiments/set-experiment-tag", post(set_experiment_tag))
-        .route("/experiments/delete-experiment-tag", post(delete_experiment_tag))
-        .route("/experiments/search-datasets", post(search_datasets))
+pub fn router() -> Listed<super::AppState> {
+    Listed::new()
+        .post("/experiments/create", create_experiment)
+        .get("/experiments/get", get_experiment)
+        .get("/experiments/get-by-name", get_experiment_by_name)
+        .post("/experiments/search", search_experiments)
+        .get("/experiments/search", search_experiments)
+        .post("/experiments/update", update_experiment)
+        .post("/experiments/delete", delete_experiment)
+        .post("/experiments/restore", restore_experiment)
+        .post("/experiments/set-experiment-tag", set_experiment_tag)
+        .post("/experiments/delete-experiment-tag", delete_experiment_tag)
+        .post("/experiments/search-datasets", search_datasets)
 }
 
 #[derive(Deserialize)]
@@ -37,8 +39,15 @@ struct CreateExperiment {
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#create-experiment>
+impl Guarded for CreateExperiment {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::Create(EXPERIMENT, None)]
+    }
+}
+
 async fn create_experiment(
     State(store): State<AppStore>,
+    RequestGate(gate): RequestGate,
     Mlflow(req): Mlflow<CreateExperiment>,
 ) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
@@ -50,6 +59,7 @@ async fn create_experiment(
         None => None,
     };
     let id = store.create_experiment(&name, location.as_deref(), &req.tags).await?;
+    crate::auth::grant_to_creator(&gate, EXPERIMENT, &id).await?;
     Ok(Json(json!({ "experiment_id": id })))
 }
 
@@ -67,19 +77,39 @@ fn resolve_if_local(location: &str) -> String {
 }
 
 #[derive(Deserialize)]
-struct ExperimentId {
+#[serde(bound = "")]
+struct ExperimentId<C> {
     experiment_id: Option<String>,
+    #[serde(skip)]
+    cap: std::marker::PhantomData<C>,
 }
 
-fn experiment_id(req: ExperimentId) -> ApiResult<String> {
-    let id = required(req.experiment_id, "experiment_id")?;
+/// What touching the experiment a request names needs.
+fn experiment_need(id: &Option<String>, cap: Capability) -> Need {
+    match id.as_deref().filter(|i| !i.is_empty()) {
+        Some(id) => Need::Experiment(id.to_string(), cap),
+        None => Need::Missing("experiment_id"),
+    }
+}
+
+impl<C: cap::Cap> Guarded for ExperimentId<C> {
+    fn needs(&self) -> Vec<Need> {
+        vec![experiment_need(&self.experiment_id, C::CAP)]
+    }
+}
+
+fn experiment_id(id: Option<String>) -> ApiResult<String> {
+    let id = required(id, "experiment_id")?;
     validate_experiment_id(&id)?;
     Ok(id)
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#get-experiment>
-async fn get_experiment(State(store): State<AppStore>, Mlflow(req): Mlflow<ExperimentId>) -> ApiResult<Json<Value>> {
-    let experiment = store.get_experiment(&experiment_id(req)?).await?;
+async fn get_experiment(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<ExperimentId<cap::Read>>,
+) -> ApiResult<Json<Value>> {
+    let experiment = store.get_experiment(&experiment_id(req.experiment_id)?).await?;
     Ok(Json(json!({ "experiment": experiment })))
 }
 
@@ -89,6 +119,15 @@ struct ByName {
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#get-experiment-by-name>
+impl Guarded for ByName {
+    fn needs(&self) -> Vec<Need> {
+        match self.experiment_name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => vec![Need::ExperimentNamed(name.to_string(), Capability::Read)],
+            None => vec![Need::Missing("experiment_name")],
+        }
+    }
+}
+
 async fn get_experiment_by_name(State(store): State<AppStore>, Mlflow(req): Mlflow<ByName>) -> ApiResult<Json<Value>> {
     let name = required(req.experiment_name, "experiment_name")?;
     let experiment = store.get_experiment_by_name(&name).await?;
@@ -107,6 +146,13 @@ struct SearchExperiments {
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#search-experiments>
+/// Narrowed to what the viewer may read inside the query.
+impl Guarded for SearchExperiments {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::SignedIn]
+    }
+}
+
 async fn search_experiments(
     State(store): State<AppStore>,
     viewer: Option<Extension<Viewer>>,
@@ -135,11 +181,17 @@ struct UpdateExperiment {
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#update-experiment>
+impl Guarded for UpdateExperiment {
+    fn needs(&self) -> Vec<Need> {
+        vec![experiment_need(&self.experiment_id, Capability::Update)]
+    }
+}
+
 async fn update_experiment(
     State(store): State<AppStore>,
     Mlflow(req): Mlflow<UpdateExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let id = experiment_id(ExperimentId { experiment_id: req.experiment_id })?;
+    let id = experiment_id(req.experiment_id)?;
     if let Some(name) = req.new_name.filter(|n| !n.is_empty()) {
         store.rename_experiment(&id, &name).await?;
     }
@@ -147,17 +199,20 @@ async fn update_experiment(
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#delete-experiment>
-async fn delete_experiment(State(store): State<AppStore>, Mlflow(req): Mlflow<ExperimentId>) -> ApiResult<Json<Value>> {
-    store.delete_experiment(&experiment_id(req)?).await?;
+async fn delete_experiment(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<ExperimentId<cap::Delete>>,
+) -> ApiResult<Json<Value>> {
+    store.delete_experiment(&experiment_id(req.experiment_id)?).await?;
     Ok(Json(json!({})))
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#restore-experiment>
 async fn restore_experiment(
     State(store): State<AppStore>,
-    Mlflow(req): Mlflow<ExperimentId>,
+    Mlflow(req): Mlflow<ExperimentId<cap::Delete>>,
 ) -> ApiResult<Json<Value>> {
-    store.restore_experiment(&experiment_id(req)?).await?;
+    store.restore_experiment(&experiment_id(req.experiment_id)?).await?;
     Ok(Json(json!({})))
 }
 
@@ -169,11 +224,17 @@ struct ExperimentTag {
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#set-experiment-tag>
+impl Guarded for ExperimentTag {
+    fn needs(&self) -> Vec<Need> {
+        vec![experiment_need(&self.experiment_id, Capability::Update)]
+    }
+}
+
 async fn set_experiment_tag(
     State(store): State<AppStore>,
     Mlflow(req): Mlflow<ExperimentTag>,
 ) -> ApiResult<Json<Value>> {
-    let id = experiment_id(ExperimentId { experiment_id: req.experiment_id })?;
+    let id = experiment_id(req.experiment_id)?;
     let key = required(req.key, "key")?;
     store.set_experiment_tag(&id, &key, &req.value.unwrap_or_default()).await?;
     Ok(Json(json!({})))
@@ -184,7 +245,7 @@ async fn delete_experiment_tag(
     State(store): State<AppStore>,
     Mlflow(req): Mlflow<ExperimentTag>,
 ) -> ApiResult<Json<Value>> {
-    let id = experiment_id(ExperimentId { experiment_id: req.experiment_id })?;
+    let id = experiment_id(req.experiment_id)?;
     let key = required(req.key, "key")?;
     store.delete_experiment_tag(&id, &key).await?;
     Ok(Json(json!({})))
@@ -201,6 +262,12 @@ struct SearchDatasets {
 
 /// MLflow's `experiments/search-datasets` (an ajax-api endpoint of its UI):
 /// the datasets logged in some experiments, with the context of their use.
+impl Guarded for SearchDatasets {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::Experiments(self.experiment_ids.clone(), Capability::Read)]
+    }
+}
+
 async fn search_datasets(State(store): State<AppStore>, Mlflow(req): Mlflow<SearchDatasets>) -> ApiResult<Json<Value>> {
     if req.experiment_ids.is_empty() {
         return Err(tracking::Error::invalid("SearchDatasets request must specify at least one experiment_id.").into());
@@ -214,7 +281,7 @@ async fn search_datasets(State(store): State<AppStore>, Mlflow(req): Mlflow<Sear
         .into());
     }
     // Experiment ids are numbers here; any other id names no experiment.
-    let ids: Vec<i64> = req.experiment_ids.iter().filter_map(|id| id.parse().ok()).collect();
+    let ids = req.experiment_ids.iter().map(|id| store::search::experiment_id(id)).collect::<Result<Vec<i64>, _>>()?;
     let summaries = store.search_dataset_summaries(&ids).await?;
     // MLflow's JSON leaves out an empty list.
     Ok(Json(if summaries.is_empty() { json!({}) } else { json!({ "dataset_summaries": summaries }) }))

@@ -1,12 +1,20 @@
 //! Reading MLflow requests: a JSON body for POST, the query string for GET,
 //! both into the same typed request, with MLflow's error on bad input.
+//!
+//! A request is read once, here, and authorized on what was read: every
+//! request type says what it touches ([`Guarded`]), and the extractors ask
+//! the request's [`Gate`] before the handler gets the value. A request type
+//! without [`Guarded`] cannot be extracted, so a handler cannot run on
+//! input nobody checked.
 
 use super::error::ApiError;
 use axum::body::Body;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::Method;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+pub use store::access::{Gate, Need};
 use tracking::validation::invalid_value;
 use tracking::Error;
 
@@ -20,23 +28,112 @@ pub struct Mlflow<T>(pub T);
 /// The raw JSON text of a POST body, for limits that MLflow applies to it.
 pub struct BodyLen(pub usize);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Mlflow<T> {
+/// What a request will touch, from the very value its handler runs: the
+/// needs [`Gate::check`] decides on.
+pub trait Guarded {
+    fn needs(&self) -> Vec<Need>;
+}
+
+/// The request's gate (open when users are off).
+pub fn gate_of(extensions: &axum::http::Extensions) -> Gate {
+    extensions.get::<Gate>().cloned().unwrap_or_else(Gate::open)
+}
+
+/// The request's [`Gate`], for handlers that check what they derive (a
+/// version's files where they are, the parts of an upload).
+pub struct RequestGate(pub Gate);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestGate {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestGate(gate_of(&parts.extensions)))
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Guarded + Send> FromRequest<S> for Mlflow<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        Ok(Mlflow(read(req).await?.0))
+        let gate = gate_of(req.extensions());
+        let message: T = read(req).await?.0;
+        gate.check(&message.needs()).await?;
+        Ok(Mlflow(message))
     }
 }
 
 /// Like [`Mlflow`], but also hands over the body length.
 pub struct MlflowWithLen<T>(pub T, pub BodyLen);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MlflowWithLen<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Guarded + Send> FromRequest<S> for MlflowWithLen<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let (message, len) = read(req).await?;
+        let gate = gate_of(req.extensions());
+        let (message, len) = read::<T>(req).await?;
+        gate.check(&message.needs()).await?;
         Ok(MlflowWithLen(message, BodyLen(len)))
+    }
+}
+
+/// Capabilities as types, for request types several endpoints share
+/// (`RunId<cap::Delete>` for `runs/delete`).
+pub mod cap {
+    use tracking::permissions::Capability;
+
+    pub trait Cap {
+        const CAP: Capability;
+    }
+    macro_rules! caps {
+        ($($name:ident),*) => {$(
+            pub struct $name;
+            impl Cap for $name {
+                const CAP: Capability = Capability::$name;
+            }
+        )*};
+    }
+    caps!(Read, Update, Delete, Manage);
+}
+
+/// For endpoints about the signed-in user themself (their account, their
+/// tokens, the users list they may see): any signed-in user, decided.
+pub struct SignedIn;
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        gate_of(&parts.extensions).check(&[Need::SignedIn]).await?;
+        Ok(SignedIn)
+    }
+}
+
+/// A request message read from the query string alone, whatever the
+/// method (for endpoints whose body is a file), and authorized.
+pub struct MlflowQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Guarded + Send> FromRequestParts<S> for MlflowQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let message: T = decode(query_to_json(parts.uri.query().unwrap_or("")))?;
+        gate_of(&parts.extensions).check(&message.needs()).await?;
+        Ok(MlflowQuery(message))
+    }
+}
+
+/// Path parameters, authorized.
+pub struct GuardedPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Guarded + Send> FromRequestParts<S> for GuardedPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(value) = axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError(Error::invalid(e.body_text())))?;
+        gate_of(&parts.extensions).check(&value.needs()).await?;
+        Ok(GuardedPath(value))
     }
 }
 

@@ -3,31 +3,34 @@
 
 use super::artifacts::{locate, send_file};
 use super::error::{ApiError, ApiResult};
-use super::extract::{wire, Mlflow};
+use super::extract::{cap, wire, Guarded, GuardedPath, Mlflow, MlflowQuery, Need};
+use super::listed::Listed;
 use super::{key_values, required, AppState, AppStore, PairIn};
 use crate::auth::Viewer;
 use artifacts::ArtifactPath;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{delete, get, patch, post};
 use axum::Extension;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use store::{LoggedModelOrder, LoggedModelQuery, NewLoggedModel};
+use tracking::permissions::Capability;
 use tracking::validation::{invalid_value, missing_value};
 use tracking::{FileInfo, KeyValue, LoggedModelStatus};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/logged-models", post(create))
-        .route("/logged-models/search", post(search))
-        .route("/logged-models/{model_id}", get(get_model).patch(finalize).delete(delete_model))
-        .route("/logged-models/{model_id}/tags", patch(set_tags))
-        .route("/logged-models/{model_id}/tags/{tag_key}", delete(delete_tag))
-        .route("/logged-models/{model_id}/params", post(log_params))
-        .route("/logged-models/{model_id}/artifacts/directories", get(list_artifacts))
-        .route("/logged-models/{model_id}/artifacts/files", get(download_artifact))
+pub fn router() -> Listed<AppState> {
+    Listed::new()
+        .post("/logged-models", create)
+        .post("/logged-models/search", search)
+        .get("/logged-models/{model_id}", get_model)
+        .patch("/logged-models/{model_id}", finalize)
+        .delete("/logged-models/{model_id}", delete_model)
+        .patch("/logged-models/{model_id}/tags", set_tags)
+        .delete("/logged-models/{model_id}/tags/{tag_key}", delete_tag)
+        .post("/logged-models/{model_id}/params", log_params)
+        .get("/logged-models/{model_id}/artifacts/directories", list_artifacts)
+        .get("/logged-models/{model_id}/artifacts/files", download_artifact)
 }
 
 fn checked(items: Vec<PairIn>, path: &str) -> ApiResult<Vec<KeyValue>> {
@@ -45,6 +48,55 @@ struct Create {
     #[serde(default)]
     tags: Vec<PairIn>,
 }
+
+impl Guarded for Create {
+    fn needs(&self) -> Vec<Need> {
+        match self.experiment_id.as_deref().filter(|e| !e.is_empty()) {
+            Some(e) => vec![Need::CreateIn(e.to_string(), "logged_model")],
+            None => vec![Need::Missing("experiment_id")],
+        }
+    }
+}
+
+/// A logged model named in the URL; `C` is what the endpoint does to it.
+#[derive(Deserialize)]
+#[serde(bound = "")]
+struct ModelPath<C> {
+    model_id: String,
+    #[serde(skip)]
+    cap: std::marker::PhantomData<C>,
+}
+
+impl<C: cap::Cap> Guarded for ModelPath<C> {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::LoggedModel(self.model_id.clone(), C::CAP)]
+    }
+}
+
+#[derive(Deserialize)]
+struct ModelTagPath {
+    model_id: String,
+    tag_key: String,
+}
+
+impl Guarded for ModelTagPath {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::LoggedModel(self.model_id.clone(), Capability::Delete)]
+    }
+}
+
+/// Bodies and queries beside a [`ModelPath`]: they name no resource of
+/// their own (the path's model is checked by its extractor).
+macro_rules! beside_the_path {
+    ($($t:ty),*) => {$(
+        impl Guarded for $t {
+            fn needs(&self) -> Vec<Need> {
+                vec![Need::SignedIn]
+            }
+        }
+    )*};
+}
+beside_the_path!(GetQuery, Finalize, Tags, Params, ListQuery, FileQuery);
 
 async fn create(State(store): State<AppStore>, Mlflow(req): Mlflow<Create>) -> ApiResult<Json<Value>> {
     let experiment_id = required(req.experiment_id, "experiment_id")?;
@@ -71,8 +123,8 @@ struct GetQuery {
 
 async fn get_model(
     State(store): State<AppStore>,
-    Path(model_id): Path<String>,
-    Query(q): Query<GetQuery>,
+    GuardedPath(ModelPath { model_id, .. }): GuardedPath<ModelPath<cap::Read>>,
+    MlflowQuery(q): MlflowQuery<GetQuery>,
 ) -> ApiResult<Json<Value>> {
     let allow_deleted = q.allow_deleted.is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let model = store.get_logged_model(&model_id, allow_deleted).await?;
@@ -86,7 +138,7 @@ struct Finalize {
 
 async fn finalize(
     State(store): State<AppStore>,
-    Path(model_id): Path<String>,
+    GuardedPath(ModelPath { model_id, .. }): GuardedPath<ModelPath<cap::Update>>,
     Mlflow(req): Mlflow<Finalize>,
 ) -> ApiResult<Json<Value>> {
     let raw = req.status.filter(|v| !v.is_null()).ok_or_else(|| missing_value("status"))?;
@@ -102,7 +154,10 @@ async fn finalize(
     Ok(Json(json!({ "model": model })))
 }
 
-async fn delete_model(State(store): State<AppStore>, Path(model_id): Path<String>) -> ApiResult<Json<Value>> {
+async fn delete_model(
+    State(store): State<AppStore>,
+    GuardedPath(ModelPath { model_id, .. }): GuardedPath<ModelPath<cap::Delete>>,
+) -> ApiResult<Json<Value>> {
     store.delete_logged_model(&model_id).await?;
     Ok(Json(json!({})))
 }
@@ -115,7 +170,7 @@ struct Tags {
 
 async fn set_tags(
     State(store): State<AppStore>,
-    Path(model_id): Path<String>,
+    GuardedPath(ModelPath { model_id, .. }): GuardedPath<ModelPath<cap::Update>>,
     Mlflow(req): Mlflow<Tags>,
 ) -> ApiResult<Json<Value>> {
     store.set_logged_model_tags(&model_id, checked(req.tags, "tags")?).await?;
@@ -124,7 +179,7 @@ async fn set_tags(
 
 async fn delete_tag(
     State(store): State<AppStore>,
-    Path((model_id, tag_key)): Path<(String, String)>,
+    GuardedPath(ModelTagPath { model_id, tag_key }): GuardedPath<ModelTagPath>,
 ) -> ApiResult<Json<Value>> {
     store.delete_logged_model_tag(&model_id, &tag_key).await?;
     Ok(Json(json!({})))
@@ -138,7 +193,7 @@ struct Params {
 
 async fn log_params(
     State(store): State<AppStore>,
-    Path(model_id): Path<String>,
+    GuardedPath(ModelPath { model_id, .. }): GuardedPath<ModelPath<cap::Update>>,
     Mlflow(req): Mlflow<Params>,
 ) -> ApiResult<Json<Value>> {
     store.log_logged_model_params(&model_id, checked(req.params, "params")?).await?;
@@ -170,6 +225,13 @@ struct Search {
     #[serde(default)]
     order_by: Vec<OrderIn>,
     page_token: Option<String>,
+}
+
+/// Narrowed to the experiments the viewer may read inside the query.
+impl Guarded for Search {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::SignedIn]
+    }
 }
 
 async fn search(
@@ -233,8 +295,8 @@ struct ListQuery {
 
 async fn list_artifacts(
     State(state): State<AppState>,
-    Path(model_id): Path<String>,
-    Query(q): Query<ListQuery>,
+    GuardedPath(ModelPath { model_id, .. }): GuardedPath<ModelPath<cap::Read>>,
+    MlflowQuery(q): MlflowQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let relative = match q.artifact_directory_path.as_deref() {
         Some(p) => ArtifactPath::parse(p)?,
@@ -262,8 +324,8 @@ struct FileQuery {
 
 async fn download_artifact(
     State(state): State<AppState>,
-    Path(model_id): Path<String>,
-    Query(q): Query<FileQuery>,
+    GuardedPath(ModelPath { model_id, .. }): GuardedPath<ModelPath<cap::Read>>,
+    MlflowQuery(q): MlflowQuery<FileQuery>,
 ) -> ApiResult<Response> {
     let path = q.artifact_file_path.filter(|p| !p.is_empty()).ok_or_else(|| {
         ApiError(tracking::Error::new(

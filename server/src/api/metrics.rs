@@ -1,16 +1,18 @@
 //! Metric history endpoints.
 
 use super::error::ApiResult;
-use super::extract::{wire, Mlflow};
+use super::extract::{wire, Guarded, Mlflow, Need};
+use super::listed::Listed;
+use super::runs::{run_need, run_of};
 use super::{required, AppStore};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use store::HistoryInterval;
+use tracking::permissions::Capability;
 use tracking::validation::validate_run_id;
 use tracking::{Error, Metric, Point};
 
@@ -20,11 +22,11 @@ const MAX_RESULTS_PER_RUN: i64 = 2500;
 /// At most this many points in one `get-history-bulk` answer (MLflow's limit).
 const MAX_BULK_HISTORY_RESULTS: i64 = 25_000;
 
-pub fn router() -> Router<super::AppState> {
-    Router::new()
-        .route("/metrics/get-history", get(get_metric_history))
-        .route("/metrics/get-history-bulk", get(get_metric_history_bulk))
-        .route("/metrics/get-history-bulk-interval", get(get_metric_history_bulk_interval))
+pub fn router() -> Listed<super::AppState> {
+    Listed::new()
+        .get("/metrics/get-history", get_metric_history)
+        .get("/metrics/get-history-bulk", get_metric_history_bulk)
+        .get("/metrics/get-history-bulk-interval", get_metric_history_bulk_interval)
 }
 
 #[derive(Deserialize)]
@@ -37,9 +39,15 @@ struct GetHistory {
     max_results: Option<i64>,
 }
 
+impl Guarded for GetHistory {
+    fn needs(&self) -> Vec<Need> {
+        vec![run_need(run_of(&self.run_id, &self.run_uuid), Capability::Read)]
+    }
+}
+
 /// <https://mlflow.org/docs/latest/rest-api.html#get-metric-history>
 async fn get_metric_history(State(store): State<AppStore>, Mlflow(req): Mlflow<GetHistory>) -> ApiResult<Response> {
-    let run_id = required(req.run_id.filter(|r| !r.is_empty()).or(req.run_uuid), "run_id")?;
+    let run_id = required(run_of(&req.run_id, &req.run_uuid).map(str::to_string), "run_id")?;
     validate_run_id("run_id", &run_id)?;
     let key = required(req.metric_key, "metric_key")?;
     let page = store.get_metric_history(&run_id, &key, req.max_results, req.page_token.as_deref()).await?;
@@ -99,6 +107,23 @@ struct BulkHistory {
 
 /// MLflow's `get-history-bulk` (an ajax-api endpoint its UI and tests use):
 /// one metric of up to 100 runs, sorted by run id, then time, step and value.
+/// Every run read (a list over the limit is refused before any is read).
+fn runs_need(run_ids: &[String]) -> Vec<Need> {
+    vec![Need::Runs(run_ids.iter().take(MAX_RUNS_PER_BULK_REQUEST + 1).cloned().collect(), Capability::Read)]
+}
+
+impl Guarded for BulkHistory {
+    fn needs(&self) -> Vec<Need> {
+        runs_need(&self.run_id)
+    }
+}
+
+impl Guarded for BulkInterval {
+    fn needs(&self) -> Vec<Need> {
+        runs_need(&self.run_ids)
+    }
+}
+
 async fn get_metric_history_bulk(
     State(store): State<AppStore>,
     Mlflow(req): Mlflow<BulkHistory>,

@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod experiments;
 pub mod extract;
+pub mod listed;
 mod logged_models;
 mod metrics;
 mod registry;
@@ -15,9 +16,8 @@ mod runs;
 
 use axum::extract::FromRef;
 use axum::http::Uri;
-use axum::routing::get;
-use axum::Router;
 pub use error::{ApiError, ApiResult};
+use listed::Listed;
 use serde_json::Value;
 use tracking::validation::missing_value;
 use tracking::{Error, ErrorCode, ViewType};
@@ -41,32 +41,32 @@ impl FromRef<AppState> for AppStore {
 
 /// The REST routes, mounted under both of MLflow's prefixes, and the
 /// artifact proxy under `mlflow-artifacts`.
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+pub fn router(state: AppState) -> Listed<()> {
+    listed().map(|r| r.with_state(state))
+}
+
+/// The REST routes before they get their state (see [`router`]).
+pub fn listed() -> Listed<AppState> {
+    let api = Listed::new()
         .merge(experiments::router())
         .merge(runs::router())
         .merge(metrics::router())
         .merge(artifacts::tracking_router())
         .merge(logged_models::router())
         .merge(registry::router())
-        .fallback(endpoint_not_found)
-        .with_state(state.clone());
+        .map(|r| r.fallback(endpoint_not_found));
     // mltrack's own endpoints: dashboards and the live events stream.
-    let mltrack = dashboards::router()
-        .route("/events", get(events::events))
-        .fallback(endpoint_not_found)
-        .with_state(state.clone());
-    let proxy = artifacts::proxy_router().fallback(endpoint_not_found).with_state(state.clone());
-    Router::new()
+    let mltrack = dashboards::router().get("/events", events::events).map(|r| r.fallback(endpoint_not_found));
+    let proxy = artifacts::proxy_router().map(|r| r.fallback(endpoint_not_found));
+    Listed::new()
         .nest("/api/2.0/mlflow", api.clone())
         .nest("/ajax-api/2.0/mlflow", api)
         .nest("/api/2.0/mlflow-artifacts", proxy.clone())
         .nest("/ajax-api/2.0/mlflow-artifacts", proxy)
         .nest("/api/2.0/mltrack", mltrack.clone())
         .nest("/ajax-api/2.0/mltrack", mltrack)
-        .route("/get-artifact", get(artifacts::get_artifact))
-        .route("/model-versions/get-artifact", get(artifacts::get_model_version_artifact))
-        .with_state(state)
+        .get("/get-artifact", artifacts::get_artifact)
+        .get("/model-versions/get-artifact", artifacts::get_model_version_artifact)
 }
 
 async fn endpoint_not_found(uri: Uri) -> ApiError {

@@ -2,41 +2,56 @@
 //! models, model versions, stages, tags and aliases.
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{wire, Mlflow};
+use super::extract::{cap, wire, Guarded, Mlflow, Need, RequestGate};
+use super::listed::Listed;
 use super::{key_values, required, AppState, AppStore, PairIn};
 use crate::auth::Viewer;
 use axum::extract::State;
-use axum::routing::{get, post};
 use axum::Extension;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use store::{NewModelVersion, RegistryQuery};
+use tracking::permissions::{Capability, REGISTERED_MODEL};
 use tracking::registry::{self, parse_version};
 use tracking::validation::missing_value;
 use tracking::{Error, KeyValue};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/registered-models/create", post(create_model))
-        .route("/registered-models/rename", post(rename_model))
-        .route("/registered-models/update", axum::routing::patch(update_model))
-        .route("/registered-models/delete", axum::routing::delete(delete_model))
-        .route("/registered-models/get", get(get_model))
-        .route("/registered-models/search", get(search_models).post(search_models))
-        .route("/registered-models/get-latest-versions", post(latest_versions).get(latest_versions))
-        .route("/registered-models/set-tag", post(set_model_tag))
-        .route("/registered-models/delete-tag", axum::routing::delete(delete_model_tag))
-        .route("/registered-models/alias", post(set_alias).delete(delete_alias).get(get_by_alias))
-        .route("/model-versions/create", post(create_version))
-        .route("/model-versions/update", axum::routing::patch(update_version))
-        .route("/model-versions/transition-stage", post(transition_stage))
-        .route("/model-versions/delete", axum::routing::delete(delete_version))
-        .route("/model-versions/get", get(get_version))
-        .route("/model-versions/search", get(search_versions).post(search_versions))
-        .route("/model-versions/get-download-uri", get(download_uri))
-        .route("/model-versions/set-tag", post(set_version_tag))
-        .route("/model-versions/delete-tag", axum::routing::delete(delete_version_tag))
+pub fn router() -> Listed<AppState> {
+    Listed::new()
+        .post("/registered-models/create", create_model)
+        .post("/registered-models/rename", rename_model)
+        .patch("/registered-models/update", update_model)
+        .delete("/registered-models/delete", delete_model)
+        .get("/registered-models/get", get_model)
+        .get("/registered-models/search", search_models)
+        .post("/registered-models/search", search_models)
+        .post("/registered-models/get-latest-versions", latest_versions)
+        .get("/registered-models/get-latest-versions", latest_versions)
+        .post("/registered-models/set-tag", set_model_tag)
+        .delete("/registered-models/delete-tag", delete_model_tag)
+        .post("/registered-models/alias", set_alias)
+        .delete("/registered-models/alias", delete_alias)
+        .get("/registered-models/alias", get_by_alias)
+        .post("/model-versions/create", create_version)
+        .patch("/model-versions/update", update_version)
+        .post("/model-versions/transition-stage", transition_stage)
+        .delete("/model-versions/delete", delete_version)
+        .get("/model-versions/get", get_version)
+        .get("/model-versions/search", search_versions)
+        .post("/model-versions/search", search_versions)
+        .get("/model-versions/get-download-uri", download_uri)
+        .post("/model-versions/set-tag", set_version_tag)
+        .delete("/model-versions/delete-tag", delete_version_tag)
+}
+
+/// What touching the registered model a request names needs: `cap` on
+/// the model and, with `Some`, on its versions.
+fn model_need(name: &Option<String>, cap: Capability, versions: Option<Capability>) -> Need {
+    match name.as_deref().filter(|n| !n.is_empty()) {
+        Some(name) => Need::Model(name.to_string(), cap, versions),
+        None => Need::Missing("name"),
+    }
 }
 
 fn tags(items: Vec<PairIn>) -> ApiResult<Vec<KeyValue>> {
@@ -58,10 +73,21 @@ struct CreateModel {
     description: Option<String>,
 }
 
-async fn create_model(State(store): State<AppStore>, Mlflow(req): Mlflow<CreateModel>) -> ApiResult<Json<Value>> {
+impl Guarded for CreateModel {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::Create(REGISTERED_MODEL, self.name.clone().filter(|n| !n.is_empty()))]
+    }
+}
+
+async fn create_model(
+    State(store): State<AppStore>,
+    RequestGate(gate): RequestGate,
+    Mlflow(req): Mlflow<CreateModel>,
+) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let model =
         store.create_registered_model(&name, tags(req.tags)?, req.description.filter(|d| !d.is_empty())).await?;
+    crate::auth::grant_to_creator(&gate, REGISTERED_MODEL, &model.name).await?;
     Ok(Json(json!({ "registered_model": model })))
 }
 
@@ -71,10 +97,18 @@ struct Rename {
     new_name: Option<String>,
 }
 
+impl Guarded for Rename {
+    fn needs(&self) -> Vec<Need> {
+        vec![model_need(&self.name, Capability::Update, None)]
+    }
+}
+
 async fn rename_model(State(store): State<AppStore>, Mlflow(req): Mlflow<Rename>) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let new_name = required(req.new_name, "new_name")?;
     let model = store.rename_registered_model(&name, &new_name).await?;
+    // The grants on the name follow the model (MLflow's after-request hook).
+    store.rename_grants_on(REGISTERED_MODEL, &name, &model.name).await?;
     Ok(Json(json!({ "registered_model": model })))
 }
 
@@ -84,6 +118,12 @@ struct NameDescription {
     description: Option<String>,
 }
 
+impl Guarded for NameDescription {
+    fn needs(&self) -> Vec<Need> {
+        vec![model_need(&self.name, Capability::Update, None)]
+    }
+}
+
 async fn update_model(State(store): State<AppStore>, Mlflow(req): Mlflow<NameDescription>) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let model = store.update_registered_model(&name, req.description).await?;
@@ -91,16 +131,30 @@ async fn update_model(State(store): State<AppStore>, Mlflow(req): Mlflow<NameDes
 }
 
 #[derive(Deserialize)]
-struct Name {
+#[serde(bound = "")]
+struct Name<C> {
     name: Option<String>,
+    #[serde(skip)]
+    cap: std::marker::PhantomData<C>,
 }
 
-async fn delete_model(State(store): State<AppStore>, Mlflow(req): Mlflow<Name>) -> ApiResult<Json<Value>> {
-    store.delete_registered_model(&required(req.name, "name")?).await?;
+impl<C: cap::Cap> Guarded for Name<C> {
+    fn needs(&self) -> Vec<Need> {
+        // Deleting a model deletes its versions too.
+        let versions = (C::CAP == Capability::Delete).then_some(Capability::Delete);
+        vec![model_need(&self.name, C::CAP, versions)]
+    }
+}
+
+async fn delete_model(State(store): State<AppStore>, Mlflow(req): Mlflow<Name<cap::Delete>>) -> ApiResult<Json<Value>> {
+    let name = required(req.name, "name")?;
+    store.delete_registered_model(&name).await?;
+    // The grants on the name go with the model (MLflow's after-request hook).
+    store.delete_grants_on(REGISTERED_MODEL, &name).await?;
     Ok(Json(json!({})))
 }
 
-async fn get_model(State(store): State<AppStore>, Mlflow(req): Mlflow<Name>) -> ApiResult<Json<Value>> {
+async fn get_model(State(store): State<AppStore>, Mlflow(req): Mlflow<Name<cap::Read>>) -> ApiResult<Json<Value>> {
     let model = store.get_registered_model(&required(req.name, "name")?).await?;
     Ok(Json(json!({ "registered_model": model })))
 }
@@ -156,6 +210,18 @@ struct LatestVersions {
     stages: Vec<String>,
 }
 
+impl Guarded for Search {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::SignedIn]
+    }
+}
+
+impl Guarded for LatestVersions {
+    fn needs(&self) -> Vec<Need> {
+        vec![model_need(&self.name, Capability::Read, Some(Capability::Read))]
+    }
+}
+
 async fn latest_versions(State(store): State<AppStore>, Mlflow(req): Mlflow<LatestVersions>) -> ApiResult<Json<Value>> {
     let versions = store.get_latest_versions(&required(req.name, "name")?, req.stages).await?;
     Ok(Json(if versions.is_empty() { json!({}) } else { json!({ "model_versions": versions }) }))
@@ -166,6 +232,12 @@ struct ModelTag {
     name: Option<String>,
     key: Option<String>,
     value: Option<String>,
+}
+
+impl Guarded for ModelTag {
+    fn needs(&self) -> Vec<Need> {
+        vec![model_need(&self.name, Capability::Update, None)]
+    }
 }
 
 async fn set_model_tag(State(store): State<AppStore>, Mlflow(req): Mlflow<ModelTag>) -> ApiResult<Json<Value>> {
@@ -182,25 +254,37 @@ async fn delete_model_tag(State(store): State<AppStore>, Mlflow(req): Mlflow<Mod
 }
 
 #[derive(Deserialize)]
-struct Alias {
+#[serde(bound = "")]
+struct Alias<C> {
     name: Option<String>,
     alias: Option<String>,
     version: Option<Value>,
+    #[serde(skip)]
+    cap: std::marker::PhantomData<C>,
 }
 
-async fn set_alias(State(store): State<AppStore>, Mlflow(req): Mlflow<Alias>) -> ApiResult<Json<Value>> {
+impl<C: cap::Cap> Guarded for Alias<C> {
+    fn needs(&self) -> Vec<Need> {
+        vec![model_need(&self.name, C::CAP, Some(Capability::Read))]
+    }
+}
+
+async fn set_alias(State(store): State<AppStore>, Mlflow(req): Mlflow<Alias<cap::Update>>) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let alias = required(req.alias, "alias")?;
     store.set_registered_model_alias(&name, &alias, version(req.version)?).await?;
     Ok(Json(json!({})))
 }
 
-async fn delete_alias(State(store): State<AppStore>, Mlflow(req): Mlflow<Alias>) -> ApiResult<Json<Value>> {
+async fn delete_alias(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<Alias<cap::Delete>>,
+) -> ApiResult<Json<Value>> {
     store.delete_registered_model_alias(&required(req.name, "name")?, &required(req.alias, "alias")?).await?;
     Ok(Json(json!({})))
 }
 
-async fn get_by_alias(State(store): State<AppStore>, Mlflow(req): Mlflow<Alias>) -> ApiResult<Json<Value>> {
+async fn get_by_alias(State(store): State<AppStore>, Mlflow(req): Mlflow<Alias<cap::Read>>) -> ApiResult<Json<Value>> {
     let version =
         store.get_model_version_by_alias(&required(req.name, "name")?, &required(req.alias, "alias")?).await?;
     Ok(Json(json!({ "model_version": version })))
@@ -216,6 +300,59 @@ struct CreateVersion {
     run_link: Option<String>,
     description: Option<String>,
     model_id: Option<String>,
+}
+
+/// A version's files are read through it: creating one needs READ on
+/// what its source and model point at, wherever that is.
+impl Guarded for CreateVersion {
+    fn needs(&self) -> Vec<Need> {
+        let mut needs = vec![model_need(&self.name, Capability::Update, Some(Capability::Read))];
+        if let Some(run) = self.run_id.as_deref().filter(|r| !r.is_empty()) {
+            needs.push(Need::Run(run.to_string(), Capability::Read));
+        }
+        if let Some(model) = self.model_id.as_deref().filter(|m| !m.is_empty()) {
+            needs.push(Need::LoggedModel(model.to_string(), Capability::Read));
+        }
+        if let Some(source) = self.source.as_deref() {
+            needs.extend(source_need(source));
+        }
+        needs
+    }
+}
+
+/// What a model version's source points at, for the URI forms that name
+/// something this server keeps: `runs:/`, `models:/`, `mlflow-artifacts:/`
+/// and this server's artifact proxy over HTTP. (Local paths must be inside
+/// the named run's or model's folder; files are also checked where they
+/// are when served.)
+fn source_need(source: &str) -> Option<Need> {
+    let (scheme, _, path) = registry::split_uri(source);
+    let path = path.trim_start_matches('/');
+    match scheme.as_str() {
+        "runs" => {
+            let run = path.split('/').next().filter(|r| !r.is_empty())?;
+            Some(Need::Run(run.to_string(), Capability::Read))
+        }
+        "models" => {
+            let parts: Vec<&str> = path.split('/').collect();
+            Some(match parts.as_slice() {
+                [one] if one.contains('@') => Need::Model(
+                    one.split('@').next().unwrap_or("").to_string(),
+                    Capability::Read,
+                    Some(Capability::Read),
+                ),
+                [id] => Need::LoggedModel(id.to_string(), Capability::Read),
+                [name, ..] => Need::Model(name.to_string(), Capability::Read, Some(Capability::Read)),
+                [] => return None,
+            })
+        }
+        "mlflow-artifacts" => Some(super::artifacts::proxied_need(path, Capability::Read)),
+        "http" | "https" => {
+            let (_, rest) = path.split_once("/mlflow-artifacts/artifacts")?;
+            Some(super::artifacts::proxied_need(rest.trim_start_matches('/'), Capability::Read))
+        }
+        _ => None,
+    }
 }
 
 async fn create_version(State(state): State<AppState>, Mlflow(req): Mlflow<CreateVersion>) -> ApiResult<Json<Value>> {
@@ -391,29 +528,50 @@ async fn check_source(
 }
 
 #[derive(Deserialize)]
-struct VersionRef {
+#[serde(bound = "")]
+struct VersionRef<C> {
     name: Option<String>,
     version: Option<Value>,
     description: Option<String>,
+    #[serde(skip)]
+    cap: std::marker::PhantomData<C>,
 }
 
-async fn update_version(State(store): State<AppStore>, Mlflow(req): Mlflow<VersionRef>) -> ApiResult<Json<Value>> {
+impl<C: cap::Cap> Guarded for VersionRef<C> {
+    fn needs(&self) -> Vec<Need> {
+        vec![model_need(&self.name, Capability::Read, Some(C::CAP))]
+    }
+}
+
+async fn update_version(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<VersionRef<cap::Update>>,
+) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let v = store.update_model_version(&name, version(req.version)?, req.description).await?;
     Ok(Json(json!({ "model_version": v })))
 }
 
-async fn delete_version(State(store): State<AppStore>, Mlflow(req): Mlflow<VersionRef>) -> ApiResult<Json<Value>> {
+async fn delete_version(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<VersionRef<cap::Delete>>,
+) -> ApiResult<Json<Value>> {
     store.delete_model_version(&required(req.name, "name")?, version(req.version)?).await?;
     Ok(Json(json!({})))
 }
 
-async fn get_version(State(store): State<AppStore>, Mlflow(req): Mlflow<VersionRef>) -> ApiResult<Json<Value>> {
+async fn get_version(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<VersionRef<cap::Read>>,
+) -> ApiResult<Json<Value>> {
     let v = store.get_model_version(&required(req.name, "name")?, version(req.version)?).await?;
     Ok(Json(json!({ "model_version": v })))
 }
 
-async fn download_uri(State(store): State<AppStore>, Mlflow(req): Mlflow<VersionRef>) -> ApiResult<Json<Value>> {
+async fn download_uri(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<VersionRef<cap::Read>>,
+) -> ApiResult<Json<Value>> {
     let uri = store.get_model_version_download_uri(&required(req.name, "name")?, version(req.version)?).await?;
     Ok(Json(json!({ "artifact_uri": uri })))
 }
@@ -424,6 +582,12 @@ struct Transition {
     version: Option<Value>,
     stage: Option<String>,
     archive_existing_versions: Option<Value>,
+}
+
+impl Guarded for Transition {
+    fn needs(&self) -> Vec<Need> {
+        vec![model_need(&self.name, Capability::Read, Some(Capability::Update))]
+    }
 }
 
 async fn transition_stage(State(store): State<AppStore>, Mlflow(req): Mlflow<Transition>) -> ApiResult<Json<Value>> {
@@ -457,14 +621,26 @@ async fn search_versions(
 }
 
 #[derive(Deserialize)]
-struct VersionTag {
+#[serde(bound = "")]
+struct VersionTag<C> {
     name: Option<String>,
     version: Option<Value>,
     key: Option<String>,
     value: Option<String>,
+    #[serde(skip)]
+    cap: std::marker::PhantomData<C>,
 }
 
-async fn set_version_tag(State(store): State<AppStore>, Mlflow(req): Mlflow<VersionTag>) -> ApiResult<Json<Value>> {
+impl<C: cap::Cap> Guarded for VersionTag<C> {
+    fn needs(&self) -> Vec<Need> {
+        vec![model_need(&self.name, Capability::Read, Some(C::CAP))]
+    }
+}
+
+async fn set_version_tag(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<VersionTag<cap::Update>>,
+) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let key = required(req.key, "key")?;
     let value = req.value.ok_or_else(|| missing_value("value"))?;
@@ -472,7 +648,10 @@ async fn set_version_tag(State(store): State<AppStore>, Mlflow(req): Mlflow<Vers
     Ok(Json(json!({})))
 }
 
-async fn delete_version_tag(State(store): State<AppStore>, Mlflow(req): Mlflow<VersionTag>) -> ApiResult<Json<Value>> {
+async fn delete_version_tag(
+    State(store): State<AppStore>,
+    Mlflow(req): Mlflow<VersionTag<cap::Delete>>,
+) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let key = required(req.key, "key")?;
     store.delete_model_version_tag(&name, version(req.version)?, &key).await?;

@@ -1,41 +1,54 @@
 //! Run endpoints (`service.proto`: CreateRun … LogInputs).
 
 use super::error::ApiResult;
-use super::extract::{wire, Mlflow, MlflowWithLen};
+use super::extract::{cap, wire, Guarded, Mlflow, MlflowWithLen, Need};
+use super::listed::Listed;
 use super::{key_values, required, view_type, AppStore, PairIn};
 use crate::auth::Viewer;
 use axum::extract::State;
-use axum::routing::{get, post};
 use axum::Extension;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use store::{NewRun, RunQuery, RunUpdate};
+use tracking::permissions::Capability;
 use tracking::validation::{
     missing_value, validate_run_id, Item, DEFAULT_SEARCH_RUNS_MAX_RESULTS, MAX_BATCH_LOG_REQUEST_SIZE,
 };
 use tracking::{DatasetInput, Error, KeyValue, Metric, ModelInput, ModelMetric, ModelOutput, RunStatus};
 
-pub fn router() -> Router<super::AppState> {
-    Router::new()
-        .route("/runs/create", post(create_run))
-        .route("/runs/get", get(get_run))
-        .route("/runs/update", post(update_run))
-        .route("/runs/delete", post(delete_run))
-        .route("/runs/restore", post(restore_run))
-        .route("/runs/search", post(search_runs).get(search_runs))
-        .route("/runs/log-metric", post(log_metric))
-        .route("/runs/log-parameter", post(log_param))
-        .route("/runs/set-tag", post(set_tag))
-        .route("/runs/delete-tag", post(delete_tag))
-        .route("/runs/log-batch", post(log_batch))
-        .route("/runs/log-inputs", post(log_inputs))
-        .route("/runs/outputs", post(log_outputs))
+pub fn router() -> Listed<super::AppState> {
+    Listed::new()
+        .post("/runs/create", create_run)
+        .get("/runs/get", get_run)
+        .post("/runs/update", update_run)
+        .post("/runs/delete", delete_run)
+        .post("/runs/restore", restore_run)
+        .post("/runs/search", search_runs)
+        .get("/runs/search", search_runs)
+        .post("/runs/log-metric", log_metric)
+        .post("/runs/log-parameter", log_param)
+        .post("/runs/set-tag", set_tag)
+        .post("/runs/delete-tag", delete_tag)
+        .post("/runs/log-batch", log_batch)
+        .post("/runs/log-inputs", log_inputs)
+        .post("/runs/outputs", log_outputs)
+}
+
+/// The run a request addresses: `run_id`, or else the deprecated
+/// `run_uuid`. The permission check and the handler both read it here.
+pub(crate) fn run_of<'a>(run_id: &'a Option<String>, run_uuid: &'a Option<String>) -> Option<&'a str> {
+    [run_id, run_uuid].into_iter().flatten().map(String::as_str).find(|s| !s.is_empty())
+}
+
+/// What touching that run needs.
+pub(crate) fn run_need(run: Option<&str>, cap: tracking::permissions::Capability) -> Need {
+    run.map_or(Need::Missing("run_id"), |id| Need::Run(id.to_string(), cap))
 }
 
 /// The run addressed by `run_id`, or by the deprecated `run_uuid`.
 fn run_id(run_id: Option<String>, run_uuid: Option<String>) -> ApiResult<String> {
-    let id = required(run_id.filter(|s| !s.is_empty()).or(run_uuid), "run_id")?;
+    let id = required(run_of(&run_id, &run_uuid).map(str::to_string), "run_id")?;
     validate_run_id("run_id", &id)?;
     Ok(id)
 }
@@ -51,11 +64,24 @@ struct CreateRun {
     tags: Vec<KeyValue>,
 }
 
+impl Guarded for CreateRun {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::CreateIn(self.experiment(), "run")]
+    }
+}
+
+impl CreateRun {
+    /// MLflow's default experiment when none is named.
+    fn experiment(&self) -> String {
+        self.experiment_id.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| "0".into())
+    }
+}
+
 /// <https://mlflow.org/docs/latest/rest-api.html#create-run>
 async fn create_run(State(store): State<AppStore>, Mlflow(req): Mlflow<CreateRun>) -> ApiResult<Json<Value>> {
     let run = store
         .create_run(NewRun {
-            experiment_id: req.experiment_id.filter(|e| !e.is_empty()).unwrap_or_else(|| "0".into()),
+            experiment_id: req.experiment(),
             user_id: req.user_id.unwrap_or_default(),
             run_name: req.run_name,
             start_time: req.start_time.unwrap_or_else(store::now_millis),
@@ -66,13 +92,22 @@ async fn create_run(State(store): State<AppStore>, Mlflow(req): Mlflow<CreateRun
 }
 
 #[derive(Deserialize)]
-struct RunId {
+#[serde(bound = "")]
+struct RunId<C> {
     run_id: Option<String>,
     run_uuid: Option<String>,
+    #[serde(skip)]
+    cap: std::marker::PhantomData<C>,
+}
+
+impl<C: cap::Cap> Guarded for RunId<C> {
+    fn needs(&self) -> Vec<Need> {
+        vec![run_need(run_of(&self.run_id, &self.run_uuid), C::CAP)]
+    }
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#get-run>
-async fn get_run(State(store): State<AppStore>, Mlflow(req): Mlflow<RunId>) -> ApiResult<Json<Value>> {
+async fn get_run(State(store): State<AppStore>, Mlflow(req): Mlflow<RunId<cap::Read>>) -> ApiResult<Json<Value>> {
     let run = store.get_run(&run_id(req.run_id, req.run_uuid)?).await?;
     Ok(Json(json!({ "run": run })))
 }
@@ -85,6 +120,12 @@ struct UpdateRun {
     #[serde(default, deserialize_with = "wire::opt_int")]
     end_time: Option<i64>,
     run_name: Option<String>,
+}
+
+impl Guarded for UpdateRun {
+    fn needs(&self) -> Vec<Need> {
+        vec![run_need(run_of(&self.run_id, &self.run_uuid), Capability::Update)]
+    }
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#update-run>
@@ -108,13 +149,13 @@ async fn update_run(State(store): State<AppStore>, Mlflow(req): Mlflow<UpdateRun
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#delete-run>
-async fn delete_run(State(store): State<AppStore>, Mlflow(req): Mlflow<RunId>) -> ApiResult<Json<Value>> {
+async fn delete_run(State(store): State<AppStore>, Mlflow(req): Mlflow<RunId<cap::Delete>>) -> ApiResult<Json<Value>> {
     store.delete_run(&run_id(req.run_id, req.run_uuid)?).await?;
     Ok(Json(json!({})))
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#restore-run>
-async fn restore_run(State(store): State<AppStore>, Mlflow(req): Mlflow<RunId>) -> ApiResult<Json<Value>> {
+async fn restore_run(State(store): State<AppStore>, Mlflow(req): Mlflow<RunId<cap::Delete>>) -> ApiResult<Json<Value>> {
     store.restore_run(&run_id(req.run_id, req.run_uuid)?).await?;
     Ok(Json(json!({})))
 }
@@ -130,6 +171,13 @@ struct SearchRuns {
     #[serde(default, deserialize_with = "wire::strings")]
     order_by: Vec<String>,
     page_token: Option<String>,
+}
+
+/// Searches are narrowed to what the viewer may read inside the query.
+impl Guarded for SearchRuns {
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::SignedIn]
+    }
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#search-runs>
@@ -224,6 +272,17 @@ struct LogMetric {
     dataset_digest: Option<String>,
 }
 
+impl Guarded for LogMetric {
+    fn needs(&self) -> Vec<Need> {
+        let mut needs = vec![run_need(run_of(&self.run_id, &self.run_uuid), Capability::Update)];
+        // The metric is also the model's: it must be one the viewer sees.
+        needs.extend(
+            self.model_id.iter().filter(|m| !m.is_empty()).map(|m| Need::LoggedModel(m.clone(), Capability::Read)),
+        );
+        needs
+    }
+}
+
 /// <https://mlflow.org/docs/latest/rest-api.html#log-metric>
 async fn log_metric(State(store): State<AppStore>, Mlflow(req): Mlflow<LogMetric>) -> ApiResult<Json<Value>> {
     let id = run_id(req.run_id, req.run_uuid)?;
@@ -253,6 +312,12 @@ struct KeyValueIn {
     run_uuid: Option<String>,
     key: Option<String>,
     value: Option<String>,
+}
+
+impl Guarded for KeyValueIn {
+    fn needs(&self) -> Vec<Need> {
+        vec![run_need(run_of(&self.run_id, &self.run_uuid), Capability::Update)]
+    }
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#log-param>
@@ -287,6 +352,18 @@ struct LogBatch {
     params: Vec<PairIn>,
     #[serde(default)]
     tags: Vec<PairIn>,
+}
+
+impl Guarded for LogBatch {
+    fn needs(&self) -> Vec<Need> {
+        let mut needs = vec![run_need(run_of(&self.run_id, &None), Capability::Update)];
+        let mut models: Vec<&String> =
+            self.metrics.iter().filter_map(|m| m.model_id.as_ref()).filter(|m| !m.is_empty()).collect();
+        models.sort();
+        models.dedup();
+        needs.extend(models.into_iter().map(|m| Need::LoggedModel(m.clone(), Capability::Read)));
+        needs
+    }
 }
 
 /// <https://mlflow.org/docs/latest/rest-api.html#log-batch>
@@ -328,6 +405,14 @@ struct LogInputs {
     models: Vec<ModelInput>,
 }
 
+impl Guarded for LogInputs {
+    fn needs(&self) -> Vec<Need> {
+        let mut needs = vec![run_need(run_of(&self.run_id, &None), Capability::Update)];
+        needs.extend(self.models.iter().map(|m| Need::LoggedModel(m.model_id.clone(), Capability::Read)));
+        needs
+    }
+}
+
 /// <https://mlflow.org/docs/latest/rest-api.html#log-inputs>: datasets, and
 /// the logged models the run used (MLflow 3).
 async fn log_inputs(State(store): State<AppStore>, Mlflow(req): Mlflow<LogInputs>) -> ApiResult<Json<Value>> {
@@ -354,6 +439,15 @@ struct ModelOutputIn {
     model_id: Option<String>,
     #[serde(default, deserialize_with = "wire::opt_int")]
     step: Option<i64>,
+}
+
+impl Guarded for LogOutputs {
+    fn needs(&self) -> Vec<Need> {
+        let mut needs = vec![run_need(run_of(&self.run_id, &None), Capability::Update)];
+        let models = self.models.iter().flatten().filter_map(|m| m.model_id.clone()).filter(|m| !m.is_empty());
+        needs.extend(models.map(|m| Need::LoggedModel(m, Capability::Read)));
+        needs
+    }
 }
 
 /// `runs/outputs`: the logged models a run produced.

@@ -5,49 +5,51 @@
 //! tokens, which MLflow lacks), a session cookie for the web UI, and
 //! MLflow's users, grants and roles endpoints ([`routes`]).
 //!
-//! [`guard`] runs on every request: it finds who is asking, then what the
-//! endpoint needs ([`rules`]) and whether their grants allow it. Searches
-//! are filtered inside the store's query through the [`Viewer`] it leaves
-//! on the request, so pages and counts stay right.
+//! [`guard`] runs on every request and finds who is asking; it leaves a
+//! [`Gate`] on the request. Whether they may do what the request does is
+//! decided where the request is read, on the very value the handler runs
+//! (`api::extract::Guarded`), by [`store::access`]: one decision for REST,
+//! the artifact proxy, live events and the UI's server functions. Searches
+//! are filtered inside the store's query through the [`Viewer`], so pages
+//! and counts stay right.
 
 pub mod login;
 pub mod routes;
-pub mod rules;
 pub mod secrets;
 
-use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rules::{Need, Params};
 use secrets::Verifier;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+pub use store::access::{Access, Credential, Gate};
 use store::auth::User;
 pub use store::auth::Viewer;
 use store::Store;
-use tracking::permissions::{Capability, Permission, Resolver, EXPERIMENT, REGISTERED_MODEL};
+use tracking::permissions::Permission;
 use tracking::{Error, ErrorCode};
 
 /// MLflow's sentence for a request without valid credentials.
 pub const UNAUTHENTICATED_MSG: &str = "You are not authenticated. Please see \
      https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.";
-pub const PERMISSION_DENIED_MSG: &str = "Permission denied";
+pub use store::access::PERMISSION_DENIED_MSG;
 
 /// The UI's session cookie.
 pub const SESSION_COOKIE: &str = "mltrack_session";
 /// How long a UI login lasts.
 pub const SESSION_DAYS: i64 = 7;
 
-/// Failed logins in a row after which a user's logins are refused for
-/// [`LOCKOUT`], on every replica (the count is in the database).
-const MAX_FAILED_LOGINS: i64 = 5;
+/// Failed logins allowed from one address in [`LOCKOUT`]; past them that
+/// address is refused for every name, known or not, until the minute is
+/// over. Refusing by address rather than by user means a guesser cannot
+/// lock a user (an admin) out, and the same answer for known and unknown
+/// names tells nobody which names exist. Each replica counts its own.
+const MAX_FAILURES_PER_ADDRESS: u32 = 10;
 const LOCKOUT: Duration = Duration::from_secs(60);
-/// Failed logins with unknown usernames allowed from one address a minute.
-const MAX_UNKNOWN_PER_MINUTE: u32 = 20;
 
 /// The users-and-permissions state: the store, the default permission and
 /// what the guard remembers between requests.
@@ -56,27 +58,23 @@ pub struct Auth(Arc<Inner>);
 
 struct Inner {
     store: Store,
-    default_permission: Permission,
+    access: Access,
     verifier: Verifier,
-    /// Run id → experiment id: a run never moves, so this can be kept.
-    run_experiments: Mutex<HashMap<String, String>>,
-    /// Failed logins with unknown usernames, by address.
-    unknown_failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    /// Failed logins, by address.
+    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
     /// The hash of the one-time token that makes the first admin, while
     /// there is no user.
     setup_token: Mutex<Option<String>>,
 }
 
-const MAX_REMEMBERED_RUNS: usize = 100_000;
-
 impl Auth {
     pub fn new(store: Store, default_permission: Permission) -> Auth {
+        store::access::users_on();
         Auth(Arc::new(Inner {
+            access: Access::new(store.clone(), default_permission),
             store,
-            default_permission,
             verifier: Verifier::default(),
-            run_experiments: Mutex::new(HashMap::new()),
-            unknown_failures: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
             setup_token: Mutex::new(None),
         }))
     }
@@ -116,22 +114,46 @@ impl Auth {
     }
 
     /// `/setup`: the first admin, for the holder of the setup token.
+    /// The token is taken (under its lock) before anything is awaited, so
+    /// that of parallel requests carrying it exactly one goes on; it is put
+    /// back only if that one fails before a user was made.
     pub async fn create_first_admin(&self, token: &str, username: &str, password: &str) -> Result<User, Error> {
-        let expected = self.0.setup_token.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let matches = expected.is_some_and(|h| secrets::token_hash(token) == h);
-        if !matches || !self.setup_open().await {
-            return Err(Error::new(
+        let not_valid = || {
+            Error::new(
                 ErrorCode::PermissionDenied,
                 "This setup link is not valid (any more): use the one printed when the server started, or sign in.",
-            ));
+            )
+        };
+        let taken = {
+            let mut slot = self.0.setup_token.lock().unwrap_or_else(|e| e.into_inner());
+            match slot.as_ref() {
+                Some(h) if secrets::token_hash(token) == *h => slot.take(),
+                _ => None,
+            }
+        };
+        let Some(hash_of_token) = taken else { return Err(not_valid()) };
+        let made = async {
+            if self.0.store.count_users().await? > 0 {
+                return Err(not_valid());
+            }
+            store::auth::validate_username(username)?;
+            store::auth::validate_password(password)?;
+            let hash = secrets::hash_password_async(password).await?;
+            self.0.store.insert_user(username, &hash, true).await
         }
-        store::auth::validate_username(username)?;
-        store::auth::validate_password(password)?;
-        let hash = secrets::hash_password_async(password).await?;
-        let user = self.0.store.insert_user(username, &hash, true).await?;
-        *self.0.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        tracing::info!(user = %username, "created the first admin through /setup");
-        Ok(user)
+        .await;
+        match made {
+            Ok(user) => {
+                tracing::info!(user = %username, "created the first admin through /setup");
+                Ok(user)
+            }
+            Err(e) => {
+                if self.0.store.count_users().await.is_ok_and(|n| n == 0) {
+                    *self.0.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(hash_of_token);
+                }
+                Err(e)
+            }
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -139,7 +161,11 @@ impl Auth {
     }
 
     pub fn default_permission(&self) -> Permission {
-        self.0.default_permission
+        self.0.access.default_permission()
+    }
+
+    pub fn access(&self) -> &Access {
+        &self.0.access
     }
 
     /// The viewer for an authenticated user: admins need no grants.
@@ -147,54 +173,37 @@ impl Auth {
         if user.is_admin {
             return Ok(Viewer { user, resolver: None });
         }
-        let resolver = store::auth::resolver(self.0.store.as_ref(), &user, self.0.default_permission).await?;
+        let resolver = store::auth::resolver(self.0.store.as_ref(), &user, self.default_permission()).await?;
         Ok(Viewer { user, resolver: Some(Arc::new(resolver)) })
     }
 
     /// Checks a username and password: the user, or why not.
     pub async fn login(&self, username: &str, password: &str, from: Option<IpAddr>) -> Result<User, Error> {
-        let store = &self.0.store;
-        let user = store.user_by_name(username).await?;
-        let now = store::now_millis();
-        if let Some(u) = &user {
-            if u.failed_logins >= MAX_FAILED_LOGINS && now - u.last_failed_login < LOCKOUT.as_millis() as i64 {
-                return Err(too_many_logins());
-            }
-        } else if let Some(ip) = from {
-            if self.unknown_failures_from(ip) >= MAX_UNKNOWN_PER_MINUTE {
-                return Err(too_many_logins());
-            }
+        if from.is_some_and(|ip| self.failures_from(ip) >= MAX_FAILURES_PER_ADDRESS) {
+            return Err(too_many_logins());
         }
+        let user = self.0.store.user_by_name(username).await?;
         let ok = self.0.verifier.verify(user.as_ref().map(|u| u.password_hash.as_str()), password).await;
         match (user, ok) {
-            (Some(u), true) => {
-                if u.failed_logins > 0 {
-                    store.note_login(u.id, None).await?;
-                }
-                Ok(u)
-            }
-            (Some(u), false) => {
-                store.note_login(u.id, Some(now)).await?;
-                Err(unauthenticated())
-            }
-            (None, _) => {
+            (Some(u), true) => Ok(u),
+            _ => {
                 if let Some(ip) = from {
-                    self.note_unknown_failure(ip);
+                    self.note_failure(ip);
                 }
                 Err(unauthenticated())
             }
         }
     }
 
-    fn unknown_failures_from(&self, ip: IpAddr) -> u32 {
-        let map = self.0.unknown_failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&ip).filter(|(_, since)| since.elapsed() < Duration::from_secs(60)).map_or(0, |(n, _)| *n)
+    fn failures_from(&self, ip: IpAddr) -> u32 {
+        let map = self.0.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&ip).filter(|(_, since)| since.elapsed() < LOCKOUT).map_or(0, |(n, _)| *n)
     }
 
-    fn note_unknown_failure(&self, ip: IpAddr) {
-        let mut map = self.0.unknown_failures.lock().unwrap_or_else(|e| e.into_inner());
+    fn note_failure(&self, ip: IpAddr) {
+        let mut map = self.0.failures.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 10_000 {
-            map.retain(|_, (_, since)| since.elapsed() < Duration::from_secs(60));
+            map.retain(|_, (_, since)| since.elapsed() < LOCKOUT);
         }
         let entry = map.entry(ip).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= Duration::from_secs(60) {
@@ -203,16 +212,23 @@ impl Auth {
         entry.0 += 1;
     }
 
-    /// Who sent this request: HTTP Basic, a Bearer token, or the UI's
-    /// session cookie; `Ok(None)` when it carries no credentials.
-    pub async fn authenticate(&self, headers: &HeaderMap, from: Option<IpAddr>) -> Result<Option<User>, Error> {
+    /// Who sent this request (HTTP Basic, a Bearer token, or the UI's
+    /// session cookie) and with what; `Ok(None)` when it carries no
+    /// credentials.
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        from: Option<IpAddr>,
+    ) -> Result<Option<(User, Credential)>, Error> {
         if let Some(value) = headers.get(header::AUTHORIZATION) {
             let value = value.to_str().map_err(|_| unauthenticated())?.trim();
             let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
             let credentials = credentials.trim();
             if scheme.eq_ignore_ascii_case("basic") {
                 let (username, password) = decode_basic(credentials).ok_or_else(unauthenticated)?;
-                return self.login(&username, &password, from).await.map(Some);
+                let user = self.login(&username, &password, from).await?;
+                let credential = Credential::Password { password_hash: user.password_hash.clone() };
+                return Ok(Some((user, credential)));
             }
             if scheme.eq_ignore_ascii_case("bearer") {
                 return self.token_user(credentials, "token").await.map(Some);
@@ -221,7 +237,7 @@ impl Auth {
         }
         if let Some(session) = cookie(headers, SESSION_COOKIE) {
             return match self.token_user(&session, "session").await {
-                Ok(user) => Ok(Some(user)),
+                Ok(found) => Ok(Some(found)),
                 // An expired or revoked session is the same as none: the
                 // UI sends its user to the login page.
                 Err(e) if e.error_code == ErrorCode::Unauthenticated => Ok(None),
@@ -231,114 +247,18 @@ impl Auth {
         Ok(None)
     }
 
-    async fn token_user(&self, token: &str, kind: &str) -> Result<User, Error> {
+    async fn token_user(&self, token: &str, kind: &str) -> Result<(User, Credential), Error> {
         if token.is_empty() || token.len() > 200 {
             return Err(unauthenticated());
         }
-        match self.0.store.token_by_hash(&secrets::token_hash(token), store::now_millis()).await? {
-            Some((t, user)) if t.kind == kind => Ok(user),
+        let hash = secrets::token_hash(token);
+        match self.0.store.token_by_hash(&hash, store::now_millis()).await? {
+            Some((t, user)) if t.kind == kind => {
+                Ok((user, Credential::Token { kind: t.kind, hash, expiry_time: t.expiry_time }))
+            }
             _ => Err(unauthenticated()),
         }
     }
-
-    async fn run_experiment(&self, run_id: &str) -> Result<Option<String>, Error> {
-        if let Some(e) = self.0.run_experiments.lock().unwrap_or_else(|e| e.into_inner()).get(run_id) {
-            return Ok(Some(e.clone()));
-        }
-        let found = match self.0.store.get_run(run_id).await {
-            Ok(run) => run.info.experiment_id,
-            Err(e)
-                if e.error_code == ErrorCode::ResourceDoesNotExist
-                    || e.error_code == ErrorCode::InvalidParameterValue =>
-            {
-                return Ok(None)
-            }
-            Err(e) => return Err(e),
-        };
-        let mut map = self.0.run_experiments.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_REMEMBERED_RUNS {
-            map.clear();
-        }
-        map.insert(run_id.to_string(), found.clone());
-        Ok(Some(found))
-    }
-
-    /// Whether `resolver` meets `need`; lookups that find nothing deny (as
-    /// MLflow does, so that ids cannot be probed), except where the
-    /// default permission would let the endpoint answer "not found".
-    async fn allows(&self, resolver: &Resolver, need: &Need) -> Result<bool, Error> {
-        use Capability::*;
-        Ok(match need {
-            Need::SignedIn | Need::ItsOwn | Need::Filtered => true,
-            Need::Missing(_) => false,
-            Need::Admin => false,
-            Need::Experiment(id, cap) => {
-                let p = resolver.on(EXPERIMENT, id);
-                p.allows(*cap) && tiers_allow(resolver, id, *cap)
-            }
-            Need::ExperimentNamed(name, cap) => match self.0.store.get_experiment_by_name(name).await {
-                Ok(e) => resolver.on(EXPERIMENT, &e.experiment_id).allows(*cap),
-                Err(e) if e.error_code == ErrorCode::ResourceDoesNotExist => true,
-                Err(e) => return Err(e),
-            },
-            Need::CreateIn(experiment, tier) => {
-                resolver.on(EXPERIMENT, experiment).allows(Update) && !resolver.tier_denied(tier)
-            }
-            Need::Create(resource_type, name) => {
-                let p = match name {
-                    Some(n) => resolver.on(resource_type, n),
-                    None => resolver.on(resource_type, "*"),
-                };
-                // Anyone may create, unless denied outright (MLflow's rule
-                // with workspaces off): a default of NO_PERMISSIONS still
-                // lets users make, and so manage, their own.
-                p != Permission::Deny
-            }
-            Need::Run(run_id, cap) => match self.run_experiment(run_id).await? {
-                Some(e) => {
-                    resolver.on(EXPERIMENT, &e).allows(Read) && resolver.on_tier("run", EXPERIMENT, &e).allows(*cap)
-                }
-                None => false,
-            },
-            Need::Runs(run_ids, cap) => {
-                for run_id in run_ids {
-                    if !Box::pin(self.allows(resolver, &Need::Run(run_id.clone(), *cap))).await? {
-                        return Ok(false);
-                    }
-                }
-                true
-            }
-            Need::Experiments(ids, cap) => ids.iter().all(|id| resolver.on(EXPERIMENT, id).allows(*cap)),
-            Need::LoggedModel(model_id, cap) => match self.0.store.get_logged_model(model_id, true).await {
-                Ok(m) => {
-                    let e = &m.info.experiment_id;
-                    resolver.on(EXPERIMENT, e).allows(Read)
-                        && resolver.on_tier("logged_model", EXPERIMENT, e).allows(*cap)
-                }
-                Err(e) if e.error_code == ErrorCode::ResourceDoesNotExist => false,
-                Err(e) => return Err(e),
-            },
-            Need::Model(name, cap, versions) => {
-                resolver.on(REGISTERED_MODEL, name).allows(*cap)
-                    && versions
-                        .is_none_or(|v| resolver.on_tier("registered_model_version", REGISTERED_MODEL, name).allows(v))
-            }
-            Need::ArtifactPath(path, cap) => match rules::artifact_owner(path) {
-                (Some(e), Some(_run)) => {
-                    resolver.on(EXPERIMENT, &e).allows(Read) && resolver.on_tier("run", EXPERIMENT, &e).allows(*cap)
-                }
-                (Some(e), None) => resolver.on(EXPERIMENT, &e).allows(*cap),
-                (None, _) => self.0.default_permission.allows(*cap),
-            },
-        })
-    }
-}
-
-/// Deleting an experiment also deletes its runs and logged models: a tier
-/// grant narrower than that (`run` `*` EDIT) stops it, as in MLflow.
-fn tiers_allow(resolver: &Resolver, experiment: &str, cap: Capability) -> bool {
-    cap != Capability::Delete
-        || ["run", "logged_model"].iter().all(|tier| resolver.on_tier(tier, EXPERIMENT, experiment).allows(cap))
 }
 
 fn decode_basic(credentials: &str) -> Option<(String, String)> {
@@ -364,7 +284,7 @@ pub fn unauthenticated() -> Error {
 fn too_many_logins() -> Error {
     Error::new(
         ErrorCode::RequestLimitExceeded,
-        format!("Too many failed logins for this user; try again in {} seconds.", LOCKOUT.as_secs()),
+        format!("Too many failed logins from this address; try again in {} seconds.", LOCKOUT.as_secs()),
     )
 }
 
@@ -380,10 +300,6 @@ pub fn error_response(e: Error) -> Response {
         tracing::error!(error = %e.detail(), "authentication failed on the server");
     }
     response
-}
-
-fn denied() -> Response {
-    error_response(Error::new(ErrorCode::PermissionDenied, PERMISSION_DENIED_MSG))
 }
 
 /// Paths anyone may fetch: health checks, the UI's static files, the login
@@ -402,21 +318,28 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/vendor/")
 }
 
-/// The largest JSON body the guard reads to find the resource named
-/// (log-batch's limits keep real ones far below).
-const MAX_INSPECTED_BODY: usize = crate::api::extract::MAX_BODY_BYTES;
+/// Whether a path is MLflow's REST API (or mltrack's own), as opposed to
+/// the web UI.
+pub fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+        || path.starts_with("/ajax-api/")
+        || path == "/get-artifact"
+        || path == "/model-versions/get-artifact"
+}
 
-/// The middleware: authenticate, authorize, then let the request through
-/// with its [`Viewer`]; after a create, the creator gets MANAGE.
+/// The middleware: authenticate, then let the request through with its
+/// [`Viewer`] and [`Gate`], which the request's reader asks before the
+/// handler runs. A route that answered without asking is a bug: it is
+/// logged, and its answer withheld from a user who is not an admin.
 pub async fn guard(State(auth): State<Auth>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if is_public(&path) {
         return next.run(req).await;
     }
     let from = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let user = match auth.authenticate(req.headers(), from).await {
-        Ok(Some(user)) => user,
-        Ok(None) if !rules::is_api(&path) && req.method() == Method::GET => return login::redirect_to_login(req.uri()),
+    let (user, credential) = match auth.authenticate(req.headers(), from).await {
+        Ok(Some(found)) => found,
+        Ok(None) if !is_api(&path) && req.method() == Method::GET => return login::redirect_to_login(req.uri()),
         Ok(None) => return error_response(unauthenticated()),
         Err(e) => return error_response(e),
     };
@@ -424,114 +347,21 @@ pub async fn guard(State(auth): State<Auth>, req: Request, next: Next) -> Respon
         Ok(v) => v,
         Err(e) => return error_response(e),
     };
-    if !rules::is_api(&path) {
-        // The web UI: pages and server functions check what they show.
-        let mut req = req;
-        req.extensions_mut().insert(viewer);
-        return next.run(req).await;
-    }
-    let (req, params) = match read_params(req, &path).await {
-        Ok(x) => x,
-        Err(response) => return response,
-    };
-    let method = req.method().clone();
-    let needs = rules::needs(&method, &path, &params);
-    if let Some(resolver) = &viewer.resolver {
-        for need in &needs {
-            match auth.allows(resolver, need).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    if let Need::Missing(param) = need {
-                        return error_response(tracking::validation::missing_value(param));
-                    }
-                    tracing::info!(user = %viewer.user.username, path = %path, need = ?need, "permission denied");
-                    return denied();
-                }
-                Err(e) => return error_response(e),
-            }
-        }
-    }
-    let creates = needs.iter().find_map(|n| match n {
-        Need::Create(t, _) => Some(*t),
-        _ => None,
-    });
-    let user = viewer.user.clone();
+    let gate = Gate::new(auth.access().clone(), viewer.clone(), credential);
     let mut req = req;
     req.extensions_mut().insert(viewer);
+    req.extensions_mut().insert(gate.clone());
     let response = next.run(req).await;
-    if !response.status().is_success() {
-        return response;
+    if is_api(&path) && gate.is_restricted() && !gate.decided() && response.status().is_success() {
+        tracing::error!(path = %path, "a route answered without a permission decision; refused");
+        return error_response(Error::internal("This endpoint has no permission rule."));
     }
-    match creates {
-        Some(resource_type) => grant_creator(&auth, &user, resource_type, response).await,
-        None => {
-            if let Some(name) = params.name() {
-                if path.ends_with("/registered-models/delete") {
-                    moved_model_grants(&auth, &name, None).await;
-                } else if path.ends_with("/registered-models/rename") {
-                    moved_model_grants(&auth, &name, params.new_name().as_deref()).await;
-                }
-            }
-            response
-        }
-    }
+    response
 }
 
-/// The request's parameters, reading (and putting back) a JSON body.
-async fn read_params(req: Request, path: &str) -> Result<(Request, Params), Response> {
-    let query = req.uri().query().unwrap_or("").to_string();
-    let by_query = matches!(*req.method(), Method::GET | Method::HEAD)
-        || path.contains("/mlflow-artifacts/")
-        || path.ends_with("/upload-artifact")
-        || (req.method() == Method::DELETE && !is_json(req.headers()));
-    if by_query {
-        return Ok((req, Params::from_query(&query)));
-    }
-    let (parts, body) = req.into_parts();
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_INSPECTED_BODY).await.map_err(|_| {
-        error_response(Error::invalid(format!(
-            "The request body is larger than {} MB.",
-            MAX_INSPECTED_BODY / 1024 / 1024
-        )))
-    })?;
-    let params = Params::from_body(&bytes, &query);
-    Ok((Request::from_parts(parts, Body::from(bytes)), params))
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"))
-}
-
-/// After a successful create: MANAGE on the new experiment or registered
-/// model for its creator (MLflow's after-request hook).
-async fn grant_creator(auth: &Auth, user: &User, resource_type: &'static str, response: Response) -> Response {
-    let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
-        return error_response(Error::internal("reading the answer to a create failed"));
-    };
-    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    let id = if resource_type == EXPERIMENT {
-        json["experiment_id"].as_str().map(str::to_string)
-    } else {
-        json["registered_model"]["name"].as_str().map(str::to_string)
-    };
-    if let Some(id) = id {
-        if let Err(e) = store::auth::grant(auth.store().as_ref(), user, resource_type, &id, Permission::Manage).await {
-            tracing::error!(error = %e.detail(), "granting MANAGE to a creator failed");
-            return error_response(e);
-        }
-    }
-    Response::from_parts(parts, Body::from(bytes))
-}
-
-/// After a registered model is deleted or renamed: the grants on its name
-/// go, or follow it to the new name (MLflow's after-request hooks).
-async fn moved_model_grants(auth: &Auth, name: &str, new_name: Option<&str>) {
-    let result = match new_name {
-        Some(new_name) => auth.store().rename_grants_on(REGISTERED_MODEL, name, new_name).await,
-        None => auth.store().delete_grants_on(REGISTERED_MODEL, name).await,
-    };
-    if let Err(e) = result {
-        tracing::error!(error = %e.detail(), "updating the grants of a deleted or renamed model failed");
-    }
+/// After a create: MANAGE on the new experiment or registered model for
+/// its creator (MLflow's after-request hook), when users are on.
+pub async fn grant_to_creator(gate: &Gate, resource_type: &'static str, id: &str) -> Result<(), Error> {
+    let (Some(access), Some(viewer)) = (gate.access(), gate.viewer()) else { return Ok(()) };
+    store::auth::grant(access.store().as_ref(), &viewer.user, resource_type, id, Permission::Manage).await
 }

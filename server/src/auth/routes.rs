@@ -2,16 +2,17 @@
 //! `routes.py` and `__init__.py`, 3.17), as `mlflow.server.get_app_client
 //! ("basic-auth")` calls them, and mltrack's personal API tokens.
 //!
-//! Who may call each is decided here ([`super::rules::Need::ItsOwn`]):
+//! Who may call each is decided here (each request type needs only a signed-in user: the handler decides):
 //! admins may do everything; a user manages themself; a workspace manager
 //! (a `workspace` `*` MANAGE grant) manages users and roles.
 
-use super::{secrets, Auth, Viewer};
+use super::{secrets, Auth, Credential, Viewer};
 use crate::api::extract::Mlflow;
+use crate::api::extract::SignedIn;
+use crate::api::listed::Listed;
 use crate::api::{ApiError, ApiResult};
 use axum::extract::State;
-use axum::routing::{get, patch, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use store::auth::{self as rules, AccessToken, Role, RolePermission, User};
@@ -21,48 +22,82 @@ use tracking::permissions::{
 use tracking::validation::missing_value;
 use tracking::{Error, ErrorCode};
 
-/// The routes, mounted under `/api/` and `/ajax-api/` by the caller.
-pub fn router(auth: Auth) -> Router {
-    let v2 = Router::new()
-        .route("/users/create", post(create_user))
-        .route("/users/get", get(get_user))
-        .route("/users/current", get(current_user))
-        .route("/users/list", get(list_users))
-        .route("/users/update-password", patch(update_password))
-        .route("/users/update-admin", patch(update_admin))
-        .route("/users/delete", axum::routing::delete(delete_user));
-    let v3 = Router::new()
-        .route("/users/current/permissions", get(current_permissions))
-        .route("/users/permissions/list", get(list_user_permissions))
-        .route("/users/permissions/grant", post(grant))
-        .route("/users/permissions/revoke", post(revoke))
-        .route("/users/permissions/get", get(get_permission))
-        .route("/users/roles/list", get(list_user_roles))
-        .route("/roles/create", post(create_role))
-        .route("/roles/get", get(get_role))
-        .route("/roles/list", get(list_roles))
-        .route("/roles/update", patch(update_role))
-        .route("/roles/delete", axum::routing::delete(delete_role))
-        .route("/roles/permissions/add", post(add_role_permission))
-        .route("/roles/permissions/remove", axum::routing::delete(remove_role_permission))
-        .route("/roles/permissions/list", get(list_role_permissions))
-        .route("/roles/permissions/update", patch(update_role_permission))
-        .route("/roles/assign", post(assign_role))
-        .route("/roles/unassign", axum::routing::delete(unassign_role))
-        .route("/roles/users/list", get(list_role_users));
-    let tokens = Router::new()
-        .route("/tokens/create", post(create_token))
-        .route("/tokens/list", get(list_tokens))
-        .route("/tokens/revoke", post(revoke_token));
-    let mut router = Router::new();
+/// The routes, under `/api/` and `/ajax-api/`.
+pub fn router(auth: Auth) -> Listed<()> {
+    listed().map(|r| r.with_state(auth))
+}
+
+/// The routes before they get their state (see [`router`]).
+pub fn listed() -> Listed<Auth> {
+    let v2 = Listed::new()
+        .post("/users/create", create_user)
+        .get("/users/get", get_user)
+        .get("/users/current", current_user)
+        .get("/users/list", list_users)
+        .patch("/users/update-password", update_password)
+        .patch("/users/update-admin", update_admin)
+        .delete("/users/delete", delete_user);
+    let v3 = Listed::new()
+        .get("/users/current/permissions", current_permissions)
+        .get("/users/permissions/list", list_user_permissions)
+        .post("/users/permissions/grant", grant)
+        .post("/users/permissions/revoke", revoke)
+        .get("/users/permissions/get", get_permission)
+        .get("/users/roles/list", list_user_roles)
+        .post("/roles/create", create_role)
+        .get("/roles/get", get_role)
+        .get("/roles/list", list_roles)
+        .patch("/roles/update", update_role)
+        .delete("/roles/delete", delete_role)
+        .post("/roles/permissions/add", add_role_permission)
+        .delete("/roles/permissions/remove", remove_role_permission)
+        .get("/roles/permissions/list", list_role_permissions)
+        .patch("/roles/permissions/update", update_role_permission)
+        .post("/roles/assign", assign_role)
+        .delete("/roles/unassign", unassign_role)
+        .get("/roles/users/list", list_role_users);
+    let tokens = Listed::new()
+        .post("/tokens/create", create_token)
+        .get("/tokens/list", list_tokens)
+        .post("/tokens/revoke", revoke_token);
+    let mut router = Listed::new();
     for prefix in ["/api", "/ajax-api"] {
         router = router
             .nest(&format!("{prefix}/2.0/mlflow"), v2.clone())
             .nest(&format!("{prefix}/3.0/mlflow"), v3.clone())
             .nest(&format!("{prefix}/2.0/mltrack"), tokens.clone());
     }
-    router.with_state(auth)
+    router
 }
+
+/// Users, roles, grants and tokens are about the signed-in user or their
+/// own grants: each handler decides who may call it.
+macro_rules! decided_by_the_handler {
+    ($($t:ty),*) => {$(
+        impl crate::api::extract::Guarded for $t {
+            fn needs(&self) -> Vec<store::access::Need> {
+                vec![store::access::Need::SignedIn]
+            }
+        }
+    )*};
+}
+decided_by_the_handler!(
+    AddRolePermission,
+    Assignment,
+    CreateRole,
+    Credentials,
+    ListRoles,
+    NewToken,
+    RoleId,
+    RolePermissionId,
+    TokenId,
+    UpdateAdmin,
+    UpdatePassword,
+    UpdateRole,
+    UserGrant,
+    UserResource,
+    Username
+);
 
 /// Replaces the store's "already exists" by MLflow's sentence for it.
 fn exists_as(message: impl FnOnce() -> String) -> impl FnOnce(Error) -> ApiError {
@@ -186,13 +221,13 @@ async fn get_user(
 }
 
 /// `GET /api/2.0/mlflow/users/current`
-async fn current_user(Extension(viewer): Extension<Viewer>) -> Json<Value> {
+async fn current_user(_: SignedIn, Extension(viewer): Extension<Viewer>) -> Json<Value> {
     Json(json!({ "user": user_json(&viewer.user), "is_basic_auth": true }))
 }
 
 /// `GET /api/2.0/mlflow/users/list`: every user with the roles the caller
 /// may see (all for admins and for their own row).
-async fn list_users(State(auth): State<Auth>, Extension(viewer): Extension<Viewer>) -> ApiResult<Json<Value>> {
+async fn list_users(_: SignedIn, State(auth): State<Auth>, Extension(viewer): Extension<Viewer>) -> ApiResult<Json<Value>> {
     let sees_all = manages_workspace(&viewer);
     let mut users = Vec::new();
     for u in auth.store().list_users().await? {
@@ -245,6 +280,8 @@ async fn update_password(
     rules::validate_password(&password)?;
     let hash = secrets::hash_password_async(&password).await?;
     auth.store().set_user_password(user.id, &hash).await?;
+    // A new password ends what the old one made: tokens and sessions.
+    revoke_all(&auth, user.id).await?;
     tracing::info!(by = %viewer.user.username, user = %username, "password changed");
     Ok(Json(json!({})))
 }
@@ -324,7 +361,7 @@ async fn permissions_of(auth: &Auth, user: &User) -> ApiResult<Value> {
 }
 
 /// `GET /api/3.0/mlflow/users/current/permissions`
-async fn current_permissions(State(auth): State<Auth>, Extension(viewer): Extension<Viewer>) -> ApiResult<Json<Value>> {
+async fn current_permissions(_: SignedIn, State(auth): State<Auth>, Extension(viewer): Extension<Viewer>) -> ApiResult<Json<Value>> {
     Ok(Json(permissions_of(&auth, &viewer.user).await?))
 }
 
@@ -562,9 +599,11 @@ async fn find_role(auth: &Auth, id: i64) -> ApiResult<Role> {
     auth.store().role(id).await?.ok_or_else(|| ApiError(Error::not_found(format!("Role with id={id} not found"))))
 }
 
-/// Who may see a role: its managers and anyone with a role in its workspace.
-async fn may_view_roles(auth: &Auth, viewer: &Viewer) -> ApiResult<bool> {
-    Ok(manages_workspace(viewer) || !auth.store().user_roles(viewer.user.id).await?.is_empty())
+/// Who may see a role and its grants: its managers and the users who
+/// hold it. (Everyone who ever created something holds their personal
+/// role: seeing every role would show every user's grants and DENYs.)
+async fn may_view_role(auth: &Auth, viewer: &Viewer, role_id: i64) -> ApiResult<bool> {
+    Ok(manages_workspace(viewer) || auth.store().user_roles(viewer.user.id).await?.iter().any(|r| r.id == role_id))
 }
 
 /// `GET /api/3.0/mlflow/roles/get`
@@ -574,7 +613,7 @@ async fn get_role(
     Mlflow(req): Mlflow<RoleId>,
 ) -> ApiResult<Json<Value>> {
     let id = int_param(req.role_id, "role_id")?;
-    if !may_view_roles(&auth, &viewer).await? {
+    if !may_view_role(&auth, &viewer, id).await? {
         return Err(denied());
     }
     let role = find_role(&auth, id).await?;
@@ -605,18 +644,22 @@ async fn list_roles(
     if workspaces.is_empty() && !viewer.is_admin() {
         return Err(denied());
     }
-    if !may_view_roles(&auth, &viewer).await? {
-        return Err(denied());
-    }
+    // Managers see every role; anyone else only the roles they hold.
+    let held: Option<Vec<i64>> = if manages_workspace(&viewer) {
+        None
+    } else {
+        Some(auth.store().user_roles(viewer.user.id).await?.iter().map(|r| r.id).collect())
+    };
+    let visible = |r: &store::auth::Role| held.as_ref().is_none_or(|ids| ids.contains(&r.id));
     let mut roles = Vec::new();
     if workspaces.is_empty() {
-        for r in auth.store().list_roles(None).await? {
-            roles.push(role_json(&auth, &r).await?);
+        for r in auth.store().list_roles(None).await?.iter().filter(|r| visible(r)) {
+            roles.push(role_json(&auth, r).await?);
         }
     }
     for w in &workspaces {
-        for r in auth.store().list_roles(Some(w)).await? {
-            roles.push(role_json(&auth, &r).await?);
+        for r in auth.store().list_roles(Some(w)).await?.iter().filter(|r| visible(r)) {
+            roles.push(role_json(&auth, r).await?);
         }
     }
     Ok(Json(json!({ "roles": roles })))
@@ -750,7 +793,7 @@ async fn list_role_permissions(
     Mlflow(req): Mlflow<RoleId>,
 ) -> ApiResult<Json<Value>> {
     let id = int_param(req.role_id, "role_id")?;
-    if !may_view_roles(&auth, &viewer).await? {
+    if !may_view_role(&auth, &viewer, id).await? {
         return Err(denied());
     }
     find_role(&auth, id).await?;
@@ -834,9 +877,22 @@ struct NewToken {
 
 /// `POST /api/2.0/mltrack/tokens/create`: a personal API token for the
 /// caller, for `MLFLOW_TRACKING_TOKEN`. The token is in this answer only.
+/// Revokes every token and session of a user.
+async fn revoke_all(auth: &Auth, user_id: i64) -> ApiResult<()> {
+    for kind in ["token", "session"] {
+        for t in auth.store().list_tokens(user_id, kind).await? {
+            if !t.revoked {
+                auth.store().revoke_token(user_id, t.id).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn create_token(
     State(auth): State<Auth>,
     Extension(viewer): Extension<Viewer>,
+    crate::api::extract::RequestGate(gate): crate::api::extract::RequestGate,
     Mlflow(req): Mlflow<NewToken>,
 ) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
@@ -848,6 +904,13 @@ async fn create_token(
         Some(d) if (1..=3650).contains(&d) => Some(store::now_millis().saturating_add(d * 86_400_000)),
         Some(d) => return Err(ApiError(Error::invalid(format!("expires_in_days must be from 1 to 3650; got {d}.")))),
     };
+    // A token made with a token lives no longer than the one that made it.
+    let expiry = match gate.credential() {
+        Some(Credential::Token { kind, expiry_time: Some(parent), .. }) if kind == "token" => {
+            Some(expiry.map_or(*parent, |e| e.min(*parent)))
+        }
+        _ => expiry,
+    };
     let secret = secrets::new_secret("mlt_")?;
     let token =
         auth.store().insert_token(viewer.user.id, &name, &secrets::token_hash(&secret), "token", expiry).await?;
@@ -856,7 +919,7 @@ async fn create_token(
 }
 
 /// `GET /api/2.0/mltrack/tokens/list`: the caller's tokens (never their secrets).
-async fn list_tokens(State(auth): State<Auth>, Extension(viewer): Extension<Viewer>) -> ApiResult<Json<Value>> {
+async fn list_tokens(_: SignedIn, State(auth): State<Auth>, Extension(viewer): Extension<Viewer>) -> ApiResult<Json<Value>> {
     let tokens = auth.store().list_tokens(viewer.user.id, "token").await?;
     Ok(Json(json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() })))
 }
