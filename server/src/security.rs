@@ -66,10 +66,22 @@ impl Policy {
         Policy { hosts: None, origins: vec!["*".into()], frame_options: None }
     }
 
+    /// A pattern written as an address (`10.*`, `[fd00:*`) matches only a
+    /// host that is an IP address: `10.evil.example` is a name, which
+    /// anyone can point anywhere (mltrack is stricter than MLflow here).
     pub fn allows_host(&self, host: &str) -> bool {
         match &self.hosts {
             None => true,
-            Some(patterns) => !host.is_empty() && patterns.iter().any(|p| glob(p, host)),
+            Some(patterns) => {
+                let is_address = ip_of(host).is_some();
+                !host.is_empty()
+                    && patterns.iter().any(|p| {
+                        let head = p.split(':').next().unwrap_or("");
+                        let address_pattern = p.starts_with(|c: char| c.is_ascii_digit() || c == '[')
+                            || (p.contains(':') && !head.is_empty() && head.bytes().all(|b| b.is_ascii_hexdigit()));
+                        (!address_pattern || is_address) && glob(p, host)
+                    })
+            }
         }
     }
 
@@ -97,6 +109,17 @@ fn default_hosts() -> Vec<String> {
     hosts.extend(["192.168.*", "10.*", "fc00:*", "fd00:*", "[fc00:*", "[fd00:*"].map(String::from));
     hosts.extend((16..32).map(|i| format!("172.{i}.*")));
     hosts
+}
+
+/// The IP address a `Host` header names (with or without a port); `None`
+/// for a name.
+fn ip_of(authority: &str) -> Option<std::net::IpAddr> {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None if authority.matches(':').count() > 1 => authority,
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.parse().ok()
 }
 
 /// `localhost`, `127.0.0.1` or `[::1]`, with or without a port.
@@ -237,7 +260,20 @@ mod tests {
         ] {
             assert!(p.allows_host(ok), "{ok}");
         }
-        for bad in ["evil.example", "evil.example:5000", "", "172.32.0.1", "localhost.evil.example", "8.8.8.8"] {
+        for bad in [
+            "evil.example",
+            "evil.example:5000",
+            "",
+            "172.32.0.1",
+            "localhost.evil.example",
+            "8.8.8.8",
+            "10.evil.example",
+            "10.evil.example:5000",
+            "192.168.evil.example",
+            "172.16.evil.example",
+            "fd00.evil",
+            "fd00:evil.example",
+        ] {
             assert!(!p.allows_host(bad), "{bad}");
         }
         assert!(Policy::new("*", "", "").allows_host("evil.example"));
