@@ -1143,7 +1143,9 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
 }, { allow: /Content Security Policy|status of (400|409)/ });
 
 await test('hash links never lead off-site; pages carry the security headers', async page => {
-  for (const hash of ['#//evil.example/x', '#/\\evil.example/x', '#/%2F%2Fevil.example']) {
+  const hashes = ['#//evil.example/x', '#/\\evil.example/x', '#/%2F%2Fevil.example', '#/.//evil.example/x',
+    '#/..//evil.example/x', '#/./\\evil.example/x', '#/a/..//evil.example/x'];
+  for (const hash of hashes) {
     await page.goto(`${base}/${hash}`);
     await hydrated(page);
     assert.equal(new URL(page.url()).origin, base, `${hash} stays on ${base}`);

@@ -29,14 +29,17 @@ use leptos_router::SsrMode;
 /// MLflow's UI uses hash routes (`/#/experiments/1/runs/<id>`), and the
 /// client prints such links after each run. The fragment never reaches the
 /// server, so this turns it into the matching path before anything renders.
-/// It only ever goes to a path of this server: `/#//evil.example/x` (a
-/// protocol-relative URL once the `#` is gone) and `/#/\evil.example` stay.
+/// It only ever goes to a path of this server: the target is written out
+/// as an absolute URL on this origin with one leading slash, so neither
+/// `/#//evil.example/x` nor `/#/.//evil.example/x` (a path that becomes
+/// protocol-relative once its dot segment is resolved) can leave the site.
 const HASH_ROUTES: &str = r#"(function(){var h=location.hash;if(h.indexOf('#/')!==0)return;var p=h.slice(1);
 if(!/^\/(?![\/\\])/.test(p))return;
 var m=p.match(/^\/compare-runs\?(.*)$/);if(m){var q=new URLSearchParams(m[1]);var r=q.get('runs')||'[]';
 try{r=JSON.parse(r).join(',')}catch(e){}p='/compare?runs='+encodeURIComponent(r).replace(/%2C/g,',')}
 else if(p==='/experiments'||p==='/')p='/';
-var u=new URL(p,location.origin);if(u.origin!==location.origin)return;location.replace(u.pathname+u.search)})();"#;
+var u=new URL(p,location.origin);if(u.origin!==location.origin)return;
+location.replace(location.origin+'/'+u.pathname.replace(/^[\/\\]+/,'')+u.search)})();"#;
 
 /// The HTML document around every page. On the server it also sets the
 /// page's Content-Security-Policy, which lets only this response's inline
