@@ -223,22 +223,19 @@ impl RestSource {
 
     /// Every page of a POST search, items under `field`.
     async fn search_all(&self, endpoint: &str, mut body: Value, field: &str) -> Result<Vec<Value>> {
-        let mut items = Vec::new();
+        let mut pages = Pages::new(endpoint);
         loop {
             let mut page = post_json(&self.client, &self.url(endpoint), &body).await?;
-            if let Some(list) = page[field].as_array_mut() {
-                items.append(list);
-            }
-            match page["next_page_token"].as_str().filter(|t| !t.is_empty()) {
+            match pages.take(&mut page, field)? {
                 Some(token) => body["page_token"] = json!(token),
-                None => return Ok(items),
+                None => return Ok(pages.items),
             }
         }
     }
 
     /// Every page of a GET search, items under `field`.
     async fn get_all(&self, endpoint: &str, query: &[(&str, &str)], field: &str) -> Result<Vec<Value>> {
-        let mut items = Vec::new();
+        let mut pages = Pages::new(endpoint);
         let mut token = String::new();
         loop {
             let mut args: Vec<(&str, &str)> = query.to_vec();
@@ -246,14 +243,59 @@ impl RestSource {
                 args.push(("page_token", &token));
             }
             let mut page = get_json(&self.client, &self.url(endpoint), &args).await?;
-            if let Some(list) = page[field].as_array_mut() {
-                items.append(list);
-            }
-            match page["next_page_token"].as_str().filter(|t| !t.is_empty()) {
-                Some(next) => token = next.to_string(),
-                None => return Ok(items),
+            match pages.take(&mut page, field)? {
+                Some(next) => token = next,
+                None => return Ok(pages.items),
             }
         }
+    }
+}
+
+/// The most items one listing may hold (runs of an experiment, points of
+/// a metric's history): past it the source is taken to be broken, not
+/// read on until memory runs out.
+const MAX_LISTED_ITEMS: usize = 10_000_000;
+
+/// The pages of one listing as they come, with the checks that stop a
+/// source that pages forever: a token seen before, a page with a token but
+/// no items, a page the same as an earlier one, a listing past
+/// [`MAX_LISTED_ITEMS`].
+struct Pages<'a> {
+    endpoint: &'a str,
+    items: Vec<Value>,
+    tokens: std::collections::HashSet<String>,
+    pages: std::collections::HashSet<u64>,
+}
+
+impl<'a> Pages<'a> {
+    fn new(endpoint: &'a str) -> Self {
+        Pages { endpoint, items: Vec::new(), tokens: Default::default(), pages: Default::default() }
+    }
+
+    /// Takes a page's items; the next page's token, if there is one.
+    fn take(&mut self, page: &mut Value, field: &str) -> Result<Option<String>> {
+        use std::hash::{Hash, Hasher};
+        let mut list = page[field].as_array_mut().map(std::mem::take).unwrap_or_default();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(&list).unwrap_or_default().hash(&mut h);
+        let repeated = !self.pages.insert(h.finish());
+        let new = list.len();
+        self.items.append(&mut list);
+        let Some(token) = page["next_page_token"].as_str().filter(|t| !t.is_empty()).map(str::to_string) else {
+            return Ok(None);
+        };
+        let endpoint = self.endpoint;
+        let broken = |why: &str| anyhow::anyhow!("The source's {endpoint} answers page after page: {why}; stopped.");
+        if new == 0 || repeated {
+            return Err(broken("a page with a next-page token brought nothing new"));
+        }
+        if !self.tokens.insert(token.clone()) {
+            return Err(broken("a next-page token came back that was already used"));
+        }
+        if self.items.len() > MAX_LISTED_ITEMS {
+            return Err(broken(&format!("more than {MAX_LISTED_ITEMS} items in one listing")));
+        }
+        Ok(Some(token))
     }
 }
 
