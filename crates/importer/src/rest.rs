@@ -223,7 +223,8 @@ impl RestSource {
 
     /// Every page of a POST search, items under `field`.
     async fn search_all(&self, endpoint: &str, mut body: Value, field: &str) -> Result<Vec<Value>> {
-        let mut pages = Pages::new(endpoint);
+        let asked = body["max_results"].as_u64().unwrap_or(0) as usize;
+        let mut pages = Pages::new(endpoint, asked, MAX_LISTED_ITEMS / 10);
         loop {
             let mut page = post_json(&self.client, &self.url(endpoint), &body).await?;
             match pages.take(&mut page, field)? {
@@ -235,7 +236,8 @@ impl RestSource {
 
     /// Every page of a GET search, items under `field`.
     async fn get_all(&self, endpoint: &str, query: &[(&str, &str)], field: &str) -> Result<Vec<Value>> {
-        let mut pages = Pages::new(endpoint);
+        let asked = query.iter().find(|(k, _)| *k == "max_results").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+        let mut pages = Pages::new(endpoint, asked, MAX_LISTED_ITEMS);
         let mut token = String::new();
         loop {
             let mut args: Vec<(&str, &str)> = query.to_vec();
@@ -251,25 +253,45 @@ impl RestSource {
     }
 }
 
-/// The most items one listing may hold (runs of an experiment, points of
-/// a metric's history): past it the source is taken to be broken, not
-/// read on until memory runs out.
+/// The most points one metric history may hold (a listing of runs,
+/// experiments or models a tenth of it): past it the source is taken to
+/// be broken, not read on until memory runs out.
 const MAX_LISTED_ITEMS: usize = 10_000_000;
+
+/// The most JSON one listing may bring (it is held in memory, about three
+/// times this once parsed).
+const MAX_LISTED_BYTES: usize = 1 << 30;
+
+/// A page that says more follow holds at least this many items (or as
+/// many as were asked for): MLflow's stores give a next-page token only
+/// with a full page.
+const MIN_FULL_PAGE: usize = 50;
 
 /// The pages of one listing as they come, with the checks that stop a
 /// source that pages forever: a token seen before, a page with a token but
-/// no items, a page the same as an earlier one, a listing past
-/// [`MAX_LISTED_ITEMS`].
+/// hardly any items, a page the same as an earlier one, a listing past its
+/// limit.
 struct Pages<'a> {
     endpoint: &'a str,
+    asked: usize,
+    limit: usize,
     items: Vec<Value>,
+    bytes: usize,
     tokens: std::collections::HashSet<String>,
     pages: std::collections::HashSet<u64>,
 }
 
 impl<'a> Pages<'a> {
-    fn new(endpoint: &'a str) -> Self {
-        Pages { endpoint, items: Vec::new(), tokens: Default::default(), pages: Default::default() }
+    fn new(endpoint: &'a str, asked: usize, limit: usize) -> Self {
+        Pages {
+            endpoint,
+            asked,
+            limit,
+            items: Vec::new(),
+            bytes: 0,
+            tokens: Default::default(),
+            pages: Default::default(),
+        }
     }
 
     /// Takes a page's items; the next page's token, if there is one.
@@ -277,7 +299,9 @@ impl<'a> Pages<'a> {
         use std::hash::{Hash, Hasher};
         let mut list = page[field].as_array_mut().map(std::mem::take).unwrap_or_default();
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        serde_json::to_string(&list).unwrap_or_default().hash(&mut h);
+        let text = serde_json::to_string(&list).unwrap_or_default();
+        self.bytes += text.len();
+        text.hash(&mut h);
         let repeated = !self.pages.insert(h.finish());
         let new = list.len();
         self.items.append(&mut list);
@@ -289,11 +313,17 @@ impl<'a> Pages<'a> {
         if new == 0 || repeated {
             return Err(broken("a page with a next-page token brought nothing new"));
         }
+        if new < MIN_FULL_PAGE.min(self.asked.max(1)) {
+            return Err(broken(&format!("a page of {new} items (of {} asked for) said more follow", self.asked)));
+        }
         if !self.tokens.insert(token.clone()) {
             return Err(broken("a next-page token came back that was already used"));
         }
-        if self.items.len() > MAX_LISTED_ITEMS {
-            return Err(broken(&format!("more than {MAX_LISTED_ITEMS} items in one listing")));
+        if self.bytes > MAX_LISTED_BYTES {
+            return Err(broken(&format!("more than {} MB in one listing", MAX_LISTED_BYTES >> 20)));
+        }
+        if self.items.len() > self.limit {
+            return Err(broken(&format!("more than {} items in one listing", self.limit)));
         }
         Ok(Some(token))
     }

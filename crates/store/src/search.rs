@@ -69,7 +69,7 @@ pub fn runs(query: &RunQuery) -> Result<RunSearch> {
         offset: decode_offset(query.page_token.as_deref())?,
         limit: query.max_results,
     };
-    let experiment_ids = query.experiment_ids.iter().filter_map(|e| e.parse().ok()).collect();
+    let experiment_ids = query.experiment_ids.iter().filter_map(|e| experiment_id(e).ok()).collect();
     Ok(RunSearch { experiment_ids, view_type: query.view_type, search })
 }
 
