@@ -227,7 +227,11 @@ async fn current_user(_: SignedIn, Extension(viewer): Extension<Viewer>) -> Json
 
 /// `GET /api/2.0/mlflow/users/list`: every user with the roles the caller
 /// may see (all for admins and for their own row).
-async fn list_users(_: SignedIn, State(auth): State<Auth>, Extension(viewer): Extension<Viewer>) -> ApiResult<Json<Value>> {
+async fn list_users(
+    _: SignedIn,
+    State(auth): State<Auth>,
+    Extension(viewer): Extension<Viewer>,
+) -> ApiResult<Json<Value>> {
     let sees_all = manages_workspace(&viewer);
     let mut users = Vec::new();
     for u in auth.store().list_users().await? {
@@ -361,7 +365,11 @@ async fn permissions_of(auth: &Auth, user: &User) -> ApiResult<Value> {
 }
 
 /// `GET /api/3.0/mlflow/users/current/permissions`
-async fn current_permissions(_: SignedIn, State(auth): State<Auth>, Extension(viewer): Extension<Viewer>) -> ApiResult<Json<Value>> {
+async fn current_permissions(
+    _: SignedIn,
+    State(auth): State<Auth>,
+    Extension(viewer): Extension<Viewer>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(permissions_of(&auth, &viewer.user).await?))
 }
 
@@ -919,7 +927,11 @@ async fn create_token(
 }
 
 /// `GET /api/2.0/mltrack/tokens/list`: the caller's tokens (never their secrets).
-async fn list_tokens(_: SignedIn, State(auth): State<Auth>, Extension(viewer): Extension<Viewer>) -> ApiResult<Json<Value>> {
+async fn list_tokens(
+    _: SignedIn,
+    State(auth): State<Auth>,
+    Extension(viewer): Extension<Viewer>,
+) -> ApiResult<Json<Value>> {
     let tokens = auth.store().list_tokens(viewer.user.id, "token").await?;
     Ok(Json(json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() })))
 }
