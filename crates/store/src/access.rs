@@ -422,6 +422,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn artifact_paths_belong_to_the_folder_they_are_in() {
+        use Capability::*;
+        let need = |p: &str, cap| artifact_need(p.split('/').filter(|s| !s.is_empty()), cap);
+        let run = "0123456789abcdef0123456789abcdef";
+        assert_eq!(need(&format!("7/{run}/artifacts/x"), Read), Need::InExperiment("7".into(), "run", Read));
+        assert_eq!(need("7/models/m-1/artifacts", Update), Need::InExperiment("7".into(), "logged_model", Update));
+        assert_eq!(need("7/other", Manage), Need::Experiment("7".into(), Manage));
+        // No experiment's folder: the root, uploads in flight, respelled ids.
+        for p in ["", ".mltrack-uploads/abc/target", "07/x", "+7/x", "custom/place"] {
+            assert_eq!(need(p, Read), Need::Admin, "{p}");
+        }
+    }
+
+    #[test]
     fn experiment_ids_are_canonical_or_refused() {
         assert_eq!(experiment_id("12").unwrap(), "12");
         assert_eq!(experiment_id("0").unwrap(), "0");

@@ -98,34 +98,9 @@ impl Viewer {
         self.resolver.is_none()
     }
 
-    /// Whether the user may see a dashboard: it shows only experiments
-    /// they may read (its runs are narrowed to those anyway).
-    pub fn may_read_dashboard(&self, d: &tracking::dashboards::Dashboard) -> bool {
-        self.is_admin()
-            || d.created_by == self.user.username
-            || d.spec.experiment_ids.iter().all(|e| self.permission(EXPERIMENT, e).allows(Capability::Read))
-    }
-
-    /// Whether the user may change or delete a dashboard: admins, whoever
-    /// made it, and whoever may edit every experiment it shows.
-    pub fn may_change_dashboard(&self, d: &tracking::dashboards::Dashboard) -> bool {
-        self.is_admin()
-            || (!d.created_by.is_empty() && d.created_by == self.user.username)
-            || (!d.spec.experiment_ids.is_empty()
-                && d.spec.experiment_ids.iter().all(|e| self.permission(EXPERIMENT, e).allows(Capability::Update)))
-    }
-
     /// The user's effective permission on a resource.
     pub fn permission(&self, resource_type: &str, id: &str) -> Permission {
         self.resolver.as_ref().map_or(Permission::Manage, |r| r.on(resource_type, id))
-    }
-
-    /// Whether the user may do `capability` to the runs of an experiment.
-    pub fn may_on_runs(&self, experiment_id: &str, capability: Capability) -> bool {
-        self.resolver.as_ref().is_none_or(|r| {
-            r.on(EXPERIMENT, experiment_id).allows(Capability::Read)
-                && r.on_tier("run", EXPERIMENT, experiment_id).allows(capability)
-        })
     }
 }
 

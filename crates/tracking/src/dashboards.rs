@@ -255,7 +255,9 @@ impl DashboardSpec {
         if self.experiment_ids.len() > MAX_EXPERIMENTS {
             return Err(invalid("experiment_ids", format!("at most {MAX_EXPERIMENTS} experiments")));
         }
-        if let Some(bad) = self.experiment_ids.iter().find(|e| e.parse::<i64>().is_err()) {
+        // The decimal spelling only: `01` would be another id to a check.
+        if let Some(bad) = self.experiment_ids.iter().find(|e| e.parse::<i64>().map_or(true, |n| n.to_string() != **e))
+        {
             return Err(invalid("experiment_ids", format!("'{bad}' is not an experiment id")));
         }
         if self.run_ids.len() > MAX_PINNED_RUNS {

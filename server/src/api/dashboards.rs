@@ -34,8 +34,15 @@ fn author(viewer: &Option<Extension<Viewer>>) -> String {
 
 /// What a dashboard's fields would show: READ on all of it.
 fn shows(fields: &Map<String, Value>) -> Vec<Need> {
+    // Every id the field holds, however spelled: the spec's own parser
+    // decides later whether they are valid.
     let list = |key: &str| -> Vec<String> {
-        fields.get(key).and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok()).unwrap_or_default()
+        let text = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+        match fields.get(key) {
+            Some(Value::Array(items)) => items.iter().map(text).collect(),
+            Some(Value::Null) | None => Vec::new(),
+            Some(other) => vec![text(other)],
+        }
     };
     let mut needs = vec![Need::SignedIn];
     let (experiments, runs) = (list("experiment_ids"), list("run_ids"));

@@ -657,3 +657,27 @@ async fn delete_version_tag(
     store.delete_model_version_tag(&name, version(req.version)?, &key).await?;
     Ok(Json(json!({})))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Capability::Read;
+
+    #[test]
+    fn a_version_source_needs_read_where_it_points() {
+        let run = "0123456789abcdef0123456789abcdef";
+        assert_eq!(source_need(&format!("runs:/{run}/model")), Some(Need::Run(run.into(), Read)));
+        assert_eq!(source_need("models:/churn/3"), Some(Need::Model("churn".into(), Read, Some(Read))));
+        assert_eq!(source_need("models:/churn@champion"), Some(Need::Model("churn".into(), Read, Some(Read))));
+        assert_eq!(source_need("models:/m-abc"), Some(Need::LoggedModel("m-abc".into(), Read)));
+        let in_run = Need::InExperiment("4".into(), "run", Read);
+        assert_eq!(source_need(&format!("mlflow-artifacts:/4/{run}/artifacts/model")), Some(in_run.clone()));
+        assert_eq!(source_need("mlflow-artifacts:/4"), Some(Need::Experiment("4".into(), Read)));
+        assert_eq!(
+            source_need(&format!("http://mltrack:5000/api/2.0/mlflow-artifacts/artifacts/4/{run}/artifacts/m")),
+            Some(in_run)
+        );
+        assert_eq!(source_need("mlflow-artifacts:/04/x"), Some(Need::Admin));
+        assert_eq!(source_need("s3://bucket/model"), None);
+    }
+}
