@@ -319,18 +319,9 @@ struct CreateMultipart {
 /// The largest part count S3 allows; more would never complete.
 const MAX_PARTS: i64 = 10_000;
 
-/// The bodies of the multipart calls name only a file name inside the
-/// URL's folder, which [`Proxied`] authorized.
-macro_rules! inside_the_url_folder {
-    ($($t:ty),*) => {$(
-        impl Guarded for $t {
-            fn needs(&self) -> Vec<Need> {
-                vec![Need::SignedIn]
-            }
-        }
-    )*};
-}
-inside_the_url_folder!(CreateMultipart, CompleteMultipart, AbortMultipart);
+// The bodies of the multipart calls name only a file name inside the URL's
+// folder, which [`Proxied`] authorized.
+super::extract::needs_only_a_signed_in_user!(CreateMultipart, CompleteMultipart, AbortMultipart);
 
 /// Who started an upload: only they add its parts, complete or abort it.
 fn uploader(gate: &Gate) -> String {
@@ -372,13 +363,9 @@ struct PartPath {
     part_number: String,
 }
 
-/// A part names only its upload: the handler checks the upload's owner
-/// and target before it stores anything.
-impl Guarded for PartPath {
-    fn needs(&self) -> Vec<Need> {
-        vec![Need::SignedIn]
-    }
-}
+// A part names only its upload: the handler checks the upload's owner and
+// target (`own_upload`) before it stores anything.
+super::extract::needs_only_a_signed_in_user!(PartPath);
 
 /// Refuses unless the viewer started the upload and may still write its
 /// target (an unknown upload and another user's read alike: not found).

@@ -76,6 +76,20 @@ impl<S: Send + Sync, T: DeserializeOwned + Guarded + Send> FromRequest<S> for Ml
     }
 }
 
+/// Request types that name no resource of their own, each for a reason
+/// said where it is used (a body beside a checked path, an endpoint about
+/// the caller whose handler decides): any signed-in user.
+macro_rules! needs_only_a_signed_in_user {
+    ($($t:ty),* $(,)?) => {$(
+        impl $crate::api::extract::Guarded for $t {
+            fn needs(&self) -> Vec<$crate::api::extract::Need> {
+                vec![$crate::api::extract::Need::SignedIn]
+            }
+        }
+    )*};
+}
+pub(crate) use needs_only_a_signed_in_user;
+
 /// Capabilities as types, for request types several endpoints share
 /// (`RunId<cap::Delete>` for `runs/delete`).
 pub mod cap {

@@ -85,18 +85,9 @@ impl Guarded for ModelTagPath {
     }
 }
 
-/// Bodies and queries beside a [`ModelPath`]: they name no resource of
-/// their own (the path's model is checked by its extractor).
-macro_rules! beside_the_path {
-    ($($t:ty),*) => {$(
-        impl Guarded for $t {
-            fn needs(&self) -> Vec<Need> {
-                vec![Need::SignedIn]
-            }
-        }
-    )*};
-}
-beside_the_path!(GetQuery, Finalize, Tags, Params, ListQuery, FileQuery);
+// Bodies and queries beside a [`ModelPath`]: the path's model is checked
+// by its extractor.
+super::extract::needs_only_a_signed_in_user!(GetQuery, Finalize, Tags, Params, ListQuery, FileQuery);
 
 async fn create(State(store): State<AppStore>, Mlflow(req): Mlflow<Create>) -> ApiResult<Json<Value>> {
     let experiment_id = required(req.experiment_id, "experiment_id")?;

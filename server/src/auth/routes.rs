@@ -70,18 +70,9 @@ pub fn listed() -> Listed<Auth> {
     router
 }
 
-/// Users, roles, grants and tokens are about the signed-in user or their
-/// own grants: each handler decides who may call it.
-macro_rules! decided_by_the_handler {
-    ($($t:ty),*) => {$(
-        impl crate::api::extract::Guarded for $t {
-            fn needs(&self) -> Vec<store::access::Need> {
-                vec![store::access::Need::SignedIn]
-            }
-        }
-    )*};
-}
-decided_by_the_handler!(
+// Users, roles, grants and tokens are about the signed-in user or their
+// own grants: each handler decides who may call it.
+crate::api::extract::needs_only_a_signed_in_user!(
     AddRolePermission,
     Assignment,
     CreateRole,
