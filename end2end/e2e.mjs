@@ -355,9 +355,14 @@ await test('compare: overlaid chart, grouping, x by another metric, scatter, par
   await page.waitForURL(/x=metric%3Atrain_loss/);
   await page.waitForFunction(() => document.querySelector('#compare-chart .xtitle')?.textContent === 'train_loss');
   assert.equal(await page.$eval('#scatter-log-x', c => c.checked), true);
+  // A setting changed below the fold keeps the page where it is scrolled.
+  await page.$eval('#scatter-log-x', el => el.scrollIntoView({ block: 'center' }));
+  const scrolled = await page.evaluate(() => window.scrollY);
+  assert.ok(scrolled > 100, `the scatter's controls are below the fold (scrollY ${scrolled})`);
   await page.uncheck('#scatter-log-x');
   await page.waitForURL(/sxlog=0/);
   await page.waitForFunction(() => document.querySelector('#scatter-chart')._fullLayout.xaxis.type === 'linear');
+  assert.equal(await page.evaluate(() => window.scrollY), scrolled, 'the page did not jump to the top');
   await page.check('#scatter-log-x');
   await page.waitForURL(/sxlog=1/);
   const shared = page.url();

@@ -132,7 +132,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
     let set = move |f: &dyn Fn(&mut CompareView)| {
         let mut v = view.get_untracked();
         f(&mut v);
-        navigate(&url(&v), Default::default());
+        navigate(&url(&v), super::in_place());
     };
     let metric_keys: Vec<String> = runs
         .iter()

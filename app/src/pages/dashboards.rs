@@ -149,7 +149,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
                 let base = base.get_untracked().to_string();
                 super::url_with_params(&q, &[("edit", "1"), ("draft", &draft::encode(&next)), ("base", &base)])
             };
-            navigate(&target, Default::default());
+            navigate(&target, super::in_place());
         })
     };
 
@@ -210,7 +210,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
     let on_brush = {
         let navigate = navigate.clone();
         Callback::new(move |b: Vec<Brush>| {
-            navigate(&super::url_with_param(&url.get_untracked(), "brush", &format_brushes(&b)), Default::default())
+            navigate(&super::url_with_param(&url.get_untracked(), "brush", &format_brushes(&b)), super::in_place())
         })
     };
     let brush_note = move || {
@@ -835,7 +835,7 @@ fn ImageGrid(index: usize, key: String, title: String, runs: Memo<Vec<ChartRun>>
             move |ev: leptos::ev::Event| {
                 let i = event_target_value(&ev).parse::<usize>().unwrap_or(0).min(steps.len() - 1);
                 let target = super::url_with_param(&url.get_untracked(), &param, &steps[i].to_string());
-                navigate(&target, leptos_router::NavigateOptions { replace: true, ..Default::default() });
+                navigate(&target, leptos_router::NavigateOptions { replace: true, ..super::in_place() });
             }
         };
         let names: std::collections::HashMap<String, (String, String)> =

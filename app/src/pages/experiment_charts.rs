@@ -55,7 +55,7 @@ pub fn ExperimentCharts(
     let set_param = {
         let navigate = navigate.clone();
         Callback::new(move |(key, value): (&'static str, String)| {
-            navigate(&super::url_with_param(&query.get_untracked(), key, &value), Default::default())
+            navigate(&super::url_with_param(&query.get_untracked(), key, &value), super::in_place())
         })
     };
     // A panel's own log scale, smoothing and outliers over the view's (`?panel=`).
@@ -71,7 +71,7 @@ pub fn ExperimentCharts(
     });
     let set_search = {
         let navigate = navigate.clone();
-        move |text: String| navigate(&super::url_with_param(&query.get_untracked(), "q", &text), Default::default())
+        move |text: String| navigate(&super::url_with_param(&query.get_untracked(), "q", &text), super::in_place())
     };
     // The newest answer: the one that came with the page (the server renders
     // it in, so the panels ask for their lines as soon as the page is live),

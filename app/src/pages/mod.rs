@@ -27,6 +27,13 @@ pub fn error_sentence(error: &ServerFnError) -> String {
 /// This page's URL with the query parameter `key` set to `value` (left out
 /// when empty) and the others kept: how a control puts its state in the
 /// URL, so that a reload or a shared link shows the same view.
+/// How a page changes its own settings in the URL (so a reload or a shared
+/// link shows the same view): the page stays where it is scrolled. Leptos's
+/// default scrolls to the top on every navigation.
+pub fn in_place() -> leptos_router::NavigateOptions {
+    leptos_router::NavigateOptions { scroll: false, ..Default::default() }
+}
+
 pub fn url_with_param(query: &leptos_router::params::ParamsMap, key: &str, value: &str) -> String {
     url_with_params(query, &[(key, value)])
 }

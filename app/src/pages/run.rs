@@ -424,7 +424,7 @@ pub fn ChartControls(
     let navigate = use_navigate();
     let query = use_query_map();
     let set = move |key: &'static str, value: String| {
-        navigate(&super::url_with_param(&query.get_untracked(), key, &value), Default::default());
+        navigate(&super::url_with_param(&query.get_untracked(), key, &value), super::in_place());
     };
     let (set_x, set_log, set_smooth, set_clip, set_logx) = (set.clone(), set.clone(), set.clone(), set.clone(), set);
     view! {

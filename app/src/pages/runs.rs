@@ -327,7 +327,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
     let go = {
         let navigate = navigate.clone();
         let exp_id = exp_id.clone();
-        move |v: View| navigate(&v.url(&exp_id), Default::default())
+        move |v: View| navigate(&v.url(&exp_id), super::in_place())
     };
     // A filter is checked here first, by the same parser the server uses:
     // a bad one is explained above the table and the table stays as it was.
