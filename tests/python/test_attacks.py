@@ -12,9 +12,7 @@ import http.client
 import http.server
 import json
 import os
-import queue
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -25,6 +23,7 @@ import pytest
 import requests
 
 from conftest import BINARY, POSTGRES, Server, new_postgres_database
+from test_live import Stream
 
 ADMIN = ("admin", "admin-password-1")
 ADMIN_ENV = {"MLTRACK_ADMIN_USERNAME": ADMIN[0], "MLTRACK_ADMIN_PASSWORD": ADMIN[1]}
@@ -722,72 +721,15 @@ def test_item12_tokens_stop_working_after_a_password_change_or_reset(srv):
     assert (after_change, after_reset) == (401, 401)
 
 
-class EventStream:
-    """An SSE connection read on a thread (a plain HTTP/1.0 socket, so the
-    stream is the body until the server closes it)."""
-
-    def __init__(self, url, params, headers):
-        req = requests.Request("GET", url, params=params, headers=headers).prepare()
-        parts = urllib.parse.urlsplit(req.url)
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=60)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        lines = [f"GET {target} HTTP/1.0", f"Host: {parts.netloc}", *(f"{k}: {v}" for k, v in req.headers.items())]
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        self.file = self.sock.makefile("r", encoding="utf-8", newline="\n")
-        status = self.file.readline()
-        assert " 200 " in status, status
-        while self.file.readline().rstrip("\r\n") != "":
-            pass
-        self.events = queue.Queue()
-        self.ended = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        name, data = "message", []
-        try:
-            for raw in self.file:
-                raw = raw.rstrip("\r\n")
-                if raw == "":
-                    if data:
-                        self.events.put((name, json.loads("\n".join(data))))
-                    name, data = "message", []
-                elif raw.startswith("event:"):
-                    name = raw[6:].strip()
-                elif raw.startswith("data:"):
-                    data.append(raw[5:].strip())
-        except (OSError, ValueError):
-            pass
-        self.ended.set()
-
-    def drain(self):
-        out = []
-        while True:
-            try:
-                out.append(self.events.get_nowait())
-            except queue.Empty:
-                return out
-
-    def wait_for(self, pred, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                ev = self.events.get(timeout=max(0.01, deadline - time.time()))
-            except queue.Empty:
-                return None
-            if pred(ev):
-                return ev
-        return None
-
-    def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-
-
 def _metric_keys(ev):
-    return [m["key"] for m in ev[1].get("metrics", [])] if ev[0] == "metrics" else []
+    return [m["key"] for m in ev[2].get("metrics", [])] if ev[0] == "metrics" else []
+
+
+def _arrives(stream, key, timeout):
+    try:
+        return stream.until(lambda ev: key in _metric_keys(ev), timeout)
+    except AssertionError:
+        return None
 
 
 def test_item12_an_open_event_stream_ends_when_its_token_is_revoked(srv):
@@ -795,22 +737,21 @@ def test_item12_an_open_event_stream_ends_when_its_token_is_revoked(srv):
     exp = mk_exp(srv, user)
     run = mk_run(srv, user, exp)
     made = ok(_token(srv, user, "live", days=1))
-    stream = EventStream(f"{srv.url}/api/2.0/mltrack/events", {"experiment_id": exp},
-                         {"Authorization": f"Bearer {made['token']}"})
+    stream = Stream(f"{srv.url}/api/2.0/mltrack/events", {"experiment_id": exp},
+                    {"Authorization": f"Bearer {made['token']}"})
     try:
-        assert stream.wait_for(lambda ev: ev[0] == "ready", 10), "no ready event"
 
         def log(key):
             ok(call(srv, "POST", "/api/2.0/mlflow/runs/log-metric", user=user,
                     json={"run_id": run["run_id"], "key": key, "value": 1.0, "timestamp": 0, "step": 0}))
 
         log("before")
-        assert stream.wait_for(lambda ev: "before" in _metric_keys(ev), 10), "the stream delivers while valid"
+        assert _arrives(stream, "before", 10), "the stream delivers while valid"
         ok(call(srv, "POST", "/api/2.0/mltrack/tokens/revoke", user=user, json={"token_id": made["token_info"]["id"]}))
         assert _as_token(srv, made["token"]).status_code == 401
         ended_in_time = stream.ended.wait(6)
         log("after")
-        late = stream.wait_for(lambda ev: "after" in _metric_keys(ev), 2)
+        late = _arrives(stream, "after", 2)
         assert ended_in_time, "the stream was still open 6 s after its token was revoked"
         assert late is None, "a change made after the revocation was delivered"
     finally:

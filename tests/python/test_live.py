@@ -37,6 +37,8 @@ class Stream:
             head[k.strip().lower()] = v.strip()
         assert head["content-type"].startswith("text/event-stream"), head
         self.queue = queue.Queue()
+        # Set when the server ends the stream.
+        self.ended = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -56,6 +58,7 @@ class Stream:
                     data.append(raw[5:].strip())
         except (OSError, ValueError):  # closed
             pass
+        self.ended.set()
 
     def next(self, timeout=10):
         """The next event after the `ready` each stream starts with."""
