@@ -32,6 +32,13 @@ if [[ ! -f node_modules/.package-lock.json ]] || ! cmp -s package-lock.json node
 fi
 
 if [[ "${1:-}" == "--test" ]]; then
+  # The test script checks formatting and lints.
+  for component in clippy rustfmt; do
+    if ! rustup component list --installed | grep -q "^$component"; then
+      step "rustup component add $component"
+      rustup component add "$component"
+    fi
+  done
   if [[ ! -x /usr/bin/chromium ]]; then
     step "apt-get install chromium"
     as_root apt-get update -qq

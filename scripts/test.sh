@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: installs what they need, builds mltrack (debug), then runs
-# the Rust tests, the Python integration suite (real mlflow client against
+# Runs every test: installs what they need, checks formatting, builds
+# mltrack (debug), lints it (clippy, warnings are errors), then runs the Rust
+# tests, the Python integration suite (real mlflow client against
 # the real binary), the browser tests (headless Chromium) and the Python
 # wheel (built, installed offline into a fresh venv, used). The store's
 # tests and the Python suite run twice: on SQLite, then on a private
@@ -11,7 +12,11 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 scripts/setup.sh --test
+echo "==> Formatting (cargo fmt --check)"
+cargo fmt --all --check
 scripts/build.sh
+echo "==> Lints (cargo clippy, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
 
 pg_dir=$(mktemp -d /tmp/mltrack-pg.XXXXXX)
 trap 'tests/pg-cluster.sh stop "$pg_dir"' EXIT
