@@ -121,21 +121,66 @@ await test('runs table: filter, bad filter, sort, nested runs, select and compar
   assert.match(await page.textContent('#filter-error'), /Showing all runs/);
   assert.ok((await rowNames(page)).includes('hp-sweep-depth'));
 
-  // Sort by a metric column, descending then ascending; a reload keeps it.
+  // Sort by a metric column: a loss's lowest first on the first click, then
+  // the other way; a reload keeps it.
   await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent("params.optimizer = 'adam'")}`);
   await hydrated(page);
   await page.click('th[data-key="metrics.`val_loss`"]');
   await page.waitForURL(/order=/);
-  await page.waitForFunction(() => document.querySelector('th[data-key="metrics.`val_loss`"]').textContent.includes('↓'));
+  assert.equal(new URL(page.url()).searchParams.get('order'), 'metrics.`val_loss` ASC');
+  await page.waitForFunction(() => document.querySelector('th[data-key="metrics.`val_loss`"]').textContent.includes('↑'));
   // The arrow follows the URL at once; the rows follow the refetch. A run
   // without val_loss sorts last (MLflow's rule), so wait for that.
   await page.waitForFunction(() => [...document.querySelectorAll('#runs tbody td.name a')].at(-1)?.textContent === 'artifacts-and-long-metric');
-  const desc = await rowNames(page);
+  const asc = await rowNames(page);
   await page.reload();
   await hydrated(page);
-  assert.deepEqual(await rowNames(page), desc, 'a reload shows the same order');
+  assert.deepEqual(await rowNames(page), asc, 'a reload shows the same order');
+  await page.click('th[data-key="metrics.`val_loss`"]');
+  await page.waitForFunction(() => document.querySelector('th[data-key="metrics.`val_loss`"]').textContent.includes('↓'));
   await page.click('th[data-key="metrics.`val_loss`"]');
   await page.waitForFunction(() => document.querySelector('th[data-key="metrics.`val_loss`"]').textContent.includes('↑'));
+  // An accuracy's highest first on the first click.
+  await page.click('th[data-key="metrics.`accuracy`"]');
+  await page.waitForURL(u => new URL(u).searchParams.get('order') === 'metrics.`accuracy` DESC');
+  await page.click('th[data-key="metrics.`val_loss`"]');
+  await page.waitForURL(u => new URL(u).searchParams.get('order') === 'metrics.`val_loss` ASC');
+
+  // Ranked by a column, nested runs take their place among all runs (as
+  // MLflow flattens them), each naming its parent; the parent, which has
+  // no val_loss, sorts last instead of hiding its children at the bottom.
+  await page.goto(`${base}/experiments/${exp}?order=${encodeURIComponent('metrics.`val_loss` ASC')}`);
+  await hydrated(page);
+  const ranked = await page.$$eval('#runs tbody tr[data-run-id]', trs => trs.map(tr => {
+    const head = [...document.querySelectorAll('#runs thead tr:last-child th')];
+    const i = head.findIndex(t => t.dataset.key === 'metrics.`val_loss`');
+    return { name: tr.querySelector('td.name a').textContent, parent: tr.querySelector('.parent-of')?.textContent.trim() ?? '',
+             value: tr.children[i].getAttribute('title'), expand: !!tr.querySelector('button.expand') };
+  }));
+  assert.equal(ranked.length, 10, ranked.map(r => r.name).join());
+  assert.deepEqual(ranked.filter(r => r.name.startsWith('depth-')).map(r => r.parent), Array(3).fill('in hp-sweep-depth'));
+  assert.ok(ranked.every(r => !r.expand), 'no folding while ranked');
+  const values = ranked.filter(r => r.value !== null).map(r => parseFloat(r.value));
+  assert.deepEqual(values, [...values].sort((a, b) => a - b), 'ranked by val_loss, lowest first');
+  assert.ok(ranked.slice(values.length).some(r => r.name === 'hp-sweep-depth'), 'the parent without val_loss is last');
+  assert.ok(ranked.findIndex(r => r.name === 'depth-0') < values.length, 'a child ranks by its own value');
+  await page.screenshot({ path: `${shots}runs-ranked.png` });
+
+  // At 1024 px every metric column is in view: who and where give way.
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await page.goto(`${base}/experiments/${exp}`);
+  await hydrated(page);
+  const metricHeads = await page.$$eval('#runs thead tr:last-child th', ths => {
+    const edge = document.querySelector('.table-scroll').getBoundingClientRect().right;
+    return ths.filter(t => (t.dataset.key ?? '').startsWith('metrics.'))
+      .map(t => ({ key: t.dataset.key, right: t.getBoundingClientRect().right, edge }));
+  });
+  assert.equal(metricHeads.length, 5, metricHeads.map(m => m.key).join());
+  assert.ok(metricHeads.every(m => m.right <= m.edge), JSON.stringify(metricHeads));
+  await page.screenshot({ path: `${shots}runs-1024.png` });
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(`${base}/experiments/${exp}?filter=${encodeURIComponent("params.optimizer = 'adam'")}&order=${encodeURIComponent('metrics.`val_loss` ASC')}`);
+  await hydrated(page);
 
   // Params that are numbers sort as numbers (32 before 128), in the store's order.
   const sortedUrl = page.url();

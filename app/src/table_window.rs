@@ -8,8 +8,8 @@ pub const ROW_HEIGHT: f64 = 34.0;
 pub const COLUMN_WIDTH: f64 = 112.0;
 
 /// The fixed columns before the metrics and params: the check box, run,
-/// status, started, duration, user, source and commit.
-pub const FIXED_WIDTHS: [u32; 8] = [32, 200, 90, 150, 80, 100, 130, 80];
+/// status, started, duration, user and source (with its commit).
+pub const FIXED_WIDTHS: [u32; 7] = [32, 200, 90, 150, 80, 100, 150];
 
 /// Tables with more cells than this are windowed; smaller ones render
 /// whole and size their columns to what they hold.
@@ -71,10 +71,10 @@ mod tests {
 
     #[test]
     fn columns_left_of_the_viewport_are_skipped() {
-        // Scrolled 1,000 px right past 862 px of fixed columns, 600 px wide.
+        // Scrolled 1,000 px right past 802 px of fixed columns, 600 px wide.
         let (first, end) = window(1000.0 - fixed_width(), 600.0, COLUMN_WIDTH, 200, 2);
-        assert_eq!((first, end), (0, 9));
+        assert_eq!((first, end), (0, 10));
         let (first, end) = window(5000.0 - fixed_width(), 600.0, COLUMN_WIDTH, 200, 2);
-        assert_eq!((first, end), (34, 45));
+        assert_eq!((first, end), (35, 45));
     }
 }

@@ -20,12 +20,42 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use tracking::{tags, Run, RunStatus};
 
 /// A shown row: its run (an index into the loaded runs), nesting depth,
-/// and for a top-level run its number of children and whether they show.
+/// for a top-level run its number of children and whether they show, and
+/// in a table ranked by a column, the parent a child run was lifted from.
 #[derive(Clone, Copy, PartialEq)]
 struct Line {
     index: usize,
     depth: usize,
     kids: Option<(usize, bool)>,
+    parent: Option<usize>,
+}
+
+/// Whether a table in this order shows nested runs folded under their
+/// parents (the default order, newest first), or ranks every run by the
+/// column (as MLflow does once a column is sorted: a child run keeps its
+/// place in the ranking instead of hiding inside a parent that sorts by
+/// its own, often missing, value).
+fn folds_children(order: &str) -> bool {
+    order.is_empty() || order == "attributes.start_time DESC"
+}
+
+/// The order after a click on a column's header: its best values first
+/// on the first click (lowest for losses and errors, names from A), then
+/// the other way on each click after.
+fn order_after_click(current: &str, key: &str) -> String {
+    if current == format!("{key} DESC") {
+        return format!("{key} ASC");
+    }
+    if current == format!("{key} ASC") {
+        return format!("{key} DESC");
+    }
+    let name = key.split_once('.').map_or(key, |(_, n)| n).trim_matches('`');
+    let ascending_first = match key.split_once('.').map(|(kind, _)| kind) {
+        Some("metrics") => crate::columns::lower_is_better(name),
+        Some("attributes") => matches!(name, "run_name" | "user_id" | "status"),
+        _ => false,
+    };
+    format!("{key} {}", if ascending_first { "ASC" } else { "DESC" })
 }
 
 /// The view state in the URL.
@@ -351,7 +381,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
         let go = go.clone();
         move |key: String| {
             let mut v = view.get_untracked();
-            v.order = if v.order == format!("{key} DESC") { format!("{key} ASC") } else { format!("{key} DESC") };
+            v.order = order_after_click(&v.order, &key);
             go(v);
         }
     };
@@ -452,8 +482,19 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
 
     // Rows in the order shown: parents first, their children below them
     // when expanded (by index into `runs`, with depth and children).
+    let folded = Memo::new(move |_| folds_children(&view.read().order));
     let lines = Memo::new(move |_| {
         runs.with(|runs| {
+            if !folded.get() {
+                let index: HashMap<&str, usize> =
+                    runs.iter().enumerate().map(|(i, r)| (r.info.run_id.as_str(), i)).collect();
+                return (0..runs.len())
+                    .map(|i| {
+                        let parent = tag(&runs[i], tags::PARENT_RUN_ID).and_then(|p| index.get(p).copied());
+                        Line { index: i, depth: 0, kids: None, parent }
+                    })
+                    .collect();
+            }
             let ids: HashSet<&str> = runs.iter().map(|r| r.info.run_id.as_str()).collect();
             let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
             let mut top = Vec::new();
@@ -468,9 +509,9 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
             for i in top {
                 let kids = children.remove(runs[i].info.run_id.as_str()).unwrap_or_default();
                 let is_open = open.contains(&runs[i].info.run_id);
-                out.push(Line { index: i, depth: 0, kids: Some((kids.len(), is_open)) });
+                out.push(Line { index: i, depth: 0, kids: Some((kids.len(), is_open)), parent: None });
                 if is_open {
-                    out.extend(kids.into_iter().map(|k| Line { index: k, depth: 1, kids: None }));
+                    out.extend(kids.into_iter().map(|k| Line { index: k, depth: 1, kids: None, parent: None }));
                 }
             }
             out
@@ -620,6 +661,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
             let windowed = windowed.get_untracked();
             runs.with_untracked(|runs| {
                 let r = &runs[line.index];
+                let parent = line.parent.map(|p| runs[p].info.run_name.clone());
                 let color = colors.with_untracked(|c| c.get(&r.info.run_id).cloned().unwrap_or_default());
                 columns.with_untracked(|cols| {
                     col_stats.with_untracked(|stats| {
@@ -631,6 +673,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
                                 &exp_id,
                                 line.depth,
                                 line.kids,
+                                parent,
                                 set_expanded,
                                 selected,
                                 on_check,
@@ -643,7 +686,8 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
     };
     let spacer = move |rows: usize| {
         let height = rows as f64 * row_height.get();
-        let span = (column_window.get().1 - column_window.get().0 + 10).to_string();
+        // The fixed columns and the two gaps.
+        let span = (column_window.get().1 - column_window.get().0 + FIXED_WIDTHS.len() + 2).to_string();
         (rows > 0).then(|| view! { <tr class="spacer" style=format!("height:{height}px")><td colspan=span></td></tr> })
     };
     let top_spacer = move || spacer(row_window.get().0);
@@ -672,7 +716,11 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
         let order = view.get().order;
         let sort_by = sort_by.clone();
         let th = move |label: String, key: String| {
-            let class = if key == "attributes.run_name" { "sortable name" } else { "sortable" };
+            let class = match key.as_str() {
+                "attributes.run_name" => "sortable name",
+                "attributes.user_id" => "sortable user",
+                _ => "sortable",
+            };
             let arrow = if order == format!("{key} DESC") {
                 " ↓"
             } else if order == format!("{key} ASC") {
@@ -694,8 +742,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
             th("Started".into(), "attributes.start_time".into()).into_any(),
             view! { <th>"Duration"</th> }.into_any(),
             th("User".into(), "attributes.user_id".into()).into_any(),
-            view! { <th>"Source"</th> }.into_any(),
-            view! { <th>"Commit"</th> }.into_any(),
+            view! { <th class="source">"Source"</th> }.into_any(),
         ];
         let (c0, c1) = column_window.get();
         let gaps = windowed.get();
@@ -751,7 +798,9 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
     };
     // Metric and param columns under their group's name.
     let group_row = move || {
-        let mut cells = vec![view! { <th colspan="8"></th> }.into_any()];
+        // Over the fixed columns; the user and source ones hide on a narrow screen.
+        let mut cells =
+            vec![view! { <th colspan="5"></th> <th class="user"></th> <th class="source"></th> }.into_any()];
         let (c0, c1) = column_window.get();
         let gaps = windowed.get();
         let all = columns.get();
@@ -949,6 +998,8 @@ fn run_row(
     exp_id: &str,
     depth: usize,
     kids: Option<(usize, bool)>,
+    // Ranked outside its parent: the parent's name, beside its own.
+    parent: Option<String>,
     set_expanded: WriteSignal<HashSet<String>>,
     selected: ReadSignal<BTreeSet<String>>,
     on_check: Callback<(String, bool)>,
@@ -1049,15 +1100,18 @@ fn run_row(
                 {toggle}
                 <span class="run-dot" style=format!("background:{color}")></span>
                 <A href=href>{run_name}</A>
+                {parent.map(|p| view! { <span class="muted parent-of" title="A nested run, ranked with every run by the sorted column">{format!(" in {p}")}</span> })}
             </td>
             <td>
                 <span class=status_class(status)>{status.as_str().to_lowercase()}</span>
             </td>
             <td>{format_time(start_time)}</td>
             <td class="num">{duration}</td>
-            <td>{user_id}</td>
-            <td title=source_full>{source}</td>
-            <td class="mono">{commit}</td>
+            <td class="user">{user_id}</td>
+            <td class="source" title=source_full>
+                {source}
+                {(!commit.is_empty()).then(|| view! { " " <span class="mono muted" title="Git commit">{commit}</span> })}
+            </td>
             {gaps.then(|| view! { <td class="gap"></td> })}
             {cells}
             {gaps.then(|| view! { <td class="gap"></td> })}
