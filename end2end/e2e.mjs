@@ -850,8 +850,18 @@ await test('chart view: zooming in fetches the range at full detail; smoothing k
 });
 
 await test('parallel coordinates: log and category axes, dragging an axis picks runs in the charts and the table', async page => {
+  // The chart view opens on its line charts: the first panel is drawn in
+  // the first screen, the parallel coordinates wait behind their summary.
+  await page.goto(`${base}/experiments/${exp}?view=charts`);
+  await hydrated(page);
+  await page.waitForSelector('figure.chart-card[data-metric] .chart .main-svg');
+  const firstPanel = await page.$eval('figure.chart-card[data-metric]', f => f.getBoundingClientRect().bottom);
+  assert.ok(firstPanel <= 900, `the first panel ends at ${firstPanel}px`);
+  assert.equal(await page.$('#parallel svg'), null);
   await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss`);
   await hydrated(page);
+  await page.click('#parallel-section summary');
+  await page.waitForURL(u => new URL(u).searchParams.get('pc') === '1');
   await page.waitForSelector('#parallel svg .pc-line');
   const fields = await page.$$eval('#parallel .pc-axis', gs => gs.map(g => g.dataset.field));
   // Params that vary (dropout is 0.1 everywhere: no axis), then metrics.
@@ -862,8 +872,33 @@ await test('parallel coordinates: log and category axes, dragging an axis picks 
   assert.ok(lrTicks.includes('0.001') && lrTicks.includes('0.002') && lrTicks.includes('0.1'), lrTicks.join());
   assert.match(await page.textContent('#parallel .pc-axis[data-field="params.lr"] .pc-label'), /lr \(log\)/);
   const optTicks = await page.$$eval('#parallel .pc-axis[data-field="params.optimizer"] .pc-tick-text', ts => ts.map(t => t.textContent));
+  // The sweep's parent has none of these params or metrics: it is not drawn
+  // (no line along every "none"); the failed run has no optimizer: "none".
   assert.deepEqual(optTicks, ['none', 'adam', 'sgd']);
-  assert.equal(await page.$$eval('#parallel .pc-line', ls => ls.length), 10);
+  const lrAll = await page.$$eval('#parallel .pc-axis[data-field="params.lr"] .pc-tick-text', ts => ts.map(t => t.textContent));
+  assert.ok(!lrAll.includes('none'), 'no "none" where every drawn run has a value');
+  assert.equal(await page.$$eval('#parallel .pc-line', ls => ls.length), 9);
+  assert.equal(await page.$(`#parallel .pc-line[data-run-id="${ids.parent}"]`), null);
+  // Linear axes tick at round numbers: one round step apart (1, 2, 2.5 or 5 x 10^k).
+  for (const field of ['metrics.val_loss', 'metrics.accuracy', 'params.batch_size']) {
+    const ticks = (await page.$$eval(`#parallel .pc-axis[data-field="${field}"] .pc-tick-text`, ts => ts.map(t => t.textContent)))
+      .filter(t => t !== 'none').map(Number);
+    assert.ok(ticks.length >= 3, `${field}: ${ticks}`);
+    const step = ticks[1] - ticks[0];
+    const mantissa = step / 10 ** Math.floor(Math.log10(step));
+    assert.ok([1, 2, 2.5, 5].some(m => Math.abs(m - mantissa) < 1e-6), `${field}: ${ticks}`);
+    assert.ok(ticks.every((t, i) => Math.abs(t - ticks[0] - i * step) < step * 1e-6), `${field}: ${ticks}`);
+    assert.ok(ticks.every(t => Math.abs(t / step - Math.round(t / step)) < 1e-6), `${field}: ${ticks}`);
+  }
+  // Coloured by a metric the failed run never logged: its line is grey, not
+  // the scale's low end, and the scale names the values runs have.
+  await page.selectOption('#parallel select.parallel-color', 'metrics.test_accuracy');
+  await page.waitForURL(/pcolor=metrics.test_accuracy/);
+  await page.waitForFunction(id => document.querySelector(`#parallel .pc-line[data-run-id="${id}"]`)?.getAttribute('stroke') === '#9ca3af', ids.failed);
+  assert.match(await page.textContent('#parallel .pc-scale'), /test_accuracy: 0\.75 → 0\.9/);
+  const strokes = await page.$$eval('#parallel .pc-line', ls => ls.map(l => l.getAttribute('stroke')));
+  assert.equal(strokes.filter(s => s === '#9ca3af').length, 5, strokes.join());
+  await page.selectOption('#parallel select.parallel-color', '');
 
   // Drag on the lr axis from the middle down past its bottom: lr below ~0.006.
   const hit = await (await page.$('#parallel .pc-axis[data-field="params.lr"] .pc-hit')).boundingBox();
@@ -893,7 +928,7 @@ await test('parallel coordinates: log and category axes, dragging an axis picks 
   await page.waitForURL(url => !/brush=/.test(url));
   await page.waitForFunction(() => document.querySelector('#charts-run-count')?.textContent === '10 runs');
   // A malformed pick in a link is left out with a sentence, not an error page.
-  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss&brush=params.lr%3Ax%3A1`);
+  await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss&pc=1&brush=params.lr%3Ax%3A1`);
   await hydrated(page);
   await page.waitForSelector('#parallel svg .pc-line');
   assert.match(await page.textContent('.error'), /could not be read/);

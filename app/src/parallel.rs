@@ -44,14 +44,16 @@ pub enum AxisKind {
 }
 
 /// The axes for runs whose field values `value(run, field)` gives: every
-/// param field that varies among the runs, then the metric fields.
+/// param field that varies among the runs, then the metric fields. A run
+/// with a value on no axis (a sweep's parent, say) is not drawn at all
+/// (its values are NaN): it would only pull a line along every "none".
 pub fn axes(
     runs: usize,
     value: impl Fn(usize, &str) -> Option<String>,
     params: &[String],
     metrics: &[String],
 ) -> Vec<Axis> {
-    let mut out = Vec::new();
+    let mut chosen: Vec<(&String, Vec<Option<String>>)> = Vec::new();
     for field in params {
         let vals: Vec<Option<String>> = (0..runs).map(|r| value(r, field)).collect();
         let mut distinct: Vec<&String> = vals.iter().flatten().collect();
@@ -60,21 +62,26 @@ pub fn axes(
         if distinct.len() < 2 {
             continue;
         }
-        out.push(axis(field, &vals));
-        if out.len() == MAX_PARAM_AXES {
+        chosen.push((field, vals));
+        if chosen.len() == MAX_PARAM_AXES {
             break;
         }
     }
     for field in metrics.iter().take(MAX_METRIC_AXES) {
         let vals: Vec<Option<String>> = (0..runs).map(|r| value(r, field)).collect();
         if vals.iter().any(Option::is_some) {
-            out.push(axis(field, &vals));
+            chosen.push((field, vals));
         }
     }
-    out
+    let drawn: Vec<bool> = (0..runs).map(|r| chosen.iter().any(|(_, vals)| vals[r].is_some())).collect();
+    chosen.into_iter().map(|(field, vals)| axis(field, &vals, &drawn)).collect()
 }
 
-fn axis(field: &str, vals: &[Option<String>]) -> Axis {
+fn axis(field: &str, all_vals: &[Option<String>], drawn: &[bool]) -> Axis {
+    // Runs that are not drawn count as neither present nor missing.
+    let vals: Vec<Option<String>> =
+        all_vals.iter().zip(drawn).map(|(v, d)| if *d { v.clone() } else { None }).collect();
+    let vals = &vals[..];
     let label = field.split_once('.').map_or(field, |(_, k)| k).to_string();
     let numbers: Option<Vec<Option<f64>>> = vals
         .iter()
@@ -83,7 +90,7 @@ fn axis(field: &str, vals: &[Option<String>]) -> Axis {
             Some(s) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(Some),
         })
         .collect();
-    let missing = vals.iter().filter(|v| v.is_none()).count();
+    let missing = vals.iter().zip(drawn).filter(|(v, d)| **d && v.is_none()).count();
     let mut a = match numbers {
         Some(nums) if nums.iter().any(Option::is_some) => numeric_axis(field, label, &nums),
         _ => category_axis(field, label, vals),
@@ -95,9 +102,9 @@ fn axis(field: &str, vals: &[Option<String>]) -> Axis {
         let (lo, hi) = a.range;
         let span = if hi > lo { hi - lo } else { 1.0 };
         let none = lo - span * 0.12;
-        for (v, raw) in a.values.iter_mut().zip(vals) {
+        for ((v, raw), d) in a.values.iter_mut().zip(vals).zip(drawn) {
             if raw.is_none() {
-                *v = none;
+                *v = if *d { none } else { f64::NAN };
             }
         }
         a.range = (none, hi);
@@ -134,13 +141,54 @@ fn numeric_axis(field: &str, label: String, nums: &[Option<f64>]) -> Axis {
         };
     }
     let (lo, hi) = if lo == hi { (lo - 0.5, hi + 0.5) } else { (lo, hi) };
+    let whole = present.iter().all(|v| v.fract() == 0.0);
+    let (tick_values, tick_text, range) = if whole && hi - lo <= 10.0 {
+        // Counts and depths: a tick at each whole number, none between.
+        let ticks: Vec<f64> = (lo.ceil() as i64..=hi.floor() as i64).map(|v| v as f64).collect();
+        let text = ticks.iter().map(|v| v.to_string()).collect();
+        (ticks, text, (lo, hi))
+    } else {
+        round_ticks(lo, hi)
+    };
     Axis {
         field: field.into(),
         label,
         values: nums.iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
-        range: (lo, hi),
+        range,
+        tick_values,
+        tick_text,
         ..Default::default()
     }
+}
+
+/// About five ticks at round numbers (steps of 1, 2, 2.5 or 5 times a power
+/// of ten) covering `lo..hi`, each written with the step's decimals, and the
+/// axis's range widened to the outer ticks.
+pub fn round_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<String>, (f64, f64)) {
+    let rough = (hi - lo) / 4.0;
+    if !(rough.is_finite() && rough > 0.0) {
+        return (vec![lo], vec![format_value(lo)], (lo - 0.5, lo + 0.5));
+    }
+    let power = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().map(|m| m * power).find(|s| *s >= rough).unwrap_or(10.0 * power);
+    let first = (lo / step + 1e-9).floor() as i64;
+    let last = (hi / step - 1e-9).ceil() as i64;
+    // Decimals of the step itself: 0.25 needs two, 0.5 one, 20 none.
+    let decimals =
+        (0..10).find(|d| ((step * 10f64.powi(*d)).round() - step * 10f64.powi(*d)).abs() < 1e-6).unwrap_or(10);
+    let values: Vec<f64> = (first..=last).map(|i| i as f64 * step).collect();
+    let text = values
+        .iter()
+        .map(|v| {
+            let v = if v.abs() < step * 1e-9 { 0.0 } else { *v };
+            if (1e-4..1e7).contains(&v.abs()) || v == 0.0 {
+                format!("{v:.*}", decimals as usize)
+            } else {
+                format_value(v)
+            }
+        })
+        .collect();
+    (values, text, (first as f64 * step, last as f64 * step))
 }
 
 /// Ticks at 1, 2 and 5 of each decade from `lo` to `hi` (log10 positions).
@@ -303,6 +351,27 @@ mod tests {
         assert_eq!(a[2].missing, 1);
         assert_eq!(a[2].tick_text[0], "none");
         assert!(a[2].values[2] < 0.3 && a[2].values[2] == a[2].range.0);
+    }
+
+    #[test]
+    fn linear_axes_have_round_ticks_and_a_run_on_no_axis_is_not_drawn() {
+        let (values, text, range) = round_ticks(0.70814, 0.99852);
+        assert_eq!(text, ["0.7", "0.8", "0.9", "1.0"]);
+        assert_eq!(values.len(), 4);
+        assert!((range.0 - 0.7).abs() < 1e-12 && (range.1 - 1.0).abs() < 1e-12);
+        assert_eq!(round_ticks(32.0, 128.0).1, ["25", "50", "75", "100", "125", "150"]);
+        assert_eq!(round_ticks(0.0, 0.3).1, ["0.0", "0.1", "0.2", "0.3"]);
+        assert_eq!(round_ticks(-0.039, 0.574).1, ["-0.2", "0.0", "0.2", "0.4", "0.6"]);
+        assert_eq!(round_ticks(38.75, 38.75).2, (38.25, 39.25));
+        // A sweep's parent has no value on any axis: no line, no "none" tick.
+        let rows: [&[(&str, &str)]; 3] = [
+            &[("params.lr", "0.5"), ("metrics.loss", "0.5")],
+            &[("params.lr", "0.25"), ("metrics.loss", "0.3")],
+            &[("params.sweep", "depth")],
+        ];
+        let a = axes(3, table(&rows), &["params.lr".into()], &["metrics.loss".into()]);
+        assert!(a.iter().all(|a| a.missing == 0 && a.values[2].is_nan() && !a.tick_text.contains(&"none".into())));
+        assert_eq!(a[0].tick_text, ["0.2", "0.3", "0.4", "0.5"]);
     }
 
     #[test]

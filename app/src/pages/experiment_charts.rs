@@ -163,6 +163,10 @@ pub fn ExperimentCharts(
     });
     let on_brush = Callback::new(move |b: Vec<Brush>| set_param.run(("brush", format_brushes(&b))));
     let on_color = Callback::new(move |c: String| set_param.run(("pcolor", c)));
+    // The parallel coordinates open on demand (`?pc=1`), or by themselves
+    // when the link picks runs on them: the first screen is for line charts.
+    let parallel_open =
+        Memo::new(move |_| query.read().get("pc").is_some_and(|v| v == "1") || brushes.with(|b| !b.is_empty()));
     let group_keys = Memo::new(move |_| {
         loaded.with(|d| d.as_ref().and_then(|d| d.as_ref().ok()).map(|d| d.group_keys.clone()).unwrap_or_default())
     });
@@ -397,9 +401,18 @@ pub fn ExperimentCharts(
                     }}
                     {selection}
                     {run_list}
-                    <details class="panel-section" open data-section="parallel">
-                        <summary>"Runs"</summary>
-                        {move || match rest_shown.get() {
+                    <details class="panel-section" data-section="parallel" id="parallel-section" prop:open=parallel_open
+                        on:toggle=move |ev| {
+                            let open = event_target::<leptos::web_sys::HtmlDetailsElement>(&ev).open();
+                            if open != parallel_open.get_untracked() {
+                                set_param.run(("pc", if open { "1".into() } else { String::new() }));
+                            }
+                        }>
+                        <summary>
+                            "Parallel coordinates "
+                            <span class="muted">"(pick runs by their params and metrics)"</span>
+                        </summary>
+                        {move || match rest_shown.get() && parallel_open.get() {
                             true => view! { <ParallelPanel id="parallel" runs=unhidden grouping brushes color_by on_color on_brush /> }.into_any(),
                             false => view! { <div class="parallel-placeholder"></div> }.into_any(),
                         }}

@@ -40,21 +40,13 @@ fn from_y(a: &Axis, y: f64) -> f64 {
     lo + t.clamp(0.0, 1.0) * (hi - lo)
 }
 
-/// Five ticks across a linear axis that has none of its own.
+/// An axis's ticks: round numbers, categories or decades, and "none".
 fn ticks(a: &Axis) -> Vec<(f64, String)> {
-    let mut out: Vec<(f64, String)> = a.tick_values.iter().copied().zip(a.tick_text.iter().cloned()).collect();
-    if a.kind == crate::parallel::AxisKind::Linear {
-        let (lo, hi) = a.data_range;
-        let whole = a.values.iter().filter(|v| v.is_finite() && **v >= lo).all(|v| v.fract() == 0.0);
-        if whole && hi - lo <= 10.0 {
-            // Counts and depths: a tick at each whole number, none between.
-            out.extend((lo.ceil() as i64..=hi.floor() as i64).map(|v| (v as f64, v.to_string())));
-        } else {
-            out.extend((0..5).map(|i| lo + (hi - lo) * i as f64 / 4.0).map(|v| (v, format_value(v))));
-        }
-    }
-    out
+    a.tick_values.iter().copied().zip(a.tick_text.iter().cloned()).collect()
 }
+
+/// Lines of runs without the colour field are grey, not the scale's low end.
+const NO_VALUE_COLOR: &str = "#9ca3af";
 
 /// Viridis, from five of its stops: dark for low values, yellow for high.
 fn viridis(t: f64) -> String {
@@ -148,9 +140,17 @@ pub fn ParallelPanel(
                     .or(axes.last());
                 match axis {
                     Some(a) => {
-                        let (lo, hi) = a.range;
+                        // The scale spans the values runs have, not the "none" slot.
+                        let (lo, hi) = a.data_range;
                         let t = |v: f64| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
-                        (a.values.iter().map(|v| viridis(t(*v))).collect(), Some(a.clone()))
+                        let paint = |v: &f64| {
+                            if v.is_finite() && *v >= lo {
+                                viridis(t(*v))
+                            } else {
+                                NO_VALUE_COLOR.to_string()
+                            }
+                        };
+                        (a.values.iter().map(paint).collect(), Some(a.clone()))
                     }
                     None => (runs.iter().map(|r| r.color.clone()).collect(), None),
                 }
@@ -179,13 +179,17 @@ pub fn ParallelPanel(
             let mut out: Vec<(bool, AnyView)> = runs
                 .iter()
                 .enumerate()
-                .map(|(r, run)| {
+                .filter_map(|(r, run)| {
                     let points: Vec<String> = axes
                         .iter()
                         .enumerate()
                         .filter(|(_, a)| a.values[r].is_finite())
                         .map(|(i, a)| format!("{:.1},{:.1}", axis_x(i, n), to_y(a, a.values[r])))
                         .collect();
+                    // A run with a value on no axis is not drawn.
+                    if points.is_empty() {
+                        return None;
+                    }
                     let picked = bs.is_empty() || kept_by(&bs, |f| run.value(f));
                     let stroke = if picked { colors[r].clone() } else { "#a1a1aa".to_string() };
                     let line = view! {
@@ -195,7 +199,7 @@ pub fn ParallelPanel(
                         </polyline>
                     }
                     .into_any();
-                    (picked, line)
+                    Some((picked, line))
                 })
                 .collect();
             // Picked runs on top of the faded ones.
@@ -271,7 +275,7 @@ pub fn ParallelPanel(
     };
     let scale = move || {
         colors.get().1.map(|a| {
-            let (lo, hi) = a.range;
+            let (lo, hi) = a.data_range;
             let text = match a.kind {
                 crate::parallel::AxisKind::Log => {
                     format!("{}: {} → {}", a.label, format_value(10f64.powf(lo)), format_value(10f64.powf(hi)))
@@ -335,11 +339,14 @@ mod tests {
         assert_eq!(viridis(0.0), "#440154");
         assert_eq!(viridis(1.0), "#fde725");
         assert_eq!(viridis(f64::NAN), "#440154");
-        let depth =
-            Axis { range: (0.0, 2.0), data_range: (0.0, 2.0), values: vec![0.0, 1.0, 2.0], ..Default::default() };
-        assert_eq!(ticks(&depth).into_iter().map(|t| t.1).collect::<Vec<_>>(), ["0", "1", "2"]);
-        let lr = Axis { range: (0.0, 1.0), data_range: (0.0, 1.0), values: vec![0.0, 0.5, 1.0], ..Default::default() };
-        assert_eq!(ticks(&lr).len(), 5);
+        let rows = [("0", "0.5"), ("1", "0.61"), ("2", "")];
+        let value = |r: usize, f: &str| {
+            let (depth, acc) = rows[r];
+            Some(if f == "params.depth" { depth } else { acc }.to_string()).filter(|v| !v.is_empty())
+        };
+        let a = crate::parallel::axes(3, value, &["params.depth".into()], &["metrics.acc".into()]);
+        assert_eq!(ticks(&a[0]).into_iter().map(|t| t.1).collect::<Vec<_>>(), ["0", "1", "2"]);
+        assert_eq!(ticks(&a[1]).into_iter().map(|t| t.1).collect::<Vec<_>>(), ["none", "0.50", "0.55", "0.60", "0.65"]);
         let a = Axis { range: (0.0, 10.0), ..Default::default() };
         assert_eq!(to_y(&a, 10.0), TOP);
         assert!((from_y(&a, to_y(&a, 2.5)) - 2.5).abs() < 1e-9);

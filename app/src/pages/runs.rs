@@ -78,9 +78,9 @@ struct View {
 const MAX_PICKED_IN_LINK: usize = 200;
 
 /// Query parameters that belong to the chart view.
-const CHART_PARAMS: [&str; 15] = [
+const CHART_PARAMS: [&str; 16] = [
     "x", "log", "logx", "clip", "smooth", "q", "group", "style", "agg", "band", "panel", "brush", "pcolor", "hide",
-    "colors",
+    "colors", "pc",
 ];
 
 impl View {
