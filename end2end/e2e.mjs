@@ -334,22 +334,45 @@ await test('runs table: a big table renders the rows and columns in view, and sc
   await page.waitForFunction(() => document.querySelector('#compare-button').textContent.trim() === 'Compare 150');
   await page.screenshot({ path: `${shots}runs-windowed.png` });
   // Their chart: 150 lines merged into a trace per colour, each point
-  // still under its own run's name in the hover box.
+  // still under its own run's name (for the hover box, the dock's below).
   await page.goto(`${base}/experiments/${big}?view=charts&q=zz_curve`);
   await hydrated(page);
   const chart = 'figure.chart-card[data-metric="zz_curve"] .chart';
   await page.waitForSelector(`${chart}[data-drawn="true"]`);
   const traces = await page.$eval(chart, el => el.data.map(t => ({
-    template: t.hovertemplate,
+    hoverinfo: t.hoverinfo,
     points: [...t.y].map((y, i) => [t.text[i], t.x[i], y]).filter(([name]) => name),
     gaps: [...t.y].filter((y, i) => !t.text[i]).length,
   })));
   assert.ok(traces.length <= 20, `${traces.length} traces`);
-  assert.ok(traces.every(t => t.template === '%{text}: %{y}'));
+  assert.ok(traces.every(t => t.hoverinfo === 'none'), 'values at a step go to the dock');
   const points = traces.flatMap(t => t.points);
   assert.equal(points.length, 150 * 5);
   for (const [name, step, y] of points) assert.equal(y, curve(Number(name.slice(4)), step), `${name} at ${step}`);
   assert.ok(traces.every(t => t.gaps === t.points.length / 5 - 1), 'a gap between two runs');
+  // Hovering the panel fills the docked table with every run's value at
+  // that step, highest first, in one precision, all on screen; no floating box.
+  const plotArea = await (await page.$(`${chart} .nsewdrag`)).boundingBox();
+  await page.mouse.move(plotArea.x + plotArea.width / 2, plotArea.y + plotArea.height * 0.7);
+  await page.waitForFunction(() => /zz_curve at step 2 · 150 runs/.test(document.querySelector('#values-dock h3')?.textContent ?? ''));
+  const docked = await page.$$eval('#values-dock tbody tr', trs => trs.map(tr => [tr.querySelector('td.name').textContent, tr.querySelector('td.num').textContent]));
+  assert.equal(docked.length, 150);
+  assert.deepEqual(docked[0], ['big-149', '1.492']);
+  assert.deepEqual(docked.map(([, v]) => Number(v)), docked.map(([n]) => curve(Number(n.slice(4)), 2)));
+  assert.ok(docked.every(([, v], i) => i === 0 || Number(docked[i - 1][1]) >= Number(v)), 'highest first');
+  assert.equal(new Set(docked.map(([, v]) => v.split('.')[1].length)).size, 1, 'one precision');
+  assert.equal(await page.$$eval(`${chart} .hoverlayer .hovertext`, h => h.length), 0, 'no floating hover box');
+  const dock = await (await page.$('#values-dock')).boundingBox();
+  assert.ok(dock.y >= 0 && dock.y + dock.height <= 900, `the dock fits the screen: ${JSON.stringify(dock)}`);
+  await page.screenshot({ path: `${shots}values-dock.png` });
+  // A row clicked shows that run alone, in every panel, by the link.
+  await page.click('#values-dock tbody tr:has(td.name:text-is("big-007"))');
+  await page.waitForURL(u => (new URL(u).searchParams.get('sel') ?? '').length === 32);
+  await page.waitForFunction(sel => {
+    const el = document.querySelector(sel);
+    return el?.data?.length === 1 && el.data[0].name === 'big-007';
+  }, chart);
+  assert.match(await page.textContent('#charts-run-count'), /^1 of 150 runs/);
   // A max column: "Load more" asks the store for the new runs' maxima only.
   const asked = [];
   page.on('request', r => { if (r.url().includes('/_app/metric_ranges')) asked.push(new URLSearchParams(r.postData()).get('run_ids').split(',')); });
@@ -601,8 +624,16 @@ await test('experiment chart view: every run the filter keeps, in its colour, by
   assert.deepEqual(ends[0].x, [42]);
   assert.deepEqual(ends[0].colors, [traces.find(t => t.name === 'run-failed').color]);
   assert.equal(ends[0].hover, 'skip');
-  // Hovering lists every run at that step in one box.
-  assert.equal(await page.$eval(panel('val_loss'), el => el.layout.hovermode), 'x unified');
+  // Hovering lists every run at that step in the dock beside the panels
+  // (the failed run stopped at step 42: not listed at step 200).
+  assert.equal(await page.$eval(panel('val_loss'), el => el.layout.hovermode), 'x');
+  await page.$eval(panel('val_loss'), el => el.scrollIntoView({ block: 'center' }));
+  const area = await (await page.$(`${panel('val_loss')} .nsewdrag`)).boundingBox();
+  await page.mouse.move(area.x + area.width * 0.66, area.y + area.height / 2);
+  await page.waitForFunction(() => / at step \d+ · \d+ runs/.test(document.querySelector('#values-dock h3')?.textContent ?? ''));
+  const dockNames = await page.$$eval('#values-dock td.name', tds => tds.map(t => t.textContent));
+  assert.ok(dockNames.includes('run-00') && !dockNames.includes('run-failed'), dockNames.join());
+  assert.equal(await page.$eval('#values-dock tr[data-run-id] .run-dot', d => getComputedStyle(d).backgroundColor) !== '', true);
   const rgb = hex => `rgb(${[1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
   assert.equal(rgb(traces.find(t => t.name === 'run-00').color), tableDot, 'the same colour as in the table');
   // A metric logged once per run: bars, not empty axes.

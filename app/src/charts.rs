@@ -76,6 +76,9 @@ pub struct Figure {
     /// Hover shows the point under the pointer (with its run's name), not
     /// every line at that x: lines merged by `merge_lines`.
     pub closest_hover: bool,
+    /// Values at the hovered x go to a table beside the charts (the chart
+    /// view's), not to a box over the lines: no box is drawn.
+    pub docked_hover: bool,
 }
 
 /// Above this many run lines in one chart, lines of one look (colour,
@@ -440,8 +443,17 @@ pub fn figure_csv(fig: &Figure) -> String {
     out
 }
 
+/// What a chart tells its page: the x range the user zoomed to (`None`:
+/// zoomed back out), and the x of the point under the mouse.
+#[derive(Clone, Copy, Default)]
+pub struct ChartEvents {
+    pub zoom: Option<Callback<Option<(f64, f64)>>>,
+    pub hover: Option<Callback<f64>>,
+}
+
 /// A chart placeholder on the server, drawn by plotly.js once hydrated.
-/// `on_zoom` hears the x range the user zoomed to (`None`: zoomed back out).
+/// `on_zoom` hears the x range the user zoomed to (`None`: zoomed back out);
+/// `on_hover` the x under the mouse (in the figure's own units).
 /// A figure with nothing to draw shows `empty` (a sentence) instead of
 /// empty axes.
 #[component]
@@ -449,8 +461,10 @@ pub fn Chart(
     #[prop(into)] id: String,
     #[prop(into)] figure: Signal<Option<Figure>>,
     #[prop(optional)] on_zoom: Option<Callback<Option<(f64, f64)>>>,
+    #[prop(default = None)] on_hover: Option<Callback<f64>>,
     #[prop(optional, into)] empty: Option<String>,
 ) -> impl IntoView {
+    let events = ChartEvents { zoom: on_zoom, hover: on_hover };
     let node = NodeRef::<leptos::html::Div>::new();
     // Built once per change: a derived figure would be built again by each
     // reader (the emptiness check, the drawing), 30-70 ms each at 1,000 runs.
@@ -466,12 +480,12 @@ pub fn Chart(
     Effect::new(move |_| {
         if let (Some(el), Some(fig)) = (node.get(), figure.get()) {
             if !nothing.get() {
-                draw::when_attached(el, fig, on_zoom);
+                draw::when_attached(el, fig, events);
             }
         }
     });
     #[cfg(not(all(feature = "hydrate", target_family = "wasm")))]
-    let _ = on_zoom;
+    let _ = events;
     // Nothing to draw: no points at all, or points whose values are all NaN
     // or infinite (sent as gaps), which is worth saying.
     let empty = Memo::new(move |_| match &empty {
@@ -562,7 +576,7 @@ pub fn after_next_chart(then: impl FnOnce() + 'static, limit: std::time::Duratio
 
 #[cfg(all(feature = "hydrate", target_family = "wasm"))]
 mod draw {
-    use super::Figure;
+    use super::{ChartEvents, Figure};
     use leptos::prelude::*;
     use plotly::common::{DashType, Fill, Line, Marker, Mode};
     use plotly::layout::{Axis, AxisType, Layout, Legend, Margin};
@@ -573,39 +587,30 @@ mod draw {
     /// page. A newer figure for the same chart supersedes one still
     /// waiting (each call numbers the chart's figures in `data-gen`), so a
     /// setting changed while plotly.js loads never loses to the old one.
-    pub fn when_attached(
-        el: leptos::web_sys::HtmlDivElement,
-        fig: Arc<Figure>,
-        on_zoom: Option<Callback<Option<(f64, f64)>>>,
-    ) {
+    pub fn when_attached(el: leptos::web_sys::HtmlDivElement, fig: Arc<Figure>, events: ChartEvents) {
         let generation = el.get_attribute("data-gen").and_then(|g| g.parse::<u64>().ok()).unwrap_or(0) + 1;
         let _ = el.set_attribute("data-gen", &generation.to_string());
-        when_ready(el, fig, on_zoom, generation.to_string());
+        when_ready(el, fig, events, generation.to_string());
     }
 
-    fn when_ready(
-        el: leptos::web_sys::HtmlDivElement,
-        fig: Arc<Figure>,
-        on_zoom: Option<Callback<Option<(f64, f64)>>>,
-        generation: String,
-    ) {
+    fn when_ready(el: leptos::web_sys::HtmlDivElement, fig: Arc<Figure>, events: ChartEvents, generation: String) {
         if el.get_attribute("data-gen").as_ref() != Some(&generation) {
             // A newer figure is on its way.
         } else if !plotly_loaded() {
             // plotly.js (1.2 MB) loads with the first chart, not with every page.
             load_plotly();
-            set_timeout(move || when_ready(el, fig, on_zoom, generation), std::time::Duration::from_millis(30));
+            set_timeout(move || when_ready(el, fig, events, generation), std::time::Duration::from_millis(30));
         } else if el.is_connected() {
-            enqueue(Job { el, fig, on_zoom });
+            enqueue(Job { el, fig, events });
         } else {
-            request_animation_frame(move || when_ready(el, fig, on_zoom, generation));
+            request_animation_frame(move || when_ready(el, fig, events, generation));
         }
     }
 
     struct Job {
         el: leptos::web_sys::HtmlDivElement,
         fig: Arc<Figure>,
-        on_zoom: Option<Callback<Option<(f64, f64)>>>,
+        events: ChartEvents,
     }
 
     thread_local! {
@@ -634,7 +639,7 @@ mod draw {
     }
 
     fn pump() {
-        let Some(Job { el, fig, on_zoom }) = QUEUE.with_borrow_mut(|q| q.pop_front()) else {
+        let Some(Job { el, fig, events }) = QUEUE.with_borrow_mut(|q| q.pop_front()) else {
             BUSY.set(false);
             return;
         };
@@ -647,8 +652,11 @@ mod draw {
                 );
                 react(&el.id(), &fig, &revision).await;
                 let _ = el.set_attribute("data-drawn", "true");
-                if let Some(cb) = on_zoom {
+                if let Some(cb) = events.zoom {
                     listen_for_zoom(&el, cb);
+                }
+                if let Some(cb) = events.hover {
+                    listen_for_hover(&el, cb);
                 }
                 let waiting = AFTER_DRAW.with_borrow_mut(std::mem::take);
                 if !waiting.is_empty() {
@@ -683,6 +691,22 @@ mod draw {
             // their lines lie on the chart (plotly.js 4's `hoversort`,
             // which the plotly crate does not know yet).
             let _ = js_sys::Reflect::set(&layout, &"hoversort".into(), &"value descending".into());
+            if fig.docked_hover {
+                // Heard anywhere over the plot, and marked by a line across it.
+                let _ = js_sys::Reflect::set(&layout, &"hoverdistance".into(), &(-1.0).into());
+                if let Ok(x) = js_sys::Reflect::get(&layout, &"xaxis".into()) {
+                    for (k, v) in [
+                        ("showspikes", wasm_bindgen::JsValue::TRUE),
+                        ("spikemode", "across".into()),
+                        ("spikesnap", "hovered data".into()),
+                        ("spikethickness", 1.0.into()),
+                        ("spikedash", "dot".into()),
+                        ("spikecolor", "#71717a".into()),
+                    ] {
+                        let _ = js_sys::Reflect::set(&x, &k.into(), &v);
+                    }
+                }
+            }
             // Log axes label 1, 2 and 5 of each decade (or every few decades),
             // from the span of the drawn values (read only for a log axis).
             let span = |values: &mut dyn Iterator<Item = f64>| {
@@ -790,6 +814,41 @@ mod draw {
         // The chart lives as long as the page; so does its handler.
         handler.forget();
         let _ = el.set_attribute("data-zoom-bound", "true");
+    }
+
+    /// Plotly's `plotly_hover` event on the chart's div, bound once: the x
+    /// the figure gave the point under the mouse (its own number, also on a
+    /// date axis, where plotly would hand back a date string).
+    fn listen_for_hover(el: &leptos::web_sys::HtmlDivElement, cb: Callback<f64>) {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::{JsCast, JsValue};
+        if el.get_attribute("data-hover-bound").is_some() {
+            return;
+        }
+        let Some(on) = js_sys::Reflect::get(el, &"on".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        else {
+            return;
+        };
+        let handler = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).ok();
+            let Some(point) =
+                get(&ev, "points").filter(js_sys::Array::is_array).map(|p| js_sys::Array::from(&p).get(0))
+            else {
+                return;
+            };
+            let index = get(&point, "pointNumber").and_then(|n| n.as_f64());
+            let xs = get(&point, "data").and_then(|d| get(&d, "x"));
+            let x = match (index, xs) {
+                (Some(i), Some(xs)) => js_sys::Reflect::get_u32(&xs, i as u32).ok().and_then(|x| x.as_f64()),
+                _ => None,
+            };
+            if let Some(x) = x.filter(|x| x.is_finite()) {
+                cb.run(x);
+            }
+        });
+        let _ = on.call2(el, &"plotly_hover".into(), handler.as_ref().unchecked_ref());
+        handler.forget();
+        let _ = el.set_attribute("data-hover-bound", "true");
     }
 
     /// `Plotly.downloadImage` of the chart: a PNG or SVG file named after it.
@@ -945,12 +1004,15 @@ mod draw {
             if !t.hover.is_empty() {
                 trace = trace.text_array(t.hover.clone()).hover_template("%{text}");
             }
-            if !t.merged_runs.is_empty() {
+            if !t.merged_runs.is_empty() && !fig.docked_hover {
                 // Each point's run name comes with its points (`set_points`).
                 trace = trace.hover_template("%{text}: %{y}");
             }
             if t.no_hover {
                 trace = trace.hover_info(plotly::common::HoverInfo::Skip);
+            } else if fig.docked_hover {
+                // Still heard (`plotly_hover`), not drawn.
+                trace = trace.hover_info(plotly::common::HoverInfo::None);
             }
             if !t.legend_group.is_empty() {
                 trace = trace.legend_group(&t.legend_group);
@@ -994,15 +1056,16 @@ mod draw {
             // Lines: one hover box lists every run at that x, each with its
             // colour; markers and bars: the point under the pointer.
             // (Traces left out of the hover box, such as end marks, do not count.)
-            .hover_mode(
-                if !fig.closest_hover
-                    && fig.traces.iter().filter(|t| !t.no_hover).all(|t| !t.markers && t.bar_labels.is_empty())
-                {
-                    plotly::layout::HoverMode::XUnified
-                } else {
-                    plotly::layout::HoverMode::Closest
-                },
-            )
+            .hover_mode(if fig.docked_hover {
+                // The x under the pointer, wherever it is over the plot.
+                plotly::layout::HoverMode::X
+            } else if !fig.closest_hover
+                && fig.traces.iter().filter(|t| !t.no_hover).all(|t| !t.markers && t.bar_labels.is_empty())
+            {
+                plotly::layout::HoverMode::XUnified
+            } else {
+                plotly::layout::HoverMode::Closest
+            })
             .auto_size(true)
             // A legend below grows the figure instead of squeezing the plot.
             .height(if legend_below(fig) {

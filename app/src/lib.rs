@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod chart_link;
 pub mod charts;
 pub mod columns;
+pub mod components;
 pub mod dashboard_draft;
 pub mod fetch_slots;
 pub mod format;

@@ -412,7 +412,7 @@ pub const CHART_POINTS: usize = 2000;
 pub const MAX_CHART_RUNS: usize = 1000;
 
 /// A run as the experiment chart view draws it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ChartRun {
     pub run_id: String,
     pub name: String,

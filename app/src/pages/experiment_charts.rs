@@ -9,6 +9,7 @@ use super::run::{chart_settings, x_title, x_values, ChartControls, ChartSettings
 use super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
 use crate::charts::{build_groups, group_traces, smooth, Chart, Figure, Grouped, Trace, LINE_STYLES};
+use crate::components::values_dock::{describe_x, values_at, ValuesAt, ValuesDock};
 use crate::live::{use_live, LiveEvent};
 use crate::panel_overrides::{self, Override, Overrides};
 use crate::parallel::{format_brushes, kept_by, parse_brushes, Brush};
@@ -163,6 +164,11 @@ pub fn ExperimentCharts(
     });
     let on_brush = Callback::new(move |b: Vec<Brush>| set_param.run(("brush", format_brushes(&b))));
     let on_color = Callback::new(move |c: String| set_param.run(("pcolor", c)));
+    // Values at the hovered step, from whichever panel is hovered; a row
+    // clicked there shows that run alone (`?sel=`, as runs ticked in the table).
+    let docked = RwSignal::new(None::<ValuesAt>);
+    provide_context(docked);
+    let isolate = Callback::new(move |id: String| set_param.run(("sel", id)));
     // The parallel coordinates open on demand (`?pc=1`), or by themselves
     // when the link picks runs on them: the first screen is for line charts.
     let parallel_open =
@@ -422,7 +428,10 @@ pub fn ExperimentCharts(
                             {format!("Showing the first {} runs the filter keeps.", runs.read_untracked().len())}
                         </p>
                     })}
-                    <div id="experiment-charts">{body}</div>
+                    <div class="charts-with-values">
+                        <div id="experiment-charts">{body}</div>
+                        <ValuesDock values=docked on_isolate=isolate />
+                    </div>
                 }
                 .into_any()
             }
@@ -524,6 +533,22 @@ pub fn Panel(
         PANEL_POINTS / 4,
         move || loaded.refetch(),
     );
+    // In the chart view, values at the hovered x go to its docked table.
+    let docked = use_context::<RwSignal<Option<ValuesAt>>>();
+    let on_hover = docked.map(|docked| {
+        let key = key.clone();
+        Callback::new(move |x: f64| {
+            let s = settings.get_untracked();
+            if s.x.starts_with("metric:") {
+                return;
+            }
+            let Some(data) = series.get_untracked() else { return };
+            let rows = runs.with_untracked(|runs| {
+                values_at(runs, &data, |d| x_values(&s.x, &d.steps, &d.times, d.times.first().copied().unwrap_or(0)), x)
+            });
+            docked.set(Some(ValuesAt { metric: key.clone(), at: describe_x(&s.x, x), rows }));
+        })
+    });
     let k = key.clone();
     let figure = Signal::derive(move || {
         let data = series.get()?;
@@ -535,7 +560,13 @@ pub fn Panel(
         if matches!(s.x.as_str(), "time" | "relative") && data.iter().any(|d| d.times.len() != d.steps.len()) {
             return None;
         }
-        Some(runs.with(|runs| panel_figure(runs, &data, &x_data, &s, &grouping, &k)))
+        let mut figure = runs.with(|runs| panel_figure(runs, &data, &x_data, &s, &grouping, &k));
+        // Lines of runs (not groups' means, not bars) hover into the dock.
+        figure.docked_hover = on_hover.is_some()
+            && grouping.field.is_empty()
+            && !s.x.starts_with("metric:")
+            && figure.traces.iter().all(|t| t.bar_labels.is_empty());
+        Some(figure)
     });
     let id = format!("panel-{}", key.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
     // The panel's own settings, behind a toggle (chart view only).
@@ -593,7 +624,7 @@ pub fn Panel(
     view! {
         <figure class="chart-card" data-metric=key.clone() node_ref=card>
             <figcaption><span class="mono">{key.clone()}</span> {own_controls}</figcaption>
-            <Chart id figure on_zoom />
+            <Chart id figure on_zoom on_hover=on_hover />
         </figure>
     }
 }
@@ -704,6 +735,7 @@ fn panel_figure(
         x_log: s.log_x,
         y_range: s.y_range,
         closest_hover,
+        docked_hover: false,
     }
 }
 
