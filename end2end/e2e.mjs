@@ -438,6 +438,8 @@ await test('compare: overlaid chart, grouping, x by another metric, scatter, par
   const other = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   await other.goto(shared);
   await other.waitForSelector('body[data-hydrated="true"]');
+  // The controls come with the runs, which may arrive after hydration.
+  await other.waitForSelector('#compare-x');
   assert.equal(await other.$eval('#compare-x', s => s.value), 'metric:train_loss');
   assert.equal(await other.$eval('#scatter-log-x', c => c.checked), true);
   assert.equal(await other.$eval('#diff-only', c => c.checked), true);
@@ -793,9 +795,19 @@ await test('chart view grouping: mean/median with bands, counts, one hover line 
   // The failed run stopped at step 43: its group ends there, it is not stretched.
   assert.equal(groups[2].x.at(-1), 42);
   // Bands are drawn but never listed in the hover box.
-  const bands = await page.$eval(panel, el => el.data.filter(t => t.showlegend === false).map(t => t.hoverinfo));
+  const bands = await page.$eval(panel, el => el.data.filter(t => t.name.endsWith(' band')).map(t => t.hoverinfo));
   assert.ok(bands.length >= 6 && bands.every(h => h === 'skip'), bands.join());
   await page.screenshot({ path: `${shots}experiment-charts-grouped.png`, fullPage: true });
+  // Where one of a group's runs has stopped, its mean fades with its band
+  // (runs without a team: three nested runs to step 299, the failed one to 42).
+  await page.selectOption('#group-by', 'tags.team');
+  await page.waitForURL(/group=tags.team/);
+  await page.waitForFunction(sel => document.querySelector(sel)?.data?.some(t => /^tags.team = \(none\)/.test(t.name)), panel);
+  const none = await page.$eval(panel, el => el.data.filter(t => /^tags.team = \(none\)/.test(t.name) && !t.name.endsWith(' band'))
+    .map(t => ({ from: t.x[0], to: t.x.at(-1), opacity: t.opacity ?? 1, legend: t.showlegend !== false, width: t.line.width })));
+  assert.deepEqual(none, [{ from: 0, to: 42, opacity: 1, legend: true, width: 2.2 }, { from: 42, to: 299, opacity: 0.45, legend: false, width: 1.6 }]);
+  await page.selectOption('#group-by', 'params.optimizer');
+  await page.waitForURL(/group=params.optimizer/);
 
   await page.selectOption('#group-center', 'median');
   await page.waitForURL(/agg=median/);

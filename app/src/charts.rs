@@ -360,7 +360,7 @@ pub fn group_traces(field: &str, groups: &[Group], center: Center, band: Band) -
                 traces.insert(last, edge);
             }
         }
-        let hover = a
+        let hover: Vec<String> = a
             .center
             .iter()
             .zip(a.min.iter().zip(&a.max))
@@ -376,18 +376,24 @@ pub fn group_traces(field: &str, groups: &[Group], center: Center, band: Band) -
                 _ => String::new(),
             })
             .collect();
-        traces.push(Trace {
-            name: name.clone(),
-            x: a.x,
-            y: a.center,
-            color: c,
-            line_style: g.line_style,
-            show_legend: true,
-            width: 2.2,
-            hover,
-            legend_group: name,
-            ..Default::default()
-        });
+        // The line fades with its band where some of the group's runs have
+        // stopped (or not begun): a mean over fewer runs jumps where one
+        // ends, and should read as the estimate it is.
+        for (k, (range, full)) in line_segments(&a.n, with_metric).into_iter().enumerate() {
+            traces.push(Trace {
+                name: name.clone(),
+                x: a.x[range.clone()].to_vec(),
+                y: a.center[range.clone()].to_vec(),
+                color: c.clone(),
+                line_style: g.line_style,
+                show_legend: k == 0,
+                width: if full { 2.2 } else { 1.6 },
+                opacity: (!full).then_some(0.45),
+                hover: hover[range].to_vec(),
+                legend_group: name.clone(),
+                ..Default::default()
+            });
+        }
     }
     traces
 }
@@ -402,6 +408,27 @@ fn segments(n: &[usize], total: usize) -> Vec<(std::ops::Range<usize>, bool)> {
         if i == n.len() || (n[i] >= total) != (n[start] >= total) {
             if n[start] > 0 {
                 out.push((start..(i + 1).min(n.len()), n[start] >= total));
+            }
+            start = i;
+        }
+    }
+    out
+}
+
+/// Stretches of a group's grid for its centre line: where all its `total`
+/// runs are present (`true`), or fewer are; a faded stretch reaches one
+/// point into the solid ones beside it, so the line stays joined and the
+/// solid line ends at the last point all runs have.
+fn line_segments(n: &[usize], total: usize) -> Vec<(std::ops::Range<usize>, bool)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let full = |i: usize| n[i] >= total;
+    for i in 1..=n.len() {
+        if i == n.len() || full(i) != full(start) || (n[i] == 0) != (n[start] == 0) {
+            if n[start] > 0 {
+                let from = if start > 0 && !full(start) && full(start - 1) { start - 1 } else { start };
+                let to = if i < n.len() && !full(start) && full(i) { i + 1 } else { i };
+                out.push((from..to, full(start)));
             }
             start = i;
         }
@@ -1246,15 +1273,21 @@ mod tests {
             runs: 3,
         }];
         let traces = group_traces("params.optimizer", &groups, Center::Mean, Band::MinMax);
-        // Two band pairs (all present, then one left) and the centre line.
-        assert_eq!(traces.len(), 5);
+        // Two band pairs (all present, then one left) and the centre line,
+        // solid where both runs are, faded where one is left.
+        assert_eq!(traces.len(), 6);
         assert_eq!(traces[1].fill_color, "#0077BB40");
         assert_eq!(traces[3].fill_color, "#0077BB18");
         assert_eq!((traces[0].x.clone(), traces[2].x.clone()), (vec![0.0, 1.0, 2.0], vec![2.0, 3.0]));
-        let line = &traces[4];
+        let (line, rest) = (&traces[4], &traces[5]);
         assert_eq!(line.name, "params.optimizer = adam (2 of 3 runs)");
         assert_eq!(line.hover[0], "mean 6 [4, 8] n=2");
-        assert_eq!(line.hover[3], "mean 1 [1, 1] n=1");
+        assert_eq!((line.opacity, line.show_legend, line.x.clone()), (None, true, vec![0.0, 1.0]));
+        assert_eq!((rest.opacity, rest.show_legend, rest.x.clone()), (Some(0.45), false, vec![1.0, 2.0, 3.0]));
+        assert_eq!(rest.hover[2], "mean 1 [1, 1] n=1");
+        // A run that starts late: faded first, reaching into the solid line.
+        assert_eq!(line_segments(&[1, 1, 2, 2, 0, 2], 2), [(0..3, false), (2..4, true), (5..6, true)]);
+        assert_eq!(rest.legend_group, line.legend_group);
         assert!(traces[..4].iter().all(|t| t.no_hover && !t.show_legend));
     }
 
