@@ -8,6 +8,7 @@ use tracking::registry::{ModelVersion, RegisteredModel};
 use tracking::{Experiment, FileInfo, LoggedModel, MetricSummary, Run};
 
 pub mod dashboards;
+pub mod registry;
 
 #[cfg(feature = "ssr")]
 mod backend {
@@ -672,15 +673,32 @@ pub async fn list_registered_models() -> Result<Vec<RegisteredModel>, ServerFnEr
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelDetails {
     pub model: RegisteredModel,
-    /// Each version with the run it came from, when that run is here.
-    pub versions: Vec<(ModelVersion, Option<RunLink>)>,
+    /// Each version with the run it came from, when that run is here and
+    /// the signed-in user may read it, and that run's latest metrics.
+    pub versions: Vec<(ModelVersion, Option<RunLink>, BTreeMap<String, f64>)>,
 }
 
-/// A link to a run by its name, if the run exists in this store.
+/// A link to a run by its name, if the run exists in this store and the
+/// signed-in user may read it (else the page shows only its id).
 #[cfg(feature = "ssr")]
-async fn run_link(store: &store::Store, run_id: Option<&str>) -> Option<RunLink> {
-    let run = store.get_run(run_id?).await.ok()?;
-    Some(RunLink { run_id: run.info.run_id, name: run.info.run_name, experiment_id: run.info.experiment_id })
+async fn run_link(gate: &backend::Gate, store: &store::Store, run_id: Option<&str>) -> Option<RunLink> {
+    Some(readable_run(gate, store, run_id).await?.0)
+}
+
+/// The run behind a link, with its latest metrics, when the user may read it.
+#[cfg(feature = "ssr")]
+async fn readable_run(
+    gate: &backend::Gate,
+    store: &store::Store,
+    run_id: Option<&str>,
+) -> Option<(RunLink, BTreeMap<String, f64>)> {
+    let run_id = run_id?;
+    if !backend::allowed(gate, &[backend::Need::Run(run_id.to_string(), Capability::Read)]).await.ok()? {
+        return None;
+    }
+    let run = store.get_run(run_id).await.ok()?;
+    let metrics = run.data.metrics.iter().map(|m| (m.key.clone(), m.value)).collect();
+    Some((RunLink { run_id: run.info.run_id, name: run.info.run_name, experiment_id: run.info.experiment_id }, metrics))
 }
 
 #[server(prefix = "/_app")]
@@ -699,8 +717,8 @@ pub async fn model_page(name: String) -> Result<ModelDetails, ServerFnError> {
         .items;
     let mut linked = Vec::with_capacity(versions.len());
     for v in versions {
-        let run = run_link(&store, v.run_id.as_deref()).await;
-        linked.push((v, run));
+        let (run, metrics) = readable_run(&gate, &store, v.run_id.as_deref()).await.unzip();
+        linked.push((v, run, metrics.unwrap_or_default()));
     }
     Ok(ModelDetails { model, versions: linked })
 }
@@ -748,7 +766,7 @@ pub async fn version_page(name: String, version: String) -> Result<VersionDetail
     let number = tracking::registry::parse_version(&version).map_err(err)?;
     let version = store.get_model_version(&name, number).await.map_err(err)?;
     let uri = store.get_model_version_download_uri(&name, number).await.map_err(err)?;
-    let source_run = run_link(&store, version.run_id.as_deref()).await;
+    let source_run = run_link(&gate, &store, version.run_id.as_deref()).await;
     Ok(VersionDetails { version, source_run, files: model_files(&uri).await })
 }
 
@@ -766,6 +784,6 @@ pub async fn logged_model_page(model_id: String) -> Result<LoggedModelDetails, S
     let model = store.get_logged_model(&model_id, false).await.map_err(err)?;
     need_experiment(&gate, &model.info.experiment_id, Capability::Read, "see this model").await?;
     let files = model_files(&model.info.artifact_uri).await;
-    let source_run = run_link(&store, model.info.source_run_id.as_deref()).await;
+    let source_run = run_link(&gate, &store, model.info.source_run_id.as_deref()).await;
     Ok(LoggedModelDetails { model, source_run, files })
 }

@@ -353,6 +353,15 @@ def server_fn_args(w, exp=None):
         "delete_dashboard": {"dashboard_id": d},
         "save_note": {"dashboard_id": d, "version": 1, "text": "hello"},
         "logged_images": {"run_ids": rid, "key": "x"},
+        "set_model_description": {"name": w["model"], "description": "changed"},
+        "set_model_tag": {"name": w["model"], "key": "k", "value": "v"},
+        "delete_model_tag": {"name": w["model"], "key": "k"},
+        "set_model_alias": {"name": w["model"], "alias": "taken", "version": "1"},
+        "delete_model_alias": {"name": w["model"], "alias": "champion"},
+        "set_version_description": {"name": w["model"], "version": "1", "description": "changed"},
+        "set_version_tag": {"name": w["model"], "version": "1", "key": "k", "value": "v"},
+        "delete_version_tag": {"name": w["model"], "version": "1", "key": "t"},
+        "delete_version": {"name": w["model"], "version": "1"},
     }
 
 

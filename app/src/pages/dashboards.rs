@@ -1,13 +1,14 @@
 //! `/dashboards`: saved, shared views; `/dashboards/{id}`: one dashboard,
 //! its panels and notes over the live data of the runs it selects.
 
-use super::artifacts::{download_url, markdown};
+use super::artifacts::download_url;
 use super::experiment_charts::Panel as MetricPanel;
 use super::parallel_view::ParallelPanel;
 use super::run::ChartSettings;
 use super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::Grouping;
 use crate::charts::{Chart, Figure, Trace};
+use crate::components::markdown::markdown;
 use crate::dashboard_draft::{self as draft, PanelMove, Selection};
 use crate::format::{format_time, format_value};
 use crate::logged_images::{all_steps, at_step};

@@ -10,23 +10,8 @@ pub mod runs;
 
 use leptos::prelude::*;
 
-/// What a failed server call says to the user: the server's own sentence
-/// (MLflow's error message), or what to do when the server could not be
-/// reached or answered something unreadable; never the client library's
-/// "error running server function: …" wrapping.
-pub fn error_sentence(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        ServerFnError::Request(_) | ServerFnError::Response(_) => {
-            "The server could not be reached. Check that mltrack is running, then try again.".into()
-        }
-        _ => "The server's answer could not be read. Reload the page and try again.".into(),
-    }
-}
+pub use crate::components::status::{error_sentence, ErrorNote, Loading};
 
-/// This page's URL with the query parameter `key` set to `value` (left out
-/// when empty) and the others kept: how a control puts its state in the
-/// URL, so that a reload or a shared link shows the same view.
 /// How a page changes its own settings in the URL (so a reload or a shared
 /// link shows the same view): the page stays where it is scrolled. Leptos's
 /// default scrolls to the top on every navigation.
@@ -34,6 +19,9 @@ pub fn in_place() -> leptos_router::NavigateOptions {
     leptos_router::NavigateOptions { scroll: false, ..Default::default() }
 }
 
+/// This page's URL with the query parameter `key` set to `value` (left out
+/// when empty) and the others kept: how a control puts its state in the
+/// URL, so that a reload or a shared link shows the same view.
 pub fn url_with_param(query: &leptos_router::params::ParamsMap, key: &str, value: &str) -> String {
     url_with_params(query, &[(key, value)])
 }
@@ -50,16 +38,4 @@ pub fn url_with_params(query: &leptos_router::params::ParamsMap, changes: &[(&st
     let qs = pairs.iter().map(|(k, v)| format!("{k}={}", crate::format::encode(v))).collect::<Vec<_>>().join("&");
     let path = window().location().pathname().unwrap_or_default();
     format!("{path}?{qs}")
-}
-
-/// A server error, shown where the data would be.
-#[component]
-pub fn ErrorNote(#[prop(into)] message: String) -> impl IntoView {
-    view! { <p class="error" role="alert">{message}</p> }
-}
-
-/// The standard loading line.
-#[component]
-pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
-    view! { <p class="loading">"Loading " {what} "…"</p> }
 }

@@ -2,9 +2,10 @@
 //! charts, artifacts) and chart settings live in the URL; the artifact
 //! browser's file is the path after `/artifacts/`.
 
-use super::artifacts::{artifact_resources, markdown, ArtifactBrowser, PreviewData, RootListing};
+use super::artifacts::{artifact_resources, ArtifactBrowser, PreviewData, RootListing};
 use super::{error_sentence, ErrorNote, Loading};
 use crate::charts::{smooth, Chart, Figure, Trace};
+use crate::components::markdown::markdown;
 use crate::format::{encode, format_duration, format_time, format_value};
 use crate::server_fns::CHART_POINTS;
 use crate::server_fns::{delete_run_tag, metric_series, run_page, set_run_tag, RunDetails};

@@ -792,7 +792,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
             view! { <div class="tag-chips" id="experiment-tags">{items}</div> }
         });
         let text = description.map(|d| {
-            view! { <div class="markdown experiment-description" id="experiment-description">{super::artifacts::markdown(&d)}</div> }
+            view! { <div class="markdown experiment-description" id="experiment-description">{crate::components::markdown::markdown(&d)}</div> }
         });
         view! { {text} {chips} }
     };

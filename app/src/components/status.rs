@@ -1,0 +1,29 @@
+//! How a page says it is loading, and what went wrong, in sentences.
+
+use leptos::prelude::*;
+
+/// What a failed server call says to the user: the server's own sentence
+/// (MLflow's error message), or what to do when the server could not be
+/// reached or answered something unreadable; never the client library's
+/// "error running server function: …" wrapping.
+pub fn error_sentence(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        ServerFnError::Request(_) | ServerFnError::Response(_) => {
+            "The server could not be reached. Check that mltrack is running, then try again.".into()
+        }
+        _ => "The server's answer could not be read. Reload the page and try again.".into(),
+    }
+}
+
+/// A server error, shown where the data would be.
+#[component]
+pub fn ErrorNote(#[prop(into)] message: String) -> impl IntoView {
+    view! { <p class="error" role="alert">{message}</p> }
+}
+
+/// The standard loading line.
+#[component]
+pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
+    view! { <p class="loading">"Loading " {what} "…"</p> }
+}
