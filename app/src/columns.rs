@@ -55,6 +55,18 @@ pub fn format_in_column(v: f64, decimals: Option<usize>) -> String {
     }
 }
 
+/// A param, metric (latest value) or tag of a run by `kind.key`.
+pub fn value_of(run: &tracking::Run, field: &str) -> Option<String> {
+    let (kind, key) = field.split_once('.')?;
+    match kind {
+        "params" => run.data.params.iter().find(|p| p.key == key).map(|p| p.value.clone()),
+        "tags" => run.data.tags.iter().find(|t| t.key == key).map(|t| t.value.clone()),
+        "metrics" => run.data.metrics.iter().find(|m| m.key == key).map(|m| m.value.to_string()),
+        "attributes" if key == "status" => Some(run.info.status.as_str().to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

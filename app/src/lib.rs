@@ -20,6 +20,7 @@ pub mod parallel;
 pub mod run_marks;
 pub mod server_fns;
 pub mod table_window;
+pub mod url_state;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};

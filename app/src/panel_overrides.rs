@@ -3,7 +3,7 @@
 //! can differ from the rest. In the URL as `key~log~s0.6~clip,key2~lin`:
 //! MLflow's metric keys never hold `~` or `,`.
 
-use crate::pages::run::ChartSettings;
+use crate::components::chart_settings::ChartSettings;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -615,7 +615,7 @@ pub const PREVIEW_BYTES: u64 = 256 * 1024;
 pub async fn preview_artifact(run_id: String, path: String) -> Result<Preview, ServerFnError> {
     let gate = backend::gate();
     let (store, root, file) = run_artifact_path(&gate, &run_id, &path).await?;
-    let kind = crate::pages::artifacts::kind_of(file.file_name()).to_string();
+    let kind = crate::components::artifacts::kind_of(file.file_name()).to_string();
     if kind == "image" {
         let size = store.stat(&root.join(&file)).await.map_err(err)?.unwrap_or(0);
         return Ok(Preview { path, size, kind, text: None, truncated: false });

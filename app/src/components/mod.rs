@@ -1,8 +1,13 @@
 //! Pieces that pages share. Pages compose these; a component never
-//! imports a page.
+//! imports a page, and pages never import each other.
 
+pub mod artifacts;
+pub mod chart_settings;
 pub mod editable;
+pub mod group_controls;
 pub mod markdown;
 pub mod mlmodel;
+pub mod panel;
+pub mod parallel_panel;
 pub mod status;
 pub mod values_dock;

@@ -3,11 +3,12 @@
 //! band), a parameter table that marks what differs, and a
 //! parameter-vs-metric scatter. Every choice is in the URL.
 
-use super::experiment_charts::GroupControls;
-use super::run::x_title;
 use super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
 use crate::charts::{build_groups, color, group_traces, smooth, Chart, Figure, Grouped, Trace};
+use crate::columns::value_of;
+use crate::components::chart_settings::x_title;
+use crate::components::group_controls::GroupControls;
 use crate::format::{encode, format_value};
 use crate::server_fns::dashboards::{save_comparison, ShownComparison};
 use crate::server_fns::CHART_POINTS;
@@ -88,18 +89,6 @@ fn url(v: &CompareView) -> String {
         add("diff", "1");
     }
     format!("/compare?{}", q.join("&"))
-}
-
-/// A param, metric (latest value) or tag of a run by `kind.key`.
-pub fn value_of(run: &Run, field: &str) -> Option<String> {
-    let (kind, key) = field.split_once('.')?;
-    match kind {
-        "params" => run.data.params.iter().find(|p| p.key == key).map(|p| p.value.clone()),
-        "tags" => run.data.tags.iter().find(|t| t.key == key).map(|t| t.value.clone()),
-        "metrics" => run.data.metrics.iter().find(|m| m.key == key).map(|m| m.value.to_string()),
-        "attributes" if key == "status" => Some(run.info.status.as_str().to_string()),
-        _ => None,
-    }
 }
 
 #[component]
@@ -507,8 +496,8 @@ fn line_figure(
     let xs_of = |s: &Series| -> Vec<f64> {
         let start = s.times.first().copied().unwrap_or(0);
         match (v.x.as_str(), x_metric) {
-            (_, Some(_)) => super::experiment_charts::x_by_metric(s, x_data),
-            (x, None) => super::run::x_values(x, &s.steps, &s.times, start),
+            (_, Some(_)) => crate::components::panel::x_by_metric(s, x_data),
+            (x, None) => crate::components::chart_settings::x_values(x, &s.steps, &s.times, start),
         }
     };
     let x_title = x_metric.map(str::to_string).unwrap_or_else(|| x_title(&v.x).to_string());

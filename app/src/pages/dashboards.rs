@@ -1,14 +1,14 @@
 //! `/dashboards`: saved, shared views; `/dashboards/{id}`: one dashboard,
 //! its panels and notes over the live data of the runs it selects.
 
-use super::artifacts::download_url;
-use super::experiment_charts::Panel as MetricPanel;
-use super::parallel_view::ParallelPanel;
-use super::run::ChartSettings;
 use super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::Grouping;
 use crate::charts::{Chart, Figure, Trace};
+use crate::components::artifacts::download_url;
+use crate::components::chart_settings::ChartSettings;
 use crate::components::markdown::markdown;
+use crate::components::panel::Panel as MetricPanel;
+use crate::components::parallel_panel::ParallelPanel;
 use crate::dashboard_draft::{self as draft, PanelMove, Selection};
 use crate::format::{format_time, format_value};
 use crate::logged_images::{all_steps, at_step};
@@ -905,5 +905,5 @@ fn panel_label(panel: &Panel) -> String {
 
 /// A run's value of `metrics.<k>` (latest), `params.<k>` or `tags.<k>`.
 fn latest(values: &[Run], run_id: &str, field: &str) -> Option<String> {
-    super::compare::value_of(values.iter().find(|r| r.info.run_id == run_id)?, field)
+    crate::columns::value_of(values.iter().find(|r| r.info.run_id == run_id)?, field)
 }

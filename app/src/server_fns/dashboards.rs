@@ -269,7 +269,7 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
         vec![Panel::Parallel { fields: Vec::new(), color: parallel_color, group: group.clone(), title: String::new() }];
     let mut section = None;
     for key in metrics {
-        let s = crate::pages::experiment_charts::section_of(&key).to_string();
+        let s = crate::components::panel::section_of(&key).to_string();
         if section.as_ref() != Some(&s) {
             panels.push(Panel::Section { title: s.clone() });
             section = Some(s);

@@ -2,16 +2,18 @@
 //! sort order, visible columns and the deleted-runs view live in the query
 //! string, so a link reproduces the view.
 
-use super::compare::value_of;
-use super::experiment_charts::ExperimentCharts;
+mod charts;
+
 use super::{error_sentence, ErrorNote, Loading};
 use crate::columns::format_in_column;
+use crate::columns::value_of;
 use crate::format::{encode, format_duration, format_time};
 use crate::parallel::{kept_by, parse_brushes};
 use crate::server_fns::{chart_runs, experiment_runs, metric_ranges, set_runs_deleted, ChartData, RunsPage};
 use crate::table_window::{
     fixed_width, window, COLUMN_WIDTH, DEFAULT_VIEWPORT, FIXED_WIDTHS, ROW_HEIGHT, WINDOWED_CELLS,
 };
+use charts::ExperimentCharts;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;

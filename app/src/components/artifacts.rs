@@ -2,7 +2,7 @@
 //! preview of the chosen file (text, logs, JSON, YAML, CSV/TSV as a table,
 //! Markdown, images, MLflow `MLmodel`), truncated for large files.
 
-use super::{error_sentence, ErrorNote};
+use super::status::{error_sentence, ErrorNote};
 use crate::components::markdown::markdown;
 use crate::components::mlmodel::MlModel;
 use crate::format::{encode, encode_path, format_size};

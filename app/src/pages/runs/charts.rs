@@ -4,18 +4,19 @@
 //! panel search (`?q=`). The filter, order and chart settings are the
 //! table's and the URL's, so a link reopens the same view.
 
-use super::parallel_view::ParallelPanel;
-use super::run::{chart_settings, x_title, x_values, ChartControls, ChartSettings};
-use super::{error_sentence, ErrorNote, Loading};
-use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
-use crate::charts::{build_groups, group_traces, smooth, Chart, Figure, Grouped, Trace, LINE_STYLES};
-use crate::components::values_dock::{describe_x, values_at, ValuesAt, ValuesDock};
+use super::super::{error_sentence, ErrorNote, Loading};
+use crate::aggregate::Grouping;
+use crate::components::chart_settings::{chart_settings, ChartControls};
+use crate::components::group_controls::GroupControls;
+use crate::components::panel::{section_of, Panel};
+use crate::components::parallel_panel::ParallelPanel;
+use crate::components::values_dock::{ValuesAt, ValuesDock};
 use crate::live::{use_live, LiveEvent};
-use crate::panel_overrides::{self, Override, Overrides};
+use crate::panel_overrides::{self, Override};
 use crate::parallel::{format_brushes, kept_by, parse_brushes, Brush};
 use crate::run_marks::{format_hidden, format_pins, parse_hidden, parse_pins};
 use crate::server_fns::dashboards::{save_chart_view, ShownView};
-use crate::server_fns::{chart_runs, metric_series, ChartData, ChartRun, Series};
+use crate::server_fns::{chart_runs, ChartData};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -25,16 +26,6 @@ use std::collections::BTreeMap;
 /// Panels that load and draw at once; those after them wait until the
 /// user scrolls near (an experiment can have 1,000 metrics).
 const EAGER_PANELS: usize = 24;
-
-/// Points per panel: all runs' lines together stay about this many points
-/// (at least 100 per run), several per pixel of a panel's width; each
-/// run's bucket keeps its lowest and highest value, so spikes stay.
-const PANEL_POINTS: usize = 40_000;
-
-/// The section a metric key belongs in: its prefix before the first `/`.
-pub fn section_of(key: &str) -> &str {
-    key.split_once('/').map_or("metrics", |(prefix, _)| prefix)
-}
 
 #[component]
 pub fn ExperimentCharts(
@@ -56,7 +47,10 @@ pub fn ExperimentCharts(
     let set_param = {
         let navigate = navigate.clone();
         Callback::new(move |(key, value): (&'static str, String)| {
-            navigate(&super::url_with_param(&query.get_untracked(), key, &value), super::in_place())
+            navigate(
+                &crate::url_state::url_with_param(&query.get_untracked(), key, &value),
+                crate::url_state::in_place(),
+            )
         })
     };
     // A panel's own log scale, smoothing and outliers over the view's (`?panel=`).
@@ -72,7 +66,12 @@ pub fn ExperimentCharts(
     });
     let set_search = {
         let navigate = navigate.clone();
-        move |text: String| navigate(&super::url_with_param(&query.get_untracked(), "q", &text), super::in_place())
+        move |text: String| {
+            navigate(
+                &crate::url_state::url_with_param(&query.get_untracked(), "q", &text),
+                crate::url_state::in_place(),
+            )
+        }
     };
     // The newest answer: the one that came with the page (the server renders
     // it in, so the panels ask for their lines as soon as the page is live),
@@ -436,385 +435,5 @@ pub fn ExperimentCharts(
                 .into_any()
             }
         }}
-    }
-}
-
-/// One metric of every run: a line per run in the run's colour (dashed
-/// when it failed), or a bar per run when each logged it once. Points the
-/// runs log while the view is open are appended in place.
-#[component]
-pub fn Panel(
-    key: String,
-    runs: Memo<Vec<ChartRun>>,
-    settings: Memo<ChartSettings>,
-    #[prop(optional, into)] grouping: Option<Signal<Grouping>>,
-    /// The chart view's per-panel settings, and how a panel changes its own.
-    #[prop(optional)]
-    overrides: Option<Memo<Overrides>>,
-    #[prop(optional)] on_override: Option<Callback<(String, Override)>>,
-    /// Ask for the data only once the panel is scrolled near.
-    #[prop(optional)]
-    lazy: bool,
-) -> impl IntoView {
-    let view_settings = settings;
-    let own = {
-        let key = key.clone();
-        Memo::new(move |_| overrides.and_then(|o| o.with(|o| o.get(&key).copied())).unwrap_or_default())
-    };
-    let settings = Memo::new(move |_| own.get().apply(&view_settings.get()));
-    let ids = Memo::new(move |_| runs.with(|r| r.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>()));
-    let k = key.clone();
-    // Zooming in on steps fetches that range again, at full detail where
-    // the budget allows.
-    let (zoom, set_zoom) = signal(None::<(i64, i64)>);
-    // Wall times are asked for only for an x axis of time. A plain signal
-    // set by an effect: a resource that tracks the settings memo itself
-    // stops handing its data on when another setting (smoothing, outliers)
-    // changes.
-    let (with_times, set_with_times) = signal(false);
-    Effect::new(move |_| {
-        let wanted = settings.with(|s| matches!(s.x.as_str(), "time" | "relative"));
-        if wanted != with_times.get_untracked() {
-            set_with_times.set(wanted);
-        }
-    });
-    let card = NodeRef::<leptos::html::Figure>::new();
-    let (near, set_near) = signal(!lazy);
-    Effect::new(move |_| {
-        if let Some(el) = card.get() {
-            if !near.get_untracked() {
-                crate::charts::when_near_view(&el, move || {
-                    let _ = set_near.try_set(true);
-                });
-            }
-        }
-    });
-    let loaded = LocalResource::new(move || {
-        let (ids, range, with_times, near) = (ids.get(), zoom.get(), with_times.get(), near.get());
-        let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
-        let (from, to) = (range.map(|r| r.0), range.map(|r| r.1));
-        let request = crate::fetch_slots::in_turn(metric_series(ids, k.clone(), from, to, per_run, with_times));
-        // Nothing yet (not a pending request: a resource waits for its
-        // request to end before it hears of a change).
-        async move {
-            match near {
-                true => Some(request.await),
-                false => None,
-            }
-        }
-    });
-    let on_zoom = Callback::new(move |range: Option<(f64, f64)>| {
-        if settings.get_untracked().x == "step" {
-            set_zoom.set(range.map(|(a, b)| (a.floor() as i64, b.ceil() as i64)));
-        }
-    });
-    // x by another metric: that metric's values, matched by step.
-    let x_key = Memo::new(move |_| settings.read().x.strip_prefix("metric:").map(String::from));
-    let x_loaded = LocalResource::new(move || {
-        let (ids, key, near) = (ids.get(), x_key.get(), near.get());
-        let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
-        async move {
-            match key {
-                Some(_) if !near => None,
-                Some(key) => {
-                    Some(crate::fetch_slots::in_turn(metric_series(ids, key, None, None, per_run, false)).await.ok())
-                }
-                None => Some(None),
-            }
-        }
-    });
-    let series = crate::live::live_series(
-        Signal::stored(key.clone()),
-        // Read in the browser only: the server renders the panel empty, and
-        // a browser-only resource read there unsettles the page's suspense
-        // (its aftermath touched disposed signals: a panic in the log).
-        Signal::derive(move || if cfg!(feature = "ssr") { None } else { loaded.get().flatten().and_then(|r| r.ok()) }),
-        move |run| ids.try_with_untracked(|ids| ids.iter().any(|i| i == run)).unwrap_or(false),
-        PANEL_POINTS / 4,
-        move || loaded.refetch(),
-    );
-    // In the chart view, values at the hovered x go to its docked table.
-    let docked = use_context::<RwSignal<Option<ValuesAt>>>();
-    let on_hover = docked.map(|docked| {
-        let key = key.clone();
-        Callback::new(move |x: f64| {
-            let s = settings.get_untracked();
-            if s.x.starts_with("metric:") {
-                return;
-            }
-            let Some(data) = series.get_untracked() else { return };
-            let rows = runs.with_untracked(|runs| {
-                values_at(runs, &data, |d| x_values(&s.x, &d.steps, &d.times, d.times.first().copied().unwrap_or(0)), x)
-            });
-            docked.set(Some(ValuesAt { metric: key.clone(), at: describe_x(&s.x, x), rows }));
-        })
-    });
-    let k = key.clone();
-    let figure = Signal::derive(move || {
-        let data = series.get()?;
-        let grouping = grouping.map(|g| g.get()).unwrap_or_default();
-        let s = settings.get();
-        let x_data =
-            if s.x.starts_with("metric:") { x_loaded.get().flatten()?.unwrap_or_default() } else { Vec::new() };
-        // Switched to a time axis: wait for the data with wall times.
-        if matches!(s.x.as_str(), "time" | "relative") && data.iter().any(|d| d.times.len() != d.steps.len()) {
-            return None;
-        }
-        let mut figure = runs.with(|runs| panel_figure(runs, &data, &x_data, &s, &grouping, &k));
-        // Lines of runs (not groups' means, not bars) hover into the dock.
-        figure.docked_hover = on_hover.is_some()
-            && grouping.field.is_empty()
-            && !s.x.starts_with("metric:")
-            && figure.traces.iter().all(|t| t.bar_labels.is_empty());
-        Some(figure)
-    });
-    let id = format!("panel-{}", key.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
-    // The panel's own settings, behind a toggle (chart view only).
-    let (open, set_open) = signal(false);
-    let own_controls = on_override.map(|set| {
-        let change = {
-            let key = key.clone();
-            move |f: &dyn Fn(&mut Override)| {
-                let mut o = own.get_untracked();
-                f(&mut o);
-                set.run((key.clone(), o));
-            }
-        };
-        let (c1, c2, c3, c4) = (change.clone(), change.clone(), change.clone(), change);
-        let controls = move || {
-            open.get().then(|| {
-                let (c1, c2, c3, c4) = (c1.clone(), c2.clone(), c3.clone(), c4.clone());
-                view! {
-                    <div class="panel-own toolbar">
-                        <label class="pick">
-                            <input type="checkbox" class="own-log" prop:checked=move || settings.get().log_y
-                                on:change=move |ev| { let on = event_target_checked(&ev); c1(&|o| o.log_y = Some(on)) } />
-                            "Log scale"
-                        </label>
-                        <label class="pick">
-                            <input type="checkbox" class="own-clip" prop:checked=move || settings.get().ignore_outliers
-                                on:change=move |ev| { let on = event_target_checked(&ev); c2(&|o| o.ignore_outliers = Some(on)) } />
-                            "Ignore outliers"
-                        </label>
-                        <label>
-                            "Smoothing "
-                            <input type="range" class="own-smooth" min="0" max="0.95" step="0.05"
-                                prop:value=move || settings.get().smooth.to_string()
-                                on:change=move |ev| {
-                                    let v = event_target_value(&ev).parse::<f64>().ok();
-                                    c3(&|o| o.smooth = v)
-                                } />
-                        </label>
-                        <button class="link own-reset" disabled=move || own.get().is_empty()
-                            on:click=move |_| c4(&|o| *o = Override::default())>
-                            "As the other panels"
-                        </button>
-                    </div>
-                }
-            })
-        };
-        view! {
-            <button class="link panel-settings" title="This panel's own scale and smoothing"
-                class:changed=move || !own.get().is_empty() on:click=move |_| set_open.update(|o| *o = !*o)>
-                "\u{2699}"
-            </button>
-            {controls}
-        }
-    });
-    view! {
-        <figure class="chart-card" data-metric=key.clone() node_ref=card>
-            <figcaption><span class="mono">{key.clone()}</span> {own_controls}</figcaption>
-            <Chart id figure on_zoom on_hover=on_hover />
-        </figure>
-    }
-}
-
-fn panel_figure(
-    runs: &[ChartRun],
-    data: &[Series],
-    x_data: &[Series],
-    s: &ChartSettings,
-    grouping: &Grouping,
-    key: &str,
-) -> Figure {
-    let run_of = |id: &str| runs.iter().find(|r| r.run_id == id);
-    let present: Vec<&Series> = data.iter().filter(|d| !d.steps.is_empty()).collect();
-    let mut traces = Vec::new();
-    let x_of = |d: &Series| match s.x.strip_prefix("metric:") {
-        Some(_) => x_by_metric(d, x_data),
-        None => x_values(&s.x, &d.steps, &d.times, d.times.first().copied().unwrap_or(0)),
-    };
-    let single = !present.is_empty() && present.iter().all(|d| d.steps.len() == 1);
-    let style_of = |run: &ChartRun| {
-        (!grouping.style.is_empty())
-            .then(|| run.fields.get(&grouping.style).cloned().unwrap_or_else(|| NONE_LABEL.into()))
-    };
-    if !grouping.field.is_empty() && !single {
-        let members = runs.iter().map(|run| Grouped {
-            label: run.fields.get(&grouping.field).cloned().unwrap_or_else(|| NONE_LABEL.into()),
-            style: style_of(run),
-            line: present.iter().find(|d| d.run_id == run.run_id).map(|d| (x_of(d), smooth(&d.values, s.smooth))),
-        });
-        let groups = build_groups(members, &grouping.style);
-        return Figure {
-            traces: group_traces(&grouping.field, &groups, grouping.center, grouping.band),
-            x_title: x_title(&s.x).into(),
-            y_title: key.into(),
-            y_log: s.log_y,
-            x_dates: s.x == "time",
-            ignore_outliers: s.ignore_outliers,
-            x_log: s.log_x,
-            y_range: s.y_range,
-            ..Default::default()
-        };
-    }
-    // Line styles by a second key: its values in order, one style each.
-    let styles: Vec<String> = {
-        let mut v: Vec<String> = runs.iter().filter_map(style_of).collect();
-        v.sort_by(|a, b| compare_labels(a, b));
-        v.dedup();
-        v
-    };
-    let style_index = |run: &ChartRun| {
-        style_of(run).and_then(|l| styles.iter().position(|x| *x == l)).map(crate::charts::line_style).unwrap_or(0)
-    };
-    if single {
-        for d in &present {
-            let Some(run) = run_of(&d.run_id) else { continue };
-            traces.push(Trace {
-                name: run.name.clone(),
-                bar_labels: vec![run.name.clone()],
-                y: vec![d.values[0]],
-                color: run.color.clone(),
-                ..Default::default()
-            });
-        }
-        return Figure { traces, x_title: "run".into(), y_title: key.into(), y_log: s.log_y, ..Default::default() };
-    }
-    // Smoothed lines keep their raw values faint beneath them.
-    if s.smooth > 0.0 {
-        for d in &present {
-            let Some(run) = run_of(&d.run_id) else { continue };
-            traces.push(Trace {
-                name: format!("{} (raw)", run.name),
-                x: x_of(d),
-                y: d.values.clone(),
-                color: run.color.clone(),
-                opacity: Some(0.25),
-                no_hover: true,
-                legend_group: run.run_id.clone(),
-                width: 1.0,
-                ..Default::default()
-            });
-        }
-    }
-    for d in &present {
-        let Some(run) = run_of(&d.run_id) else { continue };
-        traces.push(Trace {
-            legend_group: run.run_id.clone(),
-            name: run.name.clone(),
-            x: x_of(d),
-            y: smooth(&d.values, s.smooth),
-            color: run.color.clone(),
-            dash: run.stopped,
-            line_style: style_index(run),
-            show_legend: runs.len() <= 20,
-            width: 1.6,
-            ..Default::default()
-        });
-    }
-    traces.extend(crate::charts::end_marks(&traces));
-    let (traces, closest_hover) = crate::charts::merge_lines(traces, crate::charts::MERGE_ABOVE);
-    Figure {
-        traces,
-        x_title: x_title(&s.x).into(),
-        y_title: key.into(),
-        y_log: s.log_y,
-        x_dates: s.x == "time",
-        ignore_outliers: s.ignore_outliers,
-        x_log: s.log_x,
-        y_range: s.y_range,
-        closest_hover,
-        docked_hover: false,
-    }
-}
-
-/// A run's points placed at its value of another metric at the same step
-/// (NaN, a gap, where that metric has no point at that step).
-pub fn x_by_metric(d: &Series, x_data: &[Series]) -> Vec<f64> {
-    let other: BTreeMap<i64, f64> = x_data
-        .iter()
-        .find(|o| o.run_id == d.run_id)
-        .map(|o| o.steps.iter().zip(&o.values).filter_map(|(st, v)| v.map(|v| (*st, v))).collect())
-        .unwrap_or_default();
-    d.steps.iter().map(|st| other.get(st).copied().unwrap_or(f64::NAN)).collect()
-}
-
-/// Group by a param, tag or status, with the group's centre (mean or
-/// median) and band; each choice goes into the URL.
-#[component]
-pub fn GroupControls(
-    #[prop(into)] keys: Signal<Vec<String>>,
-    #[prop(into)] grouping: Signal<Grouping>,
-    on_set: Callback<(&'static str, String)>,
-) -> impl IntoView {
-    let grouped = move || !grouping.get().field.is_empty();
-    view! {
-        <div class="toolbar chart-controls">
-            <label>
-                "Group by "
-                <select id="group-by" prop:value=move || grouping.get().field
-                    on:change=move |ev| on_set.run(("group", event_target_value(&ev)))>
-                    <option value="">"No grouping"</option>
-                    {move || key_options(keys.get(), &grouping.get().field)}
-                </select>
-            </label>
-            <label title=format!("Each value of this key draws its lines in its own style: {}", LINE_STYLES.join(", "))>
-                "Line style by "
-                <select id="style-by" prop:value=move || grouping.get().style
-                    on:change=move |ev| on_set.run(("style", event_target_value(&ev)))>
-                    <option value="">"None"</option>
-                    {move || key_options(keys.get(), &grouping.get().style)}
-                </select>
-            </label>
-            <Show when=grouped>
-                <label>
-                    "Line "
-                    <select id="group-center" prop:value=move || grouping.get().center.name()
-                        on:change=move |ev| on_set.run(("agg", event_target_value(&ev)))>
-                        <option value=Center::Mean.name()>"Mean"</option>
-                        <option value=Center::Median.name()>"Median"</option>
-                    </select>
-                </label>
-                <label>
-                    "Band "
-                    <select id="group-band" prop:value=move || grouping.get().band.name()
-                        on:change=move |ev| on_set.run(("band", event_target_value(&ev)))>
-                        <option value=Band::MinMax.name()>"Min–max"</option>
-                        <option value=Band::Std.name()>"± std"</option>
-                        <option value=Band::Sem.name()>"± std. error"</option>
-                        <option value=Band::None.name()>"None"</option>
-                    </select>
-                </label>
-            </Show>
-        </div>
-    }
-}
-
-/// A select's options, one per key, the chosen one selected (the keys
-/// arrive after the select, so its `value` alone would not pick it).
-fn key_options(keys: Vec<String>, chosen: &str) -> impl IntoView {
-    keys.into_iter().map(|k| view! { <option value=k.clone() selected=k == chosen>{k.clone()}</option> }).collect_view()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sections_are_key_prefixes() {
-        assert_eq!(section_of("train/loss"), "train");
-        assert_eq!(section_of("val/acc/top1"), "val");
-        assert_eq!(section_of("loss"), "metrics");
     }
 }
