@@ -446,6 +446,36 @@ await test('compare: overlaid chart, grouping, x by another metric, scatter, par
   await other.close();
 });
 
+await test('compare as a report: who the runs are, every metric, parallel coordinates, best values marked', async page => {
+  await page.goto(`${base}/compare?runs=${ids.runs[0]},${ids.runs[1]},${ids.failed}`);
+  await hydrated(page);
+  await page.waitForSelector('#compare-runs');
+  const row = key => page.$$eval(`#compare-runs tr[data-row="${key}"] td`, tds => tds.map(t => t.textContent.trim()));
+  assert.deepEqual(await row('status'), ['finished', 'finished', 'failed']);
+  assert.ok((await row('duration')).every(d => /\d+(ms|s)/.test(d)), (await row('duration')).join());
+  assert.deepEqual(await row('tags.team'), ['vision', 'vision', '–']);
+  // A panel per metric the runs logged, in the runs' colours.
+  await page.waitForFunction(() => document.querySelectorAll('#compare-panels .chart[data-drawn="true"]').length >= 4);
+  const panels = await page.$$eval('#compare-panels figure[data-metric]', fs => fs.map(f => f.dataset.metric));
+  assert.deepEqual(panels, ['accuracy', 'test_accuracy', 'train_loss', 'val_loss']);
+  const lines = await page.$eval('#compare-panels figure[data-metric="val_loss"] .chart', el => el.data.filter(t => t.mode === 'lines').map(t => t.name));
+  assert.deepEqual(lines.sort(), ['run-00', 'run-01', 'run-failed']);
+  // Parallel coordinates over the same runs.
+  await page.waitForSelector('#compare-parallel svg .pc-line');
+  assert.equal((await page.$$('#compare-parallel .pc-line')).length, 3);
+  // The latest metrics: one precision per row, the best value marked.
+  const cells = await page.$$eval('#compare-metrics tr[data-metric="val_loss"] td', tds => tds.map(t => ({ text: t.textContent.trim(), best: t.classList.contains('best') })));
+  const numbers = cells.filter(c => c.text !== '–');
+  assert.equal(new Set(numbers.map(c => c.text.split('.')[1]?.length)).size, 1, numbers.map(c => c.text).join());
+  const best = numbers.filter(c => c.best);
+  assert.equal(best.length, 1);
+  assert.equal(Number(best[0].text), Math.min(...numbers.map(c => Number(c.text))), 'the lowest loss is the best');
+  const acc = await page.$$eval('#compare-metrics tr[data-metric="accuracy"] td.best', tds => tds.map(t => Number(t.textContent)));
+  const accAll = await page.$$eval('#compare-metrics tr[data-metric="accuracy"] td', tds => tds.map(t => Number(t.textContent)).filter(Number.isFinite));
+  assert.deepEqual(acc, [Math.max(...accAll)], 'the highest accuracy is the best');
+  await page.screenshot({ path: `${shots}compare-report.png`, fullPage: true });
+});
+
 await test('run page: overview, editable description and tags, charts with axis switch', async page => {
   const t0 = Date.now();
   await page.goto(base + runUrl(ids.artifact_run) + '?tab=charts');

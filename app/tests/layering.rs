@@ -46,7 +46,9 @@ fn pages_never_import_each_other() {
     for file in sources(&src("pages")) {
         let text = fs::read_to_string(&file).expect("readable");
         for page in &pages {
-            for spelling in [format!("super::{page}::"), format!("crate::pages::{page}::"), format!("super::super::{page}::")] {
+            for spelling in
+                [format!("super::{page}::"), format!("crate::pages::{page}::"), format!("super::super::{page}::")]
+            {
                 assert!(!text.contains(&spelling), "{} imports the page {page}", file.display());
             }
         }

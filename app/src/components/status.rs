@@ -27,3 +27,13 @@ pub fn ErrorNote(#[prop(into)] message: String) -> impl IntoView {
 pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
     view! { <p class="loading">"Loading " {what} "…"</p> }
 }
+
+pub fn status_class(s: tracking::RunStatus) -> &'static str {
+    match s {
+        tracking::RunStatus::Running => "status running",
+        tracking::RunStatus::Finished => "status finished",
+        tracking::RunStatus::Failed => "status failed",
+        tracking::RunStatus::Killed => "status killed",
+        tracking::RunStatus::Scheduled => "status scheduled",
+    }
+}

@@ -1,16 +1,23 @@
-//! `/compare?runs=…`: overlaid metric charts (x: step, wall time, relative
-//! time or another metric; runs optionally grouped with mean and min–max
-//! band), a parameter table that marks what differs, and a
-//! parameter-vs-metric scatter. Every choice is in the URL.
+//! `/compare?runs=…`, a report on a few runs: who they are (status,
+//! duration, tags), an overlaid chart of one metric (x: step, wall time,
+//! relative time or another metric; runs optionally grouped with mean and
+//! band), small multiples of every metric, parallel coordinates, a
+//! parameter-vs-metric scatter, the params (what differs marked) and the
+//! latest metrics (best value marked, one precision per row). Every choice
+//! is in the URL.
 
 use super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
 use crate::charts::{build_groups, color, group_traces, smooth, Chart, Figure, Grouped, Trace};
-use crate::columns::value_of;
-use crate::components::chart_settings::x_title;
+use crate::columns::{format_in_column, stats, value_of};
+use crate::components::chart_settings::{x_title, ChartSettings};
 use crate::components::group_controls::GroupControls;
-use crate::format::{encode, format_value};
+use crate::components::panel::Panel;
+use crate::components::parallel_panel::ParallelPanel;
+use crate::components::status::status_class;
+use crate::format::{encode, format_duration, format_time, format_value};
 use crate::server_fns::dashboards::{save_comparison, ShownComparison};
+use crate::server_fns::ChartRun;
 use crate::server_fns::CHART_POINTS;
 use crate::server_fns::{compare_runs, metric_series, Series};
 use leptos::prelude::*;
@@ -35,6 +42,8 @@ struct CompareView {
     /// for a param spanning 30x or more (`parallel::spans_decades`).
     scatter_log_x: Option<bool>,
     diff_only: bool,
+    /// What colours the parallel coordinates (`pcolor`).
+    parallel_color: String,
 }
 
 fn read_view(q: &leptos_router::params::ParamsMap) -> CompareView {
@@ -55,6 +64,7 @@ fn read_view(q: &leptos_router::params::ParamsMap) -> CompareView {
             _ => None,
         },
         diff_only: get("diff") == "1",
+        parallel_color: get("pcolor"),
     }
 }
 
@@ -88,6 +98,7 @@ fn url(v: &CompareView) -> String {
     if v.diff_only {
         add("diff", "1");
     }
+    add("pcolor", &v.parallel_color);
     format!("/compare?{}", q.join("&"))
 }
 
@@ -337,24 +348,98 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
     };
     let runs_for_metrics = runs.clone();
     let metric_keys_table = metric_keys.clone();
+    // Each row in one precision, its best value marked (lowest for losses
+    // and errors, highest otherwise).
     let metric_table = move || {
         metric_keys_table
             .iter()
             .map(|k| {
+                let values: Vec<Option<f64>> = runs_for_metrics
+                    .iter()
+                    .map(|r| r.data.metrics.iter().find(|m| &m.key == k).map(|m| m.value))
+                    .collect();
+                let row = stats(k, &values.iter().flatten().copied().collect::<Vec<_>>(), true);
                 view! {
-                    <tr>
+                    <tr data-metric=k.clone()>
                         <th class="mono">{k.clone()}</th>
-                        {runs_for_metrics
-                            .iter()
-                            .map(|r| {
-                                let v = r.data.metrics.iter().find(|m| &m.key == k).map(|m| format_value(m.value));
-                                view! { <td class="num">{v.unwrap_or_else(|| "–".into())}</td> }
+                        {values
+                            .into_iter()
+                            .map(|v| match v {
+                                Some(v) => {
+                                    let best = row.best == Some(v);
+                                    view! {
+                                        <td class="num" class:best=best title=if best { format!("{v} (best of these runs)") } else { v.to_string() }>
+                                            {format_in_column(v, row.decimals)}
+                                        </td>
+                                    }
+                                    .into_any()
+                                }
+                                None => view! { <td class="num muted">"–"</td> }.into_any(),
                             })
                             .collect_view()}
                     </tr>
                 }
             })
             .collect_view()
+    };
+    // Who the runs are: status, times, user, source, and their tags.
+    let runs_for_overview = runs.clone();
+    let tag_keys_overview = tag_keys.clone();
+    let overview_rows = move || {
+        let row = |label: &str, id: &str, cells: Vec<AnyView>| {
+            view! { <tr data-row=id.to_string()><th>{label.to_string()}</th>{cells}</tr> }
+        };
+        let cells = |f: &dyn Fn(&Run) -> AnyView| runs_for_overview.iter().map(f).collect::<Vec<_>>();
+        let mut rows = vec![
+            row(
+                "Status",
+                "status",
+                cells(&|r| {
+                    let st = r.info.status;
+                    view! { <td><span class=status_class(st)>{st.as_str().to_lowercase()}</span></td> }.into_any()
+                }),
+            ),
+            row("Started", "started", cells(&|r| view! { <td>{format_time(r.info.start_time)}</td> }.into_any())),
+            row(
+                "Duration",
+                "duration",
+                cells(&|r| {
+                    let d = match (r.info.end_time, r.info.status) {
+                        (Some(end), _) => format_duration(end.saturating_sub(r.info.start_time)),
+                        (None, RunStatus::Running) => "running".into(),
+                        (None, _) => "–".into(),
+                    };
+                    view! { <td class="num">{d}</td> }.into_any()
+                }),
+            ),
+            row("User", "user", cells(&|r| view! { <td>{r.info.user_id.clone()}</td> }.into_any())),
+            row(
+                "Source",
+                "source",
+                cells(&|r| {
+                    let source = r
+                        .data
+                        .tags
+                        .iter()
+                        .find(|t| t.key == tracking::tags::SOURCE_NAME)
+                        .map(|t| t.value.clone())
+                        .unwrap_or_default();
+                    let short = source.rsplit('/').next().unwrap_or_default().to_string();
+                    view! { <td title=source>{short}</td> }.into_any()
+                }),
+            ),
+        ];
+        for k in &tag_keys_overview {
+            rows.push(row(
+                &format!("tag: {k}"),
+                &format!("tags.{k}"),
+                cells(&|r| {
+                    let v = r.data.tags.iter().find(|t| &t.key == k).map(|t| t.value.clone());
+                    view! { <td>{v.unwrap_or_else(|| "–".into())}</td> }.into_any()
+                }),
+            ));
+        }
+        rows.collect_view()
     };
     let run_headers = |runs: &[Run]| {
         runs
@@ -371,7 +456,58 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
         })
         .collect_view()
     };
-    let (run_headers1, run_headers2) = (run_headers(&runs), run_headers(&runs));
+    let (run_headers0, run_headers1, run_headers2) = (run_headers(&runs), run_headers(&runs), run_headers(&runs));
+    // The runs as the shared panels and parallel coordinates take them.
+    let chart_runs: Vec<ChartRun> = runs
+        .iter()
+        .zip(&colors)
+        .map(|(r, c)| {
+            let mut fields: std::collections::BTreeMap<String, String> =
+                r.data.params.iter().map(|p| (format!("params.{}", p.key), p.value.clone())).collect();
+            fields.extend(
+                r.data
+                    .tags
+                    .iter()
+                    .filter(|t| !t.key.starts_with("mlflow."))
+                    .map(|t| (format!("tags.{}", t.key), t.value.clone())),
+            );
+            fields.insert("attributes.status".into(), r.info.status.as_str().to_string());
+            ChartRun {
+                run_id: r.info.run_id.clone(),
+                name: r.info.run_name.clone(),
+                color: c.clone(),
+                stopped: matches!(r.info.status, RunStatus::Failed | RunStatus::Killed),
+                fields,
+                latest: r.data.metrics.iter().map(|m| (format!("metrics.{}", m.key), m.value)).collect(),
+            }
+        })
+        .collect();
+    let chart_runs = Memo::new(move |_| chart_runs.clone());
+    let panel_settings = Memo::new(move |_| {
+        view.with(|v| ChartSettings {
+            x: v.x.clone(),
+            log_y: v.log_y,
+            smooth: v.smooth,
+            ignore_outliers: false,
+            log_x: false,
+            y_range: None,
+        })
+    });
+    let panel_grouping = Signal::derive(move || view.with(|v| v.grouping.clone()));
+    // Small multiples: every metric the runs logged, a panel each (those
+    // past the first screenfuls load when scrolled to).
+    let panels = metric_keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let lazy = i >= 6;
+            view! { <Panel key=key.clone() runs=chart_runs settings=panel_settings grouping=panel_grouping lazy /> }
+        })
+        .collect_view();
+    let brushes = RwSignal::new(Vec::new());
+    let on_brush = Callback::new(move |b| brushes.set(b));
+    let set_pcolor = set.clone();
+    let on_pcolor = Callback::new(move |c: String| set_pcolor(&move |v| v.parallel_color = c.clone()));
 
     let options = |keys: &[String], prefix: &str| {
         keys.iter()
@@ -408,6 +544,13 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
             </button>
         </div>
         {move || save_error.get().map(|e| view! { <ErrorNote message=e /> })}
+        <h2>"Runs"</h2>
+        <div class="table-scroll">
+            <table class="grid compare" id="compare-runs">
+                <thead><tr><th></th>{run_headers0}</tr></thead>
+                <tbody>{overview_rows}</tbody>
+            </table>
+        </div>
         <h2 class="page-head">"Metric" <crate::live::LiveBadge /></h2>
         <div class="toolbar">
             <label>"Metric "
@@ -437,6 +580,11 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
         </div>
         <GroupControls keys=group_options grouping=Signal::derive(move || view.get().grouping) on_set=set_group />
         <figure class="chart-card wide-chart"><Chart id="compare-chart" figure /></figure>
+        <h2>"Every metric"</h2>
+        <div class="chart-grid" id="compare-panels">{panels}</div>
+        <h2>"Parallel coordinates"</h2>
+        <ParallelPanel id="compare-parallel" runs=chart_runs grouping=panel_grouping brushes=brushes
+            color_by=Signal::derive(move || view.with(|v| v.parallel_color.clone())) on_color=on_pcolor on_brush />
         <h2>"Parameter vs metric"</h2>
         <div class="toolbar">
             <label>"X "

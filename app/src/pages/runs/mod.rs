@@ -7,6 +7,7 @@ mod charts;
 use super::{error_sentence, ErrorNote, Loading};
 use crate::columns::format_in_column;
 use crate::columns::value_of;
+use crate::components::status::status_class;
 use crate::format::{encode, format_duration, format_time};
 use crate::parallel::{kept_by, parse_brushes};
 use crate::server_fns::{chart_runs, experiment_runs, metric_ranges, set_runs_deleted, ChartData, RunsPage};
@@ -19,7 +20,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use tracking::{tags, Run, RunStatus};
+use tracking::{tags, Run};
 
 /// A shown row: its run (an index into the loaded runs), nesting depth,
 /// for a top-level run its number of children and whether they show, and
@@ -126,16 +127,6 @@ fn merge_runs(fresh: Vec<Run>, old: Vec<Run>) -> Vec<Run> {
 
 fn tag<'a>(run: &'a Run, key: &str) -> Option<&'a str> {
     run.data.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
-}
-
-fn status_class(s: RunStatus) -> &'static str {
-    match s {
-        RunStatus::Running => "status running",
-        RunStatus::Finished => "status finished",
-        RunStatus::Failed => "status failed",
-        RunStatus::Killed => "status killed",
-        RunStatus::Scheduled => "status scheduled",
-    }
 }
 
 #[component]
