@@ -1050,6 +1050,26 @@ await test('parallel coordinates: log and category axes, dragging an axis picks 
   const strokes = await page.$$eval('#parallel .pc-line', ls => ls.map(l => l.getAttribute('stroke')));
   assert.equal(strokes.filter(s => s === '#9ca3af').length, 5, strokes.join());
   await page.selectOption('#parallel select.parallel-color', '');
+  // Beside them, each param's importance for a metric (a forest's, from the
+  // server) and its signed correlation; a param clicked shows its scatter.
+  await page.selectOption('#importance-metric', 'val_loss');
+  await page.waitForURL(/imp=val_loss/);
+  await page.waitForSelector('#importance tbody tr[data-param="lr"]');
+  const weights = await page.$$eval('#importance tbody tr', trs => trs.map(tr => ({
+    param: tr.dataset.param, importance: Number(tr.querySelector('.importance').textContent),
+    corr: tr.children[2].textContent.trim() })));
+  assert.ok(weights.some(w => w.param === 'lr') && weights.some(w => w.param === 'optimizer'), JSON.stringify(weights));
+  assert.ok(!weights.some(w => w.param === 'dropout'), 'a constant param has no importance');
+  assert.ok(Math.abs(weights.reduce((a, w) => a + w.importance, 0) - 1) < 0.06, JSON.stringify(weights));
+  assert.deepEqual(weights.map(w => w.importance), [...weights.map(w => w.importance)].sort((a, b) => b - a), 'most important first');
+  assert.match(weights.find(w => w.param === 'lr').corr, /^-0\.\d\d$/, 'a higher lr, a lower val_loss here');
+  assert.equal(weights.find(w => w.param === 'optimizer').corr, '–', 'words have no correlation');
+  await page.click('#importance tr[data-param="lr"] button');
+  await page.waitForURL(/sx=params.lr/);
+  await page.waitForSelector('#importance-scatter[data-drawn="true"]');
+  const dots = await page.$eval('#importance-scatter', el => el.data[0].x.length);
+  assert.equal(dots, 8, 'one point per run with lr and val_loss');
+  await page.screenshot({ path: `${shots}parameter-importance.png`, fullPage: true });
 
   // Drag on the lr axis from the middle down past its bottom: lr below ~0.006.
   const hit = await (await page.$('#parallel .pc-axis[data-field="params.lr"] .pc-hit')).boundingBox();

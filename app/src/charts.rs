@@ -179,15 +179,52 @@ pub fn robust_range(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64
 }
 
 /// Tick spacing of a log axis over values from `lo` to `hi`: `None` for
-/// 1-2-5 labels in each decade (plotly's `"D2"`, not its 2…9 clutter),
-/// or every so many decades when they span more than four (the 1-2-5
-/// labels of ten decades would crowd the axis).
+/// 1-2-5 labels in each decade (not plotly's 2…9 clutter), or every so
+/// many decades when they span more than four (the 1-2-5 labels of ten
+/// decades would crowd the axis).
 pub fn log_dtick(lo: f64, hi: f64) -> Option<f64> {
     if !(lo > 0.0 && hi.is_finite() && hi >= lo) {
         return None;
     }
     let decades = (hi / lo).log10();
     (decades > 4.0).then(|| (decades / 6.0).ceil().max(1.0))
+}
+
+/// A log axis's ticks over values from `lo` to `hi`, each labelled with its
+/// whole value (`0.0005`, `2`, `1e-7`): plotly's own labels read "5" under
+/// "1" for 0.5 and "100µ" for 0.0001.
+pub fn log_ticks(lo: f64, hi: f64) -> Option<(Vec<f64>, Vec<String>)> {
+    if !(lo > 0.0 && hi.is_finite() && hi >= lo) {
+        return None;
+    }
+    let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let mut values = Vec::new();
+    match log_dtick(lo, hi) {
+        None => {
+            for d in first..=last {
+                values.extend([1.0, 2.0, 5.0].map(|m| m * 10f64.powi(d)));
+            }
+        }
+        Some(every) => {
+            let every = every as i32;
+            values.extend((first..=last).filter(|d| d.rem_euclid(every) == 0).map(|d| 10f64.powi(d)));
+        }
+    }
+    // Only those near the values (plotly pads the range a little).
+    values.retain(|v| *v >= lo / 3.0 && *v <= hi * 3.0);
+    let text = values
+        .iter()
+        .map(|v| {
+            // Rounded to the tick's own digits (2e-5 computes as 1.9999…e-5).
+            let v = format!("{v:.3e}").parse::<f64>().unwrap_or(*v);
+            if (1e-4..1e6).contains(&v) {
+                format!("{v}")
+            } else {
+                format!("{v:e}")
+            }
+        })
+        .collect();
+    Some((values, text))
 }
 
 /// 20 qualitative colours from Paul Tol's colour-blind-safe schemes
@@ -750,11 +787,13 @@ mod draw {
                     "yaxis" => span(&mut lines().flat_map(|t| t.y.iter().flatten().copied())),
                     _ => span(&mut lines().flat_map(|t| t.x.iter().copied())),
                 };
-                let step = match super::log_dtick(lo, hi) {
-                    Some(decades) => wasm_bindgen::JsValue::from_f64(decades),
-                    None => "D2".into(),
-                };
-                let _ = js_sys::Reflect::set(&axis, &"dtick".into(), &step);
+                if let Some((values, text)) = super::log_ticks(lo, hi) {
+                    let values: js_sys::Array = values.into_iter().map(wasm_bindgen::JsValue::from_f64).collect();
+                    let text: js_sys::Array = text.into_iter().map(wasm_bindgen::JsValue::from).collect();
+                    let _ = js_sys::Reflect::set(&axis, &"tickmode".into(), &"array".into());
+                    let _ = js_sys::Reflect::set(&axis, &"tickvals".into(), &values);
+                    let _ = js_sys::Reflect::set(&axis, &"ticktext".into(), &text);
+                }
             }
         }
         if let Err(e) = plotly_react(id, &figure).await {
@@ -1199,6 +1238,12 @@ mod tests {
         assert_eq!(log_dtick(1e-6, 1e6), Some(2.0), "12 decades: every other one");
         assert_eq!(log_dtick(1e-3, 1e2), Some(1.0));
         assert_eq!(log_dtick(f64::INFINITY, f64::NEG_INFINITY), None, "no positive values");
+        let (values, text) = log_ticks(1e-4, 3e-3).unwrap();
+        assert_eq!(text, ["0.0001", "0.0002", "0.0005", "0.001", "0.002", "0.005"]);
+        assert_eq!(values.len(), text.len());
+        assert_eq!(log_ticks(0.3, 4.0).unwrap().1, ["0.1", "0.2", "0.5", "1", "2", "5", "10"]);
+        assert_eq!(log_ticks(1e-7, 1e5).unwrap().1, ["1e-6", "0.0001", "0.01", "1", "100", "10000"]);
+        assert_eq!(log_ticks(0.0, 1.0), None);
     }
 
     #[test]

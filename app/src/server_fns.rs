@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use tracking::registry::{ModelVersion, RegisteredModel};
 use tracking::{Experiment, FileInfo, LoggedModel, MetricSummary, Run};
 
+pub mod analysis;
 pub mod dashboards;
 pub mod registry;
 

@@ -362,6 +362,7 @@ def server_fn_args(w, exp=None):
         "set_version_tag": {"name": w["model"], "version": "1", "key": "k", "value": "v"},
         "delete_version_tag": {"name": w["model"], "version": "1", "key": "t"},
         "delete_version": {"name": w["model"], "version": "1"},
+        "param_importance": {"experiment_id": exp, "filter": "", "deleted": False, "metric": METRIC},
     }
 
 

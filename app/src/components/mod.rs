@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod chart_settings;
 pub mod editable;
 pub mod group_controls;
+pub mod importance;
 pub mod markdown;
 pub mod mlmodel;
 pub mod panel;

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod changes;
 pub mod dashboards;
 pub mod import;
+pub mod importance;
 mod names;
 pub(crate) mod page;
 pub mod registry;

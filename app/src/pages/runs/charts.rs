@@ -8,6 +8,7 @@ use super::super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::Grouping;
 use crate::components::chart_settings::{chart_settings, ChartControls};
 use crate::components::group_controls::GroupControls;
+use crate::components::importance::ImportancePanel;
 use crate::components::panel::{section_of, Panel};
 use crate::components::parallel_panel::ParallelPanel;
 use crate::components::values_dock::{ValuesAt, ValuesDock};
@@ -168,6 +169,17 @@ pub fn ExperimentCharts(
     let docked = RwSignal::new(None::<ValuesAt>);
     provide_context(docked);
     let isolate = Callback::new(move |id: String| set_param.run(("sel", id)));
+    // The metric the params are weighed for (`?imp=`): else the one the
+    // parallel coordinates are coloured by, else the first.
+    let importance_metric = Memo::new(move |_| {
+        let q = query.read();
+        let chosen = q.get("imp").filter(|m| !m.is_empty());
+        let coloured = q.get("pcolor").and_then(|c| c.strip_prefix("metrics.").map(String::from));
+        chosen.or(coloured).or_else(|| metrics.with(|m| m.first().cloned())).unwrap_or_default()
+    });
+    let picked_param = Memo::new(move |_| query.read().get("sx").unwrap_or_default());
+    let on_importance_metric = Callback::new(move |m: String| set_param.run(("imp", m)));
+    let on_pick_param = Callback::new(move |f: String| set_param.run(("sx", f)));
     // The parallel coordinates open on demand (`?pc=1`), or by themselves
     // when the link picks runs on them: the first screen is for line charts.
     let parallel_open =
@@ -414,13 +426,21 @@ pub fn ExperimentCharts(
                             }
                         }>
                         <summary>
-                            "Parallel coordinates "
-                            <span class="muted">"(pick runs by their params and metrics)"</span>
+                            "Parallel coordinates and parameter importance "
+                            <span class="muted">"(pick runs by their params and metrics; see which params matter)"</span>
                         </summary>
-                        {move || match rest_shown.get() && parallel_open.get() {
-                            true => view! { <ParallelPanel id="parallel" runs=unhidden grouping brushes color_by on_color on_brush /> }.into_any(),
-                            false => view! { <div class="parallel-placeholder"></div> }.into_any(),
-                        }}
+                        {
+                            let (experiment_id, filter) = (experiment_id.clone(), filter.clone());
+                            move || match rest_shown.get() && parallel_open.get() {
+                                true => view! {
+                                    <ParallelPanel id="parallel" runs=unhidden grouping brushes color_by on_color on_brush />
+                                    <ImportancePanel experiment_id=experiment_id.clone() filter=filter.clone() deleted
+                                        metrics=metrics metric=importance_metric on_metric=on_importance_metric
+                                        picked=picked_param on_pick=on_pick_param runs=unhidden />
+                                }.into_any(),
+                                false => view! { <div class="parallel-placeholder"></div> }.into_any(),
+                            }
+                        }
                     </details>
                     {move || truncated.get().then(|| view! {
                         <p class="muted" id="charts-truncated">

@@ -81,9 +81,9 @@ struct View {
 const MAX_PICKED_IN_LINK: usize = 200;
 
 /// Query parameters that belong to the chart view.
-const CHART_PARAMS: [&str; 16] = [
+const CHART_PARAMS: [&str; 18] = [
     "x", "log", "logx", "clip", "smooth", "q", "group", "style", "agg", "band", "panel", "brush", "pcolor", "hide",
-    "colors", "pc",
+    "colors", "pc", "imp", "sx",
 ];
 
 impl View {
