@@ -1128,8 +1128,9 @@ await test('chart view: eye toggles hide runs, pinned colours, both in the link 
   await page.waitForFunction(sel => document.querySelector(sel)?.data?.filter(t => t.mode === 'lines').length === 7, panel);
   assert.equal(await page.$eval(panel, el => el.data.find(t => t.name === 'run-01').line.color), '#ff00aa');
   // Saved as a dashboard: the hidden run stays out, the pinned colour stays.
-  page.once('dialog', d => d.accept('marked runs'));
   await page.click('#save-dashboard');
+  await page.fill('#save-dashboard-name', 'marked runs');
+  await page.click('#save-dashboard-form button[type=submit]');
   await page.waitForURL(/\/dashboards\/d-[0-9a-f]+$/);
   await hydrated(page);
   await page.waitForFunction(sel => document.querySelector(sel)?.data?.filter(t => t.mode === 'lines').length === 7, panel);
@@ -1153,8 +1154,9 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   await hydrated(page);
   const panel = key => `figure.chart-card[data-metric="${key}"] .chart`;
   await page.waitForSelector(`${panel('val_loss')}[data-drawn="true"]`);
-  page.once('dialog', d => d.accept('sgd sweep'));
   await page.click('#save-dashboard');
+  await page.fill('#save-dashboard-name', 'sgd sweep');
+  await page.click('#save-dashboard-form button[type=submit]');
   await page.waitForURL(/\/dashboards\/d-[0-9a-f]+$/);
   const url = page.url();
   await hydrated(page);
@@ -1174,6 +1176,9 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   await page.goto(url);
   await hydrated(page);
   // A note between panels, kept on reload (a teammate opening the URL sees it).
+  // Only looking, the note box is folded away.
+  assert.equal(await page.$eval('#note-box', d => d.open), false);
+  if (!(await page.$eval('#note-box', d => d.open))) await page.click('#note-box summary');
   await page.fill('#add-note textarea', '## Why\n- We dropped **adamw**: it diverged.');
   await page.click('#add-note button');
   await page.waitForSelector('.dashboard-note li strong');
@@ -1188,9 +1193,11 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   const other = await browser.newPage();
   await other.goto(url);
   await other.waitForSelector('body[data-hydrated="true"]');
+  if (!(await page.$eval('#note-box', d => d.open))) await page.click('#note-box summary');
   await page.fill('#add-note textarea', 'first note wins');
   await page.click('#add-note button');
   await page.waitForFunction(() => [...document.querySelectorAll('.dashboard-note')].some(n => n.textContent.includes('first note wins')));
+  if (!(await other.$eval('#note-box', d => d.open))) await other.click('#note-box summary');
   await other.fill('#add-note textarea', 'second, from a stale page');
   await other.click('#add-note button');
   await other.waitForSelector('p.error');
@@ -1383,8 +1390,9 @@ await test('dashboards: save the chart view, share its URL, add a note, snapshot
   // A comparison saved as a dashboard: its runs pinned, its chart, the scatter and what differs.
   await page.goto(`${base}/compare?runs=${ids.runs[0]},${ids.runs[2]}&metric=val_loss&sx=params.lr&sy=metrics.val_loss`);
   await hydrated(page);
-  page.once('dialog', d => d.accept('adam vs sgd'));
   await page.click('#save-comparison');
+  await page.fill('#save-comparison-name', 'adam vs sgd');
+  await page.click('#save-comparison-form button[type=submit]');
   await page.waitForURL(/\/dashboards\/d-[0-9a-f]+$/);
   await hydrated(page);
   assert.equal(await page.textContent('#dashboard-name'), 'adam vs sgd');

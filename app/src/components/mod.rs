@@ -8,6 +8,7 @@ pub mod group_controls;
 pub mod importance;
 pub mod markdown;
 pub mod mlmodel;
+pub mod name_prompt;
 pub mod panel;
 pub mod parallel_panel;
 pub mod status;

@@ -270,7 +270,8 @@ fn panel_figure(
                 ..Default::default()
             });
         }
-        return Figure { traces, x_title: "run".into(), y_title: key.into(), y_log: s.log_y, ..Default::default() };
+        // No x title: the bars' labels are the run names (a title there sat over them).
+        return Figure { traces, y_title: key.into(), y_log: s.log_y, ..Default::default() };
     }
     // Smoothed lines keep their raw values faint beneath them.
     if s.smooth > 0.0 {

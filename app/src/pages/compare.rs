@@ -12,6 +12,7 @@ use crate::charts::{build_groups, color, group_traces, smooth, Chart, Figure, Gr
 use crate::columns::{format_in_column, stats, value_of};
 use crate::components::chart_settings::{x_title, ChartSettings};
 use crate::components::group_controls::GroupControls;
+use crate::components::name_prompt::NamePrompt;
 use crate::components::panel::Panel;
 use crate::components::parallel_panel::ParallelPanel;
 use crate::components::status::status_class;
@@ -291,11 +292,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
     let (save_error, set_save_error) = signal(None::<String>);
     let save = {
         let (ids, navigate) = (ids.clone(), use_navigate());
-        move |_| {
-            let Some(name) = window().prompt_with_message("Name of the dashboard").ok().flatten() else { return };
-            if name.trim().is_empty() {
-                return;
-            }
+        Callback::new(move |name: String| {
             let v = view.get_untracked();
             let (metric, scatter_x, scatter_y) =
                 (metric.get_untracked(), scatter_x.get_untracked(), scatter_y.get_untracked());
@@ -322,7 +319,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
                     Err(e) => set_save_error.set(Some(error_sentence(&e))),
                 }
             });
-        }
+        })
     };
 
     // Parameter table: rows whose values differ across runs are marked.
@@ -539,9 +536,8 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
         (set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set.clone(), set);
     view! {
         <div class="toolbar">
-            <button id="save-comparison" on:click=save title="Save these runs, this chart, the scatter and what differs as a dashboard to share">
-                "Save as dashboard"
-            </button>
+            <NamePrompt id="save-comparison" label="Save as dashboard" placeholder="Name of the dashboard"
+                title="Save these runs, this chart, the scatter and what differs as a dashboard to share" on_name=save />
         </div>
         {move || save_error.get().map(|e| view! { <ErrorNote message=e /> })}
         <h2>"Runs"</h2>

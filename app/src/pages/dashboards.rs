@@ -395,11 +395,15 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
             </For>
         </div>
         {move || editing.get().then(|| view! { <AddPanel spec edit metric_keys /> })}
-        <form class="note-form" on:submit=add_note id="add-note">
-            <textarea rows="3" placeholder="Add a note (Markdown): why we dropped adamw, what to try next…"
-                prop:value=note_draft on:input=move |ev| set_note_draft.set(event_target_value(&ev))></textarea>
-            <button type="submit">"Add note"</button>
-        </form>
+        // Folded away when only looking (open while editing).
+        <details class="note-box" id="note-box" prop:open=move || editing.get()>
+            <summary>"Add a note"</summary>
+            <form class="note-form" on:submit=add_note id="add-note">
+                <textarea rows="3" placeholder="Add a note (Markdown): why we dropped adamw, what to try next…"
+                    prop:value=note_draft on:input=move |ev| set_note_draft.set(event_target_value(&ev))></textarea>
+                <button type="submit">"Add note"</button>
+            </form>
+        </details>
     }
 }
 
@@ -895,7 +899,7 @@ fn panel_label(panel: &Panel) -> String {
         Panel::Section { title } => format!("Section \u{201c}{title}\u{201d}"),
         Panel::Note { .. } => "Note".into(),
         Panel::Images { key, .. } => format!("Images: {key}"),
-        Panel::Line { metrics, .. } => format!("Line chart: {}", metrics.join(", ")),
+        Panel::Line { metrics, .. } => format!("Chart: {}", metrics.join(", ")),
         Panel::Bar { metric, .. } => format!("Bars: {metric}"),
         Panel::Scatter { x, y, .. } => format!("Scatter: {y} vs {x}"),
         Panel::Table { columns, .. } => format!("Table: {} columns", columns.len()),

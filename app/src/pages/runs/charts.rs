@@ -9,6 +9,7 @@ use crate::aggregate::Grouping;
 use crate::components::chart_settings::{chart_settings, ChartControls};
 use crate::components::group_controls::GroupControls;
 use crate::components::importance::ImportancePanel;
+use crate::components::name_prompt::NamePrompt;
 use crate::components::panel::{section_of, Panel};
 use crate::components::parallel_panel::ParallelPanel;
 use crate::components::values_dock::{ValuesAt, ValuesDock};
@@ -195,11 +196,7 @@ pub fn ExperimentCharts(
     let save = {
         let (experiment_id, filter, order) = (experiment_id.clone(), filter.clone(), order.clone());
         let navigate = navigate.clone();
-        move |_| {
-            let Some(name) = window().prompt_with_message("Name of the dashboard").ok().flatten() else { return };
-            if name.trim().is_empty() {
-                return;
-            }
+        Callback::new(move |name: String| {
             let q = search.get_untracked().to_lowercase();
             let shown: Vec<String> = metrics_shown(&q);
             let s = settings.get_untracked();
@@ -227,7 +224,7 @@ pub fn ExperimentCharts(
                     Err(e) => set_save_error.set(Some(error_sentence(&e))),
                 }
             });
-        }
+        })
     };
     let truncated = Memo::new(move |_| loaded.with(|d| matches!(d, Some(Ok(d)) if d.truncated)));
     let state = Memo::new(move |_| match &*loaded.read() {
@@ -284,9 +281,8 @@ pub fn ExperimentCharts(
                 prop:value=move || search.get()
                 on:change=move |ev| set_search(event_target_value(&ev))
             />
-            <button id="save-dashboard" on:click=save title="Save these panels, this filter and these settings as a dashboard to share">
-                "Save as dashboard"
-            </button>
+            <NamePrompt id="save-dashboard" label="Save as dashboard" placeholder="Name of the dashboard"
+                title="Save these panels, this filter and these settings as a dashboard to share" on_name=save />
         </div>
         {move || save_error.get().map(|e| view! { <ErrorNote message=e /> })}
         <ChartControls settings metric_keys=metrics />
