@@ -500,6 +500,14 @@ await test('run page: overview, editable description and tags, charts with axis 
   await page.screenshot({ path: `${shots}run-overview.png` });
   await page.fill('#param-search', 'optim');
   await page.waitForFunction(() => document.querySelectorAll('#params-table tbody tr').length === 1);
+  // A top-level run has no parent row (rows with nothing to say are left out).
+  assert.doesNotMatch(await page.textContent('#run-info'), /Parent run/);
+  // A metric's name opens its chart on the Charts tab, scrolled to and marked.
+  await page.click('#metrics-table tr[data-metric="long_metric"] a');
+  await page.waitForURL(/tab=charts&metric=long_metric/);
+  await page.waitForSelector('figure.chart-card.focused[data-metric="long_metric"]');
+  await page.goto(base + runUrl(ids.artifact_run));
+  await hydrated(page);
 
   await page.click('#edit-description');
   await page.fill('#description-editor', '# Edited\n\nNew text from the UI');
@@ -1111,6 +1119,11 @@ await test('chart view: eye toggles hide runs, pinned colours, both in the link 
   const panel = `figure.chart-card[data-metric="val_loss"] .chart`;
   await page.waitForSelector(`${panel}[data-drawn="true"]`);
   await page.click('#run-list summary');
+  // Each run's colour picker shows its colour as a dot (not a blank box).
+  const picker = await page.$eval(`#run-list li[data-run-id="${ids.runs[2]}"] .pin-color`, i => ({ value: i.value, width: i.getBoundingClientRect().width }));
+  const ownColor = await page.$eval(panel, (el, name) => el.data.find(t => t.name === name).line.color, 'run-02');
+  assert.equal(picker.value, ownColor.toLowerCase());
+  assert.ok(picker.width <= 16, `${picker.width}px`);
   await page.click(`#run-list li[data-run-id="${ids.runs[0]}"] .eye`);
   await page.waitForURL(new RegExp(`hide=${ids.runs[0]}`));
   await page.waitForFunction(sel => document.querySelector(sel)?.data?.filter(t => t.mode === 'lines').length === 7, panel);

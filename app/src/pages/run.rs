@@ -209,13 +209,15 @@ fn Overview(
             .map(|p| view! { <tr><td class="mono">{p.key.clone()}</td><td>{p.value.clone()}</td></tr> })
             .collect_view()
     };
+    // A metric's name opens its chart on the Charts tab.
+    let charts_href = format!("/experiments/{}/runs/{}?tab=charts", info.experiment_id, info.run_id);
     let metric_rows = move || {
         let q = metric_query.get().to_lowercase();
         live_page.with(|p| {
             p.metrics
                 .iter()
                 .filter(|m| q.is_empty() || m.key.to_lowercase().contains(&q))
-                .map(metric_row)
+                .map(|m| metric_row(m, &charts_href))
                 .collect_view()
         })
     };
@@ -245,7 +247,10 @@ fn Overview(
                     <td>{d.dataset.name.clone()}</td>
                     <td class="mono">{d.dataset.digest.clone()}</td>
                     <td>{context}</td>
-                    <td class="mono wrap">{d.dataset.source.clone()}</td>
+                    <td class="wrap" title=d.dataset.source.clone()>
+                        <span class="muted">{d.dataset.source_type.clone()} " "</span>
+                        <span class="mono">{dataset_source(&d.dataset.source)}</span>
+                    </td>
                 </tr>
             }
         })
@@ -347,10 +352,11 @@ fn Overview(
                     <tr><th>"Ended"</th><td>{move || live_info().end_time.map(format_time).unwrap_or_else(|| "–".into())}</td></tr>
                     <tr><th>"Duration"</th><td>{duration}</td></tr>
                     <tr><th>"User"</th><td>{info.user_id.clone()}</td></tr>
-                    <tr><th>"Source"</th><td class="mono wrap">{tag(tags::SOURCE_NAME).unwrap_or_default()}</td></tr>
-                    <tr><th>"Git commit"</th><td class="mono">{tag(tags::GIT_COMMIT).unwrap_or_default()}</td></tr>
+                    // Rows with nothing to say are left out.
+                    {tag(tags::SOURCE_NAME).map(|s| view! { <tr><th>"Source"</th><td class="mono wrap">{s}</td></tr> })}
+                    {tag(tags::GIT_COMMIT).map(|c| view! { <tr><th>"Git commit"</th><td class="mono">{c}</td></tr> })}
                     <tr><th>"Artifacts"</th><td class="mono wrap">{info.artifact_uri.clone()}</td></tr>
-                    <tr><th>"Parent run"</th><td>{parent}</td></tr>
+                    {parent.map(|p| view! { <tr><th>"Parent run"</th><td>{p}</td></tr> })}
                 </tbody></table>
                 {(!page.children.is_empty()).then(|| view! { <h3>"Child runs"</h3> <ul id="child-runs">{children}</ul> })}
                 {(!page.logged_models.is_empty()).then(|| view! { <h3>"Logged models"</h3> <ul id="logged-models">{models}</ul> })}
@@ -368,11 +374,18 @@ fn Overview(
     .into_any()
 }
 
-fn metric_row(m: &MetricSummary) -> impl IntoView {
+fn metric_row(m: &MetricSummary, charts_href: &str) -> impl IntoView {
     let opt = |v: Option<f64>| v.map(format_value).unwrap_or_else(|| "–".into());
+    // Metrics logged once have no chart (a value tile there instead).
+    let key = if m.count > 1 {
+        let (href, name) = (format!("{charts_href}&metric={}", encode(&m.key)), m.key.clone());
+        view! { <A href=href>{name}</A> }.into_any()
+    } else {
+        m.key.clone().into_any()
+    };
     view! {
-        <tr>
-            <td class="mono">{m.key.clone()}</td>
+        <tr data-metric=m.key.clone()>
+            <td class="mono">{key}</td>
             <td class="num" title=m.latest.to_string()>{format_value(m.latest)}</td>
             <td class="num">{opt(m.min)}</td>
             <td class="num">{opt(m.max)}</td>
@@ -445,6 +458,15 @@ fn MetricChart(
     stopped: Signal<bool>,
 ) -> impl IntoView {
     let (rid, k) = (run_id.clone(), key.clone());
+    // Opened from the overview's metric name (`?metric=`): this chart is
+    // scrolled to and marked.
+    let card = NodeRef::<leptos::html::Figure>::new();
+    let wanted = use_query_map().read_untracked().get("metric").is_some_and(|m| m == key);
+    Effect::new(move |_| {
+        if let (true, Some(el)) = (wanted, card.get()) {
+            el.scroll_into_view();
+        }
+    });
     // Chart data loads in the browser only: charts are drawn there, and the
     // server's render does not wait for it.
     // Zooming in on steps fetches that range again at full detail.
@@ -511,7 +533,7 @@ fn MetricChart(
     let total = move || series.get().and_then(|d| d.first().map(|s| (s.total, s.steps.len())));
     let id = format!("chart-{index}");
     view! {
-        <figure class="chart-card" data-metric=key.clone()>
+        <figure class="chart-card" class:focused=wanted data-metric=key.clone() node_ref=card>
             <figcaption>
                 <span class="mono">{key.clone()}</span>
                 <span class="muted">
@@ -520,5 +542,38 @@ fn MetricChart(
             </figcaption>
             <Chart id figure on_zoom />
         </figure>
+    }
+}
+
+/// A dataset's source as people read it: MLflow keeps it as JSON
+/// (`{"url": "s3://…"}`, `{"uri": …}`, `{"path": …}`); the place it names,
+/// else its fields as `key: value`, else the text as it is.
+pub fn dataset_source(source: &str) -> String {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(source) else {
+        return source.to_string();
+    };
+    for key in ["uri", "url", "path", "table_name", "location"] {
+        if let Some(serde_json::Value::String(place)) = fields.get(key) {
+            return place.clone();
+        }
+    }
+    fields
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}: {s}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_dataset_source_reads_as_the_place_it_names() {
+        use super::dataset_source;
+        assert_eq!(dataset_source(r#"{"url": "s3://bucket/train.parquet"}"#), "s3://bucket/train.parquet");
+        assert_eq!(dataset_source(r#"{"tags": {"a": 1}, "name": "x"}"#), r#"name: x, tags: {"a":1}"#);
+        assert_eq!(dataset_source("plain text"), "plain text");
     }
 }

@@ -376,7 +376,8 @@ pub fn ExperimentCharts(
                                         {if off { "○" } else { "◉" }}
                                     </button>
                                     <input type="color" class="pin-color" title="Pin a colour for this run (kept in the link)"
-                                        prop:value=r.color.clone()
+                                        // A colour input takes lower-case hex only (else it shows black).
+                                        prop:value=r.color.to_lowercase()
                                         on:change=move |ev| pin_color.run((id2.clone(), event_target_value(&ev))) />
                                     <span class:stopped=r.stopped>{r.name.clone()}</span>
                                 </li>
