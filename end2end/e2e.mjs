@@ -532,12 +532,29 @@ await test('run page: overview, editable description and tags, charts with axis 
 await test('artifact browser: tree, previews of each kind, truncation, download', async page => {
   await page.goto(base + runUrl(ids.artifact_run) + '/artifacts');
   await hydrated(page);
+  // Folders first, then files, each by name.
+  const top = await page.$eval('.tree-list', ul => [...ul.children].map(li => ({
+    dir: li.classList.contains('dir'), path: li.querySelector('[data-path]').dataset.path })));
+  const firstFile = top.findIndex(e => !e.dir);
+  assert.ok(firstFile > 0 && top.slice(firstFile).every(e => !e.dir), JSON.stringify(top));
+  const dirs = top.slice(0, firstFile).map(e => e.path);
+  assert.deepEqual(dirs, [...dirs].sort());
   await page.click('button.folder[data-path="eval"]');
   await page.click('a[data-path="eval/predictions.csv"]');
   await page.waitForURL(/artifacts\/eval\/predictions.csv/);
   await page.waitForSelector('#csv-preview');
   assert.equal(await page.$$eval('#csv-preview thead th', ths => ths.map(t => t.textContent)).then(h => h.join()), 'id,label,score');
   assert.equal((await page.$$('#csv-preview tbody tr')).length, 200);
+  // A click on a header sorts by that column, numbers as numbers; again, the other way.
+  const scores = () => page.$$eval('#csv-preview tbody tr', trs => trs.map(tr => Number(tr.children[2].textContent)));
+  await page.click('#csv-preview thead th:has-text("score")');
+  await page.waitForFunction(() => document.querySelector('#csv-preview thead th:nth-child(3)').textContent.endsWith('↑'));
+  const up = await scores();
+  assert.deepEqual(up, [...up].sort((a, b) => a - b));
+  await page.click('#csv-preview thead th:has-text("score")');
+  await page.waitForFunction(() => document.querySelector('#csv-preview thead th:nth-child(3)').textContent.endsWith('↓'));
+  const down = await scores();
+  assert.deepEqual(down, [...down].sort((a, b) => b - a));
   await page.screenshot({ path: `${shots}artifacts-csv.png` });
 
   const open = async (path, selector) => {

@@ -123,11 +123,17 @@ pub fn ArtifactBrowser(
     .into_any()
 }
 
+/// Folders before files, each by name (as file browsers list them).
+pub fn folders_first(mut files: Vec<FileInfo>) -> Vec<FileInfo> {
+    files.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.path.cmp(&b.path)));
+    files
+}
+
 #[component]
 fn Tree(files: Vec<FileInfo>, run_id: String, base: String, selected: Signal<Option<String>>) -> impl IntoView {
     view! {
         <ul class="tree-list">
-            {files
+            {folders_first(files)
                 .into_iter()
                 .map(|f| view! { <TreeNode file=f run_id=run_id.clone() base=base.clone() selected /> })
                 .collect_view()}
@@ -317,33 +323,101 @@ fn table_view(text: &str, sep: char, truncated: bool) -> AnyView {
         return view! { <p class="empty">"Empty file."</p> }.into_any();
     };
     let shown = rows.len().min(TABLE_ROWS);
-    let note = (rows.len() > shown || truncated).then(|| format!("Showing the first {shown} rows."));
+    let head = split_row(head, sep);
+    let rows: Vec<Vec<String>> = rows[..shown].iter().map(|r| split_row(r, sep)).collect();
+    let note = (rows.len() < lines.len() - 1 || truncated).then(|| format!("Showing the first {shown} rows."));
     view! {
         {note.map(|n| view! { <p class="muted">{n}</p> })}
+        <CsvTable head rows />
+    }
+    .into_any()
+}
+
+/// The rows in the order a column sorts them: numbers as numbers, words
+/// alphabetically, empty cells last.
+pub fn sorted_rows(rows: &[Vec<String>], column: usize, descending: bool) -> Vec<Vec<String>> {
+    let mut out = rows.to_vec();
+    let cell = |r: &Vec<String>| r.get(column).map(|c| c.trim().to_string()).unwrap_or_default();
+    out.sort_by(|a, b| {
+        let (x, y) = (cell(a), cell(b));
+        match (x.is_empty(), y.is_empty()) {
+            (true, true) => return std::cmp::Ordering::Equal,
+            (true, false) => return std::cmp::Ordering::Greater,
+            (false, true) => return std::cmp::Ordering::Less,
+            _ => {}
+        }
+        let order = match (x.parse::<f64>(), y.parse::<f64>()) {
+            (Ok(p), Ok(q)) => p.total_cmp(&q),
+            _ => crate::aggregate::compare_labels(&x, &y),
+        };
+        if descending { order.reverse() } else { order }
+    });
+    out
+}
+
+/// A previewed table; a click on a column's header sorts by it (again:
+/// the other way).
+#[component]
+fn CsvTable(head: Vec<String>, rows: Vec<Vec<String>>) -> impl IntoView {
+    let sort = RwSignal::new(None::<(usize, bool)>);
+    let heads = head
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let arrow = move || match sort.get() {
+                Some((c, false)) if c == i => " ↑",
+                Some((c, true)) if c == i => " ↓",
+                _ => "",
+            };
+            let click = move |_| {
+                sort.update(|s| {
+                    *s = match *s {
+                        Some((c, false)) if c == i => Some((i, true)),
+                        _ => Some((i, false)),
+                    }
+                })
+            };
+            view! { <th class="sortable" on:click=click>{h}{arrow}</th> }
+        })
+        .collect_view();
+    let body = move || {
+        let shown = match sort.get() {
+            Some((c, desc)) => sorted_rows(&rows, c, desc),
+            None => rows.clone(),
+        };
+        shown
+            .into_iter()
+            .map(|r| view! { <tr>{r.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr> })
+            .collect_view()
+    };
+    view! {
         <div class="table-scroll">
             <table class="grid" id="csv-preview">
-                <thead>
-                    <tr>{split_row(head, sep).into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr>
-                </thead>
-                <tbody>
-                    {rows[..shown]
-                        .iter()
-                        .map(|r| {
-                            view! {
-                                <tr>{split_row(r, sep).into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
+                <thead><tr>{heads}</tr></thead>
+                <tbody>{body}</tbody>
             </table>
         </div>
     }
-    .into_any()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_sort_by_a_column_and_trees_list_folders_first() {
+        let rows: Vec<Vec<String>> = [["b", "10"], ["a", "9"], ["c", ""], ["run-10", "2"], ["run-2", "1.5"]]
+            .iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        let col = |rows: Vec<Vec<String>>, i: usize| rows.into_iter().map(|r| r[i].clone()).collect::<Vec<_>>();
+        assert_eq!(col(sorted_rows(&rows, 1, false), 1), ["1.5", "2", "9", "10", ""]);
+        assert_eq!(col(sorted_rows(&rows, 1, true), 1), ["10", "9", "2", "1.5", ""]);
+        assert_eq!(col(sorted_rows(&rows, 0, false), 0), ["a", "b", "c", "run-10", "run-2"]);
+        let file = |path: &str, is_dir: bool| FileInfo { path: path.into(), is_dir, file_size: None };
+        let listed = folders_first(vec![file("a.txt", false), file("z", true), file("b", true)]);
+        assert_eq!(listed.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["b", "z", "a.txt"]);
+    }
 
     #[test]
     fn previews_read_their_formats() {
