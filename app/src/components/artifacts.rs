@@ -350,7 +350,11 @@ pub fn sorted_rows(rows: &[Vec<String>], column: usize, descending: bool) -> Vec
             (Ok(p), Ok(q)) => p.total_cmp(&q),
             _ => crate::aggregate::compare_labels(&x, &y),
         };
-        if descending { order.reverse() } else { order }
+        if descending {
+            order.reverse()
+        } else {
+            order
+        }
     });
     out
 }

@@ -92,7 +92,12 @@ fn ExperimentTable(
     let rows = move || {
         let q = query.get().to_lowercase();
         list.iter()
-            .filter(|r| q.is_empty() || r.experiment.name.to_lowercase().contains(&q))
+            .filter(|r| {
+                let e = &r.experiment;
+                q.is_empty()
+                    || e.name.to_lowercase().contains(&q)
+                    || e.tags.iter().any(|t| !t.key.starts_with("mlflow.") && t.value.to_lowercase().contains(&q))
+            })
             .map(|r| {
                 let e = r.experiment.clone();
                 let deleted = e.lifecycle_stage == LifecycleStage::Deleted;
@@ -121,10 +126,15 @@ fn ExperimentTable(
                         }
                     });
                 };
+                let name = e.name.clone();
+                let about = summary(&e).map(|text| view! { <div class="muted experiment-summary">{text}</div> });
+                let tag_chips = chips(&e);
                 view! {
                     <tr class:deleted=deleted data-experiment-id=id.clone()>
                         <td class="name">
-                            <A href=format!("/experiments/{id}")>{e.name.clone()}</A>
+                            <A href=format!("/experiments/{id}")>{name}</A>
+                            {about}
+                            {tag_chips}
                         </td>
                         <td class="num">{id.clone()}</td>
                         <td class="num">{r.runs}</td>
@@ -165,4 +175,29 @@ fn ExperimentTable(
         </table>
     }
     .into_any()
+}
+
+/// The first line of an experiment's description (Markdown marks left
+/// out), cut to a line's length.
+fn summary(e: &tracking::Experiment) -> Option<String> {
+    let note = e.tags.iter().find(|t| t.key == tracking::tags::NOTE)?;
+    let line = note.value.lines().map(|l| l.trim().trim_start_matches('#').trim()).find(|l| !l.is_empty())?;
+    let plain: String = line.chars().filter(|c| !matches!(c, '*' | '`' | '_')).collect();
+    Some(if plain.chars().count() > 120 {
+        format!("{}…", plain.chars().take(119).collect::<String>())
+    } else {
+        plain
+    })
+}
+
+/// An experiment's own tags (not MLflow's) as chips.
+fn chips(e: &tracking::Experiment) -> Option<impl IntoView> {
+    let own: Vec<_> = e.tags.iter().filter(|t| !t.key.starts_with("mlflow.")).collect();
+    (!own.is_empty()).then(|| {
+        let items = own
+            .into_iter()
+            .map(|t| view! { <span class="tag-chip"><span class="muted">{t.key.clone()}</span> " " {t.value.clone()}</span> })
+            .collect_view();
+        view! { <div class="tag-chips">{items}</div> }
+    })
 }
