@@ -1144,6 +1144,7 @@ await test('chart view: eye toggles hide runs, pinned colours, both in the link 
   await page.waitForSelector(`${panel}[data-drawn="true"]`);
   await page.click('#run-list summary');
   // Each run's colour picker shows its colour as a dot (not a blank box).
+  await page.waitForSelector(`#run-list li[data-run-id="${ids.runs[2]}"] .pin-color`);
   const picker = await page.$eval(`#run-list li[data-run-id="${ids.runs[2]}"] .pin-color`, i => ({ value: i.value, width: i.getBoundingClientRect().width }));
   const ownColor = await page.$eval(panel, (el, name) => el.data.find(t => t.name === name).line.color, 'run-02');
   assert.equal(picker.value, ownColor.toLowerCase());

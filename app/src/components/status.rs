@@ -37,3 +37,35 @@ pub fn status_class(s: tracking::RunStatus) -> &'static str {
         tracking::RunStatus::Scheduled => "status scheduled",
     }
 }
+
+/// A page's data as it loads: the loading line until it is there (the old
+/// view stays while it reloads), then `children` with it, or the server's
+/// sentence where it would be.
+#[component]
+pub fn Loaded<T, V, F>(
+    /// What is loading, for the loading line: "runs", "model".
+    #[prop(into)]
+    what: String,
+    data: Resource<Result<T, ServerFnError>>,
+    children: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+    F: Fn(T) -> V + Send + Sync + 'static,
+{
+    let children = std::sync::Arc::new(children);
+    view! {
+        <Transition fallback=move || view! { <Loading what=what.clone() /> }>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(value) => children(value).into_any(),
+                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}

@@ -6,7 +6,7 @@
 //! latest metrics (best value marked, one precision per row). Every choice
 //! is in the URL.
 
-use super::{error_sentence, ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loaded};
 use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
 use crate::charts::{build_groups, color, group_traces, smooth, Chart, Figure, Grouped, Trace};
 use crate::columns::{format_in_column, stats, value_of};
@@ -112,17 +112,14 @@ pub fn ComparePage() -> impl IntoView {
     view! {
         <section class="page wide">
             <div class="page-head"><h1>"Compare runs"</h1></div>
-            <Transition fallback=|| view! { <Loading what="runs" /> }>
-                {move || Suspend::new(async move {
-                    match runs.await {
-                        Ok(list) if list.runs.len() < 2 => view! {
+            <Loaded what="runs" data=runs let:loaded>
+                {match loaded {
+                        list if list.runs.len() < 2 => view! {
                             <p class="empty">"Choose at least two runs in an experiment's run table to compare them."</p>
                         }.into_any(),
-                        Ok(list) => view! { <CompareView runs=list.runs colors=list.colors view=view_state /> }.into_any(),
-                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+                        list => view! { <CompareView runs=list.runs colors=list.colors view=view_state /> }.into_any(),
+                }}
+            </Loaded>
         </section>
     }
 }

@@ -1,7 +1,7 @@
 //! `/dashboards`: saved, shared views; `/dashboards/{id}`: one dashboard,
 //! its panels and notes over the live data of the runs it selects.
 
-use super::{error_sentence, ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loaded, Loading};
 use crate::aggregate::Grouping;
 use crate::charts::{Chart, Figure, Trace};
 use crate::components::artifacts::download_url;
@@ -45,21 +45,20 @@ pub fn DashboardsPage() -> impl IntoView {
                 <input id="dashboard-search" type="search" placeholder="Search dashboards by name"
                     prop:value=query on:input=move |ev| set_query.set(event_target_value(&ev)) />
             </div>
-            <Transition fallback=|| view! { <Loading what="dashboards" /> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(rows) if rows.is_empty() && experiment.get_untracked().is_some() => view! {
+            <Loaded what="dashboards" data=list let:loaded>
+                {match loaded {
+                        rows if rows.is_empty() && experiment.get_untracked().is_some() => view! {
                             <p class="empty">
                                 "No dashboard shows this experiment yet. Open its Charts view and press \u{201c}Save as dashboard\u{201d}."
                             </p>
                         }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! {
+                        rows if rows.is_empty() => view! {
                             <p class="empty">
                                 "No dashboards yet. Open an experiment's Charts view and press \u{201c}Save as dashboard\u{201d}, \
                                  or create one through the REST API (see the README)."
                             </p>
                         }.into_any(),
-                        Ok(rows) => {
+                        rows => {
                             let rows = rows.into_iter().map(|d| view! {
                                 <tr data-dashboard-id=d.dashboard_id.clone()>
                                     <td class="name"><A href=format!("/dashboards/{}", d.dashboard_id)>{d.name.clone()}</A></td>
@@ -79,10 +78,8 @@ pub fn DashboardsPage() -> impl IntoView {
                                 </table>
                             }.into_any()
                         }
-                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+                }}
+            </Loaded>
         </section>
     }
 }
@@ -103,14 +100,9 @@ pub fn DashboardPage() -> impl IntoView {
     );
     view! {
         <section class="page wide">
-            <Transition fallback=|| view! { <Loading what="dashboard" /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(found) => view! { <DashboardBody data=found reload=move || data.refetch() /> }.into_any(),
-                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded what="dashboard" data let:found>
+                <DashboardBody data=found reload=move || data.refetch() />
+            </Loaded>
         </section>
     }
 }

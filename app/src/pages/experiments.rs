@@ -1,7 +1,7 @@
 //! `/`: the experiments list: search by name, run counts, last activity;
 //! create, rename, delete and restore.
 
-use super::{error_sentence, ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loaded};
 use crate::format::format_time;
 use crate::server_fns::{
     create_experiment, list_experiments, rename_experiment, set_experiment_deleted, ExperimentRow,
@@ -56,10 +56,8 @@ pub fn ExperimentsPage() -> impl IntoView {
                 </form>
             </div>
             {move || action_error.get().map(|e| view! { <ErrorNote message=e /> })}
-            <Transition fallback=|| view! { <Loading what="experiments" /> }>
-                {move || Suspend::new(async move {
-                    match experiments.await {
-                        Ok(list) => {
+            <Loaded what="experiments" data=experiments let:list>
+                {
                             view! {
                                 <ExperimentTable
                                     list
@@ -69,11 +67,8 @@ pub fn ExperimentsPage() -> impl IntoView {
                                 />
                             }
                                 .into_any()
-                        }
-                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+                }
+            </Loaded>
         </section>
     }
 }

@@ -4,7 +4,7 @@
 //! editable, its source run and its MLmodel), and `/logged-models/{id}`
 //! (a logged model's info from its MLmodel file).
 
-use super::{error_sentence, ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loaded};
 use crate::columns::{format_in_column, ColumnStats};
 use crate::components::editable::{AliasEditor, EditableMarkdown, TagEditor, Write};
 use crate::components::mlmodel::MlModel;
@@ -27,15 +27,14 @@ pub fn ModelsPage() -> impl IntoView {
     view! {
         <section class="page">
             <div class="page-head"><h1>"Registered models"</h1></div>
-            <Transition fallback=|| view! { <Loading what="models" /> }>
-                {move || Suspend::new(async move {
-                    match models.await {
-                        Ok(list) if list.is_empty() => view! {
+            <Loaded what="models" data=models let:loaded>
+                {match loaded {
+                        list if list.is_empty() => view! {
                             <p class="empty">
                                 "No registered models yet. Register one with mlflow.register_model(\"runs:/<run_id>/model\", \"name\")."
                             </p>
                         }.into_any(),
-                        Ok(list) => view! {
+                        list => view! {
                             <table class="grid" id="models">
                                 <thead><tr><th>"Name"</th><th>"Latest version"</th><th>"Aliases"</th><th>"Updated"</th><th>"Description"</th></tr></thead>
                                 <tbody>
@@ -55,10 +54,8 @@ pub fn ModelsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+                }}
+            </Loaded>
         </section>
     }
 }
@@ -114,14 +111,9 @@ pub fn ModelPage() -> impl IntoView {
     let confirming = RwSignal::new(None::<String>);
     view! {
         <section class="page">
-            <Transition fallback=|| view! { <Loading what="model" /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(p) => model_view(p, writes, confirming).into_any(),
-                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded what="model" data let:p>
+                {model_view(p, writes, confirming)}
+            </Loaded>
         </section>
     }
 }
@@ -273,10 +265,8 @@ pub fn VersionPage() -> impl IntoView {
     let data = Resource::new(move || (key(), landed()), |((n, v), _)| version_page(n, v));
     view! {
         <section class="page">
-            <Transition fallback=|| view! { <Loading what="model version" /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(p) => {
+            <Loaded what="model version" data=data let:p>
+                {
                             let v = p.version;
                             let run = run_cell(p.source_run, v.run_id.clone());
                             let tags: Vec<(String, String)> = v.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
@@ -317,11 +307,8 @@ pub fn VersionPage() -> impl IntoView {
                                     </aside>
                                 </div>
                             }.into_any()
-                        }
-                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+                }
+            </Loaded>
         </section>
     }
 }
@@ -333,10 +320,8 @@ pub fn LoggedModelView() -> impl IntoView {
     let data = Resource::new(id, logged_model_page);
     view! {
         <section class="page">
-            <Transition fallback=|| view! { <Loading what="model" /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(p) => {
+            <Loaded what="model" data=data let:p>
+                {
                             let i = p.model.info;
                             let run = run_cell(p.source_run, i.source_run_id.clone());
                             view! {
@@ -355,11 +340,8 @@ pub fn LoggedModelView() -> impl IntoView {
                                 </tbody></table>
                                 <ModelInfo files=p.files files_base=format!("/ajax-api/2.0/mlflow/logged-models/{}/artifacts/files?artifact_file_path=", encode(&i.model_id)) />
                             }.into_any()
-                        }
-                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+                }
+            </Loaded>
         </section>
     }
 }

@@ -2,7 +2,7 @@
 //! charts, artifacts) and chart settings live in the URL; the artifact
 //! browser's file is the path after `/artifacts/`.
 
-use super::{error_sentence, ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loaded};
 use crate::charts::{smooth, Chart, Figure, Trace};
 use crate::components::artifacts::{artifact_resources, ArtifactBrowser, PreviewData, RootListing};
 use crate::components::chart_settings::{chart_settings, x_title, x_values, ChartControls, ChartSettings};
@@ -27,14 +27,9 @@ pub fn RunPageView() -> impl IntoView {
     let (root, preview) = artifact_resources(run_id, on_artifacts, selected);
     view! {
         <section class="page wide">
-            <Transition fallback=|| view! { <Loading what="run" /> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(page) => view! { <RunView page refetch=move || data.refetch() root preview /> }.into_any(),
-                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded what="run" data let:page>
+                <RunView page refetch=move || data.refetch() root preview />
+            </Loaded>
         </section>
     }
 }

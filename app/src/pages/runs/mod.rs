@@ -4,7 +4,7 @@
 
 mod charts;
 
-use super::{error_sentence, ErrorNote, Loading};
+use super::{error_sentence, ErrorNote, Loaded};
 use crate::columns::format_in_column;
 use crate::columns::value_of;
 use crate::components::status::status_class;
@@ -167,14 +167,9 @@ pub fn RunsPage() -> impl IntoView {
     );
     view! {
         <section class="page wide">
-            <Transition fallback=|| view! { <Loading what="runs" /> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok((p, charts)) => view! { <RunsView page=p view=view_state charts /> }.into_any(),
-                        Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded what="runs" data=page let:loaded>
+                <RunsView page=loaded.0 view=view_state charts=loaded.1 />
+            </Loaded>
         </section>
     }
 }
