@@ -229,11 +229,12 @@ pub fn log_ticks(lo: f64, hi: f64) -> Option<(Vec<f64>, Vec<String>)> {
 
 /// 20 qualitative colours from Paul Tol's colour-blind-safe schemes
 /// (vibrant, muted, light), ordered so that neighbours differ most: runs
-/// created one after another never look alike, and no run is red by chance
-/// more than any other colour (failed runs are marked by a dashed line).
+/// created one after another never look alike. The first ten are ten hues
+/// (no two reds or pinks among them), and red comes last: on a chart red
+/// reads as "failed", which a dashed line and an × already say.
 pub const PALETTE: [&str; 20] = [
-    "#0077BB", "#EE7733", "#009988", "#CC3311", "#AA4499", "#33BBEE", "#117733", "#EE3377", "#DDCC77", "#332288",
-    "#999933", "#882255", "#77AADD", "#EE8866", "#44BB99", "#FFAABB", "#BBCC33", "#99DDFF", "#AAAA00", "#CC6677",
+    "#0077BB", "#EE7733", "#009988", "#AA4499", "#33BBEE", "#117733", "#DDCC77", "#332288", "#EE3377", "#999933",
+    "#882255", "#77AADD", "#44BB99", "#BBCC33", "#EE8866", "#99DDFF", "#AAAA00", "#FFAABB", "#CC6677", "#CC3311",
 ];
 
 pub fn color(i: usize) -> String {
@@ -1065,7 +1066,8 @@ mod draw {
                 })
                 .connect_gaps(false);
             if !t.text.is_empty() {
-                trace = trace.text_array(t.text.clone()).hover_info(plotly::common::HoverInfo::All);
+                // The point's own words only: not the trace's name or raw coordinates again.
+                trace = trace.text_array(t.text.clone()).hover_template("%{text}<extra></extra>");
             }
             if !t.hover.is_empty() {
                 trace = trace.text_array(t.hover.clone()).hover_template("%{text}");
@@ -1229,6 +1231,17 @@ mod tests {
         assert!(marks.no_hover && marks.markers && marks.end_marks);
         // A faint raw line under a smoothed one gets none of its own.
         assert_eq!(end_marks(&[Trace { no_hover: true, ..line(true, vec![Some(1.0)]) }]), None);
+    }
+
+    #[test]
+    fn the_palette_keeps_reds_apart_and_red_last() {
+        let reds = ["#CC3311", "#EE3377", "#CC6677", "#FFAABB", "#882255", "#EE8866"];
+        assert!(PALETTE[..10].iter().filter(|c| reds.contains(c)).count() <= 1);
+        assert_eq!(PALETTE[19], "#CC3311");
+        let mut all = PALETTE.to_vec();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 20);
     }
 
     #[test]

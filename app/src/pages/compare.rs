@@ -263,7 +263,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
         let x_title = if numeric { fx.clone() } else { format!("{fx} ({})", categories.join(" · ")) };
         Some(Figure {
             traces: vec![Trace {
-                name: "runs".into(),
+                name: String::new(),
                 x,
                 y,
                 text,
