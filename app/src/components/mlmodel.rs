@@ -48,31 +48,44 @@ pub struct SignatureColumn {
     pub required: bool,
 }
 
+/// One column of a signature as MLflow writes it (typed: the browser's
+/// bundle carries no untyped JSON reader).
+#[derive(serde::Deserialize)]
+struct ColumnSpec {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    required: Option<bool>,
+    #[serde(rename = "tensor-spec")]
+    tensor: Option<TensorSpec>,
+}
+
+#[derive(serde::Deserialize)]
+struct TensorSpec {
+    #[serde(default)]
+    dtype: String,
+    #[serde(default)]
+    shape: Vec<i64>,
+}
+
 /// A signature's inputs or outputs as MLmodel keeps them (a JSON list), or
 /// `None` when the text is not such a list.
 pub fn signature_columns(json: &str) -> Option<Vec<SignatureColumn>> {
-    let list: Vec<serde_json::Value> = serde_json::from_str(json).ok()?;
+    let list: Vec<ColumnSpec> = serde_json::from_str(json).ok()?;
     Some(
-        list.iter()
-            .map(|c| {
-                let text = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-                let mut kind = text("type");
-                if let Some(spec) = c.get("tensor-spec") {
-                    let dtype = spec.get("dtype").and_then(|d| d.as_str()).unwrap_or_default();
-                    let shape = spec
-                        .get("shape")
-                        .and_then(|s| s.as_array())
-                        .map(|s| s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
-                        .unwrap_or_default();
-                    kind = format!("tensor {dtype} ({shape})");
-                } else if kind == "array" || kind == "object" {
-                    kind = c.get("items").or(c.get("properties")).map_or(kind.clone(), |i| format!("{kind} {i}"));
-                }
-                SignatureColumn {
-                    name: text("name"),
-                    kind,
-                    required: c.get("required").and_then(|r| r.as_bool()).unwrap_or(true),
-                }
+        list.into_iter()
+            .map(|c| SignatureColumn {
+                kind: match c.tensor {
+                    Some(t) => format!(
+                        "tensor {} ({})",
+                        t.dtype,
+                        t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                    None => c.kind,
+                },
+                name: c.name,
+                required: c.required.unwrap_or(true),
             })
             .collect(),
     )

@@ -540,26 +540,24 @@ fn MetricChart(
     }
 }
 
+/// Where a dataset's source points, as MLflow keeps it (JSON).
+#[derive(serde::Deserialize)]
+struct SourcePlace {
+    uri: Option<String>,
+    url: Option<String>,
+    path: Option<String>,
+    table_name: Option<String>,
+    location: Option<String>,
+}
+
 /// A dataset's source as people read it: MLflow keeps it as JSON
 /// (`{"url": "s3://…"}`, `{"uri": …}`, `{"path": …}`); the place it names,
-/// else its fields as `key: value`, else the text as it is.
+/// else the text as it is.
 pub fn dataset_source(source: &str) -> String {
-    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(source) else {
-        return source.to_string();
-    };
-    for key in ["uri", "url", "path", "table_name", "location"] {
-        if let Some(serde_json::Value::String(place)) = fields.get(key) {
-            return place.clone();
-        }
-    }
-    fields
-        .iter()
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) => format!("{k}: {s}"),
-            other => format!("{k}: {other}"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    serde_json::from_str::<SourcePlace>(source)
+        .ok()
+        .and_then(|p| p.uri.or(p.url).or(p.path).or(p.table_name).or(p.location))
+        .unwrap_or_else(|| source.to_string())
 }
 
 #[cfg(test)]
@@ -568,7 +566,8 @@ mod tests {
     fn a_dataset_source_reads_as_the_place_it_names() {
         use super::dataset_source;
         assert_eq!(dataset_source(r#"{"url": "s3://bucket/train.parquet"}"#), "s3://bucket/train.parquet");
-        assert_eq!(dataset_source(r#"{"tags": {"a": 1}, "name": "x"}"#), r#"name: x, tags: {"a":1}"#);
+        assert_eq!(dataset_source(r#"{"path": "/data/x.csv", "tags": {"a": 1}}"#), "/data/x.csv");
+        assert_eq!(dataset_source(r#"{"name": "x"}"#), r#"{"name": "x"}"#);
         assert_eq!(dataset_source("plain text"), "plain text");
     }
 }
