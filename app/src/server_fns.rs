@@ -57,6 +57,45 @@ mod backend {
         gate.allows(needs).await.map_err(err)
     }
 
+    /// The experiment's runs that `filter` keeps, in `order_by`, page after
+    /// page up to `limit`, and whether more match (the chart view's runs, a
+    /// sweep's importance).
+    pub async fn runs_of(
+        experiment_id: String,
+        filter: String,
+        order_by: String,
+        deleted: bool,
+        limit: usize,
+    ) -> Result<(Vec<tracking::Run>, bool), ServerFnError> {
+        let store = store();
+        let mut query = store::RunQuery {
+            experiment_ids: vec![experiment_id],
+            filter,
+            view_type: if deleted { tracking::ViewType::DeletedOnly } else { tracking::ViewType::ActiveOnly },
+            max_results: 1000,
+            order_by: Some(order_by).filter(|o| !o.is_empty()).into_iter().collect(),
+            page_token: None,
+            numeric_params: true,
+        };
+        let mut found = Vec::new();
+        let mut truncated = false;
+        loop {
+            let page = store.search_runs(&query).await.map_err(err)?;
+            found.extend(page.items);
+            match page.next_page_token {
+                Some(token) if found.len() < limit => query.page_token = Some(token),
+                Some(_) => {
+                    truncated = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        truncated |= found.len() > limit;
+        found.truncate(limit);
+        Ok((found, truncated))
+    }
+
     /// Refuses unless the signed-in user may `cap` the experiment.
     pub async fn need_experiment(
         gate: &Gate,
@@ -457,31 +496,7 @@ pub async fn chart_runs(
     let gate = backend::gate();
     need_runs_of(&gate, &experiment_id, Capability::Read, "see this experiment's runs").await?;
     let store = store();
-    let mut query = store::RunQuery {
-        experiment_ids: vec![experiment_id],
-        filter,
-        view_type: if deleted { tracking::ViewType::DeletedOnly } else { tracking::ViewType::ActiveOnly },
-        max_results: 1000,
-        order_by: Some(order_by).filter(|o| !o.is_empty()).into_iter().collect(),
-        page_token: None,
-        numeric_params: true,
-    };
-    let mut found = Vec::new();
-    let mut truncated = false;
-    loop {
-        let page = store.search_runs(&query).await.map_err(err)?;
-        found.extend(page.items);
-        match page.next_page_token {
-            Some(token) if found.len() < MAX_CHART_RUNS => query.page_token = Some(token),
-            Some(_) => {
-                truncated = true;
-                break;
-            }
-            None => break,
-        }
-    }
-    truncated |= found.len() > MAX_CHART_RUNS;
-    found.truncate(MAX_CHART_RUNS);
+    let (found, truncated) = backend::runs_of(experiment_id, filter, order_by, deleted, MAX_CHART_RUNS).await?;
     let metrics: std::collections::BTreeSet<String> =
         found.iter().flat_map(|r| r.data.metrics.iter().map(|m| m.key.clone())).collect();
     let colors: std::collections::HashMap<String, String> =

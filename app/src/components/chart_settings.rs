@@ -105,6 +105,24 @@ pub fn x_values(x: &str, steps: &[i64], times: &[i64], start: i64) -> Vec<f64> {
     }
 }
 
+impl ChartSettings {
+    /// A figure of `traces` on these settings' axes (titles, log scales,
+    /// dates, outliers, a fixed y range), with `y_title` up its side.
+    pub fn figure(&self, traces: Vec<crate::charts::Trace>, y_title: &str) -> crate::charts::Figure {
+        crate::charts::Figure {
+            traces,
+            x_title: x_title(&self.x).into(),
+            y_title: y_title.into(),
+            y_log: self.log_y,
+            x_dates: self.x == "time",
+            ignore_outliers: self.ignore_outliers,
+            x_log: self.log_x,
+            y_range: self.y_range,
+            ..Default::default()
+        }
+    }
+}
+
 pub fn x_title(x: &str) -> &str {
     match x {
         "time" => "wall time",

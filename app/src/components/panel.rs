@@ -1,7 +1,7 @@
 //! One metric of many runs as a chart panel: the chart view's, a
 //! dashboard's and the compare page's small multiples.
 
-use super::chart_settings::{x_title, x_values, ChartSettings};
+use super::chart_settings::{x_values, ChartSettings};
 use super::values_dock::{describe_x, values_at, ValuesAt};
 use crate::aggregate::{compare_labels, Grouping, NONE_LABEL};
 use crate::charts::{build_groups, group_traces, smooth, Chart, Figure, Grouped, Trace};
@@ -237,17 +237,7 @@ fn panel_figure(
             line: present.iter().find(|d| d.run_id == run.run_id).map(|d| (x_of(d), smooth(&d.values, s.smooth))),
         });
         let groups = build_groups(members, &grouping.style);
-        return Figure {
-            traces: group_traces(&grouping.field, &groups, grouping.center, grouping.band),
-            x_title: x_title(&s.x).into(),
-            y_title: key.into(),
-            y_log: s.log_y,
-            x_dates: s.x == "time",
-            ignore_outliers: s.ignore_outliers,
-            x_log: s.log_x,
-            y_range: s.y_range,
-            ..Default::default()
-        };
+        return s.figure(group_traces(&grouping.field, &groups, grouping.center, grouping.band), key);
     }
     // Line styles by a second key: its values in order, one style each.
     let styles: Vec<String> = {
@@ -307,18 +297,7 @@ fn panel_figure(
     }
     traces.extend(crate::charts::end_marks(&traces));
     let (traces, closest_hover) = crate::charts::merge_lines(traces, crate::charts::MERGE_ABOVE);
-    Figure {
-        traces,
-        x_title: x_title(&s.x).into(),
-        y_title: key.into(),
-        y_log: s.log_y,
-        x_dates: s.x == "time",
-        ignore_outliers: s.ignore_outliers,
-        x_log: s.log_x,
-        y_range: s.y_range,
-        closest_hover,
-        docked_hover: false,
-    }
+    Figure { closest_hover, ..s.figure(traces, key) }
 }
 
 /// A run's points placed at its value of another metric at the same step

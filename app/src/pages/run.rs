@@ -3,9 +3,9 @@
 //! browser's file is the path after `/artifacts/`.
 
 use super::{error_sentence, ErrorNote, Loaded};
-use crate::charts::{smooth, Chart, Figure, Trace};
+use crate::charts::{smooth, Chart, Trace};
 use crate::components::artifacts::{artifact_resources, ArtifactBrowser, PreviewData, RootListing};
-use crate::components::chart_settings::{chart_settings, x_title, x_values, ChartControls, ChartSettings};
+use crate::components::chart_settings::{chart_settings, x_values, ChartControls, ChartSettings};
 use crate::components::markdown::markdown;
 use crate::format::{encode, format_duration, format_time, format_value};
 use crate::server_fns::CHART_POINTS;
@@ -513,17 +513,7 @@ fn MetricChart(
             ..Default::default()
         });
         traces.extend(crate::charts::end_marks(&traces));
-        Some(Figure {
-            traces,
-            x_title: x_title(&s.x).into(),
-            y_title: k.clone(),
-            y_log: s.log_y,
-            x_dates: s.x == "time",
-            ignore_outliers: s.ignore_outliers,
-            x_log: s.log_x,
-            y_range: s.y_range,
-            ..Default::default()
-        })
+        Some(s.figure(traces, &k))
     });
     let total = move || series.get().and_then(|d| d.first().map(|s| (s.total, s.steps.len())));
     let id = format!("chart-{index}");

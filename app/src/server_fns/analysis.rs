@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use super::backend::{err, gate, require, store, Need};
+use super::backend::{gate, require, Need};
 #[cfg(feature = "ssr")]
 use tracking::permissions::Capability;
 
@@ -46,36 +46,15 @@ pub async fn param_importance(
     let gate = gate();
     require(&gate, &[Need::InExperiment(experiment_id.clone(), "run", Capability::Read)], "see this experiment's runs")
         .await?;
-    let store = store();
-    let mut query = store::RunQuery {
-        experiment_ids: vec![experiment_id],
-        filter,
-        view_type: if deleted { tracking::ViewType::DeletedOnly } else { tracking::ViewType::ActiveOnly },
-        max_results: 1000,
-        order_by: Vec::new(),
-        page_token: None,
-        numeric_params: true,
-    };
-    let mut rows = Vec::new();
-    let mut read = 0;
-    let mut truncated = false;
-    loop {
-        let page = store.search_runs(&query).await.map_err(err)?;
-        read += page.items.len();
-        for run in page.items {
-            let Some(y) = run.data.metrics.iter().find(|m| m.key == metric).map(|m| m.value) else { continue };
-            let params = run.data.params.into_iter().map(|p| (p.key, p.value)).collect();
-            rows.push((params, y));
-        }
-        match page.next_page_token {
-            Some(token) if read < MAX_IMPORTANCE_RUNS => query.page_token = Some(token),
-            Some(_) => {
-                truncated = true;
-                break;
-            }
-            None => break,
-        }
-    }
+    let (runs, truncated) =
+        super::backend::runs_of(experiment_id, filter, String::new(), deleted, MAX_IMPORTANCE_RUNS).await?;
+    let rows: Vec<_> = runs
+        .into_iter()
+        .filter_map(|run| {
+            let y = run.data.metrics.iter().find(|m| m.key == metric).map(|m| m.value)?;
+            Some((run.data.params.into_iter().map(|p| (p.key, p.value)).collect(), y))
+        })
+        .collect();
     let params = store::importance::cached_param_importance(&metric, &rows)
         .into_iter()
         .map(|p| ParamRow {
