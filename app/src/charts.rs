@@ -48,6 +48,9 @@ pub struct Trace {
     /// Markers where failed or killed runs' lines end (`end_marks`): an ×
     /// each, in the run's colour (`point_colors`).
     pub end_marks: bool,
+    /// A bar's spread above and below its value (a group's band).
+    pub error_plus: Vec<f64>,
+    pub error_minus: Vec<f64>,
 }
 
 impl Trace {
@@ -305,6 +308,9 @@ pub struct Group {
 /// Line styles a second key picks, by its values in order.
 pub const LINE_STYLES: [&str; 5] = ["solid", "dotted", "dash-dot", "long dash", "long dash-dot"];
 
+/// Each line style as an SVG `stroke-dasharray`, for keys drawn beside charts.
+pub const LINE_DASHES: [&str; 5] = ["none", "2,3", "6,3,2,3", "10,4", "10,3,2,3"];
+
 /// The line style of the `i`th value of a style key.
 pub fn line_style(i: usize) -> usize {
     i % LINE_STYLES.len()
@@ -432,6 +438,40 @@ pub fn group_traces(field: &str, groups: &[Group], center: Center, band: Band) -
                 ..Default::default()
             });
         }
+    }
+    traces
+}
+
+/// Each group as one bar at its centre (mean or median of its runs'
+/// values) with the band as error bars, in the group's colour: what a
+/// grouped bar chart shows. The hover box names the centre, the range
+/// and how many of the group's runs have the value.
+pub fn group_bars(field: &str, groups: &[Group], center: Center, band: Band) -> Vec<Trace> {
+    let mut traces = Vec::new();
+    for g in groups {
+        let members: Vec<Member> = g.lines.iter().map(|(x, y)| Member { x, y }).collect();
+        let a = aggregate(&members, center, band, 2);
+        let (Some(Some(c)), n) = (a.center.first().copied(), a.n.first().copied().unwrap_or(0)) else { continue };
+        let (lo, hi) = (a.lo[0].unwrap_or(c), a.hi[0].unwrap_or(c));
+        let (min, max) = (a.min[0].unwrap_or(c), a.max[0].unwrap_or(c));
+        let runs = if g.runs == 1 { "1 run".to_string() } else { format!("{n} of {} runs", g.runs) };
+        let label = format!("{field} = {}", g.label);
+        traces.push(Trace {
+            name: format!("{label} ({runs})"),
+            bar_labels: vec![g.label.clone()],
+            y: vec![Some(c)],
+            color: color(g.color_index),
+            error_plus: if band == Band::None { Vec::new() } else { vec![(hi - c).max(0.0)] },
+            error_minus: if band == Band::None { Vec::new() } else { vec![(c - lo).max(0.0)] },
+            hover: vec![format!(
+                "{label}<br>{} {} [{}, {}] n={n}",
+                center.name(),
+                format_value(c),
+                format_value(min),
+                format_value(max)
+            )],
+            ..Default::default()
+        });
     }
     traces
 }
@@ -1034,10 +1074,24 @@ mod draw {
         let mut plot = Plot::new();
         for t in &fig.traces {
             if !t.bar_labels.is_empty() {
-                let bar = plotly::Bar::new(t.bar_labels.clone(), t.y.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-                    .name(&t.name)
-                    .show_legend(t.show_legend)
-                    .marker(Marker::new().color(t.color.clone()));
+                let mut bar =
+                    plotly::Bar::new(t.bar_labels.clone(), t.y.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+                        .name(&t.name)
+                        .show_legend(t.show_legend)
+                        .marker(Marker::new().color(t.color.clone()));
+                if !t.error_plus.is_empty() {
+                    use plotly::common::{ErrorData, ErrorType};
+                    bar = bar.error_y(
+                        ErrorData::new(ErrorType::Data)
+                            .symmetric(false)
+                            .array(t.error_plus.clone())
+                            .array_minus(t.error_minus.clone())
+                            .color(ink),
+                    );
+                }
+                if !t.hover.is_empty() {
+                    bar = bar.hover_text_array(t.hover.clone()).hover_template("%{hovertext}<extra></extra>");
+                }
                 plot.add_trace(bar);
                 continue;
             }
@@ -1347,6 +1401,34 @@ mod tests {
         assert_eq!(line_segments(&[1, 1, 2, 2, 0, 2], 2), [(0..3, false), (2..4, true), (5..6, true)]);
         assert_eq!(rest.legend_group, line.legend_group);
         assert!(traces[..4].iter().all(|t| t.no_hover && !t.show_legend));
+    }
+
+    #[test]
+    fn grouped_bars_stand_at_the_centre_with_the_band_as_error_bars() {
+        let run = |label: &str, v: Option<f64>| Grouped {
+            label: label.into(),
+            style: None,
+            line: v.map(|v| (vec![0.0], vec![Some(v)])),
+        };
+        let groups = build_groups(
+            [run("adam", Some(0.9)), run("adam", Some(0.8)), run("adam", None), run("sgd", Some(0.5))],
+            "",
+        );
+        let bars = group_bars("params.optimizer", &groups, Center::Mean, Band::MinMax);
+        assert_eq!(bars.len(), 2);
+        assert_eq!(
+            (bars[0].bar_labels.clone(), bars[0].name.clone()),
+            (vec!["adam".to_string()], "params.optimizer = adam (2 of 3 runs)".to_string())
+        );
+        assert!((bars[0].y[0].unwrap() - 0.85).abs() < 1e-9);
+        assert!((bars[0].error_plus[0] - 0.05).abs() < 1e-9 && (bars[0].error_minus[0] - 0.05).abs() < 1e-9);
+        assert_eq!(bars[0].hover[0], "params.optimizer = adam<br>mean 0.85 [0.8, 0.9] n=2");
+        assert_eq!((bars[1].error_plus.clone(), bars[1].color.clone()), (vec![0.0], color(1)));
+        // No band: no error bars; a group none of whose runs has the value: no bar.
+        let none =
+            group_bars("f", &build_groups([run("a", Some(1.0)), run("b", None)], ""), Center::Median, Band::None);
+        assert_eq!(none.len(), 1);
+        assert!(none[0].error_plus.is_empty());
     }
 
     #[test]

@@ -78,8 +78,9 @@ pub fn arranged(mut panels: Vec<Panel>, index: usize, action: PanelMove) -> Opti
 }
 
 /// The kinds of panel the edit mode adds: (kind, label, what its text is).
-pub const PANEL_KINDS: [(&str, &str, &str); 8] = [
-    ("line", "Line chart", "metric keys, comma-separated: val_loss, train_loss"),
+pub const PANEL_KINDS: [(&str, &str, &str); 9] = [
+    ("line", "Line charts", "metric keys, comma-separated, a chart each: val_loss, train_loss"),
+    ("overlay", "Metrics in one chart", "metric keys, comma-separated: train_loss, val_loss"),
     ("bar", "Bars of a value", "a metric key: test_accuracy"),
     ("scatter", "Scatter", "x, y: params.lr, metrics.val_loss"),
     ("parallel", "Parallel coordinates", "fields, comma-separated (empty: every param that varies, then metrics)"),
@@ -88,6 +89,53 @@ pub const PANEL_KINDS: [(&str, &str, &str); 8] = [
     ("section", "Section title", "a title: Validation"),
     ("note", "Note", "Markdown text"),
 ];
+
+/// The kinds of panel the chart view adds over its panel per metric.
+pub const CHART_VIEW_KINDS: [&str; 4] = ["overlay", "bar", "scatter", "note"];
+
+/// Most panels a chart view's link adds.
+pub const MAX_ADDED_PANELS: usize = 20;
+
+/// The panels a chart view's link adds (`?add=`, JSON as a dashboard's
+/// panels), and whether some of it could not be read or was not a kind the
+/// chart view adds (those are left out).
+pub fn parse_added(text: &str) -> (Vec<Panel>, bool) {
+    if text.trim().is_empty() {
+        return (Vec::new(), false);
+    }
+    let Ok(items) = serde_json::from_str::<Vec<serde_json::Value>>(text) else { return (Vec::new(), true) };
+    let mut bad = items.len() > MAX_ADDED_PANELS;
+    let mut panels = Vec::new();
+    for item in items.into_iter().take(MAX_ADDED_PANELS) {
+        let kept = serde_json::from_value::<Panel>(item).ok().filter(|p| {
+            let kind_ok = matches!(
+                p,
+                Panel::Line { overlay: true, .. } | Panel::Bar { .. } | Panel::Scatter { .. } | Panel::Note { .. }
+            );
+            // The rules a dashboard's panel keeps (lengths, field names).
+            let spec = DashboardSpec {
+                name: "added".into(),
+                experiment_ids: vec!["1".into()],
+                panels: vec![p.clone()],
+                ..Default::default()
+            };
+            kind_ok && spec.checked().is_ok()
+        });
+        match kept {
+            Some(p) => panels.push(p),
+            None => bad = true,
+        }
+    }
+    (panels, bad)
+}
+
+/// `panels` as a chart view's `?add=` (empty for none).
+pub fn format_added(panels: &[Panel]) -> String {
+    match panels.is_empty() {
+        true => String::new(),
+        false => serde_json::to_string(panels).unwrap_or_default(),
+    }
+}
 
 /// A new panel of `kind` from what the user typed, or why it cannot be one.
 /// Bare keys name metrics (`val_loss` is `metrics.val_loss`).
@@ -105,11 +153,16 @@ pub fn new_panel(kind: &str, text: &str) -> Result<Panel, String> {
     Ok(match kind {
         "line" if items.is_empty() => return need("line chart"),
         "line" => Panel::line(items.iter().map(|m| m.strip_prefix("metrics.").unwrap_or(m).to_string()).collect()),
+        "overlay" if items.len() < 2 => return Err("Metrics in one chart need two metric keys or more.".into()),
+        "overlay" => {
+            Panel::overlay(items.iter().map(|m| m.strip_prefix("metrics.").unwrap_or(m).to_string()).collect())
+        }
         "bar" if text.is_empty() => return need("bar"),
         "bar" => Panel::Bar {
             metric: text.strip_prefix("metrics.").unwrap_or(&text).to_string(),
             title: String::new(),
             wide: false,
+            group: None,
         },
         "scatter" if items.len() != 2 => return need("scatter"),
         "scatter" => Panel::Scatter { x: field(&items[0]), y: field(&items[1]), title: String::new(), wide: false },
@@ -154,7 +207,7 @@ mod tests {
         assert_eq!(arranged(p.clone(), 3, PanelMove::Remove), None);
         // Charts toggle between a grid cell and the page's width; notes have no size.
         assert_eq!(arranged(p, 0, PanelMove::Resize), None);
-        let bar = Panel::Bar { metric: "acc".into(), title: String::new(), wide: false };
+        let bar = Panel::Bar { metric: "acc".into(), title: String::new(), wide: false, group: None };
         let wide = arranged(vec![bar.clone()], 0, PanelMove::Resize).unwrap();
         assert_eq!(wide[0].wide(), Some(true));
         assert_eq!(arranged(wide, 0, PanelMove::Resize), Some(vec![bar]));
@@ -173,6 +226,32 @@ mod tests {
         assert!(new_panel("scatter", "lr").unwrap_err().contains("x, y"));
         assert!(new_panel("line", " , ").unwrap_err().starts_with("A line chart panel needs metric keys"));
         assert!(new_panel("pie", "x").unwrap_err().contains("'pie'"));
+        assert!(matches!(new_panel("overlay", "train_loss, metrics.val_loss"),
+            Ok(Panel::Line { metrics, overlay: true, .. }) if metrics == ["train_loss", "val_loss"]));
+        assert!(new_panel("overlay", "train_loss").unwrap_err().contains("two metric keys"));
+    }
+
+    #[test]
+    fn added_panels_round_trip_and_leave_out_what_is_not_theirs() {
+        let panels = vec![
+            new_panel("overlay", "train_loss, val_loss").unwrap(),
+            new_panel("bar", "test_accuracy").unwrap(),
+            new_panel("scatter", "params.lr, val_loss").unwrap(),
+            new_panel("note", "# why").unwrap(),
+        ];
+        assert_eq!(parse_added(&format_added(&panels)), (panels.clone(), false));
+        assert_eq!(parse_added(""), (Vec::new(), false));
+        assert_eq!(parse_added("{oops"), (Vec::new(), true));
+        // A table is a dashboard's panel, not the chart view's; a scatter of
+        // a bare key breaks a dashboard's rule: both are left out, and said.
+        let text = r#"[{"type":"table","columns":["params.lr"]},{"type":"scatter","x":"lr","y":"metrics.a"},
+            {"type":"bar","metric":"acc"}]"#;
+        let (kept, bad) = parse_added(text);
+        assert!(bad);
+        assert!(matches!(&kept[..], [Panel::Bar { metric, .. }] if metric == "acc"));
+        let many = format_added(&vec![panels[3].clone(); MAX_ADDED_PANELS + 1]);
+        assert_eq!(parse_added(&many).0.len(), MAX_ADDED_PANELS);
+        assert!(parse_added(&many).1);
     }
 
     #[test]

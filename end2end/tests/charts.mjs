@@ -485,4 +485,77 @@ export default async function ({ test, browser, base, ids, shots, hydrated, exp,
     for (const part of ['smooth=lots (a number from 0 to 0.99)', 'x=epoch', 'agg=max (mean or median)', 'panel=val_loss~huge']) assert.ok(said.includes(part), said);
     assert.equal(await page.$eval(panel, el => el._fullLayout.xaxis.title.text), 'step');
   });
+  await test('chart view: metrics in one chart, bars (grouped with their spread), scatters and notes added by the link', async page => {
+    await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss`);
+    await hydrated(page);
+    await page.waitForSelector('figure.chart-card[data-metric="val_loss"] .chart[data-drawn="true"]');
+    const add = async (kind, text) => {
+      if (!(await page.$eval('#add-chart-panel', d => d.open))) await page.click('#add-chart-panel summary');
+      await page.selectOption('#add-chart-panel-form select', kind);
+      await page.fill('#add-chart-panel-form input', text);
+      await page.click('#add-chart-panel-form button[type=submit]');
+    };
+    // One metric is not an overlay: said in a sentence, nothing added.
+    await add('overlay', 'train_loss');
+    await page.waitForFunction(() => /two metric keys/.test(document.querySelector('#add-chart-panel')?.parentElement?.textContent ?? ''));
+    assert.ok(!page.url().includes('add='));
+    // train_loss and val_loss in one chart: each run in its colour, each metric in its style.
+    await add('overlay', 'train_loss, val_loss');
+    await page.waitForURL(/add=/);
+    const overlay = 'figure.chart-card[data-overlay="train_loss,val_loss"] .chart';
+    await page.waitForSelector(`${overlay}[data-drawn="true"]`);
+    const lines = await page.$eval(overlay, el => el.data.filter(t => t.mode === 'lines' && !t.name.includes('raw')).map(t => ({ name: t.name, color: t.line.color, dash: t.line.dash ?? 'solid' })));
+    assert.equal(lines.length, 16, lines.map(l => l.name).join());
+    const train = lines.find(l => l.name === 'run-00 · train_loss'), val = lines.find(l => l.name === 'run-00 · val_loss');
+    assert.equal(train.color, val.color);
+    assert.equal(train.dash, 'solid');
+    assert.equal(val.dash, 'dot');
+    assert.match(await page.textContent('figure.chart-card.overlay figcaption'), /train_loss\s*val_loss/);
+    // The added panels come first on the page, above the panel per metric.
+    const [addedTop, metricTop] = await page.evaluate(() => [document.querySelector('#added-panels').getBoundingClientRect().top,
+      document.querySelector('figure.chart-card[data-metric="val_loss"]').getBoundingClientRect().top]);
+    assert.ok(addedTop < metricTop);
+    // Bars of a value logged once: a bar per run, then grouped: a bar per group with its spread.
+    await add('bar', 'test_accuracy');
+    // The newest added panel comes first.
+    const bars = '#added-panels .bar-panel .chart';
+    await page.waitForSelector(`${bars}[data-drawn="true"]`);
+    assert.equal(await page.$eval(bars, el => el.data.filter(t => t.type === 'bar').length), 4);
+    await page.selectOption('#group-by', 'params.optimizer');
+    await page.waitForFunction(sel => document.querySelector(sel)?.data?.length === 2, bars);
+    const groups = await page.$eval(bars, el => el.data.map(t => ({ x: t.x[0], y: t.y[0], plus: t.error_y?.array?.[0], minus: t.error_y?.arrayminus?.[0] })));
+    const adam = groups.find(g => g.x === 'adam'), sgd = groups.find(g => g.x === 'sgd');
+    assert.ok(Math.abs(adam.y - 0.875) < 1e-9 && Math.abs(adam.plus - 0.025) < 1e-9 && Math.abs(adam.minus - 0.025) < 1e-9, JSON.stringify(groups));
+    assert.ok(Math.abs(sgd.y - 0.775) < 1e-9, JSON.stringify(groups));
+    // A scatter and a note.
+    await add('scatter', 'params.lr, val_loss');
+    await add('note', 'Why **lr** matters');
+    await page.waitForSelector('#added-panels .added-note strong');
+    await page.waitForSelector('#added-panels .scatter-panel .chart[data-drawn="true"]');
+    assert.deepEqual(await page.$$eval('#added-panels .added-panel > :nth-child(2)', p => p.map(e => e.className.split(' ').at(-1))), ['added-note', 'scatter-panel', 'bar-panel', 'overlay']);
+    const points = await page.$eval('#added-panels .scatter-panel .chart', el => el.data[0].x.length);
+    assert.ok(points >= 4, `${points}`);
+    // The link reopens all four; a panel's × takes it away.
+    await page.reload();
+    await hydrated(page);
+    await page.waitForSelector(`${overlay}[data-drawn="true"]`);
+    assert.equal(await page.$$eval('#added-panels .added-panel', p => p.length), 4);
+    await page.screenshot({ path: `${shots}chart-view-added-panels.png` });
+    await page.click('#added-panels .added-panel[data-added-index="0"] .remove-added');
+    await page.waitForFunction(() => document.querySelectorAll('#added-panels .added-panel').length === 3);
+    assert.equal(await page.$('#added-panels .added-note'), null);
+    // Saved as a dashboard, the overlay is one chart there too, and the bars stay grouped.
+    await page.click('#save-dashboard');
+    await page.fill('#save-dashboard-name', 'added panels');
+    await page.click('#save-dashboard-form button[type=submit]');
+    await page.waitForURL(/\/dashboards\/d-[0-9a-f]+$/);
+    await hydrated(page);
+    await page.waitForSelector('figure.chart-card[data-overlay="train_loss,val_loss"] .chart[data-drawn="true"]');
+    await page.waitForFunction(() => [...document.querySelectorAll('figure.bar-panel .chart')].some(c => c.data?.length === 2 && c.data[0].error_y));
+    // A link whose added panels cannot be read says so and draws the rest.
+    await page.goto(`${base}/experiments/${exp}?view=charts&q=val_loss&add=${encodeURIComponent('[{"type":"table","columns":["params.lr"]},{"type":"bar","metric":"test_accuracy"}]')}`);
+    await hydrated(page);
+    await page.waitForSelector('#added-bar-0[data-drawn="true"]');
+    assert.match(await page.textContent('.error'), /added panels in this link could not be read/);
+  });
 }

@@ -1,6 +1,7 @@
 //! Pieces that pages share. Pages compose these; a component never
 //! imports a page, and pages never import each other.
 
+pub mod add_panel;
 pub mod artifacts;
 pub mod chart_settings;
 pub mod editable;
@@ -12,4 +13,5 @@ pub mod name_prompt;
 pub mod panel;
 pub mod parallel_panel;
 pub mod status;
+pub mod summary_charts;
 pub mod values_dock;

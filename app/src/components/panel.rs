@@ -4,7 +4,7 @@
 use super::chart_settings::{x_values, ChartSettings};
 use super::values_dock::{describe_x, values_at, ValuesAt};
 use crate::aggregate::{compare_labels, Grouping, NONE_LABEL};
-use crate::charts::{build_groups, group_traces, smooth, Chart, Figure, Grouped, Trace};
+use crate::charts::{build_groups, group_bars, group_traces, smooth, Chart, Figure, Grouped, Trace};
 use crate::panel_overrides::{Override, Overrides};
 use crate::server_fns::{metric_series, ChartRun, Series};
 use leptos::prelude::*;
@@ -22,10 +22,14 @@ pub fn section_of(key: &str) -> &str {
 
 /// One metric of every run: a line per run in the run's colour (dashed
 /// when it failed), or a bar per run when each logged it once. Points the
-/// runs log while the view is open are appended in place.
+/// runs log while the view is open are appended in place. With `with`,
+/// those metrics are drawn over it, a line style per metric.
 #[component]
 pub fn Panel(
     key: String,
+    /// Other metrics overlaid on `key` (`train_loss` with `val_loss`).
+    #[prop(optional)]
+    with: Vec<String>,
     runs: Memo<Vec<ChartRun>>,
     settings: Memo<ChartSettings>,
     #[prop(optional, into)] grouping: Option<Signal<Grouping>>,
@@ -38,13 +42,16 @@ pub fn Panel(
     lazy: bool,
 ) -> impl IntoView {
     let view_settings = settings;
+    let keys: Vec<String> = std::iter::once(key.clone()).chain(with).collect();
+    // An overlay's settings and element are named by all its keys.
+    let key = keys.join("+");
     let own = {
         let key = key.clone();
         Memo::new(move |_| overrides.and_then(|o| o.with(|o| o.get(&key).copied())).unwrap_or_default())
     };
     let settings = Memo::new(move |_| own.get().apply(&view_settings.get()));
     let ids = Memo::new(move |_| runs.with(|r| r.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>()));
-    let k = key.clone();
+    let k = keys.clone();
     // Zooming in on steps fetches that range again, at full detail where
     // the budget allows.
     let (zoom, set_zoom) = signal(None::<(i64, i64)>);
@@ -72,14 +79,17 @@ pub fn Panel(
     });
     let loaded = LocalResource::new(move || {
         let (ids, range, with_times, near) = (ids.get(), zoom.get(), with_times.get(), near.get());
-        let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
+        let per_run = (PANEL_POINTS / (ids.len() * k.len()).max(1)).max(100);
         let (from, to) = (range.map(|r| r.0), range.map(|r| r.1));
-        let request = crate::fetch_slots::in_turn(metric_series(ids, k.clone(), from, to, per_run, with_times));
+        let requests: Vec<_> = k
+            .iter()
+            .map(|k| crate::fetch_slots::in_turn(metric_series(ids.clone(), k.clone(), from, to, per_run, with_times)))
+            .collect();
         // Nothing yet (not a pending request: a resource waits for its
         // request to end before it hears of a change).
         async move {
             match near {
-                true => Some(request.await),
+                true => Some(futures::future::try_join_all(requests).await),
                 false => None,
             }
         }
@@ -104,19 +114,35 @@ pub fn Panel(
             }
         }
     });
-    let series = crate::live::live_series(
-        Signal::stored(key.clone()),
-        // Read in the browser only: the server renders the panel empty, and
-        // a browser-only resource read there unsettles the page's suspense
-        // (its aftermath touched disposed signals: a panic in the log).
-        Signal::derive(move || if cfg!(feature = "ssr") { None } else { loaded.get().flatten().and_then(|r| r.ok()) }),
-        move |run| ids.try_with_untracked(|ids| ids.iter().any(|i| i == run)).unwrap_or(false),
-        PANEL_POINTS / 4,
-        move || loaded.refetch(),
-    );
+    // Each metric's lines, with the points that arrived live since.
+    let all_series: Vec<Signal<Option<Vec<Series>>>> = (0..keys.len())
+        .map(|i| {
+            crate::live::live_series(
+                Signal::stored(keys[i].clone()),
+                // Read in the browser only: the server renders the panel empty, and
+                // a browser-only resource read there unsettles the page's suspense
+                // (its aftermath touched disposed signals: a panic in the log).
+                Signal::derive(move || {
+                    if cfg!(feature = "ssr") {
+                        return None;
+                    }
+                    loaded
+                        .get()
+                        .flatten()
+                        .and_then(|r| r.ok())
+                        .and_then(|mut all| (i < all.len()).then(|| all.swap_remove(i)))
+                }),
+                move |run| ids.try_with_untracked(|ids| ids.iter().any(|i| i == run)).unwrap_or(false),
+                PANEL_POINTS / 4,
+                move || loaded.refetch(),
+            )
+        })
+        .collect();
+    let series = all_series[0];
+    let overlaid = keys.len() > 1;
     // In the chart view, values at the hovered x go to its docked table.
     let docked = use_context::<RwSignal<Option<ValuesAt>>>();
-    let on_hover = docked.map(|docked| {
+    let on_hover = docked.filter(|_| !overlaid).map(|docked| {
         let key = key.clone();
         Callback::new(move |x: f64| {
             let s = settings.get_untracked();
@@ -130,18 +156,21 @@ pub fn Panel(
             docked.set(Some(ValuesAt { metric: key.clone(), at: describe_x(&s.x, x), rows }));
         })
     });
-    let k = key.clone();
+    let k = keys.clone();
     let figure = Signal::derive(move || {
-        let data = series.get()?;
+        let all: Vec<Vec<Series>> = all_series.iter().map(|s| s.get()).collect::<Option<_>>()?;
         let grouping = grouping.map(|g| g.get()).unwrap_or_default();
         let s = settings.get();
         let x_data =
             if s.x.starts_with("metric:") { x_loaded.get().flatten()?.unwrap_or_default() } else { Vec::new() };
         // Switched to a time axis: wait for the data with wall times.
-        if matches!(s.x.as_str(), "time" | "relative") && data.iter().any(|d| d.times.len() != d.steps.len()) {
+        if matches!(s.x.as_str(), "time" | "relative") && all.iter().flatten().any(|d| d.times.len() != d.steps.len()) {
             return None;
         }
-        let mut figure = runs.with(|runs| panel_figure(runs, &data, &x_data, &s, &grouping, &k));
+        let mut figure = runs.with(|runs| match all.len() {
+            1 => panel_figure(runs, &all[0], &x_data, &s, &grouping, &k[0]),
+            _ => overlay_figure(runs, &all, &x_data, &s, &grouping, &k),
+        });
         // Lines of runs (not groups' means, not bars) hover into the dock.
         figure.docked_hover = on_hover.is_some()
             && grouping.field.is_empty()
@@ -202,12 +231,72 @@ pub fn Panel(
             {controls}
         }
     });
+    // An overlay's caption is its key: each metric beside its line style.
+    let caption = match overlaid {
+        false => view! { <span class="mono">{key.clone()}</span> }.into_any(),
+        true => keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                view! {
+                    <span class="overlay-key" data-key=k.clone()>
+                        <svg width="26" height="8" aria-hidden="true">
+                            <line x1="0" y1="4" x2="26" y2="4" stroke="currentColor" stroke-width="2"
+                                stroke-dasharray=crate::charts::LINE_DASHES[crate::charts::line_style(i)] />
+                        </svg>
+                        <span class="mono">{k.clone()}</span>
+                    </span>
+                }
+            })
+            .collect_view()
+            .into_any(),
+    };
+    let (single, joined) = (keys.len() == 1, keys.join(","));
     view! {
-        <figure class="chart-card" data-metric=key.clone() node_ref=card>
-            <figcaption><span class="mono">{key.clone()}</span> {own_controls}</figcaption>
+        <figure class="chart-card" class:overlay=overlaid data-metric=single.then(|| key.clone())
+            data-overlay=(!single).then_some(joined) node_ref=card>
+            <figcaption>{caption} {own_controls}</figcaption>
             <Chart id figure on_zoom on_hover=on_hover />
         </figure>
     }
+}
+
+/// Several metrics of every run in one chart: each run in its colour,
+/// each metric in its line style (`LINE_STYLES`, the first solid), named
+/// `run · metric`; grouped, each group's centre line per metric.
+fn overlay_figure(
+    runs: &[ChartRun],
+    all: &[Vec<Series>],
+    x_data: &[Series],
+    s: &ChartSettings,
+    grouping: &Grouping,
+    keys: &[String],
+) -> Figure {
+    let mut traces = Vec::new();
+    let mut closest = false;
+    // A metric's style wins over a style key's: the metric is what tells lines apart here.
+    let grouping = Grouping { style: String::new(), ..grouping.clone() };
+    for (i, (data, key)) in all.iter().zip(keys).enumerate() {
+        let figure = panel_figure(runs, data, x_data, s, &grouping, key);
+        closest |= figure.closest_hover;
+        for mut t in figure.traces {
+            if !t.dash {
+                t.line_style = crate::charts::line_style(i);
+            }
+            t.name = format!("{} · {key}", t.name);
+            t.legend_group = format!("{}{key}", t.legend_group);
+            if !t.bar_labels.is_empty() {
+                t.bar_labels = t.bar_labels.iter().map(|l| format!("{l} · {key}")).collect();
+            }
+            traces.push(t);
+        }
+    }
+    // The caption keys the styles; a legend of every run times every
+    // metric would crowd the chart out (the other panels name the runs).
+    if traces.iter().filter(|t| t.show_legend).count() > 12 {
+        traces.iter_mut().for_each(|t| t.show_legend = false);
+    }
+    Figure { closest_hover: closest || traces.len() > 20, ..s.figure(traces, &keys.join(", ")) }
 }
 
 fn panel_figure(
@@ -230,6 +319,17 @@ fn panel_figure(
         (!grouping.style.is_empty())
             .then(|| run.fields.get(&grouping.style).cloned().unwrap_or_else(|| NONE_LABEL.into()))
     };
+    // Values logged once: a bar per group at its centre, with its spread.
+    if !grouping.field.is_empty() && single {
+        let members = runs.iter().map(|run| Grouped {
+            label: run.fields.get(&grouping.field).cloned().unwrap_or_else(|| NONE_LABEL.into()),
+            style: None,
+            line: present.iter().find(|d| d.run_id == run.run_id).map(|d| (vec![0.0], vec![d.values[0]])),
+        });
+        let groups = build_groups(members, "");
+        let traces = group_bars(&grouping.field, &groups, grouping.center, grouping.band);
+        return Figure { traces, y_title: key.into(), y_log: s.log_y, ..Default::default() };
+    }
     if !grouping.field.is_empty() && !single {
         let members = runs.iter().map(|run| Grouped {
             label: run.fields.get(&grouping.field).cloned().unwrap_or_else(|| NONE_LABEL.into()),

@@ -3,12 +3,13 @@
 
 use super::{error_sentence, ErrorNote, Loaded, Loading};
 use crate::aggregate::Grouping;
-use crate::charts::{Chart, Figure, Trace};
+use crate::components::add_panel::AddPanel;
 use crate::components::artifacts::download_url;
 use crate::components::chart_settings::ChartSettings;
 use crate::components::markdown::markdown;
 use crate::components::panel::Panel as MetricPanel;
 use crate::components::parallel_panel::ParallelPanel;
+use crate::components::summary_charts::{BarChart, ScatterChart, ValueOf};
 use crate::dashboard_draft::{self as draft, PanelMove, Selection};
 use crate::format::{format_time, format_value};
 use crate::logged_images::{all_steps, at_step};
@@ -386,7 +387,16 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
                 <DashboardItem index=i panel=p spec editing edit runs=runs_memo all_runs values brushes on_brush />
             </For>
         </div>
-        {move || editing.get().then(|| view! { <AddPanel spec edit metric_keys /> })}
+        {move || editing.get().then(|| {
+            // A new panel at the end.
+            let on_add = Callback::new(move |panel: Panel| {
+                let mut next = spec.get_untracked();
+                next.panels.push(panel);
+                edit.run(next);
+            });
+            let kinds = draft::PANEL_KINDS.iter().map(|(k, ..)| *k).collect();
+            view! { <AddPanel id="add-panel" kinds metric_keys on_add /> }
+        })}
         // Folded away when only looking (open while editing).
         <details class="note-box" id="note-box" prop:open=move || editing.get()>
             <summary>"Add a note"</summary>
@@ -422,7 +432,7 @@ fn DashboardItem(
     // One chart takes a grid cell (two side by side on a wide screen);
     // notes, sections, tables, image grids, parallel coordinates and several
     // metrics' charts take the page's width.
-    let cell = matches!(&panel, Panel::Line { metrics, .. } if metrics.len() == 1)
+    let cell = matches!(&panel, Panel::Line { metrics, overlay, .. } if metrics.len() == 1 || *overlay)
         || matches!(&panel, Panel::Bar { .. } | Panel::Scatter { .. });
     let arrange = move |action: PanelMove| {
         if let Some(panels) = draft::arranged(spec.get_untracked().panels, index, action) {
@@ -582,45 +592,6 @@ fn DashboardSettings(spec: Memo<DashboardSpec>, edit: Callback<DashboardSpec>) -
     }
 }
 
-/// Edit mode: a new panel at the end, of a kind and what the user types.
-#[component]
-fn AddPanel(spec: Memo<DashboardSpec>, edit: Callback<DashboardSpec>, metric_keys: Memo<Vec<String>>) -> impl IntoView {
-    let (kind, set_kind) = signal("line".to_string());
-    let (text, set_text) = signal(String::new());
-    let (why, set_why) = signal(None::<String>);
-    let placeholder = move || {
-        let k = kind.get();
-        draft::PANEL_KINDS.iter().find(|(id, ..)| *id == k).map(|(.., what)| what.to_string()).unwrap_or_default()
-    };
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        match draft::new_panel(&kind.get_untracked(), &text.get_untracked()) {
-            Ok(panel) => {
-                let mut next = spec.get_untracked();
-                next.panels.push(panel);
-                set_why.set(None);
-                set_text.set(String::new());
-                edit.run(next);
-            }
-            Err(e) => set_why.set(Some(e)),
-        }
-    };
-    let options =
-        draft::PANEL_KINDS.iter().map(|(id, label, _)| view! { <option value=*id>{*label}</option> }).collect_view();
-    view! {
-        <form class="filter-bar add-panel" id="add-panel" on:submit=add>
-            <select prop:value=kind on:change=move |ev| set_kind.set(event_target_value(&ev))>{options}</select>
-            <input class="mono" list="dashboard-metric-keys" placeholder=placeholder
-                prop:value=text on:input=move |ev| set_text.set(event_target_value(&ev)) />
-            <datalist id="dashboard-metric-keys">
-                {move || metric_keys.get().into_iter().map(|k| view! { <option value=k></option> }).collect_view()}
-            </datalist>
-            <button type="submit">"Add panel"</button>
-        </form>
-        {move || why.get().map(|w| view! { <ErrorNote message=w /> })}
-    }
-}
-
 /// What Duplicate and Snapshot do: `make` a copy of dashboard `id` on the
 /// server and open it (with `query`), or say why not.
 fn open_copy<F, Fut>(
@@ -670,7 +641,9 @@ fn DashboardPanel(
         Panel::Section { title } => view! { <h2 class="dashboard-section">{title}</h2> }.into_any(),
         Panel::Images { key, title } => view! { <ImageGrid index key title runs /> }.into_any(),
         Panel::Note { text } => view! { <div class="markdown dashboard-note">{markdown(&text)}</div> }.into_any(),
-        Panel::Line { metrics, x, smoothing, log_y, ignore_outliers, log_x, y_range, title, group, .. } => {
+        Panel::Line {
+            metrics, x, smoothing, log_y, ignore_outliers, log_x, y_range, title, group, overlay, ..
+        } => {
             let settings = Memo::new(move |_| ChartSettings {
                 x: x.clone(),
                 log_y,
@@ -680,78 +653,34 @@ fn DashboardPanel(
                 y_range: y_range.map(|[low, high]| (low, high)),
             });
             let grouping = Signal::stored(group.map(Grouping::from_line_grouping).unwrap_or_default());
-            let charts =
-                metrics.into_iter().map(|key| view! { <MetricPanel key runs settings grouping /> }).collect_view();
+            let charts = match overlay {
+                true => {
+                    let mut keys = metrics.into_iter();
+                    let key = keys.next().unwrap_or_default();
+                    view! { <MetricPanel key with=keys.collect() runs settings grouping /> }.into_any()
+                }
+                false => metrics
+                    .into_iter()
+                    .map(|key| view! { <MetricPanel key runs settings grouping /> })
+                    .collect_view()
+                    .into_any(),
+            };
             view! {
                 {(!title.is_empty()).then(|| view! { <h3>{title}</h3> })}
                 <div class="chart-grid">{charts}</div>
             }
             .into_any()
         }
-        Panel::Bar { metric, title, .. } => {
-            let key = metric.clone();
-            let figure = Signal::derive(move || {
-                let runs = runs.get();
-                let values = values.get();
-                let traces = runs
-                    .iter()
-                    .filter_map(|r| {
-                        let v = latest(&values, &r.run_id, &format!("metrics.{key}"))?.parse::<f64>().ok()?;
-                        Some(Trace {
-                            name: r.name.clone(),
-                            bar_labels: vec![r.name.clone()],
-                            y: vec![Some(v)],
-                            color: r.color.clone(),
-                            ..Default::default()
-                        })
-                    })
-                    .collect();
-                Some(Figure { traces, x_title: "run".into(), y_title: key.clone(), ..Default::default() })
-            });
+        Panel::Bar { metric, title, group, .. } => {
             let caption = if title.is_empty() { metric.clone() } else { title };
-            view! {
-                <figure class="chart-card" data-metric=metric>
-                    <figcaption><span class="mono">{caption}</span></figcaption>
-                    <Chart id=format!("dash-bar-{index}") figure />
-                </figure>
-            }
-            .into_any()
+            let grouping = Signal::stored(group.map(Grouping::from_line_grouping).unwrap_or_default());
+            view! { <BarChart id=format!("dash-bar-{index}") metric caption runs value=value_of(values) grouping /> }
+                .into_any()
         }
         Panel::Scatter { x, y, title, .. } => {
-            let (fx, fy) = (x.clone(), y.clone());
-            let figure = Signal::derive(move || {
-                let (runs, values) = (runs.get(), values.get());
-                let mut categories: Vec<String> = Vec::new();
-                let mut t = Trace { markers: true, name: fy.clone(), ..Default::default() };
-                for r in &runs {
-                    let (Some(vx), Some(vy)) = (
-                        latest(&values, &r.run_id, &fx),
-                        latest(&values, &r.run_id, &fy).and_then(|v| v.parse::<f64>().ok()),
-                    ) else {
-                        continue;
-                    };
-                    let xv = vx.parse::<f64>().unwrap_or_else(|_| {
-                        let i = categories.iter().position(|c| *c == vx).unwrap_or_else(|| {
-                            categories.push(vx.clone());
-                            categories.len() - 1
-                        });
-                        i as f64
-                    });
-                    t.x.push(xv);
-                    t.y.push(Some(vy));
-                    t.text.push(format!("{} ({vx})", r.name));
-                    t.point_colors.push(r.color.clone());
-                }
-                Some(Figure { traces: vec![t], x_title: fx.clone(), y_title: fy.clone(), ..Default::default() })
-            });
             let caption = if title.is_empty() { format!("{y} vs {x}") } else { title };
-            view! {
-                <figure class="chart-card">
-                    <figcaption><span class="mono">{caption}</span></figcaption>
-                    <Chart id=format!("dash-scatter-{index}") figure />
-                </figure>
-            }
-            .into_any()
+            view! { <ScatterChart id=format!("dash-scatter-{index}") x y caption runs value=value_of(values) /> }
+                .into_any()
         }
         Panel::Table { columns, title } => {
             let head = columns.iter().map(|c| view! { <th class="mono">{c.clone()}</th> }).collect_view();
@@ -891,12 +820,18 @@ fn panel_label(panel: &Panel) -> String {
         Panel::Section { title } => format!("Section \u{201c}{title}\u{201d}"),
         Panel::Note { .. } => "Note".into(),
         Panel::Images { key, .. } => format!("Images: {key}"),
+        Panel::Line { metrics, overlay: true, .. } => format!("Chart: {} in one", metrics.join(", ")),
         Panel::Line { metrics, .. } => format!("Chart: {}", metrics.join(", ")),
         Panel::Bar { metric, .. } => format!("Bars: {metric}"),
         Panel::Scatter { x, y, .. } => format!("Scatter: {y} vs {x}"),
         Panel::Table { columns, .. } => format!("Table: {} columns", columns.len()),
         Panel::Parallel { .. } => "Parallel coordinates".into(),
     }
+}
+
+/// Where bars and scatters read a run's values: the dashboard's.
+fn value_of(values: RwSignal<Vec<Run>>) -> ValueOf {
+    Callback::new(move |(run_id, field): (String, String)| values.with(|v| latest(v, &run_id, &field)))
 }
 
 /// A run's value of `metrics.<k>` (latest), `params.<k>` or `tags.<k>`.

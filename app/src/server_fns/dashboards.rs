@@ -241,6 +241,8 @@ pub struct ShownView {
     pub hidden: String,
     /// Panels' own settings over the view's (`?panel=`, as the URL has it).
     pub overrides: String,
+    /// Panels added over the one per metric (`?add=`, as the URL has it).
+    pub added: String,
 }
 
 /// Saves the chart view (its filter, order, settings and the panels the
@@ -263,10 +265,26 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
         colors,
         hidden,
         overrides,
+        added,
     } = view;
     let overrides = crate::panel_overrides::parse(&overrides);
     let mut panels =
         vec![Panel::Parallel { fields: Vec::new(), color: parallel_color, group: group.clone(), title: String::new() }];
+    // Added panels first, as the view shows them, with its settings.
+    let added = crate::dashboard_draft::parse_added(&added).0;
+    if !added.is_empty() {
+        panels.push(Panel::Section { title: "Added".into() });
+    }
+    for mut panel in added {
+        match &mut panel {
+            Panel::Line { x: px, smoothing: ps, log_y: pl, ignore_outliers: pi, group: pg, .. } => {
+                (*px, *ps, *pl, *pi, *pg) = (x.clone(), smoothing, log_y, ignore_outliers, group.clone());
+            }
+            Panel::Bar { group: pg, .. } => *pg = group.clone(),
+            _ => {}
+        }
+        panels.push(panel);
+    }
     let mut section = None;
     for key in metrics {
         let s = crate::components::panel::section_of(&key).to_string();
@@ -286,6 +304,7 @@ pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
             title: String::new(),
             group: group.clone(),
             wide: false,
+            overlay: false,
         });
     }
     // Runs hidden in the view stay out of the dashboard, by its filter.
@@ -349,6 +368,7 @@ pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnEr
             title: String::new(),
             group,
             wide: true,
+            overlay: false,
         });
     }
     if !scatter_x.is_empty() && !scatter_y.is_empty() {

@@ -75,14 +75,21 @@ pub enum Panel {
         /// Drawn across the page's width instead of in a grid cell.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         wide: bool,
+        /// The metrics drawn over each other in one chart (a line style
+        /// per metric, each run in its colour), not a chart each.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        overlay: bool,
     },
-    /// The latest value of a metric, a bar per run.
+    /// The latest value of a metric, a bar per run, or with `group` a bar
+    /// per group at its centre with its spread.
     Bar {
         metric: String,
         #[serde(default)]
         title: String,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         wide: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<LineGrouping>,
     },
     /// One point per run: `x` and `y` are `metrics.<key>` or `params.<key>`.
     Scatter {
@@ -139,7 +146,17 @@ impl Panel {
             title: String::new(),
             group: None,
             wide: false,
+            overlay: false,
         }
+    }
+
+    /// `metrics` drawn over each other in one chart.
+    pub fn overlay(metrics: Vec<String>) -> Self {
+        let mut panel = Panel::line(metrics);
+        if let Panel::Line { overlay, .. } = &mut panel {
+            *overlay = true;
+        }
+        panel
     }
 
     /// Whether the panel can be drawn wide, and is.
@@ -322,6 +339,7 @@ impl DashboardSpec {
                 Panel::Bar { metric, .. } if metric.trim().is_empty() => {
                     return Err(invalid(&field, "a bar panel needs 'metric'"));
                 }
+                Panel::Bar { group: Some(g), .. } => g.check(&field)?,
                 Panel::Scatter { x, y, .. } => {
                     check_field(&field, x, &["metrics", "params"])?;
                     check_field(&field, y, &["metrics", "params"])?;
@@ -381,6 +399,7 @@ mod tests {
                 title: "".into(),
                 group: None,
                 wide: false,
+                overlay: false,
             }]
         );
     }
@@ -404,6 +423,15 @@ mod tests {
             vec![Panel::Scatter { x: "loss".into(), y: "metrics.acc".into(), title: "".into(), wide: false }])
         .contains("panels[0]"));
         assert!(with(&|s| s.panels = vec![Panel::line(vec![])]).contains("'metrics'"));
+        let bad_bar_group =
+            LineGrouping { by: "optimizer".into(), center: "mean".into(), band: "std".into(), style: "".into() };
+        assert!(with(&|s| s.panels = vec![Panel::Bar {
+            metric: "acc".into(),
+            title: "".into(),
+            wide: false,
+            group: Some(bad_bar_group.clone())
+        }])
+        .contains("panels[0]"));
         let grouped = |by: &str, center: &str| {
             let g = LineGrouping { by: by.into(), center: center.into(), band: "std".into(), style: String::new() };
             vec![Panel::Line {
@@ -417,6 +445,7 @@ mod tests {
                 title: "".into(),
                 group: Some(g),
                 wide: false,
+                overlay: false,
             }]
         };
         assert!(with(&|s| s.panels = grouped("optimizer", "mean")).contains("params.<key>"));

@@ -6,24 +6,29 @@
 
 use super::super::{error_sentence, ErrorNote, Loading};
 use crate::aggregate::Grouping;
-use crate::components::chart_settings::{chart_settings, ChartControls};
+use crate::components::add_panel::AddPanel;
+use crate::components::chart_settings::{chart_settings, ChartControls, ChartSettings};
 use crate::components::group_controls::GroupControls;
 use crate::components::importance::ImportancePanel;
+use crate::components::markdown::markdown;
 use crate::components::name_prompt::NamePrompt;
 use crate::components::panel::{section_of, Panel};
 use crate::components::parallel_panel::ParallelPanel;
+use crate::components::summary_charts::{BarChart, ScatterChart, ValueOf};
 use crate::components::values_dock::{ValuesAt, ValuesDock};
+use crate::dashboard_draft::{format_added, parse_added, CHART_VIEW_KINDS, MAX_ADDED_PANELS};
 use crate::live::{use_live, LiveEvent};
 use crate::panel_overrides::{self, Override};
 use crate::parallel::{format_brushes, kept_by, parse_brushes, Brush};
 use crate::run_marks::{format_hidden, format_pins, parse_hidden, parse_pins};
 use crate::server_fns::dashboards::{save_chart_view, ShownView};
-use crate::server_fns::{chart_runs, ChartData};
+use crate::server_fns::{chart_runs, ChartData, ChartRun};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeMap;
+use tracking::dashboards::Panel as PanelSpec;
 
 /// Panels that load and draw at once; those after them wait until the
 /// user scrolls near (an experiment can have 1,000 metrics).
@@ -164,6 +169,20 @@ pub fn ExperimentCharts(
         set_param.run(("colors", format_pins(&pins)));
     });
     let on_brush = Callback::new(move |b: Vec<Brush>| set_param.run(("brush", format_brushes(&b))));
+    // Panels added over the one per metric (`?add=`): metrics in one
+    // chart, bars, scatters and notes.
+    let added_state = Memo::new(move |_| parse_added(&query.read().get("add").unwrap_or_default()));
+    let added = Memo::new(move |_| added_state.get().0);
+    let set_added = Callback::new(move |panels: Vec<PanelSpec>| set_param.run(("add", format_added(&panels))));
+    let on_add = Callback::new(move |panel: PanelSpec| {
+        let mut panels = added.get_untracked();
+        panels.insert(0, panel);
+        panels.truncate(MAX_ADDED_PANELS);
+        set_added.run(panels);
+    });
+    let value: ValueOf = Callback::new(move |(id, field): (String, String)| {
+        all_runs.with(|runs| runs.iter().find(|r| r.run_id == id).and_then(|r| r.value(&field)))
+    });
     let on_color = Callback::new(move |c: String| set_param.run(("pcolor", c)));
     // Values at the hovered step, from whichever panel is hovered; a row
     // clicked there shows that run alone (`?sel=`, as runs ticked in the table).
@@ -218,6 +237,7 @@ pub fn ExperimentCharts(
                     colors: format_pins(&pin_state.get_untracked().0),
                     hidden: format_hidden(&hidden.get_untracked()),
                     overrides: panel_overrides::format(&overrides.get_untracked()),
+                    added: format_added(&added.get_untracked()),
                 };
                 match save_chart_view(view).await {
                     Ok(id) => navigate(&format!("/dashboards/{id}"), Default::default()),
@@ -281,6 +301,10 @@ pub fn ExperimentCharts(
                 prop:value=move || search.get()
                 on:change=move |ev| set_search(event_target_value(&ev))
             />
+            <details class="add-chart-panel" id="add-chart-panel">
+                <summary>"Add panel"</summary>
+                <AddPanel id="add-chart-panel-form" kinds=CHART_VIEW_KINDS.to_vec() metric_keys=metrics on_add />
+            </details>
             <NamePrompt id="save-dashboard" label="Save as dashboard" placeholder="Name of the dashboard"
                 title="Save these panels, this filter and these settings as a dashboard to share" on_name=save />
         </div>
@@ -398,6 +422,9 @@ pub fn ExperimentCharts(
                     {move || pin_state.get().1.then(|| view! {
                         <ErrorNote message="Some colours in this link could not be read; those runs keep their own.".to_string() />
                     })}
+                    {move || added_state.get().1.then(|| view! {
+                        <ErrorNote message="Some added panels in this link could not be read; they were left out.".to_string() />
+                    })}
                     {move || brush_state.get().1.then(|| view! {
                         <ErrorNote message="Part of the selection in this link could not be read; it was left out.".to_string() />
                     })}
@@ -445,12 +472,85 @@ pub fn ExperimentCharts(
                         </p>
                     })}
                     <div class="charts-with-values">
-                        <div id="experiment-charts">{body}</div>
+                        <div id="experiment-charts">
+                            <AddedPanels panels=added runs settings grouping overrides on_override value on_set=set_added />
+                            {body}
+                        </div>
                         <ValuesDock values=docked on_isolate=isolate />
                     </div>
                 }
                 .into_any()
             }
         }}
+    }
+}
+
+/// The panels a link adds over the one per metric, first on the page, each
+/// with a button that takes it away again.
+#[component]
+fn AddedPanels(
+    panels: Memo<Vec<PanelSpec>>,
+    runs: Memo<Vec<ChartRun>>,
+    settings: Memo<ChartSettings>,
+    grouping: Memo<Grouping>,
+    overrides: Memo<panel_overrides::Overrides>,
+    on_override: Callback<(String, Override)>,
+    value: ValueOf,
+    on_set: Callback<Vec<PanelSpec>>,
+) -> impl IntoView {
+    move || {
+        let all = panels.get();
+        if all.is_empty() {
+            return None;
+        }
+        let count = match all.len() {
+            1 => "Added (1 panel)".to_string(),
+            n => format!("Added ({n} panels)"),
+        };
+        let items = all
+            .into_iter()
+            .enumerate()
+            .map(|(i, panel)| {
+                let remove = move |_| {
+                    let mut rest = panels.get_untracked();
+                    if i < rest.len() {
+                        rest.remove(i);
+                    }
+                    on_set.run(rest);
+                };
+                let body = match panel {
+                    PanelSpec::Line { metrics, .. } => {
+                        let mut keys = metrics.into_iter();
+                        let key = keys.next().unwrap_or_default();
+                        view! { <Panel key with=keys.collect() runs settings grouping overrides on_override /> }.into_any()
+                    }
+                    PanelSpec::Bar { metric, title, .. } => {
+                        let caption = if title.is_empty() { metric.clone() } else { title };
+                        view! { <BarChart id=format!("added-bar-{i}") metric caption runs value grouping /> }.into_any()
+                    }
+                    PanelSpec::Scatter { x, y, title, .. } => {
+                        let caption = if title.is_empty() { format!("{y} vs {x}") } else { title };
+                        view! { <ScatterChart id=format!("added-scatter-{i}") x y caption runs value /> }.into_any()
+                    }
+                    PanelSpec::Note { text } => {
+                        view! { <div class="markdown added-note">{markdown(&text)}</div> }.into_any()
+                    }
+                    // `parse_added` keeps no other kind.
+                    _ => ().into_any(),
+                };
+                view! {
+                    <div class="added-panel" data-added-index=i>
+                        <button class="link remove-added" title="Take this panel away" on:click=remove>"\u{00d7}"</button>
+                        {body}
+                    </div>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <details class="panel-section" open data-section="added" id="added-panels">
+                <summary>{count}</summary>
+                <div class="chart-grid">{items}</div>
+            </details>
+        })
     }
 }

@@ -1,0 +1,107 @@
+//! Charts of one value per run (a metric's latest value, a param): bars
+//! and scatters, in the chart view's added panels and on dashboards.
+//! Where a value comes from is the caller's (`value`: a run's id and a
+//! field, `metrics.<key>`, `params.<key>` or `tags.<key>`).
+
+use crate::aggregate::{Grouping, NONE_LABEL};
+use crate::charts::{build_groups, group_bars, Chart, Figure, Grouped, Trace};
+use crate::server_fns::ChartRun;
+use leptos::prelude::*;
+
+/// A run's value of a field, as text, or none.
+pub type ValueOf = Callback<(String, String), Option<String>>;
+
+/// The latest value of `metric`: a bar per run in its colour, or with a
+/// grouping a bar per group at its centre with its spread as error bars.
+#[component]
+pub fn BarChart(
+    id: String,
+    metric: String,
+    caption: String,
+    runs: Memo<Vec<ChartRun>>,
+    value: ValueOf,
+    #[prop(optional, into)] grouping: Option<Signal<Grouping>>,
+) -> impl IntoView {
+    let key = metric.clone();
+    let figure = Signal::derive(move || {
+        let field = format!("metrics.{key}");
+        let grouping = grouping.map(|g| g.get()).unwrap_or_default();
+        let number = |r: &ChartRun| value.run((r.run_id.clone(), field.clone()))?.parse::<f64>().ok();
+        let traces = runs.with(|runs| match grouping.field.is_empty() {
+            true => runs
+                .iter()
+                .filter_map(|r| {
+                    Some(Trace {
+                        name: r.name.clone(),
+                        bar_labels: vec![r.name.clone()],
+                        y: vec![Some(number(r)?)],
+                        color: r.color.clone(),
+                        ..Default::default()
+                    })
+                })
+                .collect(),
+            false => {
+                let members = runs.iter().map(|r| Grouped {
+                    label: r.fields.get(&grouping.field).cloned().unwrap_or_else(|| NONE_LABEL.into()),
+                    style: None,
+                    line: number(r).map(|v| (vec![0.0], vec![Some(v)])),
+                });
+                group_bars(&grouping.field, &build_groups(members, ""), grouping.center, grouping.band)
+            }
+        });
+        Some(Figure { traces, y_title: key.clone(), ..Default::default() })
+    });
+    view! {
+        <figure class="chart-card bar-panel" data-bar=metric>
+            <figcaption><span class="mono">{caption}</span></figcaption>
+            <Chart id figure />
+        </figure>
+    }
+}
+
+/// One point per run at its values of `x` and `y` (a param's text values
+/// spread over the axis in their order of first appearance), each in its
+/// run's colour, named on hover.
+#[component]
+pub fn ScatterChart(
+    id: String,
+    x: String,
+    y: String,
+    caption: String,
+    runs: Memo<Vec<ChartRun>>,
+    value: ValueOf,
+) -> impl IntoView {
+    let (fx, fy) = (x.clone(), y.clone());
+    let figure = Signal::derive(move || {
+        let mut categories: Vec<String> = Vec::new();
+        let mut t = Trace { markers: true, name: fy.clone(), ..Default::default() };
+        runs.with(|runs| {
+            for r in runs {
+                let (Some(vx), Some(vy)) = (
+                    value.run((r.run_id.clone(), fx.clone())),
+                    value.run((r.run_id.clone(), fy.clone())).and_then(|v| v.parse::<f64>().ok()),
+                ) else {
+                    continue;
+                };
+                let xv = vx.parse::<f64>().unwrap_or_else(|_| {
+                    let i = categories.iter().position(|c| *c == vx).unwrap_or_else(|| {
+                        categories.push(vx.clone());
+                        categories.len() - 1
+                    });
+                    i as f64
+                });
+                t.x.push(xv);
+                t.y.push(Some(vy));
+                t.text.push(format!("{} ({vx})", r.name));
+                t.point_colors.push(r.color.clone());
+            }
+        });
+        Some(Figure { traces: vec![t], x_title: fx.clone(), y_title: fy.clone(), ..Default::default() })
+    });
+    view! {
+        <figure class="chart-card scatter-panel" data-scatter=format!("{y} vs {x}")>
+            <figcaption><span class="mono">{caption}</span></figcaption>
+            <Chart id figure />
+        </figure>
+    }
+}
