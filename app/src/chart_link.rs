@@ -3,6 +3,7 @@
 //! link says what it left out instead of quietly showing something else.
 
 use crate::aggregate::{Band, Center};
+use crate::components::chart_settings::XAxis;
 
 /// The settings in `query` (a link's `key=value` pairs) that the chart view
 /// cannot use, as `key=value (why)`, given the metrics and the fields
@@ -13,10 +14,9 @@ pub fn unreadable(query: &[(String, String)], metrics: &[String], fields: &[Stri
     for (key, value) in query {
         let (key, value) = (key.as_str(), value.as_str());
         match key {
-            "x" => match value.strip_prefix("metric:") {
-                Some(k) if !metrics.iter().any(|m| m == k) => left_out(key, value, "no such metric"),
+            "x" => match XAxis::parse(value) {
+                Some(XAxis::Metric(k)) if !metrics.contains(&k) => left_out(key, value, "no such metric"),
                 Some(_) => {}
-                None if ["step", "time", "relative"].contains(&value) => {}
                 None => left_out(key, value, "step, time, relative or metric:<key>"),
             },
             "smooth" if !value.parse::<f64>().is_ok_and(|v| (0.0..=0.99).contains(&v)) => {

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod aggregate;
+pub mod app_error;
 pub mod chart_link;
 pub mod charts;
 pub mod columns;

@@ -86,7 +86,7 @@ mod tests {
         assert_eq!(parsed.len(), 2);
         assert_eq!(parse(&format(&parsed)), parsed);
         let view = ChartSettings {
-            x: "step".into(),
+            x: crate::components::chart_settings::XAxis::Step,
             log_y: false,
             smooth: 0.0,
             ignore_outliers: false,

@@ -1,6 +1,7 @@
 //! Server functions: the UI's calls into the store and artifact storage.
 //! Each is a thin wrapper over the same methods the REST API uses.
 
+use crate::app_error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ pub mod registry;
 
 #[cfg(feature = "ssr")]
 mod backend {
+    use crate::app_error::AppError;
     use leptos::prelude::*;
 
     pub use store::access::{Gate, Need};
@@ -22,10 +24,10 @@ mod backend {
         expect_context::<store::Store>()
     }
 
-    pub fn artifacts() -> Result<artifacts::ArtifactStore, ServerFnError> {
+    pub fn artifacts() -> Result<artifacts::ArtifactStore, AppError> {
         use_context::<Option<artifacts::ArtifactStore>>()
             .flatten()
-            .ok_or_else(|| ServerFnError::new("This server does not serve artifacts (--no-serve-artifacts)"))
+            .ok_or_else(|| AppError::invalid("This server does not serve artifacts (--no-serve-artifacts)"))
     }
 
     /// The request's gate: who is signed in, and the one permission check
@@ -41,7 +43,7 @@ mod backend {
 
     /// Refuses (HTTP 403, with a sentence naming `what`) unless the
     /// signed-in user meets every need.
-    pub async fn require(gate: &Gate, needs: &[Need], what: &str) -> Result<(), ServerFnError> {
+    pub async fn require(gate: &Gate, needs: &[Need], what: &str) -> Result<(), AppError> {
         match gate.check(needs).await {
             Ok(()) => Ok(()),
             Err(e) if e.error_code == tracking::ErrorCode::PermissionDenied => Err(err(tracking::Error::new(
@@ -53,7 +55,7 @@ mod backend {
     }
 
     /// Whether the signed-in user meets every need (for narrowing lists).
-    pub async fn allowed(gate: &Gate, needs: &[Need]) -> Result<bool, ServerFnError> {
+    pub async fn allowed(gate: &Gate, needs: &[Need]) -> Result<bool, AppError> {
         gate.allows(needs).await.map_err(err)
     }
 
@@ -66,7 +68,7 @@ mod backend {
         order_by: String,
         deleted: bool,
         limit: usize,
-    ) -> Result<(Vec<tracking::Run>, bool), ServerFnError> {
+    ) -> Result<(Vec<tracking::Run>, bool), AppError> {
         let store = store();
         let mut query = store::RunQuery {
             experiment_ids: vec![experiment_id],
@@ -102,17 +104,12 @@ mod backend {
         experiment_id: &str,
         cap: Capability,
         what: &str,
-    ) -> Result<(), ServerFnError> {
+    ) -> Result<(), AppError> {
         require(gate, &[Need::Experiment(experiment_id.to_string(), cap)], what).await
     }
 
     /// Refuses unless the signed-in user may `cap` the runs of the experiment.
-    pub async fn need_runs_of(
-        gate: &Gate,
-        experiment_id: &str,
-        cap: Capability,
-        what: &str,
-    ) -> Result<(), ServerFnError> {
+    pub async fn need_runs_of(gate: &Gate, experiment_id: &str, cap: Capability, what: &str) -> Result<(), AppError> {
         require(gate, &[Need::InExperiment(experiment_id.to_string(), "run", cap)], what).await
     }
 
@@ -123,21 +120,21 @@ mod backend {
         run_id: &str,
         cap: Capability,
         what: &str,
-    ) -> Result<tracking::Run, ServerFnError> {
+    ) -> Result<tracking::Run, AppError> {
         require(gate, &[Need::Run(run_id.to_string(), cap)], what).await?;
         store.get_run(run_id).await.map_err(err)
     }
 
     /// Refuses unless the signed-in user may `cap` the registered model
     /// (and read its versions).
-    pub async fn need_model(gate: &Gate, name: &str, cap: Capability, what: &str) -> Result<(), ServerFnError> {
+    pub async fn need_model(gate: &Gate, name: &str, cap: Capability, what: &str) -> Result<(), AppError> {
         require(gate, &[Need::Model(name.to_string(), cap, Some(Capability::Read))], what).await
     }
 
     /// A store error as the server function's error: the sentence for the
     /// page, MLflow's HTTP status for the response (a refused filter is a
     /// 400, not a server failure), the hidden cause in the log.
-    pub fn err(e: tracking::Error) -> ServerFnError {
+    pub fn err(e: tracking::Error) -> AppError {
         if let Some(cause) = &e.cause {
             tracing::error!(%cause, "{}", e.message);
         }
@@ -147,7 +144,7 @@ mod backend {
         ) {
             response.set_status(status);
         }
-        ServerFnError::new(e.message)
+        AppError::from(e)
     }
 }
 
@@ -158,7 +155,7 @@ use tracking::permissions::Capability;
 
 /// The signed-in user's name, when users and permissions are on.
 #[server(prefix = "/_app")]
-pub async fn signed_in_user() -> Result<Option<String>, ServerFnError> {
+pub async fn signed_in_user() -> Result<Option<String>, AppError> {
     let gate = backend::gate();
     Ok(gate.viewer().cloned().map(|v| v.user.username))
 }
@@ -177,7 +174,7 @@ pub struct ExperimentRow {
 
 /// Every experiment, active and deleted, with run counts and last activity.
 #[server(prefix = "/_app")]
-pub async fn list_experiments() -> Result<Vec<ExperimentRow>, ServerFnError> {
+pub async fn list_experiments() -> Result<Vec<ExperimentRow>, AppError> {
     let gate = backend::gate();
     let store = store();
     let query = store::ExperimentQuery {
@@ -209,7 +206,7 @@ pub async fn list_experiments() -> Result<Vec<ExperimentRow>, ServerFnError> {
 }
 
 #[server(prefix = "/_app")]
-pub async fn create_experiment(name: String) -> Result<String, ServerFnError> {
+pub async fn create_experiment(name: String) -> Result<String, AppError> {
     let gate = backend::gate();
     use tracking::permissions::EXPERIMENT;
     backend::require(&gate, &[backend::Need::Create(EXPERIMENT, None)], "create experiments").await?;
@@ -224,14 +221,14 @@ pub async fn create_experiment(name: String) -> Result<String, ServerFnError> {
 }
 
 #[server(prefix = "/_app")]
-pub async fn rename_experiment(experiment_id: String, name: String) -> Result<(), ServerFnError> {
+pub async fn rename_experiment(experiment_id: String, name: String) -> Result<(), AppError> {
     let gate = backend::gate();
     need_experiment(&gate, &experiment_id, Capability::Update, "rename this experiment").await?;
     store().rename_experiment(&experiment_id, name.trim()).await.map_err(err)
 }
 
 #[server(prefix = "/_app")]
-pub async fn set_experiment_deleted(experiment_id: String, deleted: bool) -> Result<(), ServerFnError> {
+pub async fn set_experiment_deleted(experiment_id: String, deleted: bool) -> Result<(), AppError> {
     let gate = backend::gate();
     need_experiment(&gate, &experiment_id, Capability::Delete, "delete or restore this experiment").await?;
     let store = store();
@@ -253,7 +250,7 @@ pub struct RunsPage {
 
 /// The colour of each of these runs, the same on every page.
 #[cfg(feature = "ssr")]
-async fn run_colors(store: &store::Store, run_ids: Vec<String>) -> Result<Vec<(String, String)>, ServerFnError> {
+async fn run_colors(store: &store::Store, run_ids: Vec<String>) -> Result<Vec<(String, String)>, AppError> {
     let ordinals = store.run_ordinals(&run_ids).await.map_err(err)?;
     Ok(ordinals.into_iter().map(|(id, n)| (id, crate::charts::run_color(n))).collect())
 }
@@ -269,7 +266,7 @@ pub async fn experiment_runs(
     order_by: Option<String>,
     deleted: bool,
     page_token: Option<String>,
-) -> Result<RunsPage, ServerFnError> {
+) -> Result<RunsPage, AppError> {
     let gate = backend::gate();
     need_runs_of(&gate, &experiment_id, Capability::Read, "see this experiment's runs").await?;
     let store = store();
@@ -316,7 +313,7 @@ pub async fn experiment_runs(
 pub async fn metric_ranges(
     run_ids: String,
     keys: String,
-) -> Result<Vec<(String, String, Option<f64>, Option<f64>)>, ServerFnError> {
+) -> Result<Vec<(String, String, Option<f64>, Option<f64>)>, AppError> {
     let gate = backend::gate();
     let split = |s: &str| s.split(',').filter(|x| !x.is_empty()).map(String::from).collect::<Vec<_>>();
     let (mut ids, keys) = (split(&run_ids), split(&keys));
@@ -336,7 +333,7 @@ pub async fn metric_ranges(
 }
 
 #[server(prefix = "/_app")]
-pub async fn set_runs_deleted(run_ids: Vec<String>, deleted: bool) -> Result<(), ServerFnError> {
+pub async fn set_runs_deleted(run_ids: Vec<String>, deleted: bool) -> Result<(), AppError> {
     let gate = backend::gate();
     let store = store();
     for id in run_ids {
@@ -369,7 +366,7 @@ pub struct RunDetails {
 }
 
 #[server(prefix = "/_app")]
-pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
+pub async fn run_page(run_id: String) -> Result<RunDetails, AppError> {
     let gate = backend::gate();
     let store = store();
     let run = need_run(&gate, &store, &run_id, Capability::Read, "see this run").await?;
@@ -422,14 +419,14 @@ pub async fn run_page(run_id: String) -> Result<RunDetails, ServerFnError> {
 }
 
 #[server(prefix = "/_app")]
-pub async fn set_run_tag(run_id: String, key: String, value: String) -> Result<(), ServerFnError> {
+pub async fn set_run_tag(run_id: String, key: String, value: String) -> Result<(), AppError> {
     let gate = backend::gate();
     need_run(&gate, &store(), &run_id, Capability::Update, "change this run's tags").await?;
     store().log_batch(&run_id, vec![], vec![], vec![tracking::KeyValue::new(key, value)]).await.map_err(err)
 }
 
 #[server(prefix = "/_app")]
-pub async fn delete_run_tag(run_id: String, key: String) -> Result<(), ServerFnError> {
+pub async fn delete_run_tag(run_id: String, key: String) -> Result<(), AppError> {
     let gate = backend::gate();
     need_run(&gate, &store(), &run_id, Capability::Update, "change this run's tags").await?;
     store().delete_tag(&run_id, &key).await.map_err(err)
@@ -492,7 +489,7 @@ pub async fn chart_runs(
     filter: String,
     order_by: String,
     deleted: bool,
-) -> Result<ChartData, ServerFnError> {
+) -> Result<ChartData, AppError> {
     let gate = backend::gate();
     need_runs_of(&gate, &experiment_id, Capability::Read, "see this experiment's runs").await?;
     let store = store();
@@ -553,7 +550,7 @@ pub async fn metric_series(
     max_step: Option<i64>,
     max_points: usize,
     with_times: bool,
-) -> Result<Vec<Series>, ServerFnError> {
+) -> Result<Vec<Series>, AppError> {
     let gate = backend::gate();
     let store = store();
     if gate.viewer().cloned().is_some_and(|v| !v.is_admin()) {
@@ -584,7 +581,7 @@ pub async fn metric_series(
 
 /// Files and folders in a run's artifact folder `path`, with paths relative to the run's root.
 #[server(prefix = "/_app")]
-pub async fn list_run_artifacts(run_id: String, path: String) -> Result<Vec<FileInfo>, ServerFnError> {
+pub async fn list_run_artifacts(run_id: String, path: String) -> Result<Vec<FileInfo>, AppError> {
     let gate = backend::gate();
     let (store, root, dir) = run_artifact_path(&gate, &run_id, &path).await?;
     let files = store.list(&root.join(&dir)).await.map_err(err)?;
@@ -599,11 +596,11 @@ async fn run_artifact_path(
     gate: &backend::Gate,
     run_id: &str,
     path: &str,
-) -> Result<(artifacts::ArtifactStore, artifacts::ArtifactPath, artifacts::ArtifactPath), ServerFnError> {
+) -> Result<(artifacts::ArtifactStore, artifacts::ArtifactPath, artifacts::ArtifactPath), AppError> {
     let (store, files) = (store(), backend::artifacts()?);
     let run = need_run(gate, &store, run_id, Capability::Read, "see this run's artifacts").await?;
     let root = artifacts::ArtifactPath::from_root_uri(&run.info.artifact_uri).ok_or_else(|| {
-        ServerFnError::new(format!("The artifacts at {} are not stored by this server", run.info.artifact_uri))
+        AppError::invalid(format!("The artifacts at {} are not stored by this server", run.info.artifact_uri))
     })?;
     let path = artifacts::ArtifactPath::parse(path).map_err(err)?;
     // Where the bytes are decides too: a run's folder can be anywhere its
@@ -628,7 +625,7 @@ pub struct Preview {
 pub const PREVIEW_BYTES: u64 = 256 * 1024;
 
 #[server(prefix = "/_app")]
-pub async fn preview_artifact(run_id: String, path: String) -> Result<Preview, ServerFnError> {
+pub async fn preview_artifact(run_id: String, path: String) -> Result<Preview, AppError> {
     let gate = backend::gate();
     let (store, root, file) = run_artifact_path(&gate, &run_id, &path).await?;
     let kind = crate::components::artifacts::kind_of(file.file_name()).to_string();
@@ -659,7 +656,7 @@ pub struct ComparedRuns {
 }
 
 #[server(prefix = "/_app")]
-pub async fn compare_runs(run_ids: Vec<String>) -> Result<ComparedRuns, ServerFnError> {
+pub async fn compare_runs(run_ids: Vec<String>) -> Result<ComparedRuns, AppError> {
     let gate = backend::gate();
     let store = store();
     let mut runs = Vec::new();
@@ -673,7 +670,7 @@ pub async fn compare_runs(run_ids: Vec<String>) -> Result<ComparedRuns, ServerFn
 }
 
 #[server(prefix = "/_app")]
-pub async fn list_registered_models() -> Result<Vec<RegisteredModel>, ServerFnError> {
+pub async fn list_registered_models() -> Result<Vec<RegisteredModel>, AppError> {
     let gate = backend::gate();
     let page = store()
         .search_registered_models(&store::RegistryQuery {
@@ -718,7 +715,7 @@ async fn readable_run(
 }
 
 #[server(prefix = "/_app")]
-pub async fn model_page(name: String) -> Result<ModelDetails, ServerFnError> {
+pub async fn model_page(name: String) -> Result<ModelDetails, AppError> {
     let gate = backend::gate();
     need_model(&gate, &name, Capability::Read, "see this model").await?;
     let store = store();
@@ -775,7 +772,7 @@ async fn model_files(uri: &str) -> ModelFiles {
 }
 
 #[server(prefix = "/_app")]
-pub async fn version_page(name: String, version: String) -> Result<VersionDetails, ServerFnError> {
+pub async fn version_page(name: String, version: String) -> Result<VersionDetails, AppError> {
     let gate = backend::gate();
     need_model(&gate, &name, Capability::Read, "see this model").await?;
     let store = store();
@@ -794,7 +791,7 @@ pub struct LoggedModelDetails {
 }
 
 #[server(prefix = "/_app")]
-pub async fn logged_model_page(model_id: String) -> Result<LoggedModelDetails, ServerFnError> {
+pub async fn logged_model_page(model_id: String) -> Result<LoggedModelDetails, AppError> {
     let gate = backend::gate();
     let store = store();
     let model = store.get_logged_model(&model_id, false).await.map_err(err)?;

@@ -50,5 +50,12 @@ export default async function ({ test, browser, base, ids, shots, hydrated, exp,
     assert.equal(response.status(), 404);
     await hydrated(page);
     assert.match(await page.textContent('main'), /Page not found/);
+    // A run that is not there: the server's sentence, typed by its code, and no "Try again" (it would not help).
+    const missing = await page.goto(`${base}/experiments/${exp}/runs/${'0'.repeat(32)}`);
+    assert.equal(missing.status(), 404);
+    await hydrated(page);
+    const error = await page.waitForSelector('p.error[data-error-code="RESOURCE_DOES_NOT_EXIST"]');
+    assert.match(await error.textContent(), /not found|does not exist/i);
+    assert.equal(await page.$('p.error .try-again'), null);
   }, { allow: /status of 404/ });
 }

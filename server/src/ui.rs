@@ -189,4 +189,27 @@ pub fn router(store: store::Store, artifacts: Option<artifacts::ArtifactStore>) 
             get(|headers: HeaderMap| async move { asset("vendor/plotly.min.js", &headers, Keep::Revalidated) }),
         )
         .with_state(options)
+        .layer(axum::middleware::from_fn(server_fn_status))
+}
+
+/// A server function's failure carries its tracking error code
+/// (`app::app_error::AppError`); one the function did not give a status
+/// itself (arguments it could not read) gets the code's, as the REST API
+/// would send: a 400 for a bad request, not a 500.
+async fn server_fn_status(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let server_fn = request.uri().path().starts_with("/_app/");
+    let response = next.run(request).await;
+    if !server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "The server's answer was too long to send.").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::app_error::AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(error.error_code.http_status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }

@@ -1030,6 +1030,15 @@ def test_item19_server_function_denials_are_403(srv, fns, victim_and_attacker):
     for r in (run, runs):
         assert r.status_code == 403, (r.status_code, r.text[:200])
         assert v["run_name"] not in r.text and v["exp_name"] not in r.text
+        # A typed error, MLflow's body: the page tells a denial from a missing run by its code.
+        assert r.json()["error_code"] == "PERMISSION_DENIED", r.text[:200]
+    missing = server_fn(srv, fns, "run_page", ADMIN, {"run_id": "0" * 32})
+    assert missing.status_code == 404, (missing.status_code, missing.text[:200])
+    assert missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", missing.text[:200]
+    # Arguments the function cannot read are the caller's mistake: a 400 in a sentence, not a 500.
+    unread = server_fn(srv, fns, "run_page", ADMIN, {"run": "x"})
+    assert unread.status_code == 400, (unread.status_code, unread.text[:200])
+    assert unread.json()["error_code"] == "BAD_REQUEST" and "could not be read" in unread.json()["message"]
     # The owner reads the same through the same functions.
     mine = server_fn(srv, fns, "run_page", v["owner"], {"run_id": v["run_id"]})
     assert mine.status_code == 200 and v["run_name"] in mine.text, mine.text[:200]

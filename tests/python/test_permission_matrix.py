@@ -321,7 +321,7 @@ def server_fn_args(w, exp=None):
     rid, d = w["run"], w["dash"]
     view = {"name": "copy", "experiment_id": exp, "filter": "", "order_by": "", "metrics": [METRIC],
             "x": "step", "smoothing": 0, "log_y": False, "ignore_outliers": False, "parallel_color": "",
-            "colors": "", "hidden": "", "overrides": ""}
+            "colors": "", "hidden": "", "overrides": "", "added": ""}
     comparison = {"name": "copy", "run_ids": [rid], "metric": METRIC, "x": "step", "smoothing": 0,
                   "log_y": False, "scatter_x": "", "scatter_y": "", "columns": ["params.p"]}
     return {

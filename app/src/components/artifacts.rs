@@ -2,7 +2,8 @@
 //! preview of the chosen file (text, logs, JSON, YAML, CSV/TSV as a table,
 //! Markdown, images, MLflow `MLmodel`), truncated for large files.
 
-use super::status::{error_sentence, ErrorNote};
+use super::status::ServerError;
+use crate::app_error::AppError;
 use crate::components::markdown::markdown;
 use crate::components::mlmodel::MlModel;
 use crate::format::{encode, encode_path, format_size};
@@ -36,8 +37,8 @@ pub fn download_url(run_id: &str, path: &str) -> String {
 /// The listing of a run's artifact root and the preview of the selected
 /// file. Created by the page component, outside any suspense, so that the
 /// server and the browser create them once and in the same order.
-pub type RootListing = Resource<Result<Vec<FileInfo>, ServerFnError>>;
-pub type PreviewData = Resource<Result<Option<Preview>, ServerFnError>>;
+pub type RootListing = Resource<Result<Vec<FileInfo>, AppError>>;
+pub type PreviewData = Resource<Result<Option<Preview>, AppError>>;
 
 pub fn artifact_resources(
     run_id: impl Fn() -> String + Send + Sync + Copy + 'static,
@@ -92,7 +93,7 @@ pub fn ArtifactBrowser(
                                         view! { <p class="empty">"This run has no artifacts."</p> }.into_any()
                                     }
                                     Ok(files) => view! { <Tree files run_id=rid base selected /> }.into_any(),
-                                    Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
+                                    Err(e) => view! { <ServerError error=e /> }.into_any(),
                                 }
                             })
                         }
@@ -111,7 +112,7 @@ pub fn ArtifactBrowser(
                                     Ok(None) => {
                                         view! { <p class="empty">"Select a file to preview it."</p> }.into_any()
                                     }
-                                    Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
+                                    Err(e) => view! { <ServerError error=e /> }.into_any(),
                                 }
                             })
                         }
@@ -195,7 +196,7 @@ fn TreeNode(file: FileInfo, run_id: String, base: String, selected: Signal<Optio
                         Suspend::new(async move {
                             match children.await {
                                 Ok(files) => view! { <Tree files run_id base selected /> }.into_any(),
-                                Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
+                                Err(e) => view! { <ServerError error=e /> }.into_any(),
                             }
                         })
                     }}

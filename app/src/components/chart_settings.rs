@@ -4,10 +4,77 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
+/// What a chart's x axis measures (`?x=step|time|relative|metric:<key>`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum XAxis {
+    #[default]
+    Step,
+    /// The wall time each point was logged at, as dates.
+    WallTime,
+    /// Seconds since the run's first point.
+    Relative,
+    /// Another metric's value at the same step.
+    Metric(String),
+}
+
+impl XAxis {
+    /// The axis a URL or a dashboard names, or none for what it cannot be.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "step" => Some(XAxis::Step),
+            "time" => Some(XAxis::WallTime),
+            "relative" => Some(XAxis::Relative),
+            _ => text.strip_prefix("metric:").filter(|k| !k.trim().is_empty()).map(|k| XAxis::Metric(k.to_string())),
+        }
+    }
+
+    /// As a URL and a dashboard spell it.
+    pub fn to_param(&self) -> String {
+        match self {
+            XAxis::Step => "step".into(),
+            XAxis::WallTime => "time".into(),
+            XAxis::Relative => "relative".into(),
+            XAxis::Metric(key) => format!("metric:{key}"),
+        }
+    }
+
+    /// The metric it reads, when it is another metric.
+    pub fn metric(&self) -> Option<&str> {
+        match self {
+            XAxis::Metric(key) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// Whether the points' wall times are needed to place them.
+    pub fn needs_times(&self) -> bool {
+        matches!(self, XAxis::WallTime | XAxis::Relative)
+    }
+
+    pub fn title(&self) -> &str {
+        match self {
+            XAxis::Step => "step",
+            XAxis::WallTime => "wall time",
+            XAxis::Relative => "seconds since start",
+            XAxis::Metric(key) => key,
+        }
+    }
+
+    /// x values for a series on this axis (a metric's come from
+    /// `x_by_metric`; here they are the steps).
+    pub fn values(&self, steps: &[i64], times: &[i64], start: i64) -> Vec<f64> {
+        match self {
+            XAxis::WallTime => times.iter().map(|t| *t as f64).collect(),
+            XAxis::Relative => times.iter().map(|t| t.saturating_sub(start) as f64 / 1000.0).collect(),
+            _ => steps.iter().map(|s| *s as f64).collect(),
+        }
+    }
+}
+
 /// Chart settings from the URL: x axis, log y, smoothing.
 #[derive(Clone, PartialEq)]
 pub struct ChartSettings {
-    pub x: String,
+    pub x: XAxis,
     pub log_y: bool,
     pub smooth: f64,
     /// Scale y to the bulk of the values, not to rare spikes (`?clip=1`).
@@ -23,12 +90,7 @@ pub fn chart_settings() -> Memo<ChartSettings> {
     Memo::new(move |_| {
         let q = query.read();
         ChartSettings {
-            x: q.get("x")
-                .filter(|x| {
-                    ["step", "time", "relative"].contains(&x.as_str())
-                        || x.strip_prefix("metric:").is_some_and(|k| !k.is_empty())
-                })
-                .unwrap_or_else(|| "step".into()),
+            x: q.get("x").and_then(|x| XAxis::parse(&x)).unwrap_or_default(),
             log_y: q.get("log").is_some_and(|l| l == "1"),
             smooth: q.get("smooth").and_then(|s| s.parse().ok()).unwrap_or(0.0f64).clamp(0.0, 0.99),
             ignore_outliers: q.get("clip").is_some_and(|c| c == "1"),
@@ -57,7 +119,7 @@ pub fn ChartControls(
             <label>
                 "X axis "
                 <select id="x-axis" on:change=move |ev| set_x("x", event_target_value(&ev))
-                    prop:value=move || settings.get().x>
+                    prop:value=move || settings.get().x.to_param()>
                     <option value="step">"Step"</option>
                     <option value="time">"Wall time"</option>
                     <option value="relative">"Relative time"</option>
@@ -96,25 +158,16 @@ pub fn ChartControls(
     }
 }
 
-/// x values for a series under the chosen x axis.
-pub fn x_values(x: &str, steps: &[i64], times: &[i64], start: i64) -> Vec<f64> {
-    match x {
-        "time" => times.iter().map(|t| *t as f64).collect(),
-        "relative" => times.iter().map(|t| t.saturating_sub(start) as f64 / 1000.0).collect(),
-        _ => steps.iter().map(|s| *s as f64).collect(),
-    }
-}
-
 impl ChartSettings {
     /// A figure of `traces` on these settings' axes (titles, log scales,
     /// dates, outliers, a fixed y range), with `y_title` up its side.
     pub fn figure(&self, traces: Vec<crate::charts::Trace>, y_title: &str) -> crate::charts::Figure {
         crate::charts::Figure {
             traces,
-            x_title: x_title(&self.x).into(),
+            x_title: self.x.title().into(),
             y_title: y_title.into(),
             y_log: self.log_y,
-            x_dates: self.x == "time",
+            x_dates: self.x == XAxis::WallTime,
             ignore_outliers: self.ignore_outliers,
             x_log: self.log_x,
             y_range: self.y_range,
@@ -123,10 +176,19 @@ impl ChartSettings {
     }
 }
 
-pub fn x_title(x: &str) -> &str {
-    match x {
-        "time" => "wall time",
-        "relative" => "seconds since start",
-        _ => x.strip_prefix("metric:").unwrap_or("step"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x_axes_read_and_spell_as_links_do() {
+        for text in ["step", "time", "relative", "metric:epoch"] {
+            assert_eq!(XAxis::parse(text).unwrap().to_param(), text);
+        }
+        assert_eq!(XAxis::parse("metric:"), None);
+        assert_eq!(XAxis::parse("epoch"), None);
+        assert_eq!(XAxis::parse("metric:lr").unwrap().metric(), Some("lr"));
+        assert_eq!(XAxis::Relative.values(&[0, 1], &[1000, 3500], 1000), vec![0.0, 2.5]);
+        assert!(XAxis::WallTime.needs_times() && !XAxis::Step.needs_times());
     }
 }

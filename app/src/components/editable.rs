@@ -4,18 +4,15 @@
 //! and says a refusal or failure in a sentence where it happened.
 
 use super::markdown::markdown;
-use super::status::error_sentence;
 use leptos::prelude::*;
 
-/// A write the page runs: its input, and the server's answer.
-pub type Write<I> = Action<I, Result<(), ServerFnError>>;
+pub use super::status::Write;
 
 /// The sentence of a failed write, while it is the latest answer.
 fn failure<I: Send + Sync + 'static>(action: Write<I>) -> impl IntoView {
-    move || match action.value().get() {
-        Some(Err(e)) => Some(view! { <p class="error" role="alert">{error_sentence(&e)}</p> }),
-        _ => None,
-    }
+    let errors = super::status::WriteErrors::new();
+    errors.watch(action);
+    errors.view()
 }
 
 /// Markdown text with an Edit button: a text box, Save and Cancel.

@@ -3,7 +3,7 @@
 //! its correlation, signed; a param clicked shows its scatter against the
 //! metric, one point per run in the run's colour.
 
-use super::status::error_sentence;
+use super::status::ServerError;
 use crate::charts::{Chart, Figure, Trace};
 use crate::format::format_value;
 use crate::server_fns::analysis::{param_importance, Importance};
@@ -44,7 +44,7 @@ pub fn ImportancePanel(
         let got = if cfg!(feature = "ssr") { None } else { answer.get() };
         match got {
             None => view! { <p class="loading">"Weighing the params…"</p> }.into_any(),
-            Some(Err(e)) => view! { <p class="error" role="alert">{error_sentence(&e)}</p> }.into_any(),
+            Some(Err(e)) => view! { <ServerError error=e /> }.into_any(),
             Some(Ok(a)) if a.params.is_empty() => view! {
                 <p class="muted">{format!(
                     "Too few runs have {} (or no param varies among them) to weigh the params.",

@@ -1,7 +1,7 @@
 //! One metric of many runs as a chart panel: the chart view's, a
 //! dashboard's and the compare page's small multiples.
 
-use super::chart_settings::{x_values, ChartSettings};
+use super::chart_settings::{ChartSettings, XAxis};
 use super::values_dock::{describe_x, values_at, ValuesAt};
 use crate::aggregate::{compare_labels, Grouping, NONE_LABEL};
 use crate::charts::{build_groups, group_bars, group_traces, smooth, Chart, Figure, Grouped, Trace};
@@ -61,7 +61,7 @@ pub fn Panel(
     // changes.
     let (with_times, set_with_times) = signal(false);
     Effect::new(move |_| {
-        let wanted = settings.with(|s| matches!(s.x.as_str(), "time" | "relative"));
+        let wanted = settings.with(|s| s.x.needs_times());
         if wanted != with_times.get_untracked() {
             set_with_times.set(wanted);
         }
@@ -95,12 +95,12 @@ pub fn Panel(
         }
     });
     let on_zoom = Callback::new(move |range: Option<(f64, f64)>| {
-        if settings.get_untracked().x == "step" {
+        if settings.get_untracked().x == XAxis::Step {
             set_zoom.set(range.map(|(a, b)| (a.floor() as i64, b.ceil() as i64)));
         }
     });
     // x by another metric: that metric's values, matched by step.
-    let x_key = Memo::new(move |_| settings.read().x.strip_prefix("metric:").map(String::from));
+    let x_key = Memo::new(move |_| settings.read().x.metric().map(String::from));
     let x_loaded = LocalResource::new(move || {
         let (ids, key, near) = (ids.get(), x_key.get(), near.get());
         let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
@@ -146,12 +146,12 @@ pub fn Panel(
         let key = key.clone();
         Callback::new(move |x: f64| {
             let s = settings.get_untracked();
-            if s.x.starts_with("metric:") {
+            if s.x.metric().is_some() {
                 return;
             }
             let Some(data) = series.get_untracked() else { return };
             let rows = runs.with_untracked(|runs| {
-                values_at(runs, &data, |d| x_values(&s.x, &d.steps, &d.times, d.times.first().copied().unwrap_or(0)), x)
+                values_at(runs, &data, |d| s.x.values(&d.steps, &d.times, d.times.first().copied().unwrap_or(0)), x)
             });
             docked.set(Some(ValuesAt { metric: key.clone(), at: describe_x(&s.x, x), rows }));
         })
@@ -161,10 +161,9 @@ pub fn Panel(
         let all: Vec<Vec<Series>> = all_series.iter().map(|s| s.get()).collect::<Option<_>>()?;
         let grouping = grouping.map(|g| g.get()).unwrap_or_default();
         let s = settings.get();
-        let x_data =
-            if s.x.starts_with("metric:") { x_loaded.get().flatten()?.unwrap_or_default() } else { Vec::new() };
+        let x_data = if s.x.metric().is_some() { x_loaded.get().flatten()?.unwrap_or_default() } else { Vec::new() };
         // Switched to a time axis: wait for the data with wall times.
-        if matches!(s.x.as_str(), "time" | "relative") && all.iter().flatten().any(|d| d.times.len() != d.steps.len()) {
+        if s.x.needs_times() && all.iter().flatten().any(|d| d.times.len() != d.steps.len()) {
             return None;
         }
         let mut figure = runs.with(|runs| match all.len() {
@@ -174,7 +173,7 @@ pub fn Panel(
         // Lines of runs (not groups' means, not bars) hover into the dock.
         figure.docked_hover = on_hover.is_some()
             && grouping.field.is_empty()
-            && !s.x.starts_with("metric:")
+            && s.x.metric().is_none()
             && figure.traces.iter().all(|t| t.bar_labels.is_empty());
         Some(figure)
     });
@@ -310,9 +309,9 @@ fn panel_figure(
     let run_of = |id: &str| runs.iter().find(|r| r.run_id == id);
     let present: Vec<&Series> = data.iter().filter(|d| !d.steps.is_empty()).collect();
     let mut traces = Vec::new();
-    let x_of = |d: &Series| match s.x.strip_prefix("metric:") {
+    let x_of = |d: &Series| match s.x.metric() {
         Some(_) => x_by_metric(d, x_data),
-        None => x_values(&s.x, &d.steps, &d.times, d.times.first().copied().unwrap_or(0)),
+        None => s.x.values(&d.steps, &d.times, d.times.first().copied().unwrap_or(0)),
     };
     let single = !present.is_empty() && present.iter().all(|d| d.steps.len() == 1);
     let style_of = |run: &ChartRun| {

@@ -5,6 +5,7 @@
 //! its panel; this table scrolls, and stays where it is when the pointer
 //! leaves the chart, so a row can be clicked: that run alone is shown.
 
+use super::chart_settings::XAxis;
 use crate::columns::{decimals, format_in_column};
 use crate::server_fns::{ChartRun, Series};
 use leptos::prelude::*;
@@ -61,14 +62,12 @@ pub fn values_at(runs: &[ChartRun], data: &[Series], x_of: impl Fn(&Series) -> V
 
 /// Where `x` is, in words, for an x axis of `axis` (`step`, `time`,
 /// `relative`, `metric:<key>`).
-pub fn describe_x(axis: &str, x: f64) -> String {
+pub fn describe_x(axis: &XAxis, x: f64) -> String {
     match axis {
-        "time" => format!("{} UTC", tracking::time::format_time(x as i64)),
-        "relative" => format!("{x:.1} s since start"),
-        _ => match axis.strip_prefix("metric:") {
-            Some(key) => format!("{key} = {}", crate::format::format_value(x)),
-            None => format!("step {}", x.round() as i64),
-        },
+        XAxis::WallTime => format!("{} UTC", tracking::time::format_time(x as i64)),
+        XAxis::Relative => format!("{x:.1} s since start"),
+        XAxis::Metric(key) => format!("{key} = {}", crate::format::format_value(x)),
+        XAxis::Step => format!("step {}", x.round() as i64),
     }
 }
 
@@ -159,8 +158,8 @@ mod tests {
         let got: Vec<(&str, f64)> = rows.iter().map(|r| (r.run_id.as_str(), r.value)).collect();
         assert_eq!(got, [("b", 7.0), ("a", 2.0)]);
         assert!(values_at(&runs, &data, steps, 31.0).is_empty());
-        assert_eq!(describe_x("step", 430.2), "step 430");
-        assert_eq!(describe_x("relative", 12.25), "12.2 s since start");
-        assert_eq!(describe_x("metric:epoch", 3.0), "epoch = 3");
+        assert_eq!(describe_x(&XAxis::Step, 430.2), "step 430");
+        assert_eq!(describe_x(&XAxis::Relative, 12.25), "12.2 s since start");
+        assert_eq!(describe_x(&XAxis::Metric("epoch".into()), 3.0), "epoch = 3");
     }
 }

@@ -6,16 +6,17 @@
 //! latest metrics (best value marked, one precision per row). Every choice
 //! is in the URL.
 
-use super::{error_sentence, ErrorNote, Loaded};
+use super::Loaded;
 use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
 use crate::charts::{build_groups, color, group_traces, smooth, Chart, Figure, Grouped, Trace};
 use crate::columns::{format_in_column, stats, value_of};
-use crate::components::chart_settings::{x_title, ChartSettings};
+use crate::components::chart_settings::{ChartSettings, XAxis};
 use crate::components::group_controls::GroupControls;
 use crate::components::name_prompt::NamePrompt;
 use crate::components::panel::Panel;
 use crate::components::parallel_panel::ParallelPanel;
 use crate::components::status::status_class;
+use crate::components::status::{write_and_open, WriteErrors};
 use crate::format::{encode, format_duration, format_time, format_value};
 use crate::server_fns::dashboards::{save_comparison, ShownComparison};
 use crate::server_fns::ChartRun;
@@ -31,7 +32,7 @@ use tracking::{Run, RunStatus};
 struct CompareView {
     runs: Vec<String>,
     metric: String,
-    x: String,
+    x: XAxis,
     group: String,
     /// The groups' centre and band (`agg`, `band`).
     grouping: Grouping,
@@ -52,7 +53,7 @@ fn read_view(q: &leptos_router::params::ParamsMap) -> CompareView {
     CompareView {
         runs: get("runs").split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
         metric: get("metric"),
-        x: q.get("x").unwrap_or_else(|| "step".into()),
+        x: q.get("x").and_then(|x| XAxis::parse(&x)).unwrap_or_default(),
         group: get("group"),
         grouping: Grouping::from_query(q.get("group"), q.get("agg"), q.get("band")),
         smooth: get("smooth").parse().unwrap_or(0.0f64).clamp(0.0, 0.99),
@@ -77,8 +78,8 @@ fn url(v: &CompareView) -> String {
         }
     };
     add("metric", &v.metric);
-    if v.x != "step" {
-        add("x", &v.x);
+    if v.x != XAxis::Step {
+        add("x", &v.x.to_param());
     }
     add("group", &v.group);
     if !v.group.is_empty() {
@@ -183,7 +184,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
     );
     // The x metric when the x axis is another metric.
     let ids_for_x = ids.clone();
-    let x_metric = Memo::new(move |_| view.get().x.strip_prefix("metric:").map(str::to_string));
+    let x_metric = Memo::new(move |_| view.get().x.metric().map(str::to_string));
     let x_series = LocalResource::new(move || {
         let (ids, key) = (ids_for_x.clone(), x_metric.get());
         async move {
@@ -286,9 +287,14 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
         .filter(|k| runs.iter().map(|r| value_of(r, &format!("params.{k}"))).collect::<BTreeSet<_>>().len() > 1)
         .map(|k| format!("params.{k}"))
         .collect();
-    let (save_error, set_save_error) = signal(None::<String>);
+    let save_errors = WriteErrors::new();
+    let save_write = write_and_open(
+        save_errors,
+        move |shown: &ShownComparison| save_comparison(shown.clone()),
+        |id| format!("/dashboards/{id}"),
+    );
     let save = {
-        let (ids, navigate) = (ids.clone(), use_navigate());
+        let ids = ids.clone();
         Callback::new(move |name: String| {
             let v = view.get_untracked();
             let (metric, scatter_x, scatter_y) =
@@ -301,7 +307,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
                 name,
                 run_ids: ids.clone(),
                 metric,
-                x: v.x,
+                x: v.x.to_param(),
                 smoothing: v.smooth,
                 log_y: v.log_y,
                 scatter_x,
@@ -309,13 +315,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
                 group: v.grouping.line_grouping(),
                 columns,
             };
-            let navigate = navigate.clone();
-            leptos::task::spawn_local(async move {
-                match save_comparison(shown).await {
-                    Ok(id) => navigate(&format!("/dashboards/{id}"), Default::default()),
-                    Err(e) => set_save_error.set(Some(error_sentence(&e))),
-                }
-            });
+            save_write.dispatch(shown);
         })
     };
 
@@ -536,7 +536,7 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
             <NamePrompt id="save-comparison" label="Save as dashboard" placeholder="Name of the dashboard"
                 title="Save these runs, this chart, the scatter and what differs as a dashboard to share" on_name=save />
         </div>
-        {move || save_error.get().map(|e| view! { <ErrorNote message=e /> })}
+        {save_errors.view()}
         <h2>"Runs"</h2>
         <div class="table-scroll">
             <table class="grid compare" id="compare-runs">
@@ -553,8 +553,11 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
                 </select>
             </label>
             <label>"X axis "
-                <select id="compare-x" prop:value=move || view.get().x
-                    on:change=move |ev| { let x = event_target_value(&ev); s2(&move |v| v.x = x.clone()) }>
+                <select id="compare-x" prop:value=move || view.get().x.to_param()
+                    on:change=move |ev| {
+                        let x = XAxis::parse(&event_target_value(&ev)).unwrap_or_default();
+                        s2(&move |v| v.x = x.clone())
+                    }>
                     <option value="step">"Step"</option>
                     <option value="time">"Wall time"</option>
                     <option value="relative">"Relative time"</option>
@@ -633,15 +636,14 @@ fn line_figure(
     v: &CompareView,
     metric: &str,
 ) -> Figure {
-    let x_metric = v.x.strip_prefix("metric:");
     let xs_of = |s: &Series| -> Vec<f64> {
         let start = s.times.first().copied().unwrap_or(0);
-        match (v.x.as_str(), x_metric) {
-            (_, Some(_)) => crate::components::panel::x_by_metric(s, x_data),
-            (x, None) => crate::components::chart_settings::x_values(x, &s.steps, &s.times, start),
+        match v.x.metric() {
+            Some(_) => crate::components::panel::x_by_metric(s, x_data),
+            None => v.x.values(&s.steps, &s.times, start),
         }
     };
-    let x_title = x_metric.map(str::to_string).unwrap_or_else(|| x_title(&v.x).to_string());
+    let x_title = v.x.title().to_string();
     let mut traces = Vec::new();
     if v.group.is_empty() && !data.is_empty() && data.iter().all(|s| s.steps.len() <= 1) {
         // A metric logged once per run (a final score): a bar per run in
@@ -702,7 +704,7 @@ fn line_figure(
         x_title,
         y_title: metric.to_string(),
         y_log: v.log_y,
-        x_dates: v.x == "time",
+        x_dates: v.x == XAxis::WallTime,
         ..Default::default()
     }
 }

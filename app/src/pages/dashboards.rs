@@ -1,14 +1,16 @@
 //! `/dashboards`: saved, shared views; `/dashboards/{id}`: one dashboard,
 //! its panels and notes over the live data of the runs it selects.
 
-use super::{error_sentence, ErrorNote, Loaded, Loading};
+use super::{error_sentence, ErrorNote, Loaded, Loading, ServerError};
 use crate::aggregate::Grouping;
+use crate::app_error::AppError;
 use crate::components::add_panel::AddPanel;
 use crate::components::artifacts::download_url;
-use crate::components::chart_settings::ChartSettings;
+use crate::components::chart_settings::{ChartSettings, XAxis};
 use crate::components::markdown::markdown;
 use crate::components::panel::Panel as MetricPanel;
 use crate::components::parallel_panel::ParallelPanel;
+use crate::components::status::{write_and_open, WriteErrors};
 use crate::components::summary_charts::{BarChart, ScatterChart, ValueOf};
 use crate::dashboard_draft::{self as draft, PanelMove, Selection};
 use crate::format::{format_time, format_value};
@@ -223,38 +225,45 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         let page_url = page_url.clone();
         move || if editing.get() { page_url.clone() } else { format!("{page_url}?edit=1") }
     };
-    let duplicate = open_copy(d.dashboard_id.clone(), duplicate_dashboard, "?edit=1", set_error);
-    let snapshot = open_copy(d.dashboard_id.clone(), snapshot_dashboard, "", set_error);
+    // Writes: each opens what it made, or says why not where the page's errors go.
+    let errors = WriteErrors::new();
+    let duplicate = open_copy(d.dashboard_id.clone(), errors, "?edit=1", duplicate_dashboard);
+    let snapshot = open_copy(d.dashboard_id.clone(), errors, "", snapshot_dashboard);
+    let delete_write = errors.watch(Action::new(move |id: &String| delete_dashboard(id.clone())));
+    Effect::new({
+        let navigate = navigate.clone();
+        move |_| {
+            if matches!(delete_write.value().get(), Some(Ok(()))) {
+                navigate("/dashboards", Default::default());
+            }
+        }
+    });
+    let save_write = errors.watch(Action::new(move |(id, version, text): &(String, i64, String)| {
+        save_dashboard(id.clone(), *version, text.clone())
+    }));
+    Effect::new({
+        let (navigate, page_url) = (navigate.clone(), page_url.clone());
+        move |_| {
+            if matches!(save_write.value().get(), Some(Ok(()))) {
+                navigate(&format!("{page_url}?edit=1"), Default::default());
+                reload();
+            }
+        }
+    });
     let remove = {
-        let (id, name, navigate) = (d.dashboard_id.clone(), d.spec.name.clone(), navigate.clone());
+        let (id, name) = (d.dashboard_id.clone(), d.spec.name.clone());
         move |_| {
             if !window().confirm_with_message(&format!("Delete the dashboard \u{201c}{name}\u{201d}?")).unwrap_or(false)
             {
                 return;
             }
-            let (id, navigate) = (id.clone(), navigate.clone());
-            spawn_local(async move {
-                match delete_dashboard(id).await {
-                    Ok(()) => navigate("/dashboards", Default::default()),
-                    Err(e) => set_error.set(Some(error_sentence(&e))),
-                }
-            });
+            delete_write.dispatch(id.clone());
         }
     };
     let save = {
-        let (id, navigate, page_url) = (d.dashboard_id.clone(), navigate.clone(), page_url.clone());
+        let id = d.dashboard_id.clone();
         move |_| {
-            let (id, navigate, page_url) = (id.clone(), navigate.clone(), page_url.clone());
-            let (version, text) = (base.get_untracked(), draft::encode(&spec.get_untracked()));
-            spawn_local(async move {
-                match save_dashboard(id, version, text).await {
-                    Ok(()) => {
-                        navigate(&format!("{page_url}?edit=1"), Default::default());
-                        reload();
-                    }
-                    Err(e) => set_error.set(Some(error_sentence(&e))),
-                }
-            });
+            save_write.dispatch((id.clone(), base.get_untracked(), draft::encode(&spec.get_untracked())));
         }
     };
     let discard_href = format!("{page_url}?edit=1");
@@ -278,6 +287,15 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
     // The note form: on a dashboard being edited it adds to the draft;
     // otherwise it saves at once, as the version the page read.
     let (note_draft, set_note_draft) = signal(String::new());
+    let note_write = errors.watch(Action::new(move |(id, version, text): &(String, i64, String)| {
+        save_note(id.clone(), *version, None, text.clone())
+    }));
+    Effect::new(move |_| {
+        if matches!(note_write.value().get(), Some(Ok(()))) {
+            set_note_draft.set(String::new());
+            reload();
+        }
+    });
     let add_note = {
         let (id, version) = (d.dashboard_id.clone(), d.version);
         move |ev: leptos::ev::SubmitEvent| {
@@ -293,16 +311,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
                 set_note_draft.set(String::new());
                 return;
             }
-            let id = id.clone();
-            spawn_local(async move {
-                match save_note(id, version, None, text).await {
-                    Ok(()) => {
-                        set_note_draft.set(String::new());
-                        reload();
-                    }
-                    Err(e) => set_error.set(Some(error_sentence(&e))),
-                }
-            });
+            note_write.dispatch((id.clone(), version, text));
         }
     };
 
@@ -382,6 +391,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         {truncated_note}
         {brush_note}
         {move || error.get().map(|e| view! { <ErrorNote message=e /> })}
+        {errors.view()}
         <div class="dashboard" id="dashboard-panels">
             <For each=items key=|(i, json, _)| (*i, json.clone()) let((i, _, p))>
                 <DashboardItem index=i panel=p spec editing edit runs=runs_memo all_runs values brushes on_brush />
@@ -548,7 +558,7 @@ fn DashboardSettings(spec: Memo<DashboardSpec>, edit: Callback<DashboardSpec>) -
                                 })
                                 .collect_view()
                                 .into_any(),
-                            Err(e) => view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
+                            Err(e) => view! { <ServerError error=e /> }.into_any(),
                         }
                     })}
                 </Suspense>
@@ -593,26 +603,21 @@ fn DashboardSettings(spec: Memo<DashboardSpec>, edit: Callback<DashboardSpec>) -
 }
 
 /// What Duplicate and Snapshot do: `make` a copy of dashboard `id` on the
-/// server and open it (with `query`), or say why not.
+/// server and open it (with `query`), or say why not in `errors`.
 fn open_copy<F, Fut>(
     id: String,
-    make: F,
+    errors: WriteErrors,
     query: &'static str,
-    set_error: WriteSignal<Option<String>>,
+    make: F,
 ) -> impl Fn(leptos::ev::MouseEvent) + Clone + 'static
 where
-    F: Fn(String) -> Fut + Clone + 'static,
-    Fut: std::future::Future<Output = Result<String, ServerFnError>> + 'static,
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<String, AppError>> + Send + 'static,
 {
-    let navigate = use_navigate();
+    let copy =
+        write_and_open(errors, move |id: &String| make(id.clone()), move |made| format!("/dashboards/{made}{query}"));
     move |_| {
-        let (id, make, navigate) = (id.clone(), make.clone(), navigate.clone());
-        spawn_local(async move {
-            match make(id).await {
-                Ok(copy) => navigate(&format!("/dashboards/{copy}{query}"), Default::default()),
-                Err(e) => set_error.set(Some(error_sentence(&e))),
-            }
-        });
+        copy.dispatch(id.clone());
     }
 }
 
@@ -645,7 +650,7 @@ fn DashboardPanel(
             metrics, x, smoothing, log_y, ignore_outliers, log_x, y_range, title, group, overlay, ..
         } => {
             let settings = Memo::new(move |_| ChartSettings {
-                x: x.clone(),
+                x: XAxis::parse(&x).unwrap_or_default(),
                 log_y,
                 smooth: smoothing,
                 ignore_outliers,
@@ -742,7 +747,7 @@ fn ImageGrid(index: usize, key: String, title: String, runs: Memo<Vec<ChartRun>>
         let found = match if cfg!(feature = "ssr") { None } else { images.get() } {
             None => return view! { <Loading what="images" /> }.into_any(),
             Some(Ok(found)) => found,
-            Some(Err(e)) => return view! { <ErrorNote message=error_sentence(&e) /> }.into_any(),
+            Some(Err(e)) => return view! { <ServerError error=e /> }.into_any(),
         };
         let steps = all_steps(&found);
         let Some(&last) = steps.last() else {

@@ -1,38 +1,42 @@
 //! `/`: the experiments list: search by name, run counts, last activity;
 //! create, rename, delete and restore.
 
-use super::{error_sentence, ErrorNote, Loaded};
+use super::Loaded;
+use crate::components::status::{Write, WriteErrors};
 use crate::format::format_time;
 use crate::server_fns::{
     create_experiment, list_experiments, rename_experiment, set_experiment_deleted, ExperimentRow,
 };
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 use tracking::LifecycleStage;
 
 #[component]
 pub fn ExperimentsPage() -> impl IntoView {
-    let experiments = Resource::new(|| (), |_| list_experiments());
     let (query, set_query) = signal(String::new());
     let (new_name, set_new_name) = signal(String::new());
-    let (action_error, set_action_error) = signal(None::<String>);
-    let create = move |ev: leptos::ev::SubmitEvent| {
+    // Writes: the list reloads whenever one lands.
+    let errors = WriteErrors::new();
+    let create = errors.watch(Action::new(move |name: &String| create_experiment(name.clone())));
+    let rename =
+        errors.watch(Action::new(move |(id, name): &(String, String)| rename_experiment(id.clone(), name.clone())));
+    let delete =
+        errors.watch(Action::new(move |(id, deleted): &(String, bool)| set_experiment_deleted(id.clone(), *deleted)));
+    let experiments = Resource::new(
+        move || (create.version().get(), rename.version().get(), delete.version().get()),
+        |_| list_experiments(),
+    );
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(_))) {
+            set_new_name.set(String::new());
+        }
+    });
+    let on_create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let name = new_name.get_untracked();
-        if name.trim().is_empty() {
-            return;
+        if !name.trim().is_empty() {
+            create.dispatch(name);
         }
-        spawn_local(async move {
-            match create_experiment(name).await {
-                Ok(_) => {
-                    set_new_name.set(String::new());
-                    set_action_error.set(None);
-                    experiments.refetch();
-                }
-                Err(e) => set_action_error.set(Some(error_sentence(&e))),
-            }
-        });
     };
     view! {
         <section class="page">
@@ -45,7 +49,7 @@ pub fn ExperimentsPage() -> impl IntoView {
                     prop:value=query
                     on:input=move |ev| set_query.set(event_target_value(&ev))
                 />
-                <form class="inline-form" on:submit=create>
+                <form class="inline-form" on:submit=on_create>
                     <input
                         id="new-experiment"
                         placeholder="New experiment name"
@@ -55,15 +59,15 @@ pub fn ExperimentsPage() -> impl IntoView {
                     <button type="submit">"Create"</button>
                 </form>
             </div>
-            {move || action_error.get().map(|e| view! { <ErrorNote message=e /> })}
+            {errors.view()}
             <Loaded what="experiments" data=experiments let:list>
                 {
                             view! {
                                 <ExperimentTable
                                     list
                                     query
-                                    on_change=move || experiments.refetch()
-                                    on_error=set_action_error
+                                    rename
+                                    delete
                                 />
                             }
                                 .into_any()
@@ -77,8 +81,8 @@ pub fn ExperimentsPage() -> impl IntoView {
 fn ExperimentTable(
     list: Vec<ExperimentRow>,
     query: ReadSignal<String>,
-    on_change: impl Fn() + Copy + Send + Sync + 'static,
-    on_error: WriteSignal<Option<String>>,
+    rename: Write<(String, String)>,
+    delete: Write<(String, bool)>,
 ) -> impl IntoView {
     if list.is_empty() {
         return view! { <p class="empty">"No experiments yet. Log a run with the mlflow client to create one."</p> }
@@ -104,22 +108,10 @@ fn ExperimentTable(
                     else {
                         return;
                     };
-                    let id = id_rename.clone();
-                    spawn_local(async move {
-                        match rename_experiment(id, name).await {
-                            Ok(()) => on_change(),
-                            Err(e) => on_error.set(Some(error_sentence(&e))),
-                        }
-                    });
+                    rename.dispatch((id_rename.clone(), name));
                 };
                 let toggle = move |_| {
-                    let id = id_delete.clone();
-                    spawn_local(async move {
-                        match set_experiment_deleted(id, !deleted).await {
-                            Ok(()) => on_change(),
-                            Err(e) => on_error.set(Some(error_sentence(&e))),
-                        }
-                    });
+                    delete.dispatch((id_delete.clone(), !deleted));
                 };
                 let name = e.name.clone();
                 let about = summary(&e).map(|text| view! { <div class="muted experiment-summary">{text}</div> });

@@ -4,7 +4,7 @@
 //! editable, its source run and its MLmodel), and `/logged-models/{id}`
 //! (a logged model's info from its MLmodel file).
 
-use super::{error_sentence, ErrorNote, Loaded};
+use super::{Loaded, ServerError};
 use crate::columns::{format_in_column, ColumnStats};
 use crate::components::editable::{AliasEditor, EditableMarkdown, TagEditor, Write};
 use crate::components::mlmodel::MlModel;
@@ -198,7 +198,7 @@ fn model_view(p: ModelDetails, writes: ModelWrites, confirming: RwSignal<Option<
         })
         .collect_view();
     let failed_delete = move || match writes.delete_version.value().get() {
-        Some(Err(e)) => Some(view! { <ErrorNote message=error_sentence(&e) /> }),
+        Some(Err(e)) => Some(view! { <ServerError error=e /> }),
         _ => None,
     };
     view! {

@@ -2,11 +2,12 @@
 //! charts, artifacts) and chart settings live in the URL; the artifact
 //! browser's file is the path after `/artifacts/`.
 
-use super::{error_sentence, ErrorNote, Loaded};
+use super::Loaded;
 use crate::charts::{smooth, Chart, Trace};
 use crate::components::artifacts::{artifact_resources, ArtifactBrowser, PreviewData, RootListing};
-use crate::components::chart_settings::{chart_settings, x_values, ChartControls, ChartSettings};
+use crate::components::chart_settings::{chart_settings, ChartControls, ChartSettings, XAxis};
 use crate::components::markdown::markdown;
+use crate::components::status::WriteErrors;
 use crate::format::{encode, format_duration, format_time, format_value};
 use crate::server_fns::CHART_POINTS;
 use crate::server_fns::{delete_run_tag, metric_series, run_page, set_run_tag, RunDetails};
@@ -139,52 +140,49 @@ fn Overview(
     let note = tag(tags::NOTE).unwrap_or_default();
     let (editing, set_editing) = signal(false);
     let (draft, set_draft) = signal(note.clone());
-    let (error, set_error) = signal(None::<String>);
     let (param_query, set_param_query) = signal(String::new());
     let (metric_query, set_metric_query) = signal(String::new());
     let (new_key, set_new_key) = signal(String::new());
     let (new_value, set_new_value) = signal(String::new());
+    // Writes; the page reloads once one lands, and says a failure in a sentence.
+    let errors = WriteErrors::new();
     let rid = info.run_id.clone();
+    let (r1, r2, r3) = (rid.clone(), rid.clone(), rid);
+    let note_write =
+        errors.watch(Action::new(move |text: &String| set_run_tag(r1.clone(), tags::NOTE.into(), text.clone())));
+    let tag_write =
+        errors.watch(Action::new(move |(k, v): &(String, String)| set_run_tag(r2.clone(), k.clone(), v.clone())));
+    let untag_write = errors.watch(Action::new(move |k: &String| delete_run_tag(r3.clone(), k.clone())));
+    Effect::new(move |_| {
+        if matches!(note_write.value().get(), Some(Ok(()))) {
+            set_editing.set(false);
+        }
+    });
+    Effect::new(move |seen: Option<[usize; 3]>| {
+        let landed = [note_write.version().get(), tag_write.version().get(), untag_write.version().get()];
+        let done = [note_write.pending().get(), tag_write.pending().get(), untag_write.pending().get()];
+        if seen.is_some_and(|s| s != landed) && !done.contains(&true) {
+            refetch();
+        }
+        landed
+    });
     let save_note = move |_| {
-        let (rid, text) = (rid.clone(), draft.get_untracked());
-        spawn_local(async move {
-            match set_run_tag(rid, tags::NOTE.into(), text).await {
-                Ok(()) => {
-                    set_editing.set(false);
-                    refetch();
-                }
-                Err(e) => set_error.set(Some(error_sentence(&e))),
-            }
-        });
+        note_write.dispatch(draft.get_untracked());
     };
-    let rid = info.run_id.clone();
     let add_tag = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (rid, k, v) = (rid.clone(), new_key.get_untracked(), new_value.get_untracked());
-        if k.trim().is_empty() {
-            return;
+        let (k, v) = (new_key.get_untracked(), new_value.get_untracked());
+        if !k.trim().is_empty() {
+            tag_write.dispatch((k.trim().to_string(), v));
         }
-        spawn_local(async move {
-            match set_run_tag(rid, k.trim().to_string(), v).await {
-                Ok(()) => refetch(),
-                Err(e) => set_error.set(Some(error_sentence(&e))),
-            }
-        });
     };
     let user_tags: Vec<_> = run.data.tags.iter().filter(|t| !t.key.starts_with("mlflow.")).cloned().collect();
-    let rid = info.run_id.clone();
     let tag_rows = user_tags
         .into_iter()
         .map(|t| {
-            let (rid, key) = (rid.clone(), t.key.clone());
+            let key = t.key.clone();
             let remove = move |_| {
-                let (rid, key) = (rid.clone(), key.clone());
-                spawn_local(async move {
-                    match delete_run_tag(rid, key).await {
-                        Ok(()) => refetch(),
-                        Err(e) => set_error.set(Some(error_sentence(&e))),
-                    }
-                });
+                untag_write.dispatch(key.clone());
             };
             view! {
                 <tr>
@@ -279,7 +277,7 @@ fn Overview(
         .collect_view();
     let status = move || live_info().status;
     view! {
-        {move || error.get().map(|e| view! { <ErrorNote message=e /> })}
+        {errors.view()}
         <div class="overview">
             <div class="main-col">
                 <h2>"Description"</h2>
@@ -309,7 +307,7 @@ fn Overview(
                         on:input=move |ev| set_draft.set(event_target_value(&ev))
                     ></textarea>
                     <div class="row">
-                        <button on:click=save_note.clone() id="save-description">"Save"</button>
+                        <button on:click=save_note id="save-description">"Save"</button>
                         <button class="link" on:click=move |_| set_editing.set(false)>"Cancel"</button>
                     </div>
                 </Show>
@@ -473,7 +471,7 @@ fn MetricChart(
         crate::fetch_slots::in_turn(request)
     });
     let on_zoom = Callback::new(move |range: Option<(f64, f64)>| {
-        if settings.get_untracked().x == "step" {
+        if settings.get_untracked().x == XAxis::Step {
             set_zoom.set(range.map(|(a, b)| (a.floor() as i64, b.ceil() as i64)));
         }
     });
@@ -493,7 +491,7 @@ fn MetricChart(
         let one = data.into_iter().next()?;
         let start = one.times.first().copied().unwrap_or(0);
         let mut traces = Vec::new();
-        let x = x_values(&s.x, &one.steps, &one.times, start);
+        let x = s.x.values(&one.steps, &one.times, start);
         if s.smooth > 0.0 {
             traces.push(Trace {
                 name: "raw".into(),

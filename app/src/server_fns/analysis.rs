@@ -1,6 +1,7 @@
 //! Server functions that analyse a sweep: which params drive a metric over
 //! the runs a filter keeps (`store::importance`).
 
+use crate::app_error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +43,7 @@ pub async fn param_importance(
     filter: String,
     deleted: bool,
     metric: String,
-) -> Result<Importance, ServerFnError> {
+) -> Result<Importance, AppError> {
     let gate = gate();
     require(&gate, &[Need::InExperiment(experiment_id.clone(), "run", Capability::Read)], "see this experiment's runs")
         .await?;

@@ -2,6 +2,7 @@
 //! (`store::dashboards`) the REST API calls.
 
 use super::ChartRun;
+use crate::app_error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
@@ -37,7 +38,7 @@ pub struct DashboardRow {
 /// Dashboards whose name contains `name`; with `experiment_id`, only those
 /// that show that experiment.
 #[server(prefix = "/_app")]
-pub async fn list_dashboards(name: String, experiment_id: Option<String>) -> Result<Vec<DashboardRow>, ServerFnError> {
+pub async fn list_dashboards(name: String, experiment_id: Option<String>) -> Result<Vec<DashboardRow>, AppError> {
     let store = store();
     let experiment_id = match experiment_id.filter(|e| !e.is_empty()) {
         Some(e) => Some(store::search::experiment_id(&e).map_err(err)?),
@@ -95,7 +96,7 @@ async fn gone_experiments(
     gate: &Gate,
     store: &store::Store,
     experiment_ids: &[String],
-) -> Result<Vec<String>, ServerFnError> {
+) -> Result<Vec<String>, AppError> {
     let mut gone = Vec::new();
     for id in experiment_ids {
         // Experiments the user may not read say nothing, deleted or not.
@@ -122,7 +123,7 @@ async fn selected_runs(
     gate: &Gate,
     store: &store::Store,
     d: &crate::dashboard_draft::Selection,
-) -> Result<(Vec<Run>, Vec<String>, bool), ServerFnError> {
+) -> Result<(Vec<Run>, Vec<String>, bool), AppError> {
     if !d.run_ids.is_empty() {
         let (mut found, mut missing) = (Vec::new(), Vec::new());
         for id in &d.run_ids {
@@ -168,7 +169,7 @@ async fn selected_runs(
 /// of which runs to show, as [`crate::dashboard_draft::Selection`] text),
 /// the runs that selection picks instead of the saved one's.
 #[server(prefix = "/_app")]
-pub async fn dashboard_view(dashboard_id: String, selection: String) -> Result<DashboardData, ServerFnError> {
+pub async fn dashboard_view(dashboard_id: String, selection: String) -> Result<DashboardData, AppError> {
     let gate = gate();
     use crate::dashboard_draft::Selection;
     require(&gate, &[Need::Dashboard(dashboard_id.clone(), false)], "see this dashboard").await?;
@@ -177,7 +178,7 @@ pub async fn dashboard_view(dashboard_id: String, selection: String) -> Result<D
     let selection = if selection.is_empty() {
         Selection::of(&dashboard.spec)
     } else {
-        let s = Selection::from_text(&selection).map_err(ServerFnError::new)?;
+        let s = Selection::from_text(&selection).map_err(AppError::invalid)?;
         // The draft's selection obeys the rules a saved one does.
         let check = tracking::dashboards::DashboardSpec {
             name: dashboard.spec.name.clone(),
@@ -248,7 +249,7 @@ pub struct ShownView {
 /// Saves the chart view (its filter, order, settings and the panels the
 /// search keeps, in their sections) as a new dashboard; returns its id.
 #[server(prefix = "/_app")]
-pub async fn save_chart_view(view: ShownView) -> Result<String, ServerFnError> {
+pub async fn save_chart_view(view: ShownView) -> Result<String, AppError> {
     let gate = gate();
     let ShownView {
         name,
@@ -352,7 +353,7 @@ pub struct ShownComparison {
 /// Saves a comparison as a new dashboard pinned to its runs: the metric's
 /// line chart, the scatter and a table of what differs; returns its id.
 #[server(prefix = "/_app")]
-pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnError> {
+pub async fn save_comparison(view: ShownComparison) -> Result<String, AppError> {
     let gate = gate();
     let ShownComparison { name, run_ids, metric, x, smoothing, log_y, scatter_x, scatter_y, group, columns } = view;
     let mut panels = Vec::new();
@@ -385,7 +386,7 @@ pub async fn save_comparison(view: ShownComparison) -> Result<String, ServerFnEr
 /// A copy of the dashboard that shows the runs it shows now, whatever
 /// starts or changes later: what a review can quote.
 #[server(prefix = "/_app")]
-pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, ServerFnError> {
+pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, AppError> {
     let gate = gate();
     require(&gate, &[Need::Dashboard(dashboard_id.clone(), false)], "copy this dashboard").await?;
     let store = store();
@@ -395,7 +396,7 @@ pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, ServerFn
     spec.name = format!("{} (snapshot {} UTC)", d.spec.name, tracking::time::format_time(store::now_millis()));
     spec.run_ids = runs.into_iter().map(|r| r.info.run_id).collect();
     if spec.run_ids.is_empty() {
-        return Err(ServerFnError::new("The dashboard shows no runs now; a snapshot of nothing would show nothing."));
+        return Err(AppError::invalid("The dashboard shows no runs now; a snapshot of nothing would show nothing."));
     }
     let copy = create_dashboard(&gate, &store, spec).await?;
     Ok(copy.dashboard_id)
@@ -404,7 +405,7 @@ pub async fn snapshot_dashboard(dashboard_id: String) -> Result<String, ServerFn
 /// A copy of the dashboard, selection and panels alike, to change without
 /// touching the original; returns the copy's id.
 #[server(prefix = "/_app")]
-pub async fn duplicate_dashboard(dashboard_id: String) -> Result<String, ServerFnError> {
+pub async fn duplicate_dashboard(dashboard_id: String) -> Result<String, AppError> {
     let gate = gate();
     require(&gate, &[Need::Dashboard(dashboard_id.clone(), false)], "copy this dashboard").await?;
     let store = store();
@@ -419,23 +420,23 @@ pub async fn duplicate_dashboard(dashboard_id: String) -> Result<String, ServerF
 /// after `version`, the one the draft was based on: a save in between is
 /// refused with who made it, and the draft stays where it was.
 #[server(prefix = "/_app")]
-pub async fn save_dashboard(dashboard_id: String, version: i64, draft: String) -> Result<(), ServerFnError> {
+pub async fn save_dashboard(dashboard_id: String, version: i64, draft: String) -> Result<(), AppError> {
     let gate = gate();
     let store = store();
     may_change(&gate, &dashboard_id).await?;
-    let spec = crate::dashboard_draft::decode(&draft).map_err(ServerFnError::new)?;
+    let spec = crate::dashboard_draft::decode(&draft).map_err(AppError::invalid)?;
     may_show(&gate, &spec).await?;
     let serde_json::Value::Object(changes) =
-        serde_json::to_value(spec).map_err(|e| ServerFnError::new(e.to_string()))?
+        serde_json::to_value(spec).map_err(|e| AppError::invalid(e.to_string()))?
     else {
-        return Err(ServerFnError::new("The draft is not a dashboard."));
+        return Err(AppError::invalid("The draft is not a dashboard."));
     };
     store::dashboards::update(&store, &dashboard_id, version, changes, &author(&gate)).await.map_err(err)?;
     Ok(())
 }
 
 #[server(prefix = "/_app")]
-pub async fn delete_dashboard(dashboard_id: String) -> Result<(), ServerFnError> {
+pub async fn delete_dashboard(dashboard_id: String) -> Result<(), AppError> {
     let gate = gate();
     let store = store();
     may_change(&gate, &dashboard_id).await?;
@@ -450,16 +451,16 @@ async fn save_panels(
     dashboard_id: &str,
     version: i64,
     panels: Vec<Panel>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let mut changes = serde_json::Map::new();
-    changes.insert("panels".into(), serde_json::to_value(panels).map_err(|e| ServerFnError::new(e.to_string()))?);
+    changes.insert("panels".into(), serde_json::to_value(panels).map_err(|e| AppError::invalid(e.to_string()))?);
     store::dashboards::update(store, dashboard_id, version, changes, &author(gate)).await.map_err(err)?;
     Ok(())
 }
 
 /// Refuses unless the signed-in user may change the dashboard.
 #[cfg(feature = "ssr")]
-async fn may_change(gate: &Gate, dashboard_id: &str) -> Result<(), ServerFnError> {
+async fn may_change(gate: &Gate, dashboard_id: &str) -> Result<(), AppError> {
     require(
         gate,
         &[Need::Dashboard(dashboard_id.to_string(), true)],
@@ -470,7 +471,7 @@ async fn may_change(gate: &Gate, dashboard_id: &str) -> Result<(), ServerFnError
 
 /// Refuses unless the signed-in user may read everything `spec` shows.
 #[cfg(feature = "ssr")]
-async fn may_show(gate: &Gate, spec: &tracking::dashboards::DashboardSpec) -> Result<(), ServerFnError> {
+async fn may_show(gate: &Gate, spec: &tracking::dashboards::DashboardSpec) -> Result<(), AppError> {
     let needs = [
         Need::Experiments(spec.experiment_ids.clone(), Capability::Read),
         Need::Runs(spec.run_ids.clone(), Capability::Read),
@@ -484,7 +485,7 @@ async fn create_dashboard(
     gate: &Gate,
     store: &store::Store,
     spec: tracking::dashboards::DashboardSpec,
-) -> Result<Dashboard, ServerFnError> {
+) -> Result<Dashboard, AppError> {
     may_show(gate, &spec).await?;
     store::dashboards::create(store, spec, &author(gate)).await.map_err(err)
 }
@@ -492,12 +493,7 @@ async fn create_dashboard(
 /// Adds a Markdown note at the end (or changes note `index`), as the
 /// version the page read: a newer save in between is refused with who made it.
 #[server(prefix = "/_app")]
-pub async fn save_note(
-    dashboard_id: String,
-    version: i64,
-    index: Option<usize>,
-    text: String,
-) -> Result<(), ServerFnError> {
+pub async fn save_note(dashboard_id: String, version: i64, index: Option<usize>, text: String) -> Result<(), AppError> {
     let gate = gate();
     may_change(&gate, &dashboard_id).await?;
     let store = store();
@@ -505,7 +501,12 @@ pub async fn save_note(
     let mut panels = d.spec.panels.clone();
     match index {
         Some(i) if matches!(panels.get(i), Some(Panel::Note { .. })) => panels[i] = Panel::Note { text },
-        Some(_) => return Err(ServerFnError::new("That note is gone; reload the dashboard.")),
+        Some(_) => {
+            return Err(AppError::new(
+                tracking::ErrorCode::ResourceConflict,
+                "That note is gone; reload the dashboard.",
+            ))
+        }
         None => panels.push(Panel::Note { text }),
     }
     save_panels(&gate, &store, &dashboard_id, version, panels).await
@@ -517,10 +518,7 @@ pub const MAX_IMAGE_RUNS: usize = 50;
 /// The images each of `run_ids` (comma-separated; the first
 /// [`MAX_IMAGE_RUNS`]) logged under `key`; runs without any are left out.
 #[server(prefix = "/_app")]
-pub async fn logged_images(
-    run_ids: String,
-    key: String,
-) -> Result<Vec<crate::logged_images::RunImages>, ServerFnError> {
+pub async fn logged_images(run_ids: String, key: String) -> Result<Vec<crate::logged_images::RunImages>, AppError> {
     let gate = gate();
     use crate::logged_images::{images_of, RunImages};
     // Both before the first await: a page rendering on the server keeps

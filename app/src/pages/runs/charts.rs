@@ -14,6 +14,7 @@ use crate::components::markdown::markdown;
 use crate::components::name_prompt::NamePrompt;
 use crate::components::panel::{section_of, Panel};
 use crate::components::parallel_panel::ParallelPanel;
+use crate::components::status::{write_and_open, WriteErrors};
 use crate::components::summary_charts::{BarChart, ScatterChart, ValueOf};
 use crate::components::values_dock::{ValuesAt, ValuesDock};
 use crate::dashboard_draft::{format_added, parse_added, CHART_VIEW_KINDS, MAX_ADDED_PANELS};
@@ -211,38 +212,35 @@ pub fn ExperimentCharts(
         metrics.get_untracked().into_iter().filter(|k| q.is_empty() || k.to_lowercase().contains(q)).collect()
     };
     // "Save as dashboard": this view as it is shown, under a name.
-    let (save_error, set_save_error) = signal(None::<String>);
+    let save_errors = WriteErrors::new();
+    let save_write = write_and_open(
+        save_errors,
+        move |shown: &ShownView| save_chart_view(shown.clone()),
+        |id| format!("/dashboards/{id}"),
+    );
     let save = {
         let (experiment_id, filter, order) = (experiment_id.clone(), filter.clone(), order.clone());
-        let navigate = navigate.clone();
         Callback::new(move |name: String| {
             let q = search.get_untracked().to_lowercase();
             let shown: Vec<String> = metrics_shown(&q);
             let s = settings.get_untracked();
-            let (experiment_id, filter, order, navigate) =
-                (experiment_id.clone(), filter.clone(), order.clone(), navigate.clone());
-            spawn_local(async move {
-                let view = ShownView {
-                    name,
-                    experiment_id,
-                    filter,
-                    order_by: order,
-                    metrics: shown,
-                    x: s.x,
-                    smoothing: s.smooth,
-                    log_y: s.log_y,
-                    ignore_outliers: s.ignore_outliers,
-                    group: grouping.get_untracked().line_grouping(),
-                    parallel_color: color_by.get_untracked(),
-                    colors: format_pins(&pin_state.get_untracked().0),
-                    hidden: format_hidden(&hidden.get_untracked()),
-                    overrides: panel_overrides::format(&overrides.get_untracked()),
-                    added: format_added(&added.get_untracked()),
-                };
-                match save_chart_view(view).await {
-                    Ok(id) => navigate(&format!("/dashboards/{id}"), Default::default()),
-                    Err(e) => set_save_error.set(Some(error_sentence(&e))),
-                }
+            let (experiment_id, filter, order) = (experiment_id.clone(), filter.clone(), order.clone());
+            save_write.dispatch(ShownView {
+                name,
+                experiment_id,
+                filter,
+                order_by: order,
+                metrics: shown,
+                x: s.x.to_param(),
+                smoothing: s.smooth,
+                log_y: s.log_y,
+                ignore_outliers: s.ignore_outliers,
+                group: grouping.get_untracked().line_grouping(),
+                parallel_color: color_by.get_untracked(),
+                colors: format_pins(&pin_state.get_untracked().0),
+                hidden: format_hidden(&hidden.get_untracked()),
+                overrides: panel_overrides::format(&overrides.get_untracked()),
+                added: format_added(&added.get_untracked()),
             });
         })
     };
@@ -308,7 +306,7 @@ pub fn ExperimentCharts(
             <NamePrompt id="save-dashboard" label="Save as dashboard" placeholder="Name of the dashboard"
                 title="Save these panels, this filter and these settings as a dashboard to share" on_name=save />
         </div>
-        {move || save_error.get().map(|e| view! { <ErrorNote message=e /> })}
+        {save_errors.view()}
         <ChartControls settings metric_keys=metrics />
         <GroupControls keys=group_keys grouping on_set=set_param />
         {move || match state.get() {

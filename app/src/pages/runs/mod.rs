@@ -3,12 +3,20 @@
 //! string, so a link reproduces the view.
 
 mod charts;
+mod column_picker;
+mod head;
+mod row;
+mod state;
 
-use super::{error_sentence, ErrorNote, Loaded};
-use crate::columns::format_in_column;
+use column_picker::ColumnPicker;
+use head::{ColumnGroups, ColumnHeads, ExperimentAbout, RunsToolbar};
+use row::{range_value, run_row, Ranges, RowCells};
+use state::{folds_children, merge_runs, order_after_click, tag, Line, View, CHART_PARAMS, MAX_PICKED_IN_LINK};
+
+use super::{error_sentence, Loaded};
 use crate::columns::value_of;
-use crate::components::status::status_class;
-use crate::format::{encode, format_duration, format_time};
+use crate::components::status::WriteErrors;
+use crate::format::encode;
 use crate::parallel::{kept_by, parse_brushes};
 use crate::server_fns::{chart_runs, experiment_runs, metric_ranges, set_runs_deleted, ChartData, RunsPage};
 use crate::table_window::{
@@ -20,114 +28,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use tracking::{tags, Run};
-
-/// A shown row: its run (an index into the loaded runs), nesting depth,
-/// for a top-level run its number of children and whether they show, and
-/// in a table ranked by a column, the parent a child run was lifted from.
-#[derive(Clone, Copy, PartialEq)]
-struct Line {
-    index: usize,
-    depth: usize,
-    kids: Option<(usize, bool)>,
-    parent: Option<usize>,
-}
-
-/// Whether a table in this order shows nested runs folded under their
-/// parents (the default order, newest first), or ranks every run by the
-/// column (as MLflow does once a column is sorted: a child run keeps its
-/// place in the ranking instead of hiding inside a parent that sorts by
-/// its own, often missing, value).
-fn folds_children(order: &str) -> bool {
-    order.is_empty() || order == "attributes.start_time DESC"
-}
-
-/// The order after a click on a column's header: its best values first
-/// on the first click (lowest for losses and errors, names from A), then
-/// the other way on each click after.
-fn order_after_click(current: &str, key: &str) -> String {
-    if current == format!("{key} DESC") {
-        return format!("{key} ASC");
-    }
-    if current == format!("{key} ASC") {
-        return format!("{key} DESC");
-    }
-    let name = key.split_once('.').map_or(key, |(_, n)| n).trim_matches('`');
-    let ascending_first = match key.split_once('.').map(|(kind, _)| kind) {
-        Some("metrics") => crate::columns::lower_is_better(name),
-        Some("attributes") => matches!(name, "run_name" | "user_id" | "status"),
-        _ => false,
-    };
-    format!("{key} {}", if ascending_first { "ASC" } else { "DESC" })
-}
-
-/// The view state in the URL.
-#[derive(Clone, PartialEq, Default)]
-struct View {
-    filter: String,
-    order: String,
-    /// Visible metric/param columns (`metrics.loss`, `params.lr`); empty: all.
-    cols: Vec<String>,
-    deleted: bool,
-    /// The chart view (`view=charts`) instead of the table.
-    charts: bool,
-    /// The chart view's own settings (x axis, log, smoothing, panel
-    /// search), kept when the filter or order changes.
-    chart_params: Vec<(String, String)>,
-}
-
-/// The most runs ticked in the table that the chart view's link names
-/// (more make a link too long to share; the charts then show every run).
-const MAX_PICKED_IN_LINK: usize = 200;
-
-/// Query parameters that belong to the chart view.
-const CHART_PARAMS: [&str; 18] = [
-    "x", "log", "logx", "clip", "smooth", "q", "group", "style", "agg", "band", "panel", "brush", "pcolor", "hide",
-    "colors", "pc", "imp", "sx",
-];
-
-impl View {
-    fn url(&self, experiment_id: &str) -> String {
-        let mut q = Vec::new();
-        if !self.filter.is_empty() {
-            q.push(format!("filter={}", encode(&self.filter)));
-        }
-        if !self.order.is_empty() {
-            q.push(format!("order={}", encode(&self.order)));
-        }
-        if !self.cols.is_empty() {
-            q.push(format!("cols={}", encode(&self.cols.join(","))));
-        }
-        if self.deleted {
-            q.push("deleted=1".into());
-        }
-        if self.charts {
-            q.push("view=charts".into());
-        }
-        // Kept in table view too: switching back shows the same charts, and
-        // runs picked on the parallel coordinates stay selected in the table.
-        q.extend(self.chart_params.iter().map(|(k, v)| format!("{k}={}", encode(v))));
-        let qs = if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) };
-        format!("/experiments/{experiment_id}{qs}")
-    }
-}
-
-/// A refetched first page followed by the rows loaded beyond it earlier
-/// (in their order): new runs take their sorted place, known rows their
-/// new values, and nothing the user paged to disappears.
-fn merge_runs(fresh: Vec<Run>, old: Vec<Run>) -> Vec<Run> {
-    if old.len() <= fresh.len() {
-        return fresh;
-    }
-    let ids: HashSet<String> = fresh.iter().map(|r| r.info.run_id.clone()).collect();
-    let mut rows = fresh;
-    rows.extend(old.into_iter().filter(|r| !ids.contains(&r.info.run_id)));
-    rows
-}
-
-fn tag<'a>(run: &'a Run, key: &str) -> Option<&'a str> {
-    run.data.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
-}
+use tracking::tags;
 
 #[component]
 pub fn RunsPage() -> impl IntoView {
@@ -215,7 +116,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
     });
     let (expanded, set_expanded) = signal(HashSet::<String>::new());
     let (show_picker, set_show_picker) = signal(false);
-    let (action_error, set_action_error) = signal(None::<String>);
+    let errors = WriteErrors::new();
     let (filter_text, set_filter_text) = signal(view.get_untracked().filter);
 
     // Every metric and param key in the loaded runs.
@@ -367,15 +268,15 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
     };
     let sort_by = {
         let go = go.clone();
-        move |key: String| {
+        Callback::new(move |key: String| {
             let mut v = view.get_untracked();
             v.order = order_after_click(&v.order, &key);
             go(v);
-        }
+        })
     };
     let toggle_column = {
         let go = go.clone();
-        move |col: String| {
+        Callback::new(move |col: String| {
             let mut v = view.get_untracked();
             let mut cols = if v.cols.is_empty() { all_columns.get_untracked() } else { v.cols.clone() };
             if let Some(i) = cols.iter().position(|c| *c == col) {
@@ -385,11 +286,11 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
             }
             v.cols = if cols.is_empty() { vec!["-".into()] } else { cols };
             go(v);
-        }
+        })
     };
     let toggle_deleted = {
         let go = go.clone();
-        move |_| {
+        move |()| {
             let mut v = view.get_untracked();
             v.deleted = !v.deleted;
             go(v);
@@ -408,7 +309,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
                         set_colors.update(|c| c.extend(p.colors));
                         set_next_token.set(p.next_page_token);
                     }
-                    Err(e) => set_action_error.set(Some(error_sentence(&e))),
+                    Err(e) => errors.say(e),
                 }
             });
         }
@@ -444,21 +345,22 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
         }
     });
     live.on(move |_| refresh());
-    let delete_selected = move |_| {
+    // Deleted (or restored) runs leave the table once the server took it.
+    let delete_runs = errors.watch(Action::new(move |(ids, deleted): &(Vec<String>, bool)| {
+        let (ids, deleted) = (ids.clone(), *deleted);
+        async move {
+            set_runs_deleted(ids.clone(), deleted).await?;
+            set_runs.update(|r| r.retain(|run| !ids.contains(&run.info.run_id)));
+            set_selected.set(BTreeSet::new());
+            Ok(())
+        }
+    }));
+    let delete_selected = move |()| {
         let ids: Vec<String> = selected.get_untracked().into_iter().collect();
         if ids.is_empty() {
             return;
         }
-        let deleted = view.get_untracked().deleted;
-        spawn_local(async move {
-            match set_runs_deleted(ids.clone(), !deleted).await {
-                Ok(()) => {
-                    set_runs.update(|r| r.retain(|run| !ids.contains(&run.info.run_id)));
-                    set_selected.set(BTreeSet::new());
-                }
-                Err(e) => set_action_error.set(Some(error_sentence(&e))),
-            }
-        });
+        delete_runs.dispatch((ids, !view.get_untracked().deleted));
     };
     // Compare shows the runs in the table's order.
     let compare_href = move || {
@@ -559,7 +461,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
                             set_next_token.set(p.next_page_token);
                         }
                         Err(e) => {
-                            set_action_error.set(Some(error_sentence(&e)));
+                            errors.say(e);
                             return;
                         }
                     }
@@ -700,150 +602,6 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
     let table_style = move || {
         windowed.get().then(|| format!("width:{}px", fixed_width() + columns.read().len() as f64 * COLUMN_WIDTH))
     };
-    let header = move || {
-        let order = view.get().order;
-        let sort_by = sort_by.clone();
-        let th = move |label: String, key: String| {
-            let class = match key.as_str() {
-                "attributes.run_name" => "sortable name",
-                "attributes.user_id" => "sortable user",
-                _ => "sortable",
-            };
-            let arrow = if order == format!("{key} DESC") {
-                " ↓"
-            } else if order == format!("{key} ASC") {
-                " ↑"
-            } else {
-                ""
-            };
-            let sort_by = sort_by.clone();
-            let k = key.clone();
-            view! {
-                <th class=class data-key=key.clone() on:click=move |_| sort_by(k.clone()) title=key>
-                    {label}{arrow}
-                </th>
-            }
-        };
-        let mut cells = vec![
-            th("Run".into(), "attributes.run_name".into()).into_any(),
-            th("Status".into(), "attributes.status".into()).into_any(),
-            th("Started".into(), "attributes.start_time".into()).into_any(),
-            view! { <th>"Duration"</th> }.into_any(),
-            th("User".into(), "attributes.user_id".into()).into_any(),
-            view! { <th class="source">"Source"</th> }.into_any(),
-        ];
-        let (c0, c1) = column_window.get();
-        let gaps = windowed.get();
-        if gaps {
-            cells.push(view! { <th class="gap"></th> }.into_any());
-        }
-        for col in columns.get().into_iter().take(c1).skip(c0) {
-            let (kind, name) = col.split_once('.').unwrap_or(("", &col));
-            let label = match kind {
-                "params" => format!("{name} (param)"),
-                // The store keeps these but MLflow's search cannot order by them.
-                "min" | "max" => {
-                    let title = format!("The {kind} of {name} over its whole history");
-                    cells.push(view! { <th class="range" title=title>{format!("{name} ({kind})")}</th> }.into_any());
-                    continue;
-                }
-                _ => name.to_string(),
-            };
-            let key = format!("{kind}.`{name}`");
-            cells.push(th(label, key).into_any());
-        }
-        if gaps {
-            cells.push(view! { <th class="gap"></th> }.into_any());
-        }
-        cells
-    };
-    // The experiment's description (Markdown, as MLflow stores it) and
-    // its own tags.
-    let about = {
-        let description = experiment
-            .tags
-            .iter()
-            .find(|t| t.key == tags::NOTE)
-            .map(|t| t.value.clone())
-            .filter(|d| !d.trim().is_empty());
-        let own: Vec<(String, String)> = experiment
-            .tags
-            .iter()
-            .filter(|t| !t.key.starts_with("mlflow."))
-            .map(|t| (t.key.clone(), t.value.clone()))
-            .collect();
-        let chips = (!own.is_empty()).then(|| {
-            let items = own
-                .into_iter()
-                .map(|(k, v)| view! { <span class="tag-chip"><span class="muted">{k}</span> " " {v}</span> })
-                .collect_view();
-            view! { <div class="tag-chips" id="experiment-tags">{items}</div> }
-        });
-        let text = description.map(|d| {
-            view! { <div class="markdown experiment-description" id="experiment-description">{crate::components::markdown::markdown(&d)}</div> }
-        });
-        view! { {text} {chips} }
-    };
-    // Metric and param columns under their group's name.
-    let group_row = move || {
-        // Over the fixed columns; the user and source ones hide on a narrow screen.
-        let mut cells =
-            vec![view! { <th colspan="5"></th> <th class="user"></th> <th class="source"></th> }.into_any()];
-        let (c0, c1) = column_window.get();
-        let gaps = windowed.get();
-        let all = columns.get();
-        let cols = &all[c0..c1.min(all.len())];
-        if gaps {
-            cells.push(view! { <th class="gap"></th> }.into_any());
-        }
-        let mut i = 0;
-        while i < cols.len() {
-            let kind = cols[i].split_once('.').map_or("", |(k, _)| k).to_string();
-            let n = cols[i..].iter().take_while(|c| c.split_once('.').map_or("", |(k, _)| k) == kind).count();
-            let label = match kind.as_str() {
-                "metrics" => "Metrics",
-                "min" => "Lowest",
-                "max" => "Highest",
-                _ => "Params",
-            };
-            cells.push(view! { <th colspan=n.to_string() class=format!("group {kind}")>{label}</th> }.into_any());
-            i += n;
-        }
-        if gaps {
-            cells.push(view! { <th class="gap"></th> }.into_any());
-        }
-        cells
-    };
-    let picker = move || {
-        show_picker.get().then(|| {
-            let chosen = columns.get();
-            let toggle_column = toggle_column.clone();
-            // Each metric's lowest and highest value are columns to add.
-            let all = all_columns.get();
-            let ranges = all
-                .iter()
-                .filter_map(|c| c.strip_prefix("metrics."))
-                .flat_map(|k| [format!("min.{k}"), format!("max.{k}")]);
-            let items = all
-                .iter()
-                .cloned()
-                .chain(ranges.collect::<Vec<_>>())
-                .map(|c| {
-                    let on = chosen.contains(&c);
-                    let toggle_column = toggle_column.clone();
-                    let c2 = c.clone();
-                    view! {
-                        <label class="pick">
-                            <input type="checkbox" prop:checked=on on:change=move |_| toggle_column(c2.clone()) />
-                            {c}
-                        </label>
-                    }
-                })
-                .collect_view();
-            view! { <div class="column-picker" id="column-picker">{items}</div> }
-        })
-    };
-
     view! {
         <div class="page-head">
             <h1>
@@ -856,7 +614,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
                 attr:title="The dashboards that show this experiment">"Dashboards"</A>
             <crate::live::LiveBadge />
         </div>
-        {about}
+        <ExperimentAbout experiment=experiment.clone() />
         <form class="filter-bar" on:submit=apply_filter>
             <input
                 id="run-filter"
@@ -876,7 +634,7 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
                     .map(|e| view! { <p class="error" id="filter-error" role="alert">{e}</p> })
             }
         }
-        {move || action_error.get().map(|e| view! { <ErrorNote message=e /> })}
+        {errors.view()}
         <nav class="tabs view-toggle">
             <A href=view_href(false) attr:class=move || if view.get().charts { "tab" } else { "tab active" } attr:id="view-table">
                 "Table"
@@ -893,45 +651,32 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
             }
         </Show>
         <div class="table-view" class:hidden=move || view.get().charts>
-        <div class="toolbar">
-            <span class="muted" id="run-count">
-                {move || {
-                    let n = runs.read().len();
-                    let more = if next_token.read().is_some() { "+" } else { "" };
-                    format!("{n}{more} runs")
-                }}
-            </span>
-            <button on:click=move |_| set_show_picker.update(|s| *s = !*s) id="columns-button">
-                "Columns"
-            </button>
-            <A href=compare_href attr:class=move || {
-                if selected.read().len() >= 2 { "button" } else { "button disabled" }
-            } attr:id="compare-button">
-                {move || match selected.read().len() {
-                    0 | 1 => "Compare".to_string(),
-                    n => format!("Compare {n}"),
-                }}
-            </A>
-            <button on:click=delete_selected disabled=move || selected.read().is_empty()>
-                {move || if view.get().deleted { "Restore selected" } else { "Delete selected" }}
-            </button>
-            <label class="pick">
-                <input type="checkbox" prop:checked=move || view.get().deleted on:change=toggle_deleted />
-                "Deleted runs"
-            </label>
-        </div>
-        {picker}
+        <RunsToolbar
+            count=Signal::derive(move || {
+                let more = if next_token.read().is_some() { "+" } else { "" };
+                format!("{}{more} runs", runs.read().len())
+            })
+            picked=Signal::derive(move || selected.read().len())
+            compare_href=Signal::derive(compare_href)
+            deleted=Signal::derive(move || view.read().deleted)
+            on_columns=Callback::new(move |()| set_show_picker.update(|s| *s = !*s))
+            on_delete=Callback::new(delete_selected)
+            on_show_deleted=Callback::new(toggle_deleted)
+        />
+        <Show when=move || show_picker.get()>
+            <ColumnPicker chosen=columns all=all_columns on_toggle=toggle_column />
+        </Show>
         <div class="table-scroll" node_ref=scroller on:scroll=move |_| measure()>
             <table class="grid runs" class:windowed=windowed id="runs" style=table_style>
                 {column_sizes}
                 <thead>
-                    <tr class="column-groups">{group_row}</tr>
+                    <ColumnGroups columns column_window windowed />
                     <tr>
                         <th class="check">
                             <input type="checkbox" id="select-all" aria-label="select every run the filter keeps"
                                 title="Select every run the filter keeps" prop:checked=all_selected on:click=select_all />
                         </th>
-                        {header}
+                        <ColumnHeads order=Signal::derive(move || view.read().order.clone()) on_sort=sort_by columns column_window windowed />
                     </tr>
                 </thead>
                 <tbody>
@@ -952,158 +697,6 @@ fn RunsView(page: RunsPage, view: Memo<View>, charts: Option<Result<ChartData, S
             <button class="load-more" on:click=load_more.clone()>"Load more runs"</button>
         </Show>
         </div>
-    }
-    .into_any()
-}
-
-/// Each run's lowest and highest value of a metric, by (run id, key).
-type Ranges = HashMap<(String, String), (Option<f64>, Option<f64>)>;
-
-/// A run's `min` or `max` of metric `key`, when loaded.
-fn range_value(ranges: &Ranges, run_id: &str, kind: &str, key: &str) -> Option<f64> {
-    let (min, max) = ranges.get(&(run_id.to_string(), key.to_string()))?;
-    if kind == "min" {
-        *min
-    } else {
-        *max
-    }
-}
-
-/// The metric/param cells a row shows: its columns (those in view), with
-/// spacer cells around them in a windowed table.
-struct RowCells<'a> {
-    cols: &'a [String],
-    gaps: bool,
-    stats: &'a HashMap<String, Option<crate::columns::ColumnStats>>,
-    ranges: &'a Ranges,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_row(
-    r: &Run,
-    color: String,
-    RowCells { cols, gaps, stats, ranges }: RowCells,
-    exp_id: &str,
-    depth: usize,
-    kids: Option<(usize, bool)>,
-    // Ranked outside its parent: the parent's name, beside its own.
-    parent: Option<String>,
-    set_expanded: WriteSignal<HashSet<String>>,
-    selected: ReadSignal<BTreeSet<String>>,
-    on_check: Callback<(String, bool)>,
-) -> AnyView {
-    let id = r.info.run_id.clone();
-    let href = format!("/experiments/{exp_id}/runs/{id}");
-    let duration =
-        r.info.end_time.map(|e| format_duration(e.saturating_sub(r.info.start_time))).unwrap_or_else(|| "–".into());
-    let source = tag(r, tags::SOURCE_NAME).map(|s| s.rsplit('/').next().unwrap_or(s).to_string()).unwrap_or_default();
-    let commit = tag(r, "mlflow.source.git.commit").map(|c| c.chars().take(8).collect::<String>()).unwrap_or_default();
-    let cells = cols
-        .iter()
-        .map(|col| {
-            let (kind, name) = col.split_once('.').unwrap_or(("", col));
-            match kind {
-                // Metrics and params come sorted by key from the store.
-                "metrics" => {
-                    match r.data.metrics.binary_search_by(|m| m.key.as_str().cmp(name)).ok().map(|i| &r.data.metrics[i])
-                    {
-                        Some(m) => {
-                            let st = stats.get(col).cloned().flatten().unwrap_or_default();
-                            let best = st.best == Some(m.value);
-                            view! {
-                                <td class="num" class:best=best title=if best { format!("{} (best in this column)", m.value) } else { m.value.to_string() }>
-                                    {format_in_column(m.value, st.decimals)}
-                                </td>
-                            }
-                            .into_any()
-                        }
-                        None => view! { <td class="num muted">"–"</td> }.into_any(),
-                    }
-                }
-                "min" | "max" => match range_value(ranges, &r.info.run_id, kind, name) {
-                    Some(v) => {
-                        let st = stats.get(col).cloned().flatten().unwrap_or_default();
-                        let best = st.best == Some(v);
-                        view! {
-                            <td class="num" class:best=best title=v.to_string()>{format_in_column(v, st.decimals)}</td>
-                        }
-                        .into_any()
-                    }
-                    None => view! { <td class="num muted">"–"</td> }.into_any(),
-                },
-                _ => match r.data.params.binary_search_by(|p| p.key.as_str().cmp(name)).ok().map(|i| &r.data.params[i])
-                {
-                    Some(p) => match (stats.get(col).cloned().flatten(), p.value.trim().parse::<f64>()) {
-                        // A column of numbers: right-aligned, its decimals shared.
-                        (Some(st), Ok(v)) => {
-                            view! { <td class="num" title=p.value.clone()>{format_in_column(v, st.decimals)}</td> }
-                                .into_any()
-                        }
-                        _ => view! { <td title=p.value.clone()>{p.value.clone()}</td> }.into_any(),
-                    },
-                    None => view! { <td class="muted">"–"</td> }.into_any(),
-                },
-            }
-        })
-        .collect_view();
-    let toggle = kids.filter(|(n, _)| *n > 0).map(|(n, open)| {
-        let id = id.clone();
-        view! {
-            <button
-                class="expand"
-                aria-expanded=open.to_string()
-                on:click=move |_| {
-                    set_expanded
-                        .update(|s| {
-                            if !s.remove(&id) {
-                                s.insert(id.clone());
-                            }
-                        })
-                }
-            >
-                {if open { "▾" } else { "▸" }}
-                {format!(" {n}")}
-            </button>
-        }
-    });
-    let id_check = id.clone();
-    let id_checked = id.clone();
-    let is_child = depth > 0;
-    let run_name = r.info.run_name.clone();
-    let status = r.info.status;
-    let start_time = r.info.start_time;
-    let user_id = r.info.user_id.clone();
-    let source_full = tag(r, tags::SOURCE_NAME).unwrap_or_default().to_string();
-    view! {
-        <tr data-run-id=id.clone() class:child=is_child>
-            <td class="check">
-                <input
-                    type="checkbox"
-                    aria-label="select run"
-                    prop:checked=move || selected.read().contains(&id_checked)
-                    on:click=move |ev: leptos::ev::MouseEvent| on_check.run((id_check.clone(), ev.shift_key()))
-                />
-            </td>
-            <td class="name">
-                {toggle}
-                <span class="run-dot" style=format!("background:{color}")></span>
-                <A href=href>{run_name}</A>
-                {parent.map(|p| view! { <span class="muted parent-of" title="A nested run, ranked with every run by the sorted column">{format!(" in {p}")}</span> })}
-            </td>
-            <td>
-                <span class=status_class(status)>{status.as_str().to_lowercase()}</span>
-            </td>
-            <td>{format_time(start_time)}</td>
-            <td class="num">{duration}</td>
-            <td class="user">{user_id}</td>
-            <td class="source" title=source_full>
-                {source}
-                {(!commit.is_empty()).then(|| view! { " " <span class="mono muted" title="Git commit">{commit}</span> })}
-            </td>
-            {gaps.then(|| view! { <td class="gap"></td> })}
-            {cells}
-            {gaps.then(|| view! { <td class="gap"></td> })}
-        </tr>
     }
     .into_any()
 }
