@@ -82,6 +82,116 @@ pub struct Figure {
     /// Values at the hovered x go to a table beside the charts (the chart
     /// view's), not to a box over the lines: no box is drawn.
     pub docked_hover: bool,
+    /// Words at these x positions instead of numbers (a scatter of a
+    /// param whose values are words).
+    pub x_ticks: Vec<(f64, String)>,
+}
+
+/// One run's point in a scatter: its x value as logged (a number or a
+/// word), its y, the legend entry it belongs to (its run, or its group)
+/// and that entry's colour, and more hover lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScatterPoint {
+    pub run: String,
+    pub x: String,
+    pub y: f64,
+    pub series: String,
+    pub color: String,
+    pub more: Option<String>,
+}
+
+/// Most legend entries a scatter names; with more, points keep their colours
+/// in one trace and no legend is drawn.
+const SCATTER_LEGEND: usize = 20;
+
+/// Runs as points of `y_field` against `x_field`, each legend entry (a run,
+/// or a group) a trace in its colour. Words on x sit at their places in
+/// their order (`compare_labels`), named on the axis; points that would
+/// stack at one x are spread a little either side of it (the hover box
+/// says the value as logged). A log x axis when numbers span 30x or more.
+pub fn scatter(points: &[ScatterPoint], x_field: &str, y_field: &str) -> Figure {
+    let numeric = points.iter().all(|p| p.x.trim().parse::<f64>().is_ok());
+    let mut words: Vec<&str> = if numeric { Vec::new() } else { points.iter().map(|p| p.x.as_str()).collect() };
+    words.sort_by(|a, b| crate::aggregate::compare_labels(a, b));
+    words.dedup();
+    let base = |p: &ScatterPoint| match numeric {
+        true => p.x.trim().parse::<f64>().unwrap_or(f64::NAN),
+        false => words.iter().position(|w| *w == p.x).unwrap_or(0) as f64,
+    };
+    let bases: Vec<f64> = points.iter().map(base).collect();
+    let log_x = numeric && crate::parallel::spans_decades(&bases);
+    // The k-th point at one x goes to slot k of 0, +1, -1, +2, -2, …, a
+    // small step each: a 20th of a category, or of a decade on a log axis.
+    let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
+    let (lo, hi) =
+        bases.iter().filter(|x| x.is_finite()).fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let xs: Vec<f64> = bases
+        .iter()
+        .map(|&x| {
+            let k = seen.entry(x.to_bits()).or_insert(0);
+            let slot = match *k {
+                0 => 0.0,
+                k if k % 2 == 1 => k.div_ceil(2) as f64,
+                k => -((k / 2) as f64),
+            };
+            *k += 1;
+            match (numeric, log_x) {
+                (false, _) => x + slot * 0.05,
+                (true, true) => x * 10f64.powf(slot * 0.02),
+                (true, false) => x + slot * span * 0.006,
+            }
+        })
+        .collect();
+    let mut series: Vec<(&str, &str)> = Vec::new();
+    for p in points {
+        if !series.iter().any(|(s, _)| *s == p.series) {
+            series.push((&p.series, &p.color));
+        }
+    }
+    let hover = |p: &ScatterPoint| {
+        let mut text = format!("{}<br>{x_field} = {}<br>{y_field} = {}", p.run, p.x, format_value(p.y));
+        if let Some(more) = &p.more {
+            text.push_str("<br>");
+            text.push_str(more);
+        }
+        text
+    };
+    let traces = if series.len() > SCATTER_LEGEND {
+        vec![Trace {
+            x: xs.clone(),
+            y: points.iter().map(|p| p.y.is_finite().then_some(p.y)).collect(),
+            text: points.iter().map(hover).collect(),
+            point_colors: points.iter().map(|p| p.color.clone()).collect(),
+            markers: true,
+            ..Default::default()
+        }]
+    } else {
+        series
+            .iter()
+            .map(|(name, color)| {
+                let mine: Vec<usize> = (0..points.len()).filter(|&i| points[i].series == *name).collect();
+                Trace {
+                    name: name.to_string(),
+                    x: mine.iter().map(|&i| xs[i]).collect(),
+                    y: mine.iter().map(|&i| points[i].y).map(|y| y.is_finite().then_some(y)).collect(),
+                    text: mine.iter().map(|&i| hover(&points[i])).collect(),
+                    color: color.to_string(),
+                    markers: true,
+                    show_legend: true,
+                    ..Default::default()
+                }
+            })
+            .collect()
+    };
+    Figure {
+        traces,
+        x_title: x_field.to_string(),
+        y_title: y_field.to_string(),
+        x_log: log_x,
+        x_ticks: words.iter().enumerate().map(|(i, w)| (i as f64, w.to_string())).collect(),
+        ..Default::default()
+    }
 }
 
 /// Above this many run lines in one chart, lines of one look (colour,
@@ -1158,6 +1268,11 @@ mod draw {
         if fig.x_dates {
             x = x.type_(AxisType::Date);
         }
+        if !fig.x_ticks.is_empty() {
+            x = x
+                .tick_values(fig.x_ticks.iter().map(|(at, _)| *at).collect())
+                .tick_text(fig.x_ticks.iter().map(|(_, word)| word.clone()).collect());
+        }
         let mut y = axis(&fig.y_title, fig.y_log);
         if let Some((low, high)) = fig.y_range {
             let range = if fig.y_log { vec![low.log10(), high.log10()] } else { vec![low, high] };
@@ -1429,6 +1544,37 @@ mod tests {
             group_bars("f", &build_groups([run("a", Some(1.0)), run("b", None)], ""), Center::Median, Band::None);
         assert_eq!(none.len(), 1);
         assert!(none[0].error_plus.is_empty());
+    }
+
+    #[test]
+    fn scatters_name_words_on_the_axis_spread_stacked_points_and_keep_a_legend() {
+        let p = |run: &str, x: &str, y: f64| ScatterPoint {
+            run: run.into(),
+            x: x.into(),
+            y,
+            series: run.into(),
+            color: format!("#{run}"),
+            more: None,
+        };
+        let fig = scatter(
+            &[p("a", "sgd", 1.0), p("b", "adam", 2.0), p("c", "adam", 3.0), p("d", "adam", 4.0)],
+            "params.opt",
+            "m",
+        );
+        assert_eq!(fig.x_ticks, vec![(0.0, "adam".to_string()), (1.0, "sgd".to_string())]);
+        let xs: Vec<f64> = fig.traces.iter().map(|t| t.x[0]).collect();
+        assert_eq!(xs, vec![1.0, 0.0, 0.05, -0.05]);
+        assert_eq!(fig.traces.len(), 4);
+        assert!(fig.traces.iter().all(|t| t.show_legend));
+        assert_eq!(fig.traces[1].text[0], "b<br>params.opt = adam<br>m = 2");
+        // Numbers spanning decades: a log axis, stacked points a little apart on it.
+        let fig = scatter(&[p("a", "0.001", 1.0), p("b", "0.1", 2.0), p("c", "0.1", 3.0)], "params.lr", "m");
+        assert!(fig.x_log && fig.x_ticks.is_empty());
+        assert!(fig.traces[2].x[0] > 0.1 && fig.traces[2].x[0] < 0.11);
+        // Many legend entries: one trace, each point in its colour, no legend.
+        let many: Vec<ScatterPoint> = (0..30).map(|i| p(&i.to_string(), &i.to_string(), 1.0)).collect();
+        let fig = scatter(&many, "x", "y");
+        assert_eq!((fig.traces.len(), fig.traces[0].point_colors.len(), fig.traces[0].show_legend), (1, 30, false));
     }
 
     #[test]

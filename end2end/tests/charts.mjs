@@ -398,8 +398,11 @@ export default async function ({ test, browser, base, ids, shots, hydrated, exp,
     await page.click('#importance tr[data-param="lr"] button');
     await page.waitForURL(/sx=params.lr/);
     await page.waitForSelector('#importance-scatter[data-drawn="true"]');
-    const dots = await page.$eval('#importance-scatter', el => el.data[0].x.length);
-    assert.equal(dots, 8, 'one point per run with lr and val_loss');
+    const xs = await page.$eval('#importance-scatter', el => el.data.flatMap(t => [...t.x]));
+    assert.equal(xs.length, 8, 'one point per run with lr and val_loss');
+    // Four runs share lr = 0.01: spread a little apart, not stacked on one dot.
+    assert.equal(new Set(xs).size, 8, `${xs}`);
+    assert.ok(await page.$$eval('#importance-scatter .legendtext', t => t.length) >= 8, 'a legend of the runs');
     await page.screenshot({ path: `${shots}parameter-importance.png`, fullPage: true });
 
     // Drag on the lr axis from the middle down past its bottom: lr below ~0.006.
@@ -533,7 +536,7 @@ export default async function ({ test, browser, base, ids, shots, hydrated, exp,
     await page.waitForSelector('#added-panels .added-note strong');
     await page.waitForSelector('#added-panels .scatter-panel .chart[data-drawn="true"]');
     assert.deepEqual(await page.$$eval('#added-panels .added-panel > :nth-child(2)', p => p.map(e => e.className.split(' ').at(-1))), ['added-note', 'scatter-panel', 'bar-panel', 'overlay']);
-    const points = await page.$eval('#added-panels .scatter-panel .chart', el => el.data[0].x.length);
+    const points = await page.$eval('#added-panels .scatter-panel .chart', el => el.data.reduce((n, t) => n + t.x.length, 0));
     assert.ok(points >= 4, `${points}`);
     // The link reopens all four; a panel's × takes it away.
     await page.reload();
@@ -557,5 +560,12 @@ export default async function ({ test, browser, base, ids, shots, hydrated, exp,
     await hydrated(page);
     await page.waitForSelector('#added-bar-0[data-drawn="true"]');
     assert.match(await page.textContent('.error'), /added panels in this link could not be read/);
+    // A metric logged once is a bar panel of its own, and Group by applies to it too.
+    await page.goto(`${base}/experiments/${exp}?view=charts&q=test_accuracy&group=params.optimizer`);
+    await hydrated(page);
+    const own = 'figure.chart-card[data-metric="test_accuracy"] .chart';
+    await page.waitForSelector(`${own}[data-drawn="true"]`);
+    const grouped = await page.$eval(own, el => el.data.map(t => ({ type: t.type, x: t.x[0], spread: !!t.error_y })));
+    assert.deepEqual(grouped, [{ type: 'bar', x: 'adam', spread: true }, { type: 'bar', x: 'sgd', spread: true }]);
   });
 }

@@ -14,7 +14,10 @@ export default async function ({ test, browser, base, ids, shots, hydrated, exp,
     await page.waitForSelector('#scatter-chart[data-drawn="true"] .scatterlayer .point');
     assert.equal((await page.$$('#scatter-chart .scatterlayer .point')).length, 4);
     // Grouped, each point takes its group's colour, as the lines above do.
-    const pointColors = await page.$eval('#scatter-chart', el => el.data[0].marker.color);
+    const pointColors = await page.$eval('#scatter-chart', el => el.data.map(t => t.marker.color));
+    // Its legend names the groups the colours stand for.
+    const scatterLegend = await page.$$eval('#scatter-chart .legendtext', ts => ts.map(t => t.textContent));
+    assert.deepEqual(scatterLegend, ['params.optimizer = adam', 'params.optimizer = sgd']);
     // Hovering a point says its run and values once: no trace name, no raw coordinates.
     assert.equal(await page.$eval('#scatter-chart', el => el.data[0].hovertemplate), '%{text}<extra></extra>');
     assert.match(await page.$eval('#scatter-chart', el => el.data[0].text[0]), /^run-\d\d<br>params\./);

@@ -4,8 +4,7 @@
 //! metric, one point per run in the run's colour.
 
 use super::status::ServerError;
-use crate::charts::{Chart, Figure, Trace};
-use crate::format::format_value;
+use crate::charts::{scatter, Chart, Figure, ScatterPoint};
 use crate::server_fns::analysis::{param_importance, Importance};
 use crate::server_fns::ChartRun;
 use leptos::prelude::*;
@@ -144,38 +143,18 @@ pub fn ImportancePanel(
 /// One point per run: a param (numbers, or words in their order) against a
 /// metric's latest value, in the run's colour, named on hover.
 pub fn scatter_figure(runs: &[ChartRun], field: &str, metric: &str) -> Figure {
-    let value = |r: &ChartRun| r.fields.get(field).cloned();
-    let numeric = runs.iter().filter_map(value).all(|v| v.trim().parse::<f64>().is_ok());
-    let mut words: Vec<String> = if numeric { Vec::new() } else { runs.iter().filter_map(value).collect() };
-    words.sort_by(|a, b| crate::aggregate::compare_labels(a, b));
-    words.dedup();
-    let (mut x, mut y, mut text, mut colors) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for r in runs {
-        let (Some(vx), Some(vy)) = (value(r), r.latest.get(&format!("metrics.{metric}")).copied()) else { continue };
-        let xv = if numeric {
-            vx.trim().parse().unwrap_or(f64::NAN)
-        } else {
-            words.iter().position(|w| *w == vx).unwrap_or(0) as f64
-        };
-        x.push(xv);
-        y.push(Some(vy));
-        text.push(format!("{}<br>{field} = {vx}<br>{metric} = {}", r.name, format_value(vy)));
-        colors.push(r.color.clone());
-    }
-    let log_x = numeric && crate::parallel::spans_decades(&x);
-    Figure {
-        traces: vec![Trace {
-            name: String::new(),
-            x,
-            y,
-            text,
-            point_colors: colors,
-            markers: true,
-            ..Default::default()
-        }],
-        x_title: if numeric { field.to_string() } else { format!("{field} ({})", words.join(" · ")) },
-        y_title: metric.to_string(),
-        x_log: log_x,
-        ..Default::default()
-    }
+    let points: Vec<ScatterPoint> = runs
+        .iter()
+        .filter_map(|r| {
+            Some(ScatterPoint {
+                run: r.name.clone(),
+                x: r.fields.get(field)?.clone(),
+                y: *r.latest.get(&format!("metrics.{metric}"))?,
+                series: r.name.clone(),
+                color: r.color.clone(),
+                more: None,
+            })
+        })
+        .collect();
+    scatter(&points, field, metric)
 }

@@ -4,7 +4,7 @@
 //! field, `metrics.<key>`, `params.<key>` or `tags.<key>`).
 
 use crate::aggregate::{Grouping, NONE_LABEL};
-use crate::charts::{build_groups, group_bars, Chart, Figure, Grouped, Trace};
+use crate::charts::{build_groups, group_bars, scatter, Chart, Figure, Grouped, ScatterPoint, Trace};
 use crate::server_fns::ChartRun;
 use leptos::prelude::*;
 
@@ -59,9 +59,8 @@ pub fn BarChart(
     }
 }
 
-/// One point per run at its values of `x` and `y` (a param's text values
-/// spread over the axis in their order of first appearance), each in its
-/// run's colour, named on hover.
+/// One point per run at its values of `x` and `y` (`charts::scatter`: a
+/// param's words in their order on the axis), each in its run's colour.
 #[component]
 pub fn ScatterChart(
     id: String,
@@ -73,30 +72,21 @@ pub fn ScatterChart(
 ) -> impl IntoView {
     let (fx, fy) = (x.clone(), y.clone());
     let figure = Signal::derive(move || {
-        let mut categories: Vec<String> = Vec::new();
-        let mut t = Trace { markers: true, name: fy.clone(), ..Default::default() };
-        runs.with(|runs| {
-            for r in runs {
-                let (Some(vx), Some(vy)) = (
-                    value.run((r.run_id.clone(), fx.clone())),
-                    value.run((r.run_id.clone(), fy.clone())).and_then(|v| v.parse::<f64>().ok()),
-                ) else {
-                    continue;
-                };
-                let xv = vx.parse::<f64>().unwrap_or_else(|_| {
-                    let i = categories.iter().position(|c| *c == vx).unwrap_or_else(|| {
-                        categories.push(vx.clone());
-                        categories.len() - 1
-                    });
-                    i as f64
-                });
-                t.x.push(xv);
-                t.y.push(Some(vy));
-                t.text.push(format!("{} ({vx})", r.name));
-                t.point_colors.push(r.color.clone());
-            }
+        let points: Vec<ScatterPoint> = runs.with(|runs| {
+            runs.iter()
+                .filter_map(|r| {
+                    Some(ScatterPoint {
+                        run: r.name.clone(),
+                        x: value.run((r.run_id.clone(), fx.clone()))?,
+                        y: value.run((r.run_id.clone(), fy.clone()))?.parse::<f64>().ok()?,
+                        series: r.name.clone(),
+                        color: r.color.clone(),
+                        more: None,
+                    })
+                })
+                .collect()
         });
-        Some(Figure { traces: vec![t], x_title: fx.clone(), y_title: fy.clone(), ..Default::default() })
+        Some(scatter(&points, &fx, &fy))
     });
     view! {
         <figure class="chart-card scatter-panel" data-scatter=format!("{y} vs {x}")>

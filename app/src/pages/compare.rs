@@ -8,7 +8,7 @@
 
 use super::Loaded;
 use crate::aggregate::{compare_labels, Band, Center, Grouping, NONE_LABEL};
-use crate::charts::{build_groups, color, group_traces, smooth, Chart, Figure, Grouped, Trace};
+use crate::charts::{build_groups, color, group_traces, scatter, smooth, Chart, Figure, Grouped, ScatterPoint, Trace};
 use crate::columns::{format_in_column, stats, value_of};
 use crate::components::chart_settings::{ChartSettings, XAxis};
 use crate::components::group_controls::GroupControls;
@@ -17,7 +17,7 @@ use crate::components::panel::Panel;
 use crate::components::parallel_panel::ParallelPanel;
 use crate::components::status::status_class;
 use crate::components::status::{write_and_open, WriteErrors};
-use crate::format::{encode, format_duration, format_time, format_value};
+use crate::format::{encode, format_duration, format_time};
 use crate::server_fns::dashboards::{save_comparison, ShownComparison};
 use crate::server_fns::ChartRun;
 use crate::server_fns::CHART_POINTS;
@@ -227,57 +227,26 @@ fn CompareView(runs: Vec<Run>, colors: Vec<String>, view: Memo<CompareView>) -> 
             if group.is_empty() { Vec::new() } else { runs_for_scatter.iter().map(label_of).collect() };
         labels.sort_by(|a, b| compare_labels(a, b));
         labels.dedup();
-        let mut x = Vec::new();
-        let mut y = Vec::new();
-        let mut text = Vec::new();
-        let mut point_colors = Vec::new();
-        let mut categories: Vec<String> = Vec::new();
-        let numeric = runs_for_scatter.iter().all(|r| value_of(r, &fx).is_none_or(|v| v.parse::<f64>().is_ok()));
-        for (r, c) in runs_for_scatter.iter().zip(&colors_for_scatter) {
-            let (Some(vx), Some(vy)) = (value_of(r, &fx), value_of(r, &fy).and_then(|v| v.parse::<f64>().ok())) else {
-                continue;
-            };
-            let xv = if numeric {
-                vx.parse().unwrap_or(f64::NAN)
-            } else {
-                let i = categories.iter().position(|c| *c == vx).unwrap_or_else(|| {
-                    categories.push(vx.clone());
-                    categories.len() - 1
-                });
-                i as f64
-            };
-            x.push(xv);
-            y.push(vy.is_finite().then_some(vy));
-            if group.is_empty() {
-                text.push(format!("{}<br>{fx} = {vx}<br>{fy} = {}", r.info.run_name, format_value(vy)));
-                point_colors.push(c.clone());
-            } else {
-                let label = label_of(r);
-                text.push(format!(
-                    "{}<br>{fx} = {vx}<br>{fy} = {}<br>{group} = {label}",
-                    r.info.run_name,
-                    format_value(vy)
-                ));
-                point_colors.push(color(labels.iter().position(|l| *l == label).unwrap_or(0)));
-            }
-        }
-        let x_title = if numeric { fx.clone() } else { format!("{fx} ({})", categories.join(" · ")) };
-        Some(Figure {
-            traces: vec![Trace {
-                name: String::new(),
-                x,
-                y,
-                text,
-                color: color(0),
-                point_colors,
-                markers: true,
-                ..Default::default()
-            }],
-            x_title,
-            y_title: fy,
-            x_log: scatter_log.get() && numeric,
-            ..Default::default()
-        })
+        let points: Vec<ScatterPoint> = runs_for_scatter
+            .iter()
+            .zip(&colors_for_scatter)
+            .filter_map(|(r, c)| {
+                let (x, y) = (value_of(r, &fx)?, value_of(r, &fy)?.parse::<f64>().ok()?);
+                let (series, color, more) = match group.is_empty() {
+                    true => (r.info.run_name.clone(), c.clone(), None),
+                    false => {
+                        let label = label_of(r);
+                        let i = labels.iter().position(|l| *l == label).unwrap_or(0);
+                        (format!("{group} = {label}"), color(i), Some(format!("{group} = {label}")))
+                    }
+                };
+                Some(ScatterPoint { run: r.info.run_name.clone(), x, y, series, color, more })
+            })
+            .collect();
+        let mut figure = scatter(&points, &fx, &fy);
+        // Chosen by the user (`sxlog`), else by the values.
+        figure.x_log = figure.x_ticks.is_empty() && scatter_log.get();
+        Some(figure)
     });
 
     // "Save as dashboard": these runs, this metric's chart, the scatter and
