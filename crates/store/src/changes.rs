@@ -25,6 +25,12 @@ const MAX_CHANGES: usize = 10_000;
 /// points pushes out older ones sooner.
 const MAX_POINTS: usize = 100_000;
 
+/// Most points a change carries as they are; a larger batch is kept and
+/// announced as the steps it covered per key (`ChangeKind::MetricsRange`),
+/// which is all a subscriber is told of it: the pages refetch those steps.
+/// The ring then holds a few ranges, not a copy of every point ingested.
+pub const MAX_INLINE_POINTS: usize = 100;
+
 /// One committed change to a run (or, with an empty `run_id`, to an experiment).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
@@ -158,6 +164,12 @@ impl ChangeFeed {
     }
 
     fn record(&self, experiment_id: impl ToString, run_id: impl ToString, kind: ChangeKind) -> Arc<Change> {
+        let kind = match kind {
+            ChangeKind::Metrics(metrics) if metrics.len() > MAX_INLINE_POINTS => {
+                ChangeKind::MetricsRange(ChangeKind::ranges(&metrics))
+            }
+            kind => kind,
+        };
         let (seq, change) = {
             let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
             let seq = ring.next;
@@ -246,8 +258,8 @@ mod tests {
     #[test]
     fn the_ring_is_bounded_by_points_and_old_numbers_resync() {
         let feed = ChangeFeed::new();
-        for _ in 0..(MAX_POINTS / 1000 + 5) {
-            feed.publish("1", "a", metrics(1000));
+        for _ in 0..(MAX_POINTS / MAX_INLINE_POINTS + 5) {
+            feed.publish("1", "a", metrics(MAX_INLINE_POINTS));
         }
         let ring = feed.ring.lock().unwrap();
         assert!(ring.points <= MAX_POINTS, "{}", ring.points);
@@ -260,6 +272,18 @@ mod tests {
             feed.publish("1", "a", ChangeKind::RunUpdated);
         }
         assert_eq!(feed.ring.lock().unwrap().changes.len(), MAX_CHANGES);
+    }
+
+    #[test]
+    fn a_large_batch_is_kept_as_the_steps_it_covered_not_its_points() {
+        let feed = ChangeFeed::new();
+        feed.publish("1", "a", metrics(MAX_INLINE_POINTS));
+        feed.publish("1", "a", metrics(10_000));
+        let ring = feed.ring.lock().unwrap();
+        assert_eq!(ring.points, MAX_INLINE_POINTS, "only the small batch's points are kept");
+        assert!(matches!(&ring.changes[0].kind, ChangeKind::Metrics(m) if m.len() == MAX_INLINE_POINTS));
+        let ChangeKind::MetricsRange(ranges) = &ring.changes[1].kind else { panic!("{:?}", ring.changes[1].kind) };
+        assert_eq!(ranges, &vec![MetricRange { key: "loss".into(), first_step: 0, last_step: 9_999, count: 10_000 }]);
     }
 
     #[tokio::test]

@@ -53,8 +53,10 @@ const MAX_IDS: usize = 1000;
 const MIN_TURN: Duration = Duration::from_millis(50);
 /// Points a `metrics` event carries at most; a larger batch (a bulk upload,
 /// an import) is announced as `metrics_range`, and the pages that show it
-/// fetch it downsampled, as on their first load.
-pub const MAX_INLINE_POINTS: usize = 100;
+/// fetch it downsampled, as on their first load. The feed keeps such a
+/// batch as its ranges already (`store::changes`); this still holds for a
+/// change made some other way.
+pub use store::changes::MAX_INLINE_POINTS;
 
 static SUBSCRIBERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
