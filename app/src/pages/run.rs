@@ -158,10 +158,10 @@ fn Overview(
             set_editing.set(false);
         }
     });
+    // Any write that lands reloads the page's data.
     Effect::new(move |seen: Option<[usize; 3]>| {
         let landed = [note_write.version().get(), tag_write.version().get(), untag_write.version().get()];
-        let done = [note_write.pending().get(), tag_write.pending().get(), untag_write.pending().get()];
-        if seen.is_some_and(|s| s != landed) && !done.contains(&true) {
+        if seen.is_some_and(|s| s != landed) {
             refetch();
         }
         landed
