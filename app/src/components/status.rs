@@ -3,14 +3,6 @@
 use crate::app_error::{AppError, Remedy};
 use leptos::prelude::*;
 
-/// What a failed server call says to the user: the server's own sentence
-/// (MLflow's error message), or what to do when the server could not be
-/// reached or answered something unreadable; never the client library's
-/// "error running server function: …" wrapping.
-pub fn error_sentence(error: &AppError) -> String {
-    error.message.clone()
-}
-
 /// A server error, shown where the data would be.
 #[component]
 pub fn ErrorNote(#[prop(into)] message: String) -> impl IntoView {
@@ -73,9 +65,14 @@ impl WriteErrors {
         write
     }
 
-    /// A failure that is no write's (a prompt left empty, a link that cannot be read).
+    /// A failure that is no write's (a read, an edit the rules refuse).
     pub fn say(self, error: AppError) {
         self.0.set(Some(error));
+    }
+
+    /// Nothing to say any more (the edit that was refused was mended).
+    pub fn clear(self) {
+        self.0.set(None);
     }
 
     pub fn view(self) -> impl IntoView {

@@ -1,7 +1,7 @@
 //! `/dashboards`: saved, shared views; `/dashboards/{id}`: one dashboard,
 //! its panels and notes over the live data of the runs it selects.
 
-use super::{error_sentence, ErrorNote, Loaded, Loading, ServerError};
+use super::{ErrorNote, Loaded, Loading, ServerError};
 use crate::aggregate::Grouping;
 use crate::app_error::AppError;
 use crate::components::add_panel::AddPanel;
@@ -114,7 +114,8 @@ pub fn DashboardPage() -> impl IntoView {
 fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let d = data.dashboard.clone();
     let navigate = use_navigate();
-    let (error, set_error) = signal(None::<String>);
+    // What went wrong, a write's failure or an edit the rules refuse, in a sentence.
+    let errors = WriteErrors::new();
     let url = use_query_map();
     // Edit mode (`?edit=1`, so it survives a reload) changes a draft kept in
     // the URL (`?draft=`, based on `?base=` version): Save stores it.
@@ -134,10 +135,10 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         let (navigate, saved) = (navigate.clone(), d.spec.clone());
         Callback::new(move |next: DashboardSpec| {
             if let Err(e) = next.clone().checked() {
-                set_error.set(Some(e.message));
+                errors.say(AppError::from(e));
                 return;
             }
-            set_error.set(None);
+            errors.clear();
             let q = url.get_untracked();
             let target = if next == saved {
                 super::url_with_params(&q, &[("edit", "1"), ("draft", ""), ("base", "")])
@@ -172,7 +173,7 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
                         gone.try_set(fresh.gone_experiments);
                     }
                     Err(e) => {
-                        set_error.try_set(Some(error_sentence(&e)));
+                        errors.say(e);
                     }
                 }
             });
@@ -226,7 +227,6 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         move || if editing.get() { page_url.clone() } else { format!("{page_url}?edit=1") }
     };
     // Writes: each opens what it made, or says why not where the page's errors go.
-    let errors = WriteErrors::new();
     let duplicate = open_copy(d.dashboard_id.clone(), errors, "?edit=1", duplicate_dashboard);
     let snapshot = open_copy(d.dashboard_id.clone(), errors, "", snapshot_dashboard);
     let delete_write = errors.watch(Action::new(move |id: &String| delete_dashboard(id.clone())));
@@ -390,7 +390,6 @@ fn DashboardBody(data: DashboardData, reload: impl Fn() + Copy + Send + Sync + '
         {gone_note}
         {truncated_note}
         {brush_note}
-        {move || error.get().map(|e| view! { <ErrorNote message=e /> })}
         {errors.view()}
         <div class="dashboard" id="dashboard-panels">
             <For each=items key=|(i, json, _)| (*i, json.clone()) let((i, _, p))>

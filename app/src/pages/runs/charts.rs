@@ -4,7 +4,7 @@
 //! panel search (`?q=`). The filter, order and chart settings are the
 //! table's and the URL's, so a link reopens the same view.
 
-use super::super::{error_sentence, ErrorNote, Loading};
+use super::super::{ErrorNote, Loading};
 use crate::aggregate::Grouping;
 use crate::components::add_panel::AddPanel;
 use crate::components::chart_settings::{chart_settings, ChartControls, ChartSettings};
@@ -92,7 +92,7 @@ pub fn ExperimentCharts(
         move || {
             let (experiment_id, filter, order) = (experiment_id.clone(), filter.clone(), order.clone());
             spawn_local(async move {
-                let answer = chart_runs(experiment_id, filter, order, deleted).await.map_err(|e| error_sentence(&e));
+                let answer = chart_runs(experiment_id, filter, order, deleted).await.map_err(|e| e.message);
                 let _ = set_loaded.try_set(Some(answer));
             })
         }

@@ -13,7 +13,7 @@ use head::{ColumnGroups, ColumnHeads, ExperimentAbout, RunsToolbar};
 use row::{range_value, run_row, Ranges, RowCells};
 use state::{folds_children, merge_runs, order_after_click, tag, Line, View, CHART_PARAMS, MAX_PICKED_IN_LINK};
 
-use super::{error_sentence, Loaded};
+use super::Loaded;
 use crate::columns::value_of;
 use crate::components::status::WriteErrors;
 use crate::format::encode;
@@ -62,7 +62,7 @@ pub fn RunsPage() -> impl IntoView {
                     return runs.await.map(|p| (p, None));
                 }
                 let (runs, chart) = futures::join!(runs, chart_runs(id, filter, order, deleted));
-                runs.map(|p| (p, Some(chart.map_err(|e| error_sentence(&e)))))
+                runs.map(|p| (p, Some(chart.map_err(|e| e.message))))
             }
         },
     );
