@@ -168,6 +168,38 @@ async fn long_histories_are_read_from_their_tiles_with_spikes_kept() {
 }
 
 #[tokio::test]
+async fn points_logged_one_at_a_time_are_read_from_the_tiles_and_the_points_past_them() {
+    let (_dir, store, uri) = common::open_with_uri().await;
+    let run = new_run(&store, "0", "steps", 1).await;
+    // A training loop's steps, one request each, then a late point far
+    // back, a point before zero, and a retry of a stored one.
+    let n = 3_000i64;
+    for s in 0..n {
+        let v = if s == 1_234 { 77.0 } else { (s % 7) as f64 };
+        store.log_batch(&run, vec![metric("loss", v, s, s)], vec![], vec![]).await.unwrap();
+    }
+    store.log_batch(&run, vec![metric("loss", -9.0, 5, 100)], vec![], vec![]).await.unwrap();
+    store.log_batch(&run, vec![metric("loss", 3.0, 0, -300)], vec![], vec![]).await.unwrap();
+    let retry = metric("loss", (2_999 % 7) as f64, 2_999, 2_999);
+    store.log_batch(&run, vec![retry], vec![], vec![]).await.unwrap();
+    let total = n as u64 + 2;
+    let (points, count) = store.metric_overview(&run, "loss", None, None, 50).await.unwrap();
+    assert_eq!(count, total, "tiles and the points past them hold every point once");
+    assert!(points.len() <= 2 * 14, "{} points: read from the tiles", points.len());
+    assert!(points.iter().any(|p| p.value == 77.0 && p.step == 1_234), "the spike survives");
+    assert!(points.iter().any(|p| p.value == -9.0 && p.step == 100), "the late dip survives");
+    assert!(points.iter().any(|p| p.step == -300), "the step before zero is there");
+    assert!(points.iter().any(|p| p.step >= 2_816), "the steps past the watermark are there");
+    assert!(points.windows(2).all(|w| w[0].step <= w[1].step));
+    // The watermark stands at the start of the highest step's 256-step tile.
+    let below = common::query_i64(&uri, "SELECT tiled_below FROM latest_metrics WHERE key = 'loss'").await;
+    assert_eq!(below, 2_816);
+    // The tiles hold exactly the points below it.
+    let tiled = common::query_i64(&uri, "SELECT sum(count) FROM metric_tiles WHERE level = 20").await;
+    assert_eq!(tiled, 2_816 + 2);
+}
+
+#[tokio::test]
 async fn histories_stored_before_summaries_are_summarized_in_the_background() {
     let (_dir, store, uri) = common::open_with_uri().await;
     let run = new_run(&store, "0", "old", 1).await;
@@ -178,8 +210,10 @@ async fn histories_stored_before_summaries_are_summarized_in_the_background() {
     }
     // Short histories need no summary; charts read them whole anyway.
     store.log_batch(&run, vec![metric("short", 1.0, 1, 0)], vec![], vec![]).await.unwrap();
-    // What a database from before summaries looks like: no tiles at all.
+    // What a database from before summaries looks like: no tiles at all,
+    // and no watermark.
     common::execute_raw(&uri, "DELETE FROM metric_tiles").await;
+    common::execute_raw(&uri, "UPDATE latest_metrics SET tiled_below = NULL").await;
     let (points, count) = store.metric_overview(&run, "old", None, None, 1000).await.unwrap();
     assert_eq!((points.len(), count), (n as usize, n as u64), "read whole without tiles");
     assert_eq!(store.backfill_summaries().await.unwrap(), 1);

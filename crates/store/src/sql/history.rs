@@ -51,11 +51,13 @@ fn overview(
     max_points: usize,
 ) -> Result<(Vec<Point>, u64)> {
     let (lo, hi) = (min_step.unwrap_or(i64::MIN), max_step.unwrap_or(i64::MAX));
-    let total = db
-        .row("SELECT count FROM latest_metrics WHERE run_id = ? AND key = ?", &[run_id.into(), key.into()], |r| {
-            r.int(0)
-        })?
-        .unwrap_or(0);
+    let summary = db
+        .row(
+            "SELECT count, tiled_below FROM latest_metrics WHERE run_id = ? AND key = ?",
+            &[run_id.into(), key.into()],
+            |r| (r.int(0), r.opt_int(1)),
+        )?
+        .unwrap_or((0, None));
     // The steps the range really spans: two seeks in the index.
     let mut edge = |order: &str| {
         db.row(
@@ -70,7 +72,7 @@ fn overview(
     let (Some(first), Some(last)) = (edge("ASC")?, edge("DESC")?) else {
         return Ok((Vec::new(), 0));
     };
-    if let Some((points, count)) = tiles::overview(db, run_id, key_id, total, (first, last), max_points)? {
+    if let Some((points, count)) = tiles::overview(db, run_id, key_id, summary, (first, last), max_points)? {
         return Ok((points, count.max(0) as u64));
     }
     let points = db.rows(

@@ -2,8 +2,7 @@
 
 use super::db::{Db, Dialect, Param};
 use super::logged_models::insert_metric;
-use super::logging::{add_to_summary, insert_inputs, insert_points, key_id};
-use super::tiles;
+use super::logging::{insert_inputs, log_points};
 use super::{find_run, parse_experiment_id, SqlStore};
 use crate::import::ImportTarget;
 use async_trait::async_trait;
@@ -251,17 +250,7 @@ impl ImportTarget for SqlStore {
         self.writer
             .write(move |db| {
                 let run = find_run(db, &run_id)?;
-                let key_id = key_id(db, &key)?;
-                let inserted = insert_points(db, run.id, key_id, &points)?;
-                if inserted > 0 {
-                    add_to_summary(db, run.id, &key, &points, inserted)?;
-                }
-                if inserted == points.len() as u64 {
-                    tiles::add(db, run.id, key_id, &points)?;
-                } else if inserted > 0 {
-                    tiles::rebuild(db, run.id, key_id, &points)?;
-                }
-                Ok(inserted)
+                log_points(db, run.id, &key, &points)
             })
             .await
     }

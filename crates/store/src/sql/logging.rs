@@ -64,10 +64,11 @@ fn upsert_summaries_sql(dialect: Dialect, rows: usize) -> &'static str {
         let upsert = upsert_summary(dialect);
         chunk_statements(MAX_ROWS_PER_UPSERT, |n| {
             values_sql(
-                "INSERT INTO latest_metrics (run_id, key, value, is_nan, bits, timestamp, step, min_value, max_value, count)",
-                10,
+                "INSERT INTO latest_metrics \
+                 (run_id, key, value, is_nan, bits, timestamp, step, min_value, max_value, count, tiled_below)",
+                11,
                 n,
-                &upsert,
+                &format!("{upsert} RETURNING key, tiled_below, step"),
             )
         })
     })[rows.trailing_zeros() as usize]
@@ -164,12 +165,6 @@ fn insert_metrics(db: &mut Db, run_id: i64, metrics: &[Metric], ids: &HashMap<&s
     insert_rows(db, &rows)
 }
 
-/// Inserts one metric's points in the order given; returns how many were new.
-pub(super) fn insert_points(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -> Result<u64> {
-    let rows: Vec<[i64; 5]> = points.iter().map(|p| [run_id, key_id, p.step, p.timestamp, to_bits(p.value)]).collect();
-    insert_rows(db, &rows)
-}
-
 /// PostgreSQL's insert of a whole batch: five arrays, one statement.
 const INSERT_UNNESTED: &str = "INSERT INTO metrics (run_id, key_id, step, timestamp, bits) \
      SELECT * FROM UNNEST(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])";
@@ -208,17 +203,28 @@ fn insert_rows(db: &mut Db, rows: &[[i64; 5]]) -> Result<u64> {
     Ok(inserted)
 }
 
-/// Merges one metric's new points (`inserted` of them were new rows) into
-/// its summary row.
-pub(super) fn add_to_summary(db: &mut Db, run_id: i64, key: &str, points: &[Point], inserted: u64) -> Result<()> {
-    let Some((&first, rest)) = points.split_first() else { return Ok(()) };
+/// Stores one metric's points in the order given, with their summary row
+/// and tiles; returns how many were new (a point identical in every field
+/// to a stored one is stored once).
+pub(super) fn log_points(db: &mut Db, run_id: i64, key: &str, points: &[Point]) -> Result<u64> {
+    let Some((&first, rest)) = points.split_first() else { return Ok(0) };
+    let key_id = key_id(db, key)?;
+    let rows: Vec<[i64; 5]> = points.iter().map(|p| [run_id, key_id, p.step, p.timestamp, to_bits(p.value)]).collect();
+    let inserted = insert_rows(db, &rows)?;
+    if inserted == 0 {
+        return Ok(0);
+    }
     let mut summary = Summary::new(key, first);
     for &p in rest {
         summary.add(p);
     }
     // Points already stored change neither the latest value nor the range.
     summary.count = inserted as i64;
-    update_summaries(db, run_id, &[summary])
+    let states = update_summaries(db, run_id, &[summary])?;
+    let repeated = inserted < points.len() as u64;
+    let state = states.get(key).copied().ok_or_else(|| Error::internal("no summary row returned"))?;
+    tiles::after_write(db, run_id, (key, key_id), points, repeated, state)?;
+    Ok(inserted)
 }
 
 /// Re-counts the points of metrics whose batch repeated stored points.
@@ -272,15 +278,18 @@ fn upsert_summary(dialect: Dialect) -> String {
     )
 }
 
-fn update_summaries(db: &mut Db, run_id: i64, summaries: &[Summary]) -> Result<()> {
+/// Merges the batch into the summary rows; returns each metric's row as
+/// its tiles need it.
+fn update_summaries(db: &mut Db, run_id: i64, summaries: &[Summary]) -> Result<HashMap<String, tiles::Tiled>> {
     let mut rest = summaries;
     let mut params: Vec<Param> = Vec::new();
+    let mut states = HashMap::with_capacity(summaries.len());
     for n in chunk_sizes(rest.len(), MAX_ROWS_PER_UPSERT) {
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
         params.clear();
         for s in chunk {
-            params.extend::<[Param; 10]>([
+            params.extend::<[Param; 11]>([
                 run_id.into(),
                 s.key.into(),
                 comparable(s.value).into(),
@@ -291,11 +300,16 @@ fn update_summaries(db: &mut Db, run_id: i64, summaries: &[Summary]) -> Result<(
                 s.min.into(),
                 s.max.into(),
                 s.count.into(),
+                // A new metric has no tiles: none of its steps are below this.
+                i64::MIN.into(),
             ]);
         }
-        db.execute(upsert_summaries_sql(db.dialect(), n), &params)?;
+        let rows = db.rows(upsert_summaries_sql(db.dialect(), n), &params, |r| {
+            (r.text(0), tiles::Tiled { below: r.opt_int(1), highest: r.int(2) })
+        })?;
+        states.extend(rows);
     }
-    Ok(())
+    Ok(states)
 }
 
 pub(super) fn insert_params(db: &mut Db, run_id: i64, run_uuid: &str, params: &[KeyValue]) -> Result<()> {
@@ -448,7 +462,7 @@ impl SqlStore {
                     let summaries = summarize(&metrics);
                     let ids = key_ids(db, &summaries)?;
                     let inserted = insert_metrics(db, run.id, &metrics, &ids)?;
-                    update_summaries(db, run.id, &summaries)?;
+                    let states = update_summaries(db, run.id, &summaries)?;
                     let repeated = inserted < metrics.len() as u64;
                     if repeated {
                         recount(db, run.id, &summaries, &ids)?;
@@ -459,11 +473,9 @@ impl SqlStore {
                         by_key.entry(m.key.as_str()).or_default().push(point(m));
                     }
                     for (key, points) in by_key {
-                        if repeated {
-                            tiles::rebuild(db, run.id, ids[key], &points)?;
-                        } else {
-                            tiles::add(db, run.id, ids[key], &points)?;
-                        }
+                        let state =
+                            states.get(key).copied().ok_or_else(|| Error::internal("no summary row returned"))?;
+                        tiles::after_write(db, run.id, (key, ids[key]), &points, repeated, state)?;
                     }
                 }
                 Ok((run.experiment_id, metrics))

@@ -408,16 +408,17 @@ impl TrackingStore for SqlStore {
     async fn backfill_summaries(&self) -> Result<usize> {
         // Histories shorter than this are read whole by charts anyway.
         const MIN_POINTS: i64 = 2_000;
-        let (mut after, mut done) = ((i64::MIN, i64::MIN), 0);
+        let (mut after, mut done) = ((i64::MIN, String::new()), 0);
         loop {
-            let todo = self.readers.read(move |db| tiles::unsummarized(db, MIN_POINTS, after, 100)).await?;
-            let Some(&last) = todo.last() else { return Ok(done) };
+            let from = after.clone();
+            let todo = self.readers.read(move |db| tiles::unsummarized(db, MIN_POINTS, (from.0, &from.1), 100)).await?;
+            let Some(last) = todo.last() else { return Ok(done) };
+            after = (last.0, last.1.clone());
             // One metric per write: ingest goes on in between.
-            for (run_id, key_id) in todo {
-                self.writer.write(move |db| tiles::rebuild_all(db, run_id, key_id)).await?;
+            for (run_id, key, key_id) in todo {
+                self.writer.write(move |db| tiles::rebuild_all(db, run_id, (&key, key_id))).await?;
                 done += 1;
             }
-            after = last;
         }
     }
     async fn run_ordinals(&self, run_ids: &[String]) -> Result<Vec<(String, i64)>> {

@@ -8,8 +8,20 @@
 //! finest level whose tiles in the range fit its budget and draws each
 //! tile's two extremes, so one-step spikes stay. NaN and ±inf points count
 //! but are not extremes: a gap shows at full detail, not in an overview.
-//! A metric whose tiles do not account for all its points (stored before
-//! tiles existed, or re-sent points) is read in full, as before.
+//!
+//! Tiles are kept up to a watermark, `latest_metrics.tiled_below`: they
+//! hold exactly the metric's points with a step below it. The watermark
+//! follows the metric's highest step down to the start of its finest
+//! tile, so the points past it are at most one finest tile's; a chart
+//! reads those raw and merges them in. A point logged on its own past the
+//! watermark (a training loop's next step) thus writes no tile: its commit
+//! writes one page fewer. When the highest step enters a new finest tile,
+//! the points between the old and the new watermark are folded in, read
+//! back from the history (one tile's worth, once per 256 steps).
+//!
+//! A metric whose watermark is not known (stored before tiles existed) is
+//! read in full, and its tiles are made again at its next write or by the
+//! start-up backfill.
 
 use super::db::{Db, Param};
 use super::logging::{chunk_sizes, values_sql};
@@ -19,6 +31,7 @@ use tracking::{Point, Result};
 
 /// Tile widths: 256, 4,096, 65,536 and 1,048,576 steps.
 pub(super) const SHIFTS: [u32; 4] = [8, 12, 16, 20];
+const FINEST: u32 = SHIFTS[0];
 const COARSEST: u32 = SHIFTS[SHIFTS.len() - 1];
 const MAX_ROWS_PER_UPSERT: usize = 64;
 
@@ -36,6 +49,19 @@ struct Tile {
     min: Option<Extreme>,
     max: Option<Extreme>,
     count: i64,
+}
+
+impl Tile {
+    /// Takes in another tile of the same place: counts add up, extremes compete.
+    fn merge(&mut self, other: &Tile) {
+        self.count += other.count;
+        if let Some(m) = other.min.filter(|m| self.min.is_none_or(|s| m.value < s.value)) {
+            self.min = Some(m);
+        }
+        if let Some(m) = other.max.filter(|m| self.max.is_none_or(|s| m.value > s.value)) {
+            self.max = Some(m);
+        }
+    }
 }
 
 /// A batch's points as tiles at every level.
@@ -145,8 +171,73 @@ fn write(db: &mut Db, run_id: i64, key_id: i64, tiles: &[Tile], merge: Merge) ->
 }
 
 /// Adds newly stored points of one metric to its tiles.
-pub(super) fn add(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -> Result<()> {
+fn add(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -> Result<()> {
     write(db, run_id, key_id, &tiles_of(points), Merge::Add)
+}
+
+/// The first step of the finest tile holding `step`: where the watermark
+/// stands when `step` is a metric's highest.
+fn watermark_for(step: i64) -> i64 {
+    (step >> FINEST) << FINEST
+}
+
+/// One metric, as its summary row stands after a write.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Tiled {
+    /// Steps below this are in the tiles (`None`: not known).
+    pub below: Option<i64>,
+    /// The metric's highest step.
+    pub highest: i64,
+}
+
+/// The stored points of one metric with steps in `[from, to)`.
+fn stored(db: &mut Db, run_id: i64, key_id: i64, from: i64, to: i64) -> Result<Vec<Point>> {
+    db.rows(
+        "SELECT step, timestamp, bits FROM metrics WHERE run_id = ? AND key_id = ? AND step >= ? AND step < ?",
+        &[run_id.into(), key_id.into(), from.into(), to.into()],
+        |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
+    )
+}
+
+fn set_watermark(db: &mut Db, run_id: i64, key: &str, below: i64) -> Result<()> {
+    db.execute(
+        "UPDATE latest_metrics SET tiled_below = ? WHERE run_id = ? AND key = ?",
+        &[below.into(), run_id.into(), key.into()],
+    )
+    .map(|_| ())
+}
+
+/// Brings one metric's tiles up to date after `points` were stored, in the
+/// writer's transaction; `repeated` when some of them were stored already
+/// (their counts must not add up twice), `state` its summary row after
+/// the write.
+pub(super) fn after_write(
+    db: &mut Db,
+    run_id: i64,
+    (key, key_id): (&str, i64),
+    points: &[Point],
+    repeated: bool,
+    state: Tiled,
+) -> Result<()> {
+    let Some(below) = state.below else {
+        // Tiles of unknown extent: made again from every point, once.
+        return rebuild_all(db, run_id, (key, key_id));
+    };
+    let older: Vec<Point> = points.iter().filter(|p| p.step < below).copied().collect();
+    if !older.is_empty() {
+        if repeated {
+            rebuild(db, run_id, key_id, &older, below)?;
+        } else {
+            add(db, run_id, key_id, &older)?;
+        }
+    }
+    let target = watermark_for(state.highest);
+    if target > below {
+        let folded = stored(db, run_id, key_id, below, target)?;
+        add(db, run_id, key_id, &folded)?;
+        set_watermark(db, run_id, key, target)?;
+    }
+    Ok(())
 }
 
 /// The steps a tile covers, `[first, last]`.
@@ -157,9 +248,10 @@ fn span(shift: u32, tile: i64) -> (i64, i64) {
     (clamp(first), clamp(last))
 }
 
-/// Recomputes, from the stored points, the tiles that `points` fall in:
-/// after a batch that repeated stored points, whose counts would be off.
-pub(super) fn rebuild(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -> Result<()> {
+/// Recomputes, from the stored points below the watermark `below`, the
+/// tiles that `points` fall in: after a batch that repeated stored points,
+/// whose counts would be off.
+fn rebuild(db: &mut Db, run_id: i64, key_id: i64, points: &[Point], below: i64) -> Result<()> {
     let touched: std::collections::BTreeSet<(u32, i64)> =
         points.iter().flat_map(|p| SHIFTS.map(|s| (s, p.step >> s))).collect();
     for (shift, tile) in touched {
@@ -168,11 +260,7 @@ pub(super) fn rebuild(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -
             "DELETE FROM metric_tiles WHERE run_id = ? AND key_id = ? AND level = ? AND tile = ?",
             &[run_id.into(), key_id.into(), i64::from(shift).into(), tile.into()],
         )?;
-        let stored = db.rows(
-            "SELECT step, timestamp, bits FROM metrics WHERE run_id = ? AND key_id = ? AND step >= ? AND step <= ?",
-            &[run_id.into(), key_id.into(), first.into(), last.into()],
-            |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
-        )?;
+        let stored = stored(db, run_id, key_id, first, last.saturating_add(1).min(below))?;
         let whole = tiles_of(&stored);
         let one: Vec<Tile> = whole.into_iter().filter(|t| t.shift == shift && t.tile == tile).collect();
         write(db, run_id, key_id, &one, Merge::Replace)?;
@@ -180,44 +268,53 @@ pub(super) fn rebuild(db: &mut Db, run_id: i64, key_id: i64, points: &[Point]) -
     Ok(())
 }
 
-/// Metrics of more than `min_points` points whose tiles do not account for
-/// all of them (logged before tiles existed), after `(run_id, key_id)`
-/// `after` in that order: up to `limit` of them.
-pub(super) fn unsummarized(db: &mut Db, min_points: i64, after: (i64, i64), limit: i64) -> Result<Vec<(i64, i64)>> {
+/// Metrics of more than `min_points` points whose watermark is not known
+/// (logged before tiles existed), after `(run_id, key)` `after` in that
+/// order: up to `limit` of them, with their key's number.
+pub(super) fn unsummarized(
+    db: &mut Db,
+    min_points: i64,
+    after: (i64, &str),
+    limit: i64,
+) -> Result<Vec<(i64, String, i64)>> {
     db.rows(
-        "SELECT lm.run_id, k.id FROM latest_metrics lm JOIN metric_keys k ON k.key = lm.key \
-         WHERE lm.count > ? AND (lm.run_id > ? OR (lm.run_id = ? AND k.id > ?)) \
-         AND lm.count <> coalesce((SELECT sum(t.count) FROM metric_tiles t \
-             WHERE t.run_id = lm.run_id AND t.key_id = k.id AND t.level = ?), 0) \
-         ORDER BY lm.run_id, k.id LIMIT ?",
-        &[min_points.into(), after.0.into(), after.0.into(), after.1.into(), i64::from(COARSEST).into(), limit.into()],
-        |r| (r.int(0), r.int(1)),
+        "SELECT lm.run_id, lm.key, k.id FROM latest_metrics lm JOIN metric_keys k ON k.key = lm.key \
+         WHERE lm.tiled_below IS NULL AND lm.count > ? AND (lm.run_id > ? OR (lm.run_id = ? AND lm.key > ?)) \
+         ORDER BY lm.run_id, lm.key LIMIT ?",
+        &[min_points.into(), after.0.into(), after.0.into(), after.1.into(), limit.into()],
+        |r| (r.int(0), r.text(1), r.int(2)),
     )
 }
 
-/// Makes every tile of one metric again from its stored points.
-pub(super) fn rebuild_all(db: &mut Db, run_id: i64, key_id: i64) -> Result<()> {
+/// Makes every tile of one metric again from its stored points, up to the
+/// watermark its highest step sets.
+pub(super) fn rebuild_all(db: &mut Db, run_id: i64, (key, key_id): (&str, i64)) -> Result<()> {
     db.execute("DELETE FROM metric_tiles WHERE run_id = ? AND key_id = ?", &[run_id.into(), key_id.into()])?;
-    let stored = db.rows(
-        "SELECT step, timestamp, bits FROM metrics WHERE run_id = ? AND key_id = ?",
+    let highest = db.row(
+        "SELECT step FROM metrics WHERE run_id = ? AND key_id = ? ORDER BY step DESC LIMIT 1",
         &[run_id.into(), key_id.into()],
-        |r| Point { step: r.int(0), timestamp: r.int(1), value: f64::from_bits(r.int(2) as u64) },
+        |r| r.int(0),
     )?;
-    write(db, run_id, key_id, &tiles_of(&stored), Merge::Replace)
+    let below = highest.map_or(i64::MIN, watermark_for);
+    let points = stored(db, run_id, key_id, i64::MIN, below)?;
+    write(db, run_id, key_id, &tiles_of(&points), Merge::Replace)?;
+    set_watermark(db, run_id, key, below)
 }
 
 /// Points standing for the metric's points with steps in `[lo, hi]` on a
 /// chart of `max_points`: each tile's lowest and highest point at the
 /// coarsest level with at least `max_points / 4` tiles in the range (so at
 /// most 16 times `max_points / 2`), in step order, and how many points
-/// those tiles hold. `None` when the range is small enough to read whole
+/// those tiles hold. The points past the watermark `below` join the tiles
+/// they fall in. `None` when the range is small enough to read whole
 /// (fewer than `max_points / 4` tiles even at the finest level), or the
-/// tiles do not account for all `total` points of the metric.
+/// tiles and the points past the watermark do not account for all `total`
+/// points of the metric.
 pub(super) fn overview(
     db: &mut Db,
     run_id: i64,
     key_id: i64,
-    total: i64,
+    (total, below): (i64, Option<i64>),
     (lo, hi): (i64, i64),
     max_points: usize,
 ) -> Result<Option<(Vec<Point>, i64)>> {
@@ -226,6 +323,7 @@ pub(super) fn overview(
     if total <= 2 * max_points as i64 || width <= 2 * max_points as i128 {
         return Ok(None);
     }
+    let Some(below) = below else { return Ok(None) };
     let counted = db
         .row(
             "SELECT CAST(coalesce(sum(count), 0) AS BIGINT) FROM metric_tiles WHERE run_id = ? AND key_id = ? AND level = ?",
@@ -233,7 +331,8 @@ pub(super) fn overview(
             |r| r.int(0),
         )?
         .unwrap_or(0);
-    if counted != total {
+    let recent = stored(db, run_id, key_id, below, i64::MAX)?;
+    if counted + recent.len() as i64 != total {
         return Ok(None);
     }
     // The coarsest level that still has a tile per two buckets of the
@@ -244,21 +343,40 @@ pub(super) fn overview(
     let Some(shift) = SHIFTS.into_iter().rev().find(|s| (width >> s) >= (budget / 2).max(1)) else {
         return Ok(None);
     };
-    let tiles = db.rows(
-        "SELECT min_step, min_ts, min_value, max_step, max_ts, max_value, count FROM metric_tiles \
-         WHERE run_id = ? AND key_id = ? AND level = ? AND tile >= ? AND tile <= ? ORDER BY tile",
-        &[run_id.into(), key_id.into(), i64::from(shift).into(), (lo >> shift).into(), (hi >> shift).into()],
-        |r| {
-            let point =
-                |s: usize| r.opt_real(s + 2).map(|value| Point { step: r.int(s), timestamp: r.int(s + 1), value });
-            (point(0), point(3), r.int(6))
-        },
-    )?;
+    let mut tiles: BTreeMap<i64, Tile> = db
+        .rows(
+            "SELECT tile, min_step, min_ts, min_value, max_step, max_ts, max_value, count FROM metric_tiles \
+             WHERE run_id = ? AND key_id = ? AND level = ? AND tile >= ? AND tile <= ?",
+            &[run_id.into(), key_id.into(), i64::from(shift).into(), (lo >> shift).into(), (hi >> shift).into()],
+            |r| {
+                let extreme = |s: usize| {
+                    r.opt_real(s + 2).map(|value| Extreme { value, step: r.int(s), timestamp: r.int(s + 1) })
+                };
+                let tile = r.int(0);
+                (tile, Tile { shift, tile, min: extreme(1), max: extreme(4), count: r.int(7) })
+            },
+        )?
+        .into_iter()
+        .collect();
+    let in_range = (lo >> shift)..=(hi >> shift);
+    for t in tiles_of(&recent).into_iter().filter(|t| t.shift == shift && in_range.contains(&t.tile)) {
+        match tiles.get_mut(&t.tile) {
+            Some(stored) => stored.merge(&t),
+            None => {
+                tiles.insert(t.tile, t);
+            }
+        }
+    }
     let mut out = Vec::with_capacity(tiles.len() * 2);
     let mut count = 0;
-    for (min, max, n) in tiles {
-        count += n;
-        let mut pair: Vec<Point> = [min, max].into_iter().flatten().filter(|p| (lo..=hi).contains(&p.step)).collect();
+    for t in tiles.values() {
+        count += t.count;
+        let mut pair: Vec<Point> = [t.min, t.max]
+            .into_iter()
+            .flatten()
+            .map(|e| Point { step: e.step, timestamp: e.timestamp, value: e.value })
+            .filter(|p| (lo..=hi).contains(&p.step))
+            .collect();
         pair.sort_by_key(|p| (p.step, p.timestamp));
         pair.dedup_by_key(|p| (p.step, p.timestamp));
         out.extend(pair);

@@ -24,6 +24,19 @@ pub async fn execute_raw(uri: &str, sql: &str) {
     }
 }
 
+/// One integer that `sql` reads from the test's database directly.
+#[allow(dead_code)]
+pub async fn query_i64(uri: &str, sql: &str) -> i64 {
+    if uri.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(uri).await.unwrap();
+        sqlx::query_scalar::<_, i64>(&format!("SELECT CAST(({sql}) AS BIGINT)")).fetch_one(&mut conn).await.unwrap()
+    } else {
+        let path = uri.trim_start_matches("sqlite:///");
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await.unwrap();
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut conn).await.unwrap()
+    }
+}
+
 /// `open`, and the URI of the database.
 pub async fn open_with_uri() -> (tempfile::TempDir, Store, String) {
     let dir = tempfile::tempdir().unwrap();
