@@ -56,8 +56,13 @@ pub fn open(path: &Path, role: Role) -> Result<Connection> {
             String::from("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; PRAGMA case_sensitive_like = ON;");
         if role == Role::Writer {
             // A larger page cache for the writer; checkpoints run on their
-            // own connection, never inside the writer's commits.
-            pragmas.push_str(" PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0;");
+            // own connection, never inside the writer's commits. Statement
+            // and savepoint journals (a page's copy before a statement of a
+            // larger transaction changes it) stay in memory: past 64 KiB
+            // SQLite spills them to a temporary file, which tripled the
+            // writes of a 1,000-point batch (strace: 293 pwrite64 a batch
+            // against 97, and a file opened for nearly every batch).
+            pragmas.push_str(" PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;");
         }
         conn.execute_batch(&pragmas).map_err(|e| sqlite_error(e, "pragmas"))?;
         register_number(&conn)?;

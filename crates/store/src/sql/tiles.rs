@@ -25,7 +25,7 @@
 
 use super::db::{Db, Param};
 use super::logging::{chunk_sizes, values_sql};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 use tracking::{Point, Result};
 
@@ -64,26 +64,48 @@ impl Tile {
     }
 }
 
-/// A batch's points as tiles at every level.
-fn tiles_of(points: &[Point]) -> Vec<Tile> {
-    let mut tiles: BTreeMap<(u32, i64), Tile> = BTreeMap::new();
-    for p in points {
-        for shift in SHIFTS {
-            let tile = p.step >> shift;
-            let t = tiles.entry((shift, tile)).or_insert(Tile { shift, tile, min: None, max: None, count: 0 });
-            t.count += 1;
-            if p.value.is_finite() {
-                let e = Extreme { value: p.value, step: p.step, timestamp: p.timestamp };
-                if t.min.is_none_or(|m| p.value < m.value) {
-                    t.min = Some(e);
-                }
-                if t.max.is_none_or(|m| p.value > m.value) {
-                    t.max = Some(e);
-                }
+impl Tile {
+    fn empty(shift: u32, tile: i64) -> Self {
+        Tile { shift, tile, min: None, max: None, count: 0 }
+    }
+
+    fn add(&mut self, p: &Point) {
+        self.count += 1;
+        if p.value.is_finite() {
+            let e = Extreme { value: p.value, step: p.step, timestamp: p.timestamp };
+            if self.min.is_none_or(|m| p.value < m.value) {
+                self.min = Some(e);
+            }
+            if self.max.is_none_or(|m| p.value > m.value) {
+                self.max = Some(e);
             }
         }
     }
-    tiles.into_values().collect()
+}
+
+/// Points as tiles at every level, in (level, tile) order.
+fn tiles_of(points: &[Point]) -> Vec<Tile> {
+    let mut tiles: Vec<Tile> = Vec::new();
+    for shift in SHIFTS {
+        // Points mostly come in step order, so the last point's tile is
+        // tried first; the map finds the tile of a point that goes back.
+        let mut index: HashMap<i64, usize> = HashMap::new();
+        let mut last: Option<usize> = None;
+        for p in points {
+            let tile = p.step >> shift;
+            let i = match last {
+                Some(i) if tiles[i].tile == tile => i,
+                _ => *index.entry(tile).or_insert_with(|| {
+                    tiles.push(Tile::empty(shift, tile));
+                    tiles.len() - 1
+                }),
+            };
+            last = Some(i);
+            tiles[i].add(p);
+        }
+    }
+    tiles.sort_by_key(|t| (t.shift, t.tile));
+    tiles
 }
 
 /// How a tile meets the one already stored under its key.
@@ -406,5 +428,23 @@ mod tests {
         assert_eq!(tiles_of(&[Point { step: -1, timestamp: 0, value: 0.0 }])[0].tile, -1);
         assert_eq!(span(8, -1), (-256, -1));
         assert_eq!(span(20, i64::MAX >> 20).1, i64::MAX);
+    }
+
+    #[test]
+    fn points_out_of_step_order_make_the_same_tiles() {
+        let sorted: Vec<Point> = (0..2_000)
+            .map(|s| Point { step: s, timestamp: s, value: ((s * 7_919) % 1_000) as f64 + s as f64 / 1e4 })
+            .collect();
+        // A late point far back, a point before zero, and a shuffle.
+        let mut shuffled = sorted.clone();
+        shuffled.reverse();
+        shuffled.swap(3, 1_500);
+        shuffled.push(Point { step: -5, timestamp: 0, value: 1.5 });
+        let mut with_negative = sorted.clone();
+        with_negative.insert(0, Point { step: -5, timestamp: 0, value: 1.5 });
+        assert_eq!(tiles_of(&shuffled), tiles_of(&with_negative));
+        let fine: Vec<Tile> = tiles_of(&with_negative).into_iter().filter(|t| t.shift == 8).collect();
+        assert_eq!(fine.iter().map(|t| t.tile).collect::<Vec<_>>(), [-1, 0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(fine.iter().map(|t| t.count).sum::<i64>(), 2_001);
     }
 }
