@@ -13,9 +13,15 @@
 # sending HTTP Basic on every request, as the mlflow client does) beside
 # mltrack without them: what authentication and grant checks cost.
 #
-# With --against BIN: target/release/mltrack beside another mltrack binary
-# (an earlier build), to see what a change costs or saves.
-# Usage: bench/run.sh [--quick] [--postgres] [--auth] [--against BIN]
+# Every run also measures the last landed release (the commit named in
+# bench/previous-release, built once by bench/previous.sh) beside this
+# build, so that a slowdown shows in the next run's figures. --against
+# REV|BIN measures another commit or mltrack binary instead; --against none
+# leaves it out.
+# With --rounds N, this build and the earlier one are measured N times,
+# alternately, and reported by their medians (this machine's disk-bound
+# figures vary by ±20% from one run to the next).
+# Usage: bench/run.sh [--quick] [--postgres] [--auth] [--against REV|BIN|none] [--rounds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -51,7 +57,7 @@ measure() {
     sleep 0.1
   done
   if [[ -n "${before_measure:-}" ]]; then eval "$before_measure"; fi
-  target/release/mltrack-bench "${quick[@]}" --out "$work/$name.json" "$name=$url@$pid"
+  target/release/mltrack-bench "${quick[@]}" --out "$work/$name${round:+.$round}.json" "$name=$url@$pid"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   pid=
 }
@@ -61,23 +67,30 @@ quick=()
 postgres=
 auth=
 against=
+rounds=1
 while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) quick=(--quick) ;;
     --postgres) postgres=1 ;;
     --auth) auth=1 ;;
-    --against) against=$(realpath "$2"); shift ;;
-    *) echo "usage: bench/run.sh [--quick] [--postgres] [--auth] [--against BIN]" >&2; exit 2 ;;
+    --against) against=$2; shift ;;
+    --rounds) rounds=$2; shift ;;
+    *) echo "usage: bench/run.sh [--quick] [--postgres] [--auth] [--against REV|BIN|none] [--rounds N]" >&2; exit 2 ;;
   esac
   shift
 done
 
-if [[ -n "$against" ]]; then
-  measure mltrack "$repo/target/release/mltrack" ui --port "$port"
-  measure mltrack-other "$against" ui --port "$port"
-  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%FT%TZ)"
-  target/release/mltrack-bench --report "$work/mltrack.json" "$work/mltrack-other.json"
-  exit 0
+# The earlier build measured beside this one, and its name in the report.
+previous=
+if [[ "$against" != none && -z "$auth" ]]; then
+  if [[ -n "$against" && -x "$against" ]]; then
+    previous=$(realpath "$against")
+    previous_name=mltrack-other
+  else
+    rev=${against:-$(cat bench/previous-release)}
+    previous=$(bench/previous.sh "$rev")
+    previous_name=mltrack-$(git rev-parse --short "$rev^{commit}")
+  fi
 fi
 
 if [[ -n "$auth" ]]; then
@@ -105,14 +118,35 @@ if [[ -n "$postgres" ]]; then
   measure mlflow-pg "$repo/.venv/bin/mlflow" server --host 127.0.0.1 --port "$port" \
     --backend-store-uri "postgresql+psycopg://postgres@127.0.0.1:$pg_port/mlflow"
   measure mltrack-sqlite "$repo/target/release/mltrack" ui --port "$port"
+  reports=("$work/mltrack-pg.json" "$work/mlflow-pg.json" "$work/mltrack-sqlite.json")
+  if [[ -n "$previous" ]]; then
+    psql -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "CREATE DATABASE previous"
+    measure "$previous_name-pg" "$previous" ui --port "$port" --backend-store-uri "$pg/previous"
+    reports+=("$work/$previous_name-pg.json")
+  fi
   echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%FT%TZ); PostgreSQL $(psql -h 127.0.0.1 -p "$pg_port" -U postgres -Atc 'SHOW server_version')"
-  target/release/mltrack-bench --report "$work/mltrack-pg.json" "$work/mlflow-pg.json" "$work/mltrack-sqlite.json"
+  target/release/mltrack-bench --report "${reports[@]}"
   exit 0
 fi
 
-measure mltrack "$repo/target/release/mltrack" ui --port "$port"
+# rounds NAME: the files of NAME's rounds, as one report argument (a+b+…).
+rounds_of() {
+  local files=()
+  for round in $(seq "$rounds"); do files+=("$work/$1.$round.json"); done
+  (IFS=+; echo "${files[*]}")
+}
+for round in $(seq "$rounds"); do
+  measure mltrack "$repo/target/release/mltrack" ui --port "$port"
+  if [[ -n "$previous" ]]; then
+    measure "$previous_name" "$previous" ui --port "$port"
+  fi
+done
+unset round
+reports=("$(rounds_of mltrack)")
+[[ -n "$previous" ]] && reports+=("$(rounds_of "$previous_name")")
 measure mlflow "$repo/.venv/bin/mlflow" server --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port "$port"
 measure fasttrackml "$repo/.venv-bench/bin/fml" server --listen-address "127.0.0.1:$port" --database-uri sqlite://fml.db
+reports+=("$work/mlflow.json" "$work/fasttrackml.json")
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%FT%TZ)"
-target/release/mltrack-bench --report "$work/mltrack.json" "$work/mlflow.json" "$work/fasttrackml.json"
+target/release/mltrack-bench --report "${reports[@]}"

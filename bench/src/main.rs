@@ -6,7 +6,8 @@
 //!
 //! Usage:
 //!   mltrack-bench [--quick] [--out FILE] NAME=URL@PID …   measure servers (one after the other)
-//!   mltrack-bench --report FILE …                          print saved results side by side
+//!   mltrack-bench --report FILE[+FILE…] …                  print saved results side by side
+//!                                                           (a+b+c: rounds of one server, their medians)
 //!   mltrack-bench --scale RUNS METRICS STEPS NAME=URL@PID  fill one server, time reads (see `scale`)
 //! `--subscribers N` keeps N live-update streams (`/api/2.0/mltrack/events`,
 //! mltrack only) open while it measures: `--subscribe-to other` (default)
@@ -418,6 +419,35 @@ async fn measure(target: &Target, plan: &Plan) -> Result<Report> {
     Ok(report)
 }
 
+/// Rounds of one server as one report: each figure's median.
+fn median_report(rounds: Vec<Report>) -> Report {
+    let mut out = rounds[0].clone();
+    if rounds.len() == 1 {
+        return out;
+    }
+    let of = |get: fn(&Report) -> f64| {
+        let mut v: Vec<f64> = rounds.iter().map(get).collect();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    };
+    out.ingest_points_per_s = of(|r| r.ingest_points_per_s);
+    out.log_metric_p50_ms = of(|r| r.log_metric_p50_ms);
+    out.log_metric_p99_ms = of(|r| r.log_metric_p99_ms);
+    out.create_run_p50_ms = of(|r| r.create_run_p50_ms);
+    out.create_run_p99_ms = of(|r| r.create_run_p99_ms);
+    out.history_s = of(|r| r.history_s);
+    out.search_s = of(|r| r.search_s);
+    out.peak_rss_mb = of(|r| r.peak_rss_mb);
+    out.subscriber_mb = of(|r| r.subscriber_mb);
+    out.name = format!("{}×{}", out.name, rounds.len());
+    out
+}
+
 fn print(reports: &[Report]) {
     type Row = (&'static str, fn(&Report) -> f64, bool);
     let rows: [Row; 11] = [
@@ -464,11 +494,18 @@ fn print(reports: &[Report]) {
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--report") {
+        // `a.json+b.json+…`: rounds of one server, reported by their medians.
         let reports: Vec<Report> = args[1..]
             .iter()
-            .map(|f| {
-                let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{f}: {e}"));
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{f}: {e}"))
+            .map(|group| {
+                let rounds: Vec<Report> = group
+                    .split('+')
+                    .map(|f| {
+                        let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+                        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{f}: {e}"))
+                    })
+                    .collect();
+                median_report(rounds)
             })
             .collect();
         print(&reports);
@@ -496,7 +533,7 @@ async fn main() {
         .map(|a| Target::parse(a).expect("NAME=URL@PID"))
         .collect();
     if targets.is_empty() {
-        eprintln!("usage: mltrack-bench [--quick] [--out FILE] NAME=URL@PID … | mltrack-bench --report FILE …");
+        eprintln!("usage: mltrack-bench [--quick] [--out FILE] NAME=URL@PID … | mltrack-bench --report FILE[+FILE…] …");
         std::process::exit(2);
     }
     let plan = if quick {
