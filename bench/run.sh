@@ -52,10 +52,20 @@ measure() {
   mkdir -p "$work/$name"
   (cd "$work/$name" && exec "$@" >log 2>&1) &
   pid=$!
+  local up=
   for _ in $(seq 600); do
-    curl -fs -o /dev/null "$url/health" && break
+    curl -fs -o /dev/null "$url/health" && up=1 && break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
+  if [[ -z "$up" ]]; then
+    # An earlier release may not serve this configuration (98d1465 predates
+    # the PostgreSQL backend): it is left out of the report.
+    echo "$name did not start; left out: $(tail -n 2 "$work/$name/log")" >&2
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+    pid=
+    return 1
+  fi
   if [[ -n "${before_measure:-}" ]]; then eval "$before_measure"; fi
   target/release/mltrack-bench "${quick[@]}" --out "$work/$name${round:+.$round}.json" "$name=$url@$pid"
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -121,8 +131,9 @@ if [[ -n "$postgres" ]]; then
   reports=("$work/mltrack-pg.json" "$work/mlflow-pg.json" "$work/mltrack-sqlite.json")
   if [[ -n "$previous" ]]; then
     psql -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "CREATE DATABASE previous"
-    measure "$previous_name-pg" "$previous" ui --port "$port" --backend-store-uri "$pg/previous"
-    reports+=("$work/$previous_name-pg.json")
+    if measure "$previous_name-pg" "$previous" ui --port "$port" --backend-store-uri "$pg/previous"; then
+      reports+=("$work/$previous_name-pg.json")
+    fi
   fi
   echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%FT%TZ); PostgreSQL $(psql -h 127.0.0.1 -p "$pg_port" -U postgres -Atc 'SHOW server_version')"
   target/release/mltrack-bench --report "${reports[@]}"
