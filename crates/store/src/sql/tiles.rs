@@ -62,9 +62,7 @@ impl Tile {
             self.max = Some(m);
         }
     }
-}
 
-impl Tile {
     fn empty(shift: u32, tile: i64) -> Self {
         Tile { shift, tile, min: None, max: None, count: 0 }
     }
