@@ -77,9 +77,30 @@ for (let i = 0; i < 3; i++) {
   const sizes = await page.evaluate(() => performance.getEntriesByType('resource')
     .filter(e => e.name.includes('metric_series')).map(e => e.decodedBodySize));
   const points = await page.$$eval('.chart[data-drawn="true"]', els => els.map(el => el.data.reduce((n, t) => n + t.x.length, 0)));
-  console.log(`chart view, ${KEYS.length} panels over ${RUNS} runs: first drawn ${Math.round(drawn[0])} ms, ` +
-    `all ${Math.round(drawn.at(-1))} ms; data per panel ${sizes.map(b => (b / 1e6).toFixed(1)).join(', ')} MB; ` +
-    `points per panel ${points.join(', ')} (${Math.round(points[0] / RUNS)} a run)`);
+  const swept = await page.$$eval('.chart-card.sweep', els => els.length);
+  const shown = await page.textContent('#charts-run-count');
+  const sweepSizes = await page.evaluate(() => performance.getEntriesByType('resource')
+    .filter(e => e.name.includes('sweep_series')).map(e => e.decodedBodySize));
+  const bytes = sizes.length ? sizes : sweepSizes;
+  console.log(`chart view, ${KEYS.length} panels over ${RUNS} runs (${shown.trim()}; ${swept} drawn as bands): ` +
+    `first drawn ${Math.round(drawn[0])} ms, all ${Math.round(drawn.at(-1))} ms; ` +
+    `data per panel ${bytes.map(b => (b / 1e6).toFixed(2)).join(', ')} MB; points per panel ${points.join(', ')}`);
+  await page.close();
+}
+// Parallel coordinates (a line per run) and parameter importance over
+// every run, opened by the link.
+for (let i = 0; i < 3; i++) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await page.goto(`${base}/experiments/${experiment_id}?view=charts&pc=1&imp=val/loss`);
+  await page.waitForFunction(n => document.querySelectorAll('#parallel .pc-line').length >= n, Math.min(RUNS, 10000),
+    { timeout: 300000, polling: 100 });
+  const parallel = await page.evaluate(() => performance.now());
+  await page.waitForSelector('#importance tbody tr', { timeout: 300000 });
+  const importance = await page.evaluate(() => performance.now());
+  const lines = await page.$$eval('#parallel .pc-line', ls => ls.length);
+  const note = await page.textContent('#importance');
+  console.log(`parallel coordinates, ${lines} lines: drawn ${Math.round(parallel)} ms; parameter importance ` +
+    `${Math.round(importance)} ms (${/Over \d+ runs/.exec(note)?.[0] ?? note.slice(0, 60)})`);
   await page.close();
 }
 for (let i = 0; i < 3; i++) {

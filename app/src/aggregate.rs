@@ -35,6 +35,8 @@ pub enum Band {
     MinMax,
     Std,
     Sem,
+    /// The middle half of the runs: 25th to 75th percentile.
+    Iqr,
     None,
 }
 
@@ -43,6 +45,7 @@ impl Band {
         match s {
             "std" => Band::Std,
             "sem" => Band::Sem,
+            "iqr" => Band::Iqr,
             "none" => Band::None,
             _ => Band::MinMax,
         }
@@ -53,6 +56,7 @@ impl Band {
             Band::MinMax => "minmax",
             Band::Std => "std",
             Band::Sem => "sem",
+            Band::Iqr => "iqr",
             Band::None => "none",
         }
     }
@@ -108,7 +112,7 @@ pub struct Member<'a> {
 }
 
 /// A group's line at each x of its grid.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Aggregate {
     pub x: Vec<f64>,
     pub center: Vec<Option<f64>>,
@@ -159,6 +163,7 @@ pub fn aggregate(members: &[Member], center: Center, band: Band, max_points: usi
             Band::MinMax => (Some(min), Some(max)),
             Band::Std => (Some(mid - std), Some(mid + std)),
             Band::Sem => (Some(mid - std / n.sqrt()), Some(mid + std / n.sqrt())),
+            Band::Iqr => (Some(quantile(&values, 0.25)), Some(quantile(&values, 0.75))),
             Band::None => (None, None),
         };
         out.center.push(Some(mid));
@@ -168,6 +173,17 @@ pub fn aggregate(members: &[Member], center: Center, band: Band, max_points: usi
         out.max.push(Some(max));
     }
     out
+}
+
+/// The `q` quantile of sorted values, between neighbours where it falls
+/// between two (as numpy's default).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let at = q * (sorted.len() - 1) as f64;
+    let (i, frac) = (at.floor() as usize, at.fract());
+    match sorted.get(i + 1) {
+        Some(next) => sorted[i] + (next - sorted[i]) * frac,
+        None => sorted[i],
+    }
 }
 
 fn median(sorted: &[f64]) -> f64 {
@@ -315,6 +331,10 @@ mod tests {
         assert!((std.lo[0].unwrap() - (2.0 - s)).abs() < 1e-12);
         let sem = run(&lines, Center::Mean, Band::Sem);
         assert!((sem.hi[0].unwrap() - 3.0).abs() < 1e-12);
+        let four =
+            [of(&[0.0], &[Some(1.0)]), of(&[0.0], &[Some(2.0)]), of(&[0.0], &[Some(3.0)]), of(&[0.0], &[Some(9.0)])];
+        let iqr = run(&four, Center::Median, Band::Iqr);
+        assert_eq!((iqr.lo[0], iqr.center[0], iqr.hi[0]), (Some(1.75), Some(2.5), Some(4.5)));
         let one = run(&lines[..1], Center::Mean, Band::Std);
         assert_eq!((one.lo[0], one.hi[0]), (Some(1.0), Some(1.0)));
     }

@@ -24,7 +24,7 @@ pub fn unreadable(query: &[(String, String)], metrics: &[String], fields: &[Stri
             }
             "log" | "logx" | "clip" if !["0", "1", ""].contains(&value) => left_out(key, value, "0 or 1"),
             "agg" if Center::parse(value).name() != value => left_out(key, value, "mean or median"),
-            "band" if Band::parse(value).name() != value => left_out(key, value, "minmax, std, sem or none"),
+            "band" if Band::parse(value).name() != value => left_out(key, value, "minmax, std, sem, iqr or none"),
             "group" | "style" if !value.is_empty() && !fields.iter().any(|f| f == value) => {
                 left_out(key, value, "no run has it")
             }
@@ -82,7 +82,7 @@ mod tests {
             ("smooth", "lots"),
             ("log", "yes"),
             ("agg", "max"),
-            ("band", "iqr"),
+            ("band", "p90"),
             ("group", "params.nope"),
             ("panel", "loss~huge,gone~log"),
             ("x", "metric:gone"),
@@ -95,7 +95,7 @@ mod tests {
                 "smooth=lots (a number from 0 to 0.99)",
                 "log=yes (0 or 1)",
                 "agg=max (mean or median)",
-                "band=iqr (minmax, std, sem or none)",
+                "band=p90 (minmax, std, sem, iqr or none)",
                 "group=params.nope (no run has it)",
                 "panel=loss~huge (log, lin, clip, all or s<smoothing>)",
                 "panel=gone~log (no such metric)",

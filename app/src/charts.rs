@@ -1,7 +1,7 @@
 //! Charts: a plain description of a figure ([`Figure`]), drawn by plotly.js
 //! in the browser; and the downsampling the server applies to long series.
 
-use crate::aggregate::{aggregate, Band, Center, Member};
+use crate::aggregate::{aggregate, Aggregate, Band, Center, Member};
 use crate::format::format_value;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -489,65 +489,90 @@ pub fn group_traces(field: &str, groups: &[Group], center: Center, band: Band) -
         let members: Vec<Member> = g.lines.iter().map(|(x, y)| Member { x, y }).collect();
         let a = aggregate(&members, center, band, GROUP_POINTS);
         let with_metric = g.lines.iter().filter(|(_, y)| y.iter().flatten().any(|v| v.is_finite())).count();
-        let c = color(g.color_index);
-        let name = match (with_metric, g.runs) {
-            (k, m) if k == m && k == 1 => format!("{field} = {} (1 run)", g.label),
-            (k, m) if k == m => format!("{field} = {} ({k} runs)", g.label),
-            (k, m) => format!("{field} = {} ({k} of {m} runs)", g.label),
+        let line = BandLine {
+            name: group_name(field, &g.label, with_metric, g.runs),
+            color: color(g.color_index),
+            line_style: g.line_style,
+            with_metric,
         };
-        if band != Band::None {
-            for (range, full) in segments(&a.n, with_metric) {
-                let part = |v: &[Option<f64>]| v[range.clone()].to_vec();
-                let edge = Trace {
-                    name: format!("{name} band"),
-                    x: a.x[range.clone()].to_vec(),
-                    y: part(&a.hi),
-                    color: format!("{c}00"),
-                    no_hover: true,
-                    legend_group: name.clone(),
-                    ..Default::default()
-                };
-                traces.push(Trace { y: part(&a.lo), fill_to_previous: true, ..edge.clone() });
-                let alpha = if full { "40" } else { "18" };
-                let last = traces.len() - 1;
-                traces[last].fill_color = format!("{c}{alpha}");
-                traces.insert(last, edge);
-            }
-        }
-        let hover: Vec<String> = a
-            .center
-            .iter()
-            .zip(a.min.iter().zip(&a.max))
-            .zip(&a.n)
-            .map(|((m, (lo, hi)), n)| match (m, lo, hi) {
-                (Some(m), Some(lo), Some(hi)) => format!(
-                    "{} {} [{}, {}] n={n}",
-                    center.name(),
-                    format_value(*m),
-                    format_value(*lo),
-                    format_value(*hi)
-                ),
-                _ => String::new(),
-            })
-            .collect();
-        // The line fades with its band where some of the group's runs have
-        // stopped (or not begun): a mean over fewer runs jumps where one
-        // ends, and should read as the estimate it is.
-        for (k, (range, full)) in line_segments(&a.n, with_metric).into_iter().enumerate() {
-            traces.push(Trace {
-                name: name.clone(),
+        traces.extend(band_traces(&line, &a, center, band));
+    }
+    traces
+}
+
+/// A group's name in the legend: `lr = 0.01 (3 runs)`, or `(2 of 3
+/// runs)` when some lack the metric.
+pub fn group_name(field: &str, label: &str, with_metric: usize, runs: usize) -> String {
+    match (with_metric, runs) {
+        (k, m) if k == m && k == 1 => format!("{field} = {label} (1 run)"),
+        (k, m) if k == m => format!("{field} = {label} ({k} runs)"),
+        (k, m) => format!("{field} = {label} ({k} of {m} runs)"),
+    }
+}
+
+/// How one aggregate is drawn: its legend name, colour and line style,
+/// and how many runs have the metric (where fewer have a value, the band
+/// and line fade).
+pub struct BandLine {
+    pub name: String,
+    pub color: String,
+    pub line_style: usize,
+    pub with_metric: usize,
+}
+
+/// One aggregate as its band (`band`'s edges filled) and its centre line,
+/// whose hover reads `mean 0.12 [0.1, 0.2] n=5`.
+pub fn band_traces(line: &BandLine, a: &Aggregate, center: Center, band: Band) -> Vec<Trace> {
+    let mut traces = Vec::new();
+    let (name, c, with_metric) = (&line.name, &line.color, line.with_metric);
+    if band != Band::None {
+        for (range, full) in segments(&a.n, with_metric) {
+            let part = |v: &[Option<f64>]| v[range.clone()].to_vec();
+            let edge = Trace {
+                name: format!("{name} band"),
                 x: a.x[range.clone()].to_vec(),
-                y: a.center[range.clone()].to_vec(),
-                color: c.clone(),
-                line_style: g.line_style,
-                show_legend: k == 0,
-                width: if full { 2.2 } else { 1.6 },
-                opacity: (!full).then_some(0.45),
-                hover: hover[range].to_vec(),
+                y: part(&a.hi),
+                color: format!("{c}00"),
+                no_hover: true,
                 legend_group: name.clone(),
                 ..Default::default()
-            });
+            };
+            traces.push(Trace { y: part(&a.lo), fill_to_previous: true, ..edge.clone() });
+            let alpha = if full { "40" } else { "18" };
+            let last = traces.len() - 1;
+            traces[last].fill_color = format!("{c}{alpha}");
+            traces.insert(last, edge);
         }
+    }
+    let hover: Vec<String> = a
+        .center
+        .iter()
+        .zip(a.min.iter().zip(&a.max))
+        .zip(&a.n)
+        .map(|((m, (lo, hi)), n)| match (m, lo, hi) {
+            (Some(m), Some(lo), Some(hi)) => {
+                format!("{} {} [{}, {}] n={n}", center.name(), format_value(*m), format_value(*lo), format_value(*hi))
+            }
+            _ => String::new(),
+        })
+        .collect();
+    // The line fades with its band where some of the group's runs have
+    // stopped (or not begun): a mean over fewer runs jumps where one
+    // ends, and should read as the estimate it is.
+    for (k, (range, full)) in line_segments(&a.n, with_metric).into_iter().enumerate() {
+        traces.push(Trace {
+            name: name.clone(),
+            x: a.x[range.clone()].to_vec(),
+            y: a.center[range.clone()].to_vec(),
+            color: c.clone(),
+            line_style: line.line_style,
+            show_legend: k == 0,
+            width: if full { 2.2 } else { 1.6 },
+            opacity: (!full).then_some(0.45),
+            hover: hover[range].to_vec(),
+            legend_group: name.clone(),
+            ..Default::default()
+        });
     }
     traces
 }

@@ -11,6 +11,7 @@ use tracking::{Experiment, FileInfo, LoggedModel, MetricSummary, Run};
 pub mod analysis;
 pub mod dashboards;
 pub mod registry;
+pub mod sweep;
 
 #[cfg(feature = "ssr")]
 mod backend {
@@ -446,8 +447,14 @@ pub struct Series {
 
 /// Points per series the charts ask for: enough for a screen's width.
 pub const CHART_POINTS: usize = 2000;
-/// The most runs one chart draws (the experiment chart view's limit).
-pub const MAX_CHART_RUNS: usize = 1000;
+/// The most runs the chart view and a dashboard show: panels of more runs
+/// than [`SWEEP_ABOVE`] draw their bands and a few lines (`sweep_series`).
+pub const MAX_CHART_RUNS: usize = sweep::MAX_SWEEP_RUNS;
+/// The most runs' lines one `metric_series` reads.
+pub const MAX_LINE_RUNS: usize = 1000;
+/// Panels of more runs than this draw each group's band and a few
+/// representative lines instead of a line per run.
+pub const SWEEP_ABOVE: usize = 200;
 
 /// A run as the experiment chart view draws it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -553,15 +560,11 @@ pub async fn metric_series(
 ) -> Result<Vec<Series>, AppError> {
     let gate = backend::gate();
     let store = store();
-    if gate.viewer().cloned().is_some_and(|v| !v.is_admin()) {
-        for run_id in run_ids.iter().take(MAX_CHART_RUNS) {
-            need_run(&gate, &store, run_id, Capability::Read, "see these runs").await?;
-        }
-    }
+    let ids: Vec<String> = run_ids.into_iter().take(MAX_LINE_RUNS).collect();
+    backend::require(&gate, &[backend::Need::Runs(ids.clone(), Capability::Read)], "see these runs").await?;
     let budget = max_points.clamp(100, 20_000);
     // One read for all the runs (a few reader jobs of many runs each),
     // answered in the order asked; runs that no longer exist are left out.
-    let ids: Vec<String> = run_ids.into_iter().take(MAX_CHART_RUNS).collect();
     let reads = store.metric_overviews(&ids, &key, min_step, max_step, budget).await.map_err(err)?;
     let mut out = Vec::with_capacity(reads.len());
     for (run_id, points, total) in reads {

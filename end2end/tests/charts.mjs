@@ -568,4 +568,84 @@ export default async function ({ test, browser, base, ids, shots, hydrated, exp,
     const grouped = await page.$eval(own, el => el.data.map(t => ({ type: t.type, x: t.x[0], spread: !!t.error_y })));
     assert.deepEqual(grouped, [{ type: 'bar', x: 'adam', spread: true }, { type: 'bar', x: 'sgd', spread: true }]);
   });
+
+  await test('chart view of a sweep of 260 runs: bands and representative lines from the server, groups, parallel coordinates over all', async page => {
+    const post = async (path, body) => {
+      const r = await fetch(`${base}/api/2.0/mlflow/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (r.status !== 200) assert.fail(`${path}: ${r.status} ${await r.text()}`);
+      return r.json();
+    };
+    const RUNS = 260, LRS = ['0.001', '0.01', '0.1', '1'];
+    const { experiment_id: sweep } = await post('experiments/create', { name: `sweep-${Date.now()}` });
+    // Run r: lr LRS[r % 4], loss (1 + r % 4) e^(-s/20) + r/1000 at steps 0-49.
+    const loss = (r, s) => (1 + r % 4) * Math.exp(-s / 20) + r / 1000;
+    const made = [];
+    for (let first = 0; first < RUNS; first += 20) {
+      made.push(...await Promise.all(Array.from({ length: Math.min(20, RUNS - first) }, async (_, i) => {
+        const r = first + i;
+        const { run } = await post('runs/create', { experiment_id: sweep, run_name: `trial-${r}`, start_time: 1_700_000_000_000 + r });
+        await post('runs/log-batch', { run_id: run.info.run_id, params: [{ key: 'lr', value: LRS[r % 4] }],
+          metrics: Array.from({ length: 50 }, (_, s) => ({ key: 'loss', value: loss(r, s), timestamp: 1_700_000_000_000 + s, step: s })) });
+        return run.info.run_id;
+      })));
+    }
+    const median = values => {
+      const v = [...values].sort((a, b) => a - b);
+      return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    };
+    const at0 = Array.from({ length: RUNS }, (_, r) => loss(r, 0));
+    await page.goto(`${base}/experiments/${sweep}?view=charts`);
+    await hydrated(page);
+    const panel = 'figure.chart-card.sweep[data-metric="loss"] .chart';
+    await page.waitForSelector(`${panel}[data-drawn="true"]`);
+    assert.match(await page.textContent('#charts-run-count'), /^260 runs$/);
+    const note = await page.textContent('figure.chart-card[data-metric="loss"] .sweep-note');
+    const drawn = Number(/and (\d+) of their lines/.exec(note)?.[1]);
+    assert.match(note, /^260 runs: their median, middle half and range by step/);
+    assert.ok(drawn >= 24 && drawn <= 31, note);
+    const traces = await page.$eval(panel, el => el.data.map(t => ({ name: t.name, x: t.x, y: t.y, fill: t.fill ?? '', color: t.line?.color })));
+    // The median of all 260 runs at each step, computed on the server.
+    const mid = traces.find(t => t.name === 'all 260 runs: median, middle half' && !t.fill);
+    assert.equal(mid.x.length, 50);
+    assert.ok(Math.abs(mid.y[0] - median(at0)) < 1e-9, `${mid.y[0]} vs ${median(at0)}`);
+    // The range band reaches the highest run at step 0; the middle half lies inside it.
+    const range = traces.filter(t => t.name === 'all 260 runs: range band');
+    assert.equal(range.length, 2);
+    assert.ok(Math.abs(range[0].y[0] - Math.max(...at0)) < 1e-9 && Math.abs(range[1].y[0] - Math.min(...at0)) < 1e-9);
+    const half = traces.filter(t => t.name === 'all 260 runs: median, middle half band');
+    assert.ok(half[0].y[0] < range[0].y[0] && half[1].y[0] > range[1].y[0]);
+    // A few runs' lines, not 260: the lowest and the highest last value among them, each in its run's colour.
+    const lines = traces.filter(t => /^trial-\d+$/.test(t.name));
+    assert.equal(lines.length, drawn);
+    const names = lines.map(t => t.name);
+    assert.ok(names.includes('trial-0') && names.includes('trial-259') && names.includes('trial-255'), names.join());
+    await page.screenshot({ path: `${shots}chart-view-sweep.png` });
+    // trial-259 started last: the table's first row, with the line's colour.
+    const color = lines.find(t => t.name === 'trial-259').color;
+    const rgb = hex => `rgb(${[1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+    await page.goto(`${base}/experiments/${sweep}`);
+    await hydrated(page);
+    const dot = await page.$eval(`tr[data-run-id="${made[259]}"] .run-dot`, d => getComputedStyle(d).backgroundColor);
+    assert.equal(dot, rgb(color));
+    // Grouped by lr: each group's mean and band over its 65 runs, in the group's colour.
+    await page.goto(`${base}/experiments/${sweep}?view=charts&group=params.lr`);
+    await hydrated(page);
+    await page.waitForFunction(sel => document.querySelector(sel)?.data?.some(t => /params.lr = 0.001/.test(t.name)), panel);
+    const groups = await page.$eval(panel, el => el.data.filter(t => t.showlegend !== false).map(t => ({ name: t.name, y0: t.y[0] })));
+    assert.deepEqual(groups.map(g => g.name), LRS.map(lr => `params.lr = ${lr} (65 runs)`));
+    LRS.forEach((_, g) => {
+      const members = at0.filter((_, r) => r % 4 === g);
+      const mean = members.reduce((a, b) => a + b, 0) / members.length;
+      assert.ok(Math.abs(groups[g].y0 - mean) < 1e-9, `${groups[g].name}: ${groups[g].y0} vs ${mean}`);
+    });
+    assert.match(await page.textContent('figure.chart-card[data-metric="loss"] .sweep-note'), /^260 runs by group/);
+    // The middle half as a band, by the link.
+    await page.goto(`${base}/experiments/${sweep}?view=charts&group=params.lr&agg=median&band=iqr&pc=1`);
+    await hydrated(page);
+    await page.waitForFunction(sel => document.querySelector(sel)?.data?.some(t => /params.lr = 1 /.test(t.name)), panel);
+    assert.equal(await page.$eval('#group-band', s => s.value), 'iqr');
+    // The parallel coordinates draw every one of the 260 runs.
+    await page.waitForFunction(() => document.querySelectorAll('#parallel .pc-line').length === 260);
+    await page.screenshot({ path: `${shots}chart-view-sweep-grouped.png`, fullPage: true });
+  });
 }

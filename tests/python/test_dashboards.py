@@ -58,7 +58,7 @@ def test_bad_dashboards_get_mlflow_errors_in_sentences(server, experiment_id):
         ({"name": "x", "experiment_ids": [experiment_id], "panel": []}, "Unknown dashboard field 'panel'"),
         ({"name": "x", "experiment_ids": [experiment_id], "colors": {"r": "red"}}, "'colors'"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"by": "optimizer"}}]}, "params.<key>"),
-        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"by": "params.o", "band": "iqr"}}]}, "minmax, std, sem or none"),
+        ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"by": "params.o", "band": "p90"}}]}, "minmax, std, sem, iqr or none"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "line", "metrics": ["l"], "group": {"field": "params.o"}}]}, "unknown field `field`"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "parallel", "fields": ["lr"]}]}, "params.<key> or metrics.<key>"),
         ({"name": "x", "experiment_ids": [experiment_id], "panels": [{"type": "images", "key": "a+b"}]}, "not an image key"),

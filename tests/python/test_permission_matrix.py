@@ -337,6 +337,8 @@ def server_fn_args(w, exp=None):
         "delete_run_tag": {"run_id": rid, "key": "t"},
         "chart_runs": {"experiment_id": exp, "filter": "", "order_by": "", "deleted": False},
         "metric_series": {"run_ids": [rid], "key": METRIC, "max_points": 100, "with_times": False},
+        "sweep_series": {"ask": {"run_ids": rid, "group_of": "", "key": METRIC, "center": "median", "band": "iqr",
+                                 "keep": rid, "lines": 5}},
         "list_run_artifacts": {"run_id": rid, "path": ""},
         "preview_artifact": {"run_id": rid, "path": "secret.txt"},
         "compare_runs": {"run_ids": [rid]},
@@ -419,4 +421,33 @@ def test_read_only_server_functions_change_nothing(world):
         r = session.request(method, w["server"].url + path, data=qs(args),
                             headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30)
         assert r.status_code < 500, (name, r.status_code, r.text[:200])
+    assert snapshot(w) == w["before"]
+
+
+def test_a_sweep_naming_one_denied_run_among_its_own_is_refused(world):
+    """The sweep panel's runs are checked together (one lookup of their
+    experiments): a denied run among the caller's own refuses the whole
+    call, in either place and spelling; the caller's own runs alone are
+    drawn."""
+    w = world
+    names = {re.sub(r"\d+$", "", p.rsplit("/", 1)[1]): (m, p) for m, p in routes()["server_fns"]}
+    method, path = names["sweep_series"]
+    session = requests.Session()
+    session.auth = requests.auth.HTTPBasicAuth(*w["dan"])
+    mine = w["own"]["dan"]["run"]
+
+    def ask(run_ids, keep=""):
+        args = {"ask": {"run_ids": run_ids, "group_of": "", "key": METRIC, "center": "median", "band": "iqr",
+                        "keep": keep, "lines": 5}}
+        return session.request(method, w["server"].url + path, data=qs(args),
+                               headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30)
+
+    for run_ids in (f"{mine},{w['run']}", f"{w['run']},{mine}", f" {w['run']} ,{mine}", f"{mine},{w['run'].upper()}"):
+        r = ask(run_ids)
+        assert r.status_code == 403 and "permission" in r.text, (run_ids, r.status_code, r.text[:200])
+        assert not leaks(r.text), r.text[:200]
+    r = ask(mine, keep=w["run"])
+    assert r.status_code == 200, r.text[:200]
+    assert [line["run_id"] for line in r.json()["lines"]] in ([], [mine])
+    assert not leaks(r.text)
     assert snapshot(w) == w["before"]

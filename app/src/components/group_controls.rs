@@ -47,6 +47,7 @@ pub fn GroupControls(
                         <option value=Band::MinMax.name()>"Min–max"</option>
                         <option value=Band::Std.name()>"± std"</option>
                         <option value=Band::Sem.name()>"± std. error"</option>
+                        <option value=Band::Iqr.name()>"Middle half (25–75%)"</option>
                         <option value=Band::None.name()>"None"</option>
                     </select>
                 </label>

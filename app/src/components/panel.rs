@@ -6,7 +6,8 @@ use super::values_dock::{describe_x, values_at, ValuesAt};
 use crate::aggregate::{compare_labels, Grouping, NONE_LABEL};
 use crate::charts::{build_groups, group_bars, group_traces, smooth, Chart, Figure, Grouped, Trace};
 use crate::panel_overrides::{Override, Overrides};
-use crate::server_fns::{metric_series, ChartRun, Series};
+use crate::server_fns::sweep::{sweep_series, Sweep, SweepAsk};
+use crate::server_fns::{metric_series, ChartRun, Series, SWEEP_ABOVE};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
@@ -77,14 +78,26 @@ pub fn Panel(
             }
         }
     });
+    // More runs than lines can show: each group's band and a few lines
+    // from the server (`sweep_series`), by step.
+    let sweeping = Memo::new(move |_| runs.with(|r| r.len() > SWEEP_ABOVE));
+    let sweep_groups = Memo::new(move |_| match sweeping.get() {
+        true => runs.with(|r| sweep_groups_of(r, &grouping.map(|g| g.get()).unwrap_or_default())),
+        false => SweepGroups::default(),
+    });
     let loaded = LocalResource::new(move || {
         let (ids, range, with_times, near) = (ids.get(), zoom.get(), with_times.get(), near.get());
         let per_run = (PANEL_POINTS / (ids.len() * k.len()).max(1)).max(100);
         let (from, to) = (range.map(|r| r.0), range.map(|r| r.1));
-        let requests: Vec<_> = k
-            .iter()
-            .map(|k| crate::fetch_slots::in_turn(metric_series(ids.clone(), k.clone(), from, to, per_run, with_times)))
-            .collect();
+        let requests: Vec<_> = match sweeping.get() {
+            true => Vec::new(),
+            false => k
+                .iter()
+                .map(|k| {
+                    crate::fetch_slots::in_turn(metric_series(ids.clone(), k.clone(), from, to, per_run, with_times))
+                })
+                .collect(),
+        };
         // Nothing yet (not a pending request: a resource waits for its
         // request to end before it hears of a change).
         async move {
@@ -94,8 +107,42 @@ pub fn Panel(
             }
         }
     });
+    let k = keys.clone();
+    let swept = LocalResource::new(move || {
+        let (range, near, groups) = (zoom.get(), near.get(), sweep_groups.get());
+        let (from, to) = (range.map(|r| r.0), range.map(|r| r.1));
+        let (center, band) = (groups.center.name().to_string(), groups.band.name().to_string());
+        let requests: Vec<_> = match groups.run_ids.is_empty() {
+            true => Vec::new(),
+            false => k
+                .iter()
+                .map(|k| {
+                    crate::fetch_slots::in_turn(sweep_series(SweepAsk {
+                        run_ids: groups.run_ids.clone(),
+                        group_of: groups.group_of.clone(),
+                        key: k.clone(),
+                        min_step: from,
+                        max_step: to,
+                        center: center.clone(),
+                        band: band.clone(),
+                        keep: match groups.grouped {
+                            true => String::new(),
+                            false => runs.with_untracked(|r| with_extremes(&groups.keep, r, k)),
+                        },
+                        lines: groups.lines,
+                    }))
+                })
+                .collect(),
+        };
+        async move {
+            match near && !requests.is_empty() {
+                true => Some(futures::future::try_join_all(requests).await),
+                false => None,
+            }
+        }
+    });
     let on_zoom = Callback::new(move |range: Option<(f64, f64)>| {
-        if settings.get_untracked().x == XAxis::Step {
+        if settings.get_untracked().x == XAxis::Step || sweeping.get_untracked() {
             set_zoom.set(range.map(|(a, b)| (a.floor() as i64, b.ceil() as i64)));
         }
     });
@@ -104,6 +151,8 @@ pub fn Panel(
     let x_loaded = LocalResource::new(move || {
         let (ids, key, near) = (ids.get(), x_key.get(), near.get());
         let per_run = (PANEL_POINTS / ids.len().max(1)).max(100);
+        // A sweep is drawn by step.
+        let key = key.filter(|_| !sweeping.get());
         async move {
             match key {
                 Some(_) if !near => None,
@@ -126,15 +175,35 @@ pub fn Panel(
                     if cfg!(feature = "ssr") {
                         return None;
                     }
+                    if sweeping.get() {
+                        return swept.get().flatten().and_then(|r| r.ok()).and_then(|mut all| {
+                            (i < all.len()).then(|| std::mem::take(&mut all.swap_remove(i).lines))
+                        });
+                    }
                     loaded
                         .get()
                         .flatten()
                         .and_then(|r| r.ok())
                         .and_then(|mut all| (i < all.len()).then(|| all.swap_remove(i)))
                 }),
-                move |run| ids.try_with_untracked(|ids| ids.iter().any(|i| i == run)).unwrap_or(false),
+                // A sweep's drawn lines take their runs' new points; its
+                // bands are made again when they reload.
+                move |run| match sweeping.get_untracked() {
+                    true => swept
+                        .try_with_untracked(|s| {
+                            s.as_ref()
+                                .and_then(|s| s.as_ref())
+                                .and_then(|s| s.as_ref().ok())
+                                .is_some_and(|all| all.iter().any(|s| s.lines.iter().any(|l| l.run_id == run)))
+                        })
+                        .unwrap_or(false),
+                    false => ids.try_with_untracked(|ids| ids.iter().any(|i| i == run)).unwrap_or(false),
+                },
                 PANEL_POINTS / 4,
-                move || loaded.refetch(),
+                move || match sweeping.get_untracked() {
+                    true => swept.refetch(),
+                    false => loaded.refetch(),
+                },
             )
         })
         .collect();
@@ -161,6 +230,21 @@ pub fn Panel(
         let all: Vec<Vec<Series>> = all_series.iter().map(|s| s.get()).collect::<Option<_>>()?;
         let grouping = grouping.map(|g| g.get()).unwrap_or_default();
         let s = settings.get();
+        if sweeping.get() {
+            let bands: Vec<Sweep> = swept.get().flatten()?.ok()?;
+            let groups = sweep_groups.get();
+            let s = ChartSettings { x: XAxis::Step, ..s };
+            let figures: Vec<Figure> = bands
+                .iter()
+                .zip(&all)
+                .zip(&k)
+                .map(|((sweep, lines), key)| runs.with(|runs| sweep_figure(runs, sweep, lines, &groups, &s, key)))
+                .collect();
+            return Some(match figures.len() {
+                1 => figures.into_iter().next().unwrap_or_default(),
+                _ => overlay_of(figures, &s, &k),
+            });
+        }
         let x_data = if s.x.metric().is_some() { x_loaded.get().flatten()?.unwrap_or_default() } else { Vec::new() };
         // Switched to a time axis: wait for the data with wall times.
         if s.x.needs_times() && all.iter().flatten().any(|d| d.times.len() != d.steps.len()) {
@@ -251,10 +335,36 @@ pub fn Panel(
             .into_any(),
     };
     let (single, joined) = (keys.len() == 1, keys.join(","));
+    // What a sweep panel draws, said under its caption.
+    let sweep_note = move || {
+        sweeping.get().then(|| {
+            let n = runs.with(Vec::len);
+            let drawn = series.with(|s| s.as_ref().map_or(0, Vec::len));
+            let sampled = swept.with(|s| {
+                s.as_ref()
+                    .and_then(|s| s.as_ref())
+                    .and_then(|s| s.as_ref().ok())
+                    .and_then(|all| all.first())
+                    .and_then(|s| s.sampled)
+            });
+            let of = match sampled {
+                Some(k) => format!(" (bands of a random {k} of them)"),
+                None => String::new(),
+            };
+            let what = match sweep_groups.with(|g| g.grouped) {
+                true => format!("{n} runs by group: each group's line and band, by step{of}"),
+                false => {
+                    format!("{n} runs: their median, middle half and range by step, and {drawn} of their lines{of}")
+                }
+            };
+            view! { <p class="muted sweep-note">{what}</p> }
+        })
+    };
     view! {
-        <figure class="chart-card" class:overlay=overlaid data-metric=single.then(|| key.clone())
+        <figure class="chart-card" class:overlay=overlaid class:sweep=sweeping data-metric=single.then(|| key.clone())
             data-overlay=(!single).then_some(joined) node_ref=card>
             <figcaption>{caption} {own_controls}</figcaption>
+            {sweep_note}
             <Chart id figure on_zoom on_hover=on_hover />
         </figure>
     }
@@ -271,12 +381,17 @@ fn overlay_figure(
     grouping: &Grouping,
     keys: &[String],
 ) -> Figure {
-    let mut traces = Vec::new();
-    let mut closest = false;
     // A metric's style wins over a style key's: the metric is what tells lines apart here.
     let grouping = Grouping { style: String::new(), ..grouping.clone() };
-    for (i, (data, key)) in all.iter().zip(keys).enumerate() {
-        let figure = panel_figure(runs, data, x_data, s, &grouping, key);
+    let figures = all.iter().zip(keys).map(|(data, key)| panel_figure(runs, data, x_data, s, &grouping, key)).collect();
+    overlay_of(figures, s, keys)
+}
+
+/// Each metric's figure in one chart, each metric in its line style.
+fn overlay_of(figures: Vec<Figure>, s: &ChartSettings, keys: &[String]) -> Figure {
+    let mut traces = Vec::new();
+    let mut closest = false;
+    for (i, (figure, key)) in figures.into_iter().zip(keys).enumerate() {
         closest |= figure.closest_hover;
         for mut t in figure.traces {
             if !t.dash {
@@ -397,6 +512,165 @@ fn panel_figure(
     traces.extend(crate::charts::end_marks(&traces));
     let (traces, closest_hover) = crate::charts::merge_lines(traces, crate::charts::MERGE_ABOVE);
     Figure { closest_hover, ..s.figure(traces, key) }
+}
+
+/// How a sweep panel's runs are grouped for `sweep_series`: the runs'
+/// ids, each one's group, the groups' names and looks, and the runs drawn
+/// whatever their rank (the first in the view's order).
+#[derive(Debug, Clone, PartialEq, Default)]
+struct SweepGroups {
+    /// The grouping key (groups are named `params.lr = 0.01 (2500 runs)`).
+    field: String,
+    run_ids: String,
+    group_of: String,
+    groups: Vec<(String, usize, usize, usize)>,
+    grouped: bool,
+    center: crate::aggregate::Center,
+    band: crate::aggregate::Band,
+    keep: String,
+    lines: usize,
+}
+
+/// Lines a sweep panel draws over its band when not grouped.
+const SWEEP_LINES: usize = 24;
+/// Of those, the first runs in the view's order (the table's top).
+const SWEEP_TOP: usize = 5;
+
+fn sweep_groups_of(runs: &[ChartRun], grouping: &Grouping) -> SweepGroups {
+    let ids: Vec<&str> =
+        runs.iter().take(crate::server_fns::sweep::MAX_SWEEP_RUNS).map(|r| r.run_id.as_str()).collect();
+    let keep = ids.iter().take(SWEEP_TOP).copied().collect::<Vec<_>>().join(",");
+    if grouping.field.is_empty() {
+        return SweepGroups {
+            run_ids: ids.join(","),
+            groups: vec![(String::new(), runs.len(), 0, 0)],
+            center: crate::aggregate::Center::Median,
+            band: crate::aggregate::Band::Iqr,
+            keep,
+            lines: SWEEP_LINES,
+            ..Default::default()
+        };
+    }
+    let label_of = |run: &ChartRun| {
+        let label = run.fields.get(&grouping.field).cloned().unwrap_or_else(|| NONE_LABEL.into());
+        let style = (!grouping.style.is_empty())
+            .then(|| run.fields.get(&grouping.style).cloned().unwrap_or_else(|| NONE_LABEL.into()));
+        (label, style)
+    };
+    let members = runs.iter().map(|run| {
+        let (label, style) = label_of(run);
+        Grouped { label, style, line: None }
+    });
+    let groups = build_groups(members, &grouping.style);
+    let index: std::collections::HashMap<&str, usize> =
+        groups.iter().enumerate().map(|(i, g)| (g.label.as_str(), i)).collect();
+    let group_of: Vec<String> = runs
+        .iter()
+        .take(ids.len())
+        .map(|run| {
+            let label = match label_of(run) {
+                (label, Some(style)) => format!("{label} · {} = {style}", grouping.style),
+                (label, None) => label,
+            };
+            index.get(label.as_str()).copied().unwrap_or(0).to_string()
+        })
+        .collect();
+    SweepGroups {
+        run_ids: ids.join(","),
+        group_of: group_of.join(","),
+        groups: groups.iter().map(|g| (g.label.clone(), g.runs, g.color_index, g.line_style)).collect(),
+        grouped: true,
+        field: grouping.field.clone(),
+        center: grouping.center,
+        band: grouping.band,
+        keep: String::new(),
+        lines: 0,
+    }
+}
+
+/// The runs `keep` names, and the runs with the lowest and the highest
+/// latest value of `key` (the sweep's best and worst, whichever way is
+/// better), whether or not the band's sample has them.
+fn with_extremes(keep: &str, runs: &[ChartRun], key: &str) -> String {
+    let field = format!("metrics.{key}");
+    let valued = runs.iter().filter_map(|r| r.latest.get(&field).map(|v| (*v, r.run_id.as_str())));
+    let lowest = valued.clone().min_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, id)| id);
+    let highest = valued.max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, id)| id);
+    let mut ids: Vec<&str> = keep.split(',').filter(|s| !s.is_empty()).collect();
+    ids.extend(lowest.into_iter().chain(highest).filter(|id| !keep.split(',').any(|k| k == *id)));
+    ids.dedup();
+    ids.join(",")
+}
+
+/// A sweep panel: each group's band and line (one grey band of the
+/// median, the middle half and the range when not grouped) and the lines
+/// drawn over it, each in its run's colour.
+fn sweep_figure(
+    runs: &[ChartRun],
+    sweep: &Sweep,
+    lines: &[Series],
+    groups: &SweepGroups,
+    s: &ChartSettings,
+    key: &str,
+) -> Figure {
+    use crate::charts::{band_traces, color, group_name, BandLine};
+    let mut traces = Vec::new();
+    for (i, band) in sweep.bands.iter().enumerate() {
+        let Some((label, count, color_index, line_style)) = groups.groups.get(i) else { continue };
+        let mut a = band.aggregate.clone();
+        a.center = smooth(&a.center, s.smooth);
+        if groups.grouped {
+            let line = BandLine {
+                name: group_name(&groups.field, label, band.with_metric, *count),
+                color: color(*color_index),
+                line_style: *line_style,
+                with_metric: band.with_metric,
+            };
+            traces.extend(band_traces(&line, &a, groups.center, groups.band));
+            continue;
+        }
+        // The whole sweep: its range faint, its middle half darker, its median.
+        let range = crate::aggregate::Aggregate { lo: a.min.clone(), hi: a.max.clone(), ..a.clone() };
+        let name = format!("all {} runs", band.with_metric);
+        let mut outer = band_traces(
+            &BandLine {
+                name: format!("{name}: range"),
+                color: "#9aa0a6".into(),
+                line_style: 0,
+                with_metric: band.with_metric,
+            },
+            &range,
+            groups.center,
+            crate::aggregate::Band::MinMax,
+        );
+        // The range's own centre line is the median's: drawn once, below.
+        outer.retain(|t| t.fill_to_previous || t.no_hover);
+        outer.iter_mut().filter(|t| t.fill_to_previous).for_each(|t| t.fill_color = "#9aa0a626".into());
+        traces.extend(outer);
+        let line = BandLine {
+            name: format!("{name}: median, middle half"),
+            color: "#5f6368".into(),
+            line_style: 0,
+            with_metric: band.with_metric,
+        };
+        traces.extend(band_traces(&line, &a, groups.center, groups.band));
+    }
+    let run_of = |id: &str| runs.iter().find(|r| r.run_id == id);
+    for d in lines.iter().filter(|d| !d.steps.is_empty()) {
+        let Some(run) = run_of(&d.run_id) else { continue };
+        traces.push(Trace {
+            legend_group: run.run_id.clone(),
+            name: run.name.clone(),
+            x: d.steps.iter().map(|s| *s as f64).collect(),
+            y: smooth(&d.values, s.smooth),
+            color: run.color.clone(),
+            dash: run.stopped,
+            show_legend: false,
+            width: 1.2,
+            ..Default::default()
+        });
+    }
+    Figure { closest_hover: true, ..s.figure(traces, key) }
 }
 
 /// A run's points placed at its value of another metric at the same step

@@ -132,6 +132,25 @@ impl Access {
         Ok(Some(found))
     }
 
+    /// Looks up, in one read, the experiments of the runs not remembered
+    /// yet (a check of 10,000 runs is then 10,000 lookups in memory).
+    async fn remember_run_experiments(&self, run_ids: &[String]) -> Result<()> {
+        let unknown: Vec<String> = {
+            let map = self.0.run_experiments.lock().unwrap_or_else(|e| e.into_inner());
+            run_ids.iter().filter(|id| !map.contains_key(*id)).cloned().collect()
+        };
+        if unknown.len() < 2 {
+            return Ok(());
+        }
+        let found = self.0.store.run_experiment_ids(&unknown).await?;
+        let mut map = self.0.run_experiments.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() + found.len() > MAX_REMEMBERED_RUNS {
+            map.clear();
+        }
+        map.extend(found);
+        Ok(())
+    }
+
     /// Whether the viewer may read (or, with `change`, change) a dashboard:
     /// READ on every experiment it shows, or on the experiments of the runs
     /// pinned to it; to change it, also its author, an admin, or UPDATE on
@@ -198,6 +217,7 @@ impl Access {
                 None => false,
             },
             Need::Runs(run_ids, cap) => {
+                self.remember_run_experiments(run_ids).await?;
                 for run_id in run_ids {
                     if !Box::pin(self.allows(viewer, resolver, &Need::Run(run_id.clone(), *cap))).await? {
                         return Ok(false);

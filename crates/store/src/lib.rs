@@ -143,6 +143,23 @@ pub trait TrackingStore: ModelRegistry + ImportTarget + DashboardStore + AuthSto
 
     async fn create_run(&self, run: NewRun) -> Result<Run>;
     async fn get_run(&self, run_id: &str) -> Result<Run>;
+    /// Each named run's experiment id, for the runs that exist (a
+    /// permission check of many runs at once).
+    async fn run_experiment_ids(&self, run_ids: &[String]) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::with_capacity(run_ids.len());
+        for id in run_ids {
+            match self.get_run(id).await {
+                Ok(run) => out.push((id.clone(), run.info.experiment_id)),
+                Err(e)
+                    if matches!(
+                        e.error_code,
+                        tracking::ErrorCode::ResourceDoesNotExist | tracking::ErrorCode::InvalidParameterValue
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
     async fn update_run(&self, run_id: &str, update: RunUpdate) -> Result<RunInfo>;
     async fn delete_run(&self, run_id: &str) -> Result<()>;
     async fn restore_run(&self, run_id: &str) -> Result<()>;

@@ -339,4 +339,15 @@ async fn runs_are_numbered_in_creation_order_within_their_experiment() {
     let mut want = vec![(in_a[0].clone(), 0), (in_a[2].clone(), 2), (in_a[4].clone(), 4)];
     want.sort();
     assert_eq!(got, want, "deleted runs keep their place; unknown ids are left out");
+    // Many runs at once (a sweep's chart view) are numbered in one pass, alike.
+    for i in 5..80 {
+        in_a.push(new_run(&store, &a, &format!("a{i}"), 1000).await);
+        new_run(&store, &b, &format!("b{i}"), 1000).await;
+    }
+    let mut asked: Vec<String> = in_a.iter().rev().cloned().chain(["no-such-run".to_string()]).collect();
+    asked.swap(0, 40);
+    let mut got = store.run_ordinals(&asked).await.unwrap();
+    got.sort_by_key(|(_, n)| *n);
+    let want: Vec<(String, i64)> = in_a.iter().cloned().zip(0..).collect();
+    assert_eq!(got, want);
 }

@@ -209,8 +209,8 @@ impl LineGrouping {
         if !["mean", "median"].contains(&self.center.as_str()) {
             return Err(invalid(field, format!("'center' is '{}'; it must be mean or median", self.center)));
         }
-        if !["minmax", "std", "sem", "none"].contains(&self.band.as_str()) {
-            return Err(invalid(field, format!("'band' is '{}'; it must be minmax, std, sem or none", self.band)));
+        if !["minmax", "std", "sem", "iqr", "none"].contains(&self.band.as_str()) {
+            return Err(invalid(field, format!("'band' is '{}'; it must be minmax, std, sem, iqr or none", self.band)));
         }
         Ok(())
     }

@@ -205,6 +205,20 @@ pub(crate) use crate::search::experiment_id as parse_experiment_id;
 
 #[async_trait]
 impl TrackingStore for SqlStore {
+    async fn run_experiment_ids(&self, run_ids: &[String]) -> Result<Vec<(String, String)>> {
+        let run_ids = run_ids.to_vec();
+        self.readers
+            .read(move |db| {
+                let mut out = Vec::with_capacity(run_ids.len());
+                for id in run_ids {
+                    if let Ok(run) = find_run(db, &id) {
+                        out.push((id, run.experiment_id.to_string()));
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
     async fn create_experiment(&self, name: &str, location: Option<&str>, tags: &[KeyValue]) -> Result<String> {
         self.create_experiment_impl(name, location, tags).await
     }
@@ -422,17 +436,29 @@ impl TrackingStore for SqlStore {
         }
     }
     async fn run_ordinals(&self, run_ids: &[String]) -> Result<Vec<(String, i64)>> {
+        let many = run_ids.len() > 64;
         let ids = serde_json::to_string(run_ids).map_err(|e| Error::internal_cause("Reading runs", e))?;
         self.readers
             .read(move |db| {
-                // Runs are numbered in creation order (`id`); the count walks
-                // the experiment's index, not the runs themselves.
-                db.rows(
-                    "SELECT r.run_uuid, (SELECT COUNT(*) FROM runs o WHERE o.experiment_id = r.experiment_id \
-                     AND o.id < r.id) FROM runs r WHERE r.run_uuid IN (SELECT value FROM json_each(?))",
-                    &[ids.as_str().into()],
-                    |r| (r.text(0), r.int(1)),
-                )
+                // Runs are numbered in creation order (`id`). A few runs: each
+                // one's count walks the experiment's index. Many (a sweep's
+                // 10,000, where those counts cost seconds): their experiments'
+                // runs are numbered in one pass.
+                let sql = match many {
+                    false => {
+                        "SELECT r.run_uuid, (SELECT COUNT(*) FROM runs o WHERE o.experiment_id = r.experiment_id \
+                         AND o.id < r.id) FROM runs r WHERE r.run_uuid IN (SELECT value FROM json_each(?))"
+                    }
+                    true => {
+                        "SELECT run_uuid, n FROM (SELECT run_uuid, ROW_NUMBER() OVER \
+                         (PARTITION BY experiment_id ORDER BY id) - 1 AS n FROM runs WHERE experiment_id IN \
+                         (SELECT experiment_id FROM runs WHERE run_uuid IN (SELECT value FROM json_each(?)))) numbered \
+                         WHERE run_uuid IN (SELECT value FROM json_each(?))"
+                    }
+                };
+                let args =
+                    if many { vec![ids.as_str().into(), ids.as_str().into()] } else { vec![ids.as_str().into()] };
+                db.rows(sql, &args, |r| (r.text(0), r.int(1)))
             })
             .await
     }
