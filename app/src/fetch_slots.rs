@@ -26,32 +26,52 @@ struct Slots {
     queue: VecDeque<Rc<Waiter>>,
 }
 
+type Pool = std::thread::LocalKey<RefCell<Slots>>;
+
 thread_local! {
     static STATE: RefCell<Slots> = const { RefCell::new(Slots { free: SLOTS, queue: VecDeque::new() }) };
+    /// Requests that keep the server's cores busy on their own (a sweep's
+    /// bands over thousands of runs): one at a time, so the first panel's
+    /// comes back as soon as it can.
+    static HEAVY: RefCell<Slots> = const { RefCell::new(Slots { free: 1, queue: VecDeque::new() }) };
 }
 
 /// Runs `request` once a slot is free (at once when one is), holding the
 /// slot until it finishes or is dropped (a panel that goes away mid-way).
 pub async fn in_turn<F: Future>(request: F) -> F::Output {
-    let _slot = Acquire { waiter: None }.await;
+    let _slot = Acquire::new(&STATE).await;
+    request.await
+}
+
+/// As [`in_turn`], and one heavy request at a time.
+pub async fn heavy_in_turn<F: Future>(request: F) -> F::Output {
+    let _heavy = Acquire::new(&HEAVY).await;
+    let _slot = Acquire::new(&STATE).await;
     request.await
 }
 
 struct Acquire {
+    pool: &'static Pool,
     waiter: Option<Rc<Waiter>>,
 }
 
-/// A held slot; dropping it hands the slot to the next in line.
-struct Slot;
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        release();
+impl Acquire {
+    fn new(pool: &'static Pool) -> Self {
+        Acquire { pool, waiter: None }
     }
 }
 
-fn release() {
-    STATE.with_borrow_mut(|s| match s.queue.pop_front() {
+/// A held slot; dropping it hands the slot to the next in line.
+struct Slot(&'static Pool);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        release(self.0);
+    }
+}
+
+fn release(pool: &'static Pool) {
+    pool.with_borrow_mut(|s| match s.queue.pop_front() {
         Some(next) => {
             next.granted.set(true);
             if let Some(w) = next.waker.borrow_mut().take() {
@@ -69,12 +89,12 @@ impl Future for Acquire {
         if let Some(w) = &self.waiter {
             if w.granted.get() {
                 self.waiter = None;
-                return Poll::Ready(Slot);
+                return Poll::Ready(Slot(self.pool));
             }
             *w.waker.borrow_mut() = Some(cx.waker().clone());
             return Poll::Pending;
         }
-        let waiter = STATE.with_borrow_mut(|s| {
+        let waiter = self.pool.with_borrow_mut(|s| {
             if s.free > 0 {
                 s.free -= 1;
                 return None;
@@ -85,7 +105,7 @@ impl Future for Acquire {
             Some(w)
         });
         match waiter {
-            None => Poll::Ready(Slot),
+            None => Poll::Ready(Slot(self.pool)),
             Some(w) => {
                 self.waiter = Some(w);
                 Poll::Pending
@@ -100,9 +120,9 @@ impl Drop for Acquire {
         // took: pass it on.
         if let Some(w) = self.waiter.take() {
             if w.granted.get() {
-                release();
+                release(self.pool);
             } else {
-                STATE.with_borrow_mut(|s| s.queue.retain(|q| !Rc::ptr_eq(q, &w)));
+                self.pool.with_borrow_mut(|s| s.queue.retain(|q| !Rc::ptr_eq(q, &w)));
             }
         }
     }
@@ -126,10 +146,10 @@ mod tests {
 
     #[test]
     fn slots_are_handed_on_in_order_and_dropped_waiters_leave_the_line() {
-        let mut a = Acquire { waiter: None };
-        let mut b = Acquire { waiter: None };
+        let mut a = Acquire::new(&STATE);
+        let mut b = Acquire::new(&STATE);
         let (Poll::Ready(sa), Poll::Ready(sb)) = (poll(&mut a), poll(&mut b)) else { panic!("two free slots") };
-        let (mut c, mut d, mut e) = (Acquire { waiter: None }, Acquire { waiter: None }, Acquire { waiter: None });
+        let (mut c, mut d, mut e) = (Acquire::new(&STATE), Acquire::new(&STATE), Acquire::new(&STATE));
         assert!(poll(&mut c).is_pending() && poll(&mut d).is_pending() && poll(&mut e).is_pending());
         drop(d); // gave up waiting
         drop(sa);
@@ -139,5 +159,17 @@ mod tests {
         let Poll::Ready(se) = poll(&mut e) else { panic!("e is next, d left") };
         drop((sc, se));
         STATE.with_borrow(|s| assert_eq!((s.free, s.queue.len()), (SLOTS, 0)));
+    }
+
+    #[test]
+    fn heavy_requests_go_one_at_a_time() {
+        let (mut first, mut second) = (Acquire::new(&HEAVY), Acquire::new(&HEAVY));
+        let Poll::Ready(held) = poll(&mut first) else { panic!("the heavy slot is free") };
+        assert!(poll(&mut second).is_pending());
+        // A light request is not held up by it.
+        let Poll::Ready(light) = poll(&mut Acquire::new(&STATE)) else { panic!("a slot is free") };
+        drop(held);
+        assert!(matches!(poll(&mut second), Poll::Ready(_)));
+        drop(light);
     }
 }

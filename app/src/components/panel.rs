@@ -117,7 +117,7 @@ pub fn Panel(
             false => k
                 .iter()
                 .map(|k| {
-                    crate::fetch_slots::in_turn(sweep_series(SweepAsk {
+                    crate::fetch_slots::heavy_in_turn(sweep_series(SweepAsk {
                         run_ids: groups.run_ids.clone(),
                         group_of: groups.group_of.clone(),
                         key: k.clone(),
