@@ -434,6 +434,15 @@ pub struct Grouped {
     pub line: Option<(Vec<f64>, Vec<Option<f64>>)>,
 }
 
+/// A group's label: its value of the grouping key, and with a style key
+/// its value of that too (`adam · params.depth = 3`).
+pub fn group_label(label: &str, style: Option<&str>, style_field: &str) -> String {
+    match style {
+        Some(style) => format!("{label} · {style_field} = {style}"),
+        None => label.to_string(),
+    }
+}
+
 /// Runs gathered by label, and by style label within (`style_field`
 /// names the style key), in `compare_labels` order: a colour per label,
 /// a line style per style label. A group counts every run of its labels,
@@ -442,10 +451,7 @@ pub fn build_groups(runs: impl IntoIterator<Item = Grouped>, style_field: &str) 
     let mut groups: BTreeMap<(String, Option<String>), Group> = BTreeMap::new();
     for r in runs {
         let g = groups.entry((r.label.clone(), r.style.clone())).or_insert_with(|| Group {
-            label: match &r.style {
-                Some(style) => format!("{} · {style_field} = {style}", r.label),
-                None => r.label.clone(),
-            },
+            label: group_label(&r.label, r.style.as_deref(), style_field),
             lines: Vec::new(),
             runs: 0,
             color_index: 0,

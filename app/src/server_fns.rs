@@ -445,6 +445,19 @@ pub struct Series {
     pub total: usize,
 }
 
+impl Series {
+    /// A run's points as drawn, with their wall times or not.
+    pub fn of(run_id: String, points: &[tracking::Point], total: u64, with_times: bool) -> Series {
+        Series {
+            run_id,
+            steps: points.iter().map(|p| p.step).collect(),
+            times: if with_times { points.iter().map(|p| p.timestamp).collect() } else { Vec::new() },
+            values: points.iter().map(|p| p.value.is_finite().then_some(p.value)).collect(),
+            total: total as usize,
+        }
+    }
+}
+
 /// Points per series the charts ask for: enough for a screen's width.
 pub const CHART_POINTS: usize = 2000;
 /// The most runs the chart view and a dashboard show: panels of more runs
@@ -648,14 +661,7 @@ pub async fn metric_series(
     for (run_id, points, total) in reads {
         // The store answers long histories from its summaries; what comes
         // back beyond the budget is brought down to it here.
-        let kept = crate::charts::downsample(&points, budget);
-        out.push(Series {
-            run_id,
-            steps: kept.iter().map(|p| p.step).collect(),
-            times: if with_times { kept.iter().map(|p| p.timestamp).collect() } else { Vec::new() },
-            values: kept.iter().map(|p| p.value.is_finite().then_some(p.value)).collect(),
-            total: total as usize,
-        });
+        out.push(Series::of(run_id, &crate::charts::downsample(&points, budget), total, with_times));
     }
     Ok(out)
 }

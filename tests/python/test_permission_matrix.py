@@ -436,8 +436,8 @@ def test_a_sweep_naming_one_denied_run_among_its_own_is_refused(world):
     session.auth = requests.auth.HTTPBasicAuth(*w["dan"])
     mine = w["own"]["dan"]["run"]
 
-    def ask(run_ids, keep=""):
-        args = {"ask": {"run_ids": run_ids, "group_of": "", "key": METRIC, "center": "median", "band": "iqr",
+    def ask(run_ids, keep="", group_of=""):
+        args = {"ask": {"run_ids": run_ids, "group_of": group_of, "key": METRIC, "center": "median", "band": "iqr",
                         "keep": keep, "lines": 5}}
         return session.request(method, w["server"].url + path, data=qs(args),
                                headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30)
@@ -450,4 +450,13 @@ def test_a_sweep_naming_one_denied_run_among_its_own_is_refused(world):
     assert r.status_code == 200, r.text[:200]
     assert [line["run_id"] for line in r.json()["lines"]] in ([], [mine])
     assert not leaks(r.text)
+    # Groups that cannot be read are MLflow's 400 with a sentence.
+    for group_of, said in (("x", "'x' is not a group's number"), ("7", "Group 7 is out of range for 1 run"),
+                           ("", None)):
+        r = ask(f"{mine},{mine}" if group_of == "" else mine, group_of=group_of)
+        if said is None:
+            assert r.status_code == 200, r.text[:200]
+            continue
+        assert r.status_code == 400, r.text[:200]
+        assert r.json() == {"error_code": "INVALID_PARAMETER_VALUE", "message": said}
     assert snapshot(w) == w["before"]

@@ -568,10 +568,8 @@ fn sweep_groups_of(runs: &[ChartRun], grouping: &Grouping) -> SweepGroups {
         .iter()
         .take(ids.len())
         .map(|run| {
-            let label = match label_of(run) {
-                (label, Some(style)) => format!("{label} · {} = {style}", grouping.style),
-                (label, None) => label,
-            };
+            let (label, style) = label_of(run);
+            let label = crate::charts::group_label(&label, style.as_deref(), &grouping.style);
             index.get(label.as_str()).copied().unwrap_or(0).to_string()
         })
         .collect();

@@ -95,7 +95,8 @@ pub async fn sweep_series(ask: SweepAsk) -> Result<Sweep, AppError> {
     }
     let count = groups.iter().take(ids.len()).max().map_or(0, |g| g + 1);
     if count > ids.len().max(1) {
-        return Err(AppError::invalid(format!("group {} has no runs", count - 1)));
+        let runs = if ids.len() == 1 { "1 run".to_string() } else { format!("{} runs", ids.len()) };
+        return Err(AppError::invalid(format!("Group {} is out of range for {runs}", count - 1)));
     }
     let keep: Vec<String> = split(&keep).filter(|k| ids.contains(k)).take(MAX_SWEEP_LINES).collect();
     require(&gate(), &[Need::Runs(ids.clone(), Capability::Read)], "see these runs").await?;
@@ -157,16 +158,7 @@ pub async fn sweep_series(ask: SweepAsk) -> Result<Sweep, AppError> {
     let drawn = store.metric_overviews(&chosen, &key, min_step, max_step, budget).await.map_err(err)?;
     let lines = drawn
         .into_iter()
-        .map(|(run_id, points, total)| {
-            let kept = crate::charts::downsample(&points, budget);
-            Series {
-                run_id,
-                steps: kept.iter().map(|p| p.step).collect(),
-                times: Vec::new(),
-                values: kept.iter().map(|p| p.value.is_finite().then_some(p.value)).collect(),
-                total: total as usize,
-            }
-        })
+        .map(|(run_id, points, total)| Series::of(run_id, &crate::charts::downsample(&points, budget), total, false))
         .collect();
     let sampled = (runs_read < ids.len()).then_some(runs_read);
     Ok(Sweep { bands, lines, sampled })
