@@ -529,27 +529,48 @@ pub struct BandLine {
 /// One aggregate as its band (`band`'s edges filled) and its centre line,
 /// whose hover reads `mean 0.12 [0.1, 0.2] n=5`.
 pub fn band_traces(line: &BandLine, a: &Aggregate, center: Center, band: Band) -> Vec<Trace> {
+    let mut traces = match band {
+        Band::None => Vec::new(),
+        _ => band_area(line, &a.lo, &a.hi, a, ["40", "18"]),
+    };
+    traces.extend(centre_line(line, a, center));
+    traces
+}
+
+/// The area between `lo` and `hi` in the line's colour, filled with the
+/// alpha `alphas[0]` where all its runs have values and `alphas[1]` where
+/// some do not; never in the hover box.
+pub fn band_area(
+    line: &BandLine,
+    lo: &[Option<f64>],
+    hi: &[Option<f64>],
+    a: &Aggregate,
+    alphas: [&str; 2],
+) -> Vec<Trace> {
+    let mut traces = Vec::new();
+    let (name, c) = (&line.name, &line.color);
+    for (range, full) in segments(&a.n, line.with_metric) {
+        let part = |v: &[Option<f64>]| v[range.clone()].to_vec();
+        let edge = Trace {
+            name: format!("{name} band"),
+            x: a.x[range.clone()].to_vec(),
+            y: part(hi),
+            color: format!("{c}00"),
+            no_hover: true,
+            legend_group: name.clone(),
+            ..Default::default()
+        };
+        let alpha = if full { alphas[0] } else { alphas[1] };
+        let fill = Trace { y: part(lo), fill_to_previous: true, fill_color: format!("{c}{alpha}"), ..edge.clone() };
+        traces.extend([edge, fill]);
+    }
+    traces
+}
+
+/// The aggregate's centre line, whose hover reads `mean 0.12 [0.1, 0.2] n=5`.
+pub fn centre_line(line: &BandLine, a: &Aggregate, center: Center) -> Vec<Trace> {
     let mut traces = Vec::new();
     let (name, c, with_metric) = (&line.name, &line.color, line.with_metric);
-    if band != Band::None {
-        for (range, full) in segments(&a.n, with_metric) {
-            let part = |v: &[Option<f64>]| v[range.clone()].to_vec();
-            let edge = Trace {
-                name: format!("{name} band"),
-                x: a.x[range.clone()].to_vec(),
-                y: part(&a.hi),
-                color: format!("{c}00"),
-                no_hover: true,
-                legend_group: name.clone(),
-                ..Default::default()
-            };
-            traces.push(Trace { y: part(&a.lo), fill_to_previous: true, ..edge.clone() });
-            let alpha = if full { "40" } else { "18" };
-            let last = traces.len() - 1;
-            traces[last].fill_color = format!("{c}{alpha}");
-            traces.insert(last, edge);
-        }
-    }
     let hover: Vec<String> = a
         .center
         .iter()

@@ -611,7 +611,7 @@ fn sweep_figure(
     s: &ChartSettings,
     key: &str,
 ) -> Figure {
-    use crate::charts::{band_traces, color, group_name, BandLine};
+    use crate::charts::{band_area, band_traces, color, group_name, BandLine};
     let mut traces = Vec::new();
     for (i, band) in sweep.bands.iter().enumerate() {
         let Some((label, count, color_index, line_style)) = groups.groups.get(i) else { continue };
@@ -628,23 +628,14 @@ fn sweep_figure(
             continue;
         }
         // The whole sweep: its range faint, its middle half darker, its median.
-        let range = crate::aggregate::Aggregate { lo: a.min.clone(), hi: a.max.clone(), ..a.clone() };
         let name = format!("all {} runs", band.with_metric);
-        let mut outer = band_traces(
-            &BandLine {
-                name: format!("{name}: range"),
-                color: "#9aa0a6".into(),
-                line_style: 0,
-                with_metric: band.with_metric,
-            },
-            &range,
-            groups.center,
-            crate::aggregate::Band::MinMax,
-        );
-        // The range's own centre line is the median's: drawn once, below.
-        outer.retain(|t| t.fill_to_previous || t.no_hover);
-        outer.iter_mut().filter(|t| t.fill_to_previous).for_each(|t| t.fill_color = "#9aa0a626".into());
-        traces.extend(outer);
+        let range = BandLine {
+            name: format!("{name}: range"),
+            color: "#9aa0a6".into(),
+            line_style: 0,
+            with_metric: band.with_metric,
+        };
+        traces.extend(band_area(&range, &a.min, &a.max, &a, ["26", "26"]));
         let line = BandLine {
             name: format!("{name}: median, middle half"),
             color: "#5f6368".into(),
